@@ -1,0 +1,103 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layers (each imports only the ones above it):
+//   C modules   CLibPQ, CHiredis                       one .systemLibrary each
+//   wrappers    Postgres, Redis                        own the C handles
+//   executable  Emporium (`emporium`)                  subcommands
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "Emporium",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "emporium", targets: ["Emporium"]),
+        .library(name: "Postgres", targets: ["Postgres"]),
+        .library(name: "Redis", targets: ["Redis"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // MARK: - C modules
+        .systemLibrary(
+            name: "CLibPQ",
+            path: "Sources/C/CLibPQ",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        .systemLibrary(
+            name: "CHiredis",
+            path: "Sources/C/CHiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
+
+        // MARK: - Wrappers
+        .target(
+            name: "Postgres",
+            dependencies: [
+                "CLibPQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Wrappers/Postgres",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "Redis",
+            dependencies: [
+                "CHiredis",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Wrappers/Redis",
+            swiftSettings: strict
+        ),
+
+        // MARK: - Executable
+        .executableTarget(
+            name: "Emporium",
+            dependencies: [
+                "Postgres",
+                "Redis",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Emporium",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "EmporiumBench",
+            dependencies: [
+                "Postgres",
+                "Redis",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/EmporiumBench",
+            swiftSettings: strict
+        ),
+
+        // MARK: - Tests
+        .testTarget(
+            name: "PostgresTests",
+            dependencies: ["Postgres"],
+            path: "Tests/PostgresTests",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "RedisTests",
+            dependencies: ["Redis"],
+            path: "Tests/RedisTests",
+            swiftSettings: strict
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

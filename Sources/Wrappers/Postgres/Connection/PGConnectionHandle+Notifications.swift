@@ -1,0 +1,41 @@
+import CLibPQ
+
+extension PGConnectionHandle {
+    /// Reads what the server sent without blocking and returns the notifications received.
+    func drainNotifications() throws -> [PostgresNotification] {
+        guard PQconsumeInput(connection) == 1 else { throw connectionError() }
+        var notifications: [PostgresNotification] = []
+        while let notify = PQnotifies(connection) {
+            notifications.append(PostgresNotification(
+                channel: String(cString: notify.pointee.relname),
+                payload: String(cString: notify.pointee.extra),
+                processID: notify.pointee.be_pid))
+            PQfreemem(notify)
+        }
+        return notifications
+    }
+
+    /// Quotes an identifier (a channel name) for use in SQL text.
+    func quoteIdentifier(_ identifier: String) throws -> String {
+        guard let quoted = PQescapeIdentifier(connection, identifier, identifier.utf8.count) else {
+            throw connectionError()
+        }
+        defer { PQfreemem(quoted) }
+        return String(cString: quoted)
+    }
+
+    /// Waits until the socket is readable or `wakeDescriptor` is, for at most `timeoutMilliseconds`.
+    /// Returns whether the socket (not just the wake-up) became readable.
+    func waitForInput(wakeDescriptor: Int32, timeoutMilliseconds: Int32) -> Bool {
+        let ready = emp_pq_wait2(socket, wakeDescriptor, timeoutMilliseconds)
+        return ready > 0 && ready & 1 != 0
+    }
+}
+
+/// A message received through LISTEN.
+public struct PostgresNotification: Sendable, Hashable {
+    public let channel: String
+    public let payload: String
+    /// The backend that sent it.
+    public let processID: Int32
+}

@@ -1,0 +1,77 @@
+import CLibPQ
+
+extension PGConnectionHandle {
+    /// Sends every statement before reading any result (libpq pipeline mode), then one sync.
+    ///
+    /// The statements between two syncs form one implicit transaction on the server: if one
+    /// fails, the ones after it are skipped, the batch is rolled back, and the first error is
+    /// thrown. Inside an explicit transaction the batch becomes part of it.
+    func pipeline(_ queries: [PostgresQuery]) throws -> [PostgresRows] {
+        guard !queries.isEmpty else { return [] }
+        guard PQenterPipelineMode(connection) == 1 else { throw connectionError() }
+        // Sending without blocking, and reading whatever arrives meanwhile, keeps a large batch
+        // from deadlocking with a server that is blocked writing results we are not reading yet.
+        PQsetnonblocking(connection, 1)
+        do {
+            for query in queries {
+                let types = query.binds.map { Oid($0.type.rawValue) }
+                let sent = withParameterValues(query.binds) { values in
+                    types.withUnsafeBufferPointer { types in
+                        PQsendQueryParams(connection, query.sql, Int32(types.count), types.baseAddress, values, nil, nil, 0)
+                    }
+                }
+                guard sent == 1 else { throw connectionError() }
+                try flushWhileReading(untilEmpty: false)
+            }
+            guard PQpipelineSync(connection) == 1 else { throw connectionError() }
+            try flushWhileReading(untilEmpty: true)
+        } catch {
+            PQsetnonblocking(connection, 0)
+            throw error
+        }
+        PQsetnonblocking(connection, 0)
+
+        var results: [PostgresRows] = []
+        results.reserveCapacity(queries.count)
+        var firstError: PostgresError?
+        for index in queries.indices {
+            guard let result = PQgetResult(connection) else { throw connectionError() }
+            switch PQresultStatus(result) {
+            case PGRES_COMMAND_OK, PGRES_TUPLES_OK:
+                results.append(Self.rows(from: result))
+            case PGRES_PIPELINE_ABORTED:
+                break
+            default:
+                let error = serverError(result)
+                if firstError == nil {
+                    firstError = PostgresError(
+                        error.code, "statement \(index + 1) of \(queries.count) in the batch failed: \(error.message)",
+                        sqlState: error.sqlState, detail: error.detail, server: address)
+                }
+            }
+            PQclear(result)
+            // Each statement's results end with a NULL.
+            while let extra = PQgetResult(connection) { PQclear(extra) }
+        }
+        guard let sync = PQgetResult(connection) else { throw connectionError() }
+        let syncStatus = PQresultStatus(sync)
+        PQclear(sync)
+        guard syncStatus == PGRES_PIPELINE_SYNC else { throw connectionError(message: "pipeline lost its sync point") }
+        guard PQexitPipelineMode(connection) == 1 else { throw connectionError() }
+        if let firstError { throw firstError }
+        return results
+    }
+
+    /// Flushes the output buffer, reading input whenever the socket has some, so neither side
+    /// blocks on a full buffer. With `untilEmpty: false` it returns as soon as libpq would not block.
+    private func flushWhileReading(untilEmpty: Bool) throws {
+        while true {
+            let flushed = PQflush(connection)
+            if flushed == 0 { return }
+            if flushed < 0 { throw connectionError() }
+            if !untilEmpty { return }
+            guard emp_pq_wait(socket, 1, 10_000) >= 0 else { throw connectionError(message: "poll failed") }
+            guard PQconsumeInput(connection) == 1 else { throw connectionError() }
+        }
+    }
+}

@@ -1,0 +1,223 @@
+import CLibPQ
+import Foundation
+import Logging
+
+/// Owns one `PGconn`. Every method blocks; callers run them on the owning
+/// ``PostgresConnection``'s queue, one at a time (libpq connections are not thread-safe).
+final class PGConnectionHandle {
+    let connection: OpaquePointer
+    /// For `PQcancel`, which libpq documents as safe to call from another thread.
+    private let cancelHandle: OpaquePointer?
+    /// The notice receiver's context; released in `deinit` after `PQfinish`, which is the last
+    /// call that can invoke the receiver.
+    private let noticeContext: Unmanaged<NoticeContext>
+    let address: String
+    /// SQL (plus parameter types) to the name of its prepared statement on this connection.
+    private var preparedStatements: [String: String] = [:]
+    private static let preparedStatementLimit = 512
+
+    private init(connection: OpaquePointer, noticeContext: Unmanaged<NoticeContext>, address: String) {
+        self.connection = connection
+        self.cancelHandle = PQgetCancel(connection)
+        self.noticeContext = noticeContext
+        self.address = address
+    }
+
+    deinit {
+        if let cancelHandle { PQfreeCancel(cancelHandle) }
+        PQfinish(connection)
+        noticeContext.release()
+    }
+
+    /// Opens a connection; the error names the server, the database and the user.
+    static func connect(_ configuration: PostgresConfiguration, logger: Logger) throws -> PGConnectionHandle {
+        let timeoutSeconds = max(2, Int(configuration.connectTimeout.components.seconds))
+        var parameters: [(String, String)] = [
+            ("host", configuration.host),
+            ("port", String(configuration.port)),
+            ("user", configuration.user),
+            ("dbname", configuration.database),
+            ("connect_timeout", String(timeoutSeconds)),
+            ("application_name", configuration.applicationName),
+            ("client_encoding", "UTF8"),
+            // Decoding relies on ISO dates in UTC and round-tripping floats.
+            ("options", "-c TimeZone=UTC -c DateStyle=ISO,YMD -c extra_float_digits=3"),
+        ]
+        if let password = configuration.password { parameters.append(("password", password)) }
+
+        let connection = withCStringArrays(parameters.map(\.0), parameters.map(\.1)) { keys, values in
+            PQconnectdbParams(keys, values, 0)
+        }
+        guard let connection else {
+            throw PostgresError(.connectionFailed, "out of memory", server: configuration.address)
+        }
+        guard PQstatus(connection) == CONNECTION_OK else {
+            let message = String(cString: PQerrorMessage(connection)).trimmingCharacters(in: .whitespacesAndNewlines)
+            PQfinish(connection)
+            throw PostgresError(
+                .connectionFailed,
+                "cannot connect to PostgreSQL at \(configuration.address) (database \"\(configuration.database)\", user \"\(configuration.user)\"): \(message)",
+                server: configuration.address)
+        }
+        let context = Unmanaged.passRetained(NoticeContext(logger: logger, address: configuration.address))
+        PQsetNoticeReceiver(connection, { context, result in
+            guard let context, let result else { return }
+            let notice = Unmanaged<NoticeContext>.fromOpaque(context).takeUnretainedValue()
+            let message = String(cString: PQresultErrorMessage(result)).trimmingCharacters(in: .whitespacesAndNewlines)
+            notice.logger.debug("postgres notice", metadata: ["postgres.server": "\(notice.address)", "postgres.notice": "\(message)"])
+        }, context.toOpaque())
+        return PGConnectionHandle(connection: connection, noticeContext: context, address: configuration.address)
+    }
+
+    // MARK: - State
+
+    /// Connected, and not inside a transaction or a failed one.
+    var isIdleAndHealthy: Bool {
+        PQstatus(connection) == CONNECTION_OK && PQtransactionStatus(connection) == PQTRANS_IDLE
+    }
+
+    var isConnected: Bool { PQstatus(connection) == CONNECTION_OK }
+
+    var socket: Int32 { PQsocket(connection) }
+
+    /// Asks the server to cancel the statement running on this connection. Thread-safe.
+    func cancelRunningQuery() {
+        guard let cancelHandle else { return }
+        var buffer = [CChar](repeating: 0, count: 256)
+        _ = PQcancel(cancelHandle, &buffer, Int32(buffer.count))
+    }
+
+    // MARK: - Statements
+
+    /// Runs one statement through a prepared statement cached on this connection.
+    func execute(_ query: PostgresQuery) throws -> PostgresRows {
+        let types = query.binds.map { Oid($0.type.rawValue) }
+        let key = query.sql + "\u{0}" + types.map(String.init).joined(separator: ",")
+        var name = preparedStatements[key]
+        if name == nil, preparedStatements.count < Self.preparedStatementLimit {
+            let newName = "emporium_\(preparedStatements.count + 1)"
+            let prepared = types.withUnsafeBufferPointer { types in
+                PQprepare(connection, newName, query.sql, Int32(types.count), types.baseAddress)
+            }
+            try consume(prepared, sql: query.sql)
+            preparedStatements[key] = newName
+            name = newName
+        }
+        let result = withParameterValues(query.binds) { values in
+            if let name {
+                return PQexecPrepared(connection, name, Int32(query.binds.count), values, nil, nil, 0)
+            }
+            return types.withUnsafeBufferPointer { types in
+                PQexecParams(connection, query.sql, Int32(query.binds.count), types.baseAddress, values, nil, nil, 0)
+            }
+        }
+        return try consume(result, sql: query.sql)
+    }
+
+    /// Runs SQL text that may hold several statements and no parameters (migrations).
+    func executeScript(_ sql: String) throws {
+        // PQexec returns the last statement's result; an error stops the script there.
+        try consume(PQexec(connection, sql), sql: sql)
+    }
+
+    /// Turns a `PGresult` into rows, or into an error; always clears it.
+    @discardableResult
+    func consume(_ result: OpaquePointer?, sql: String) throws -> PostgresRows {
+        guard let result else { throw connectionError() }
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+            return Self.rows(from: result)
+        default:
+            throw serverError(result)
+        }
+    }
+
+    static func rows(from result: OpaquePointer) -> PostgresRows {
+        let rowCount = Int(PQntuples(result))
+        let columnCount = Int(PQnfields(result))
+        var columns: [String] = []
+        var types: [PostgresDataType] = []
+        columns.reserveCapacity(columnCount)
+        types.reserveCapacity(columnCount)
+        for column in 0..<Int32(columnCount) {
+            columns.append(String(cString: PQfname(result, column)))
+            types.append(PostgresDataType(rawValue: PQftype(result, column)))
+        }
+        var cells: [String?] = []
+        cells.reserveCapacity(rowCount * columnCount)
+        for row in 0..<Int32(rowCount) {
+            for column in 0..<Int32(columnCount) {
+                if PQgetisnull(result, row, column) == 1 {
+                    cells.append(nil)
+                } else {
+                    let length = Int(PQgetlength(result, row, column))
+                    let value = PQgetvalue(result, row, column)!
+                    cells.append(value.withMemoryRebound(to: UInt8.self, capacity: length) {
+                        String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
+                    })
+                }
+            }
+        }
+        let affected = Int(String(cString: PQcmdTuples(result))) ?? rowCount
+        return PostgresRows(columns: columns, columnTypes: types, cells: cells, affectedRows: affected)
+    }
+
+    // MARK: - Errors
+
+    func serverError(_ result: OpaquePointer) -> PostgresError {
+        func field(_ code: Character) -> String? {
+            guard let value = PQresultErrorField(result, Int32(code.asciiValue!)) else { return nil }
+            return String(cString: value)
+        }
+        guard let sqlState = field("C") else {
+            // No SQLSTATE: libpq itself failed, usually because the connection is gone.
+            return connectionError(message: String(cString: PQresultErrorMessage(result)))
+        }
+        return PostgresError(
+            .server, field("M") ?? "unknown error", sqlState: sqlState, detail: field("D"), server: address)
+    }
+
+    func connectionError(message: String? = nil) -> PostgresError {
+        let text = (message ?? String(cString: PQerrorMessage(connection))).trimmingCharacters(in: .whitespacesAndNewlines)
+        return PostgresError(
+            isConnected ? .server : .connectionClosed,
+            text.isEmpty ? "connection to \(address) lost" : text, server: address)
+    }
+}
+
+/// What the notice receiver callback needs, passed to libpq as an opaque pointer.
+final class NoticeContext {
+    let logger: Logger
+    let address: String
+    init(logger: Logger, address: String) {
+        self.logger = logger
+        self.address = address
+    }
+}
+
+// MARK: - C string helpers
+
+/// Calls `body` with NULL-terminated arrays of C strings, as `PQconnectdbParams` wants them.
+func withCStringArrays<R>(
+    _ keys: [String], _ values: [String],
+    _ body: (UnsafePointer<UnsafePointer<CChar>?>, UnsafePointer<UnsafePointer<CChar>?>) -> R
+) -> R {
+    let keyPointers = keys.map { UnsafePointer(strdup($0)) } + [nil]
+    let valuePointers = values.map { UnsafePointer(strdup($0)) } + [nil]
+    defer {
+        keyPointers.forEach { free(UnsafeMutablePointer(mutating: $0)) }
+        valuePointers.forEach { free(UnsafeMutablePointer(mutating: $0)) }
+    }
+    return keyPointers.withUnsafeBufferPointer { keys in
+        valuePointers.withUnsafeBufferPointer { values in body(keys.baseAddress!, values.baseAddress!) }
+    }
+}
+
+/// Calls `body` with the parameters' text values (NULL for SQL NULL).
+func withParameterValues<R>(_ binds: [PostgresBind], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
+    if binds.isEmpty { return body(nil) }
+    let values: [UnsafePointer<CChar>?] = binds.map { bind in bind.text.map { UnsafePointer(strdup($0)) } }
+    defer { values.forEach { free(UnsafeMutablePointer(mutating: $0)) } }
+    return values.withUnsafeBufferPointer { body($0.baseAddress) }
+}

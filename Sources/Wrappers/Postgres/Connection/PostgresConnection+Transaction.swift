@@ -1,0 +1,28 @@
+/// A transaction isolation level.
+public struct PostgresIsolationLevel: Sendable, Hashable {
+    let sql: String
+    public static let readCommitted = Self(sql: "READ COMMITTED")
+    public static let repeatableRead = Self(sql: "REPEATABLE READ")
+    public static let serializable = Self(sql: "SERIALIZABLE")
+}
+
+extension PostgresConnection {
+    /// Runs `body` inside a transaction on this connection: committed when `body` returns,
+    /// rolled back when it throws (the error is rethrown unchanged).
+    public func withTransaction<R: Sendable>(
+        isolation: PostgresIsolationLevel = .readCommitted,
+        _ body: (PostgresConnection) async throws -> R
+    ) async throws -> R {
+        try await query(isolation == .readCommitted ? "BEGIN" : "BEGIN ISOLATION LEVEL \(unescaped: isolation.sql)")
+        let result: R
+        do {
+            result = try await body(self)
+        } catch {
+            // A failed rollback leaves the connection in a transaction; the pool then drops it.
+            _ = try? await query("ROLLBACK")
+            throw error
+        }
+        try await query("COMMIT")
+        return result
+    }
+}

@@ -1,0 +1,79 @@
+import Dispatch
+public import Logging
+
+/// One connection to a PostgreSQL server.
+///
+/// libpq blocks, so every call runs on this connection's own serial dispatch queue, never on
+/// Swift's cooperative pool. The queue runs one call at a time, which is what makes sharing the
+/// object between tasks safe (hence `@unchecked Sendable`); a pool still hands it to one task at
+/// a time, because statements of two tasks must not interleave inside a transaction.
+public final class PostgresConnection: @unchecked Sendable {
+    private let handle: PGConnectionHandle
+    private let queue: DispatchQueue
+    /// The server, as `host:port`.
+    public let address: String
+
+    private init(handle: PGConnectionHandle, queue: DispatchQueue) {
+        self.handle = handle
+        self.queue = queue
+        self.address = handle.address
+    }
+
+    /// Connects, blocking a dispatch thread (bounded by the configuration's connect time-out).
+    public static func connect(_ configuration: PostgresConfiguration, logger: Logger) async throws -> PostgresConnection {
+        let queue = DispatchQueue(label: "emporium.postgres.\(configuration.address)")
+        return try await withCheckedThrowingContinuation { continuation in
+            queue.async {
+                continuation.resume(with: Result {
+                    PostgresConnection(handle: try PGConnectionHandle.connect(configuration, logger: logger), queue: queue)
+                })
+            }
+        }
+    }
+
+    // MARK: - Statements
+
+    /// Runs a statement and returns its rows.
+    @discardableResult
+    public func query(_ query: PostgresQuery) async throws -> PostgresRows {
+        try await run { try $0.execute(query) }
+    }
+
+    /// Runs a statement and returns the number of rows it affected.
+    @discardableResult
+    public func execute(_ query: PostgresQuery) async throws -> Int {
+        try await run { try $0.execute(query).affectedRows }
+    }
+
+    /// Runs trusted SQL text that may hold several statements and takes no parameters
+    /// (migrations, fixed DDL). Never pass text that contains outside input.
+    public func executeScript(_ sql: String) async throws {
+        try await run { try $0.executeScript(sql) }
+    }
+
+    /// Sends all statements in one round trip (pipeline mode) and returns their results in order.
+    /// Outside a transaction the batch is atomic: one failure rolls all of it back.
+    public func pipeline(_ queries: [PostgresQuery]) async throws -> [PostgresRows] {
+        try await run { try $0.pipeline(queries) }
+    }
+
+    // MARK: - Lifecycle
+
+    /// Whether the connection can be handed to the next user: connected and outside any
+    /// transaction. Read only by the task that holds the connection, while nothing runs on it.
+    var isReusable: Bool { handle.isIdleAndHealthy }
+
+    // MARK: - Queue
+
+    /// Runs `work` on the connection's queue. Cancelling the task asks the server to cancel the
+    /// running statement (`PQcancel` is the one libpq call that is safe from another thread).
+    func run<T: Sendable>(_ work: @escaping @Sendable (PGConnectionHandle) throws -> T) async throws -> T {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                queue.async { continuation.resume(with: Result { try work(self.handle) }) }
+            }
+        } onCancel: {
+            handle.cancelRunningQuery()
+        }
+    }
+}

@@ -1,0 +1,104 @@
+/// The pool's bookkeeping: idle connections, how many exist, who waits. Pure: it returns what
+/// to do, and the pool does it after releasing the lock (no I/O, no continuation under a lock).
+struct PoolStateMachine<Connection: AnyObject & Sendable> {
+    /// What a waiting caller is given.
+    enum Grant: Sendable {
+        case connection(Connection)
+        /// A slot was freed: the waiter may open a new connection.
+        case create
+    }
+
+    enum LeaseAction {
+        case use(Connection)
+        case create
+        case wait
+        case fail(PostgresError)
+    }
+
+    enum ReleaseAction {
+        case none
+        case hand(Connection, to: CheckedContinuation<Grant, any Error>)
+        case letCreate(CheckedContinuation<Grant, any Error>)
+        /// The pool is closed: fail this waiter.
+        case reject(CheckedContinuation<Grant, any Error>)
+    }
+
+    private(set) var idle: [Connection] = []
+    /// Open connections plus the ones being opened.
+    private(set) var total = 0
+    private var waiters: [(id: Int, continuation: CheckedContinuation<Grant, any Error>)] = []
+    private var nextWaiterID = 0
+    private(set) var isClosed = false
+    let maximum: Int
+
+    init(maximum: Int) {
+        self.maximum = max(1, maximum)
+    }
+
+    mutating func lease() -> LeaseAction {
+        if isClosed { return .fail(PostgresError(.poolClosed, "the connection pool is closed")) }
+        if let connection = idle.popLast() { return .use(connection) }
+        if total < maximum {
+            total += 1
+            return .create
+        }
+        return .wait
+    }
+
+    mutating func makeWaiterID() -> Int {
+        nextWaiterID += 1
+        return nextWaiterID
+    }
+
+    /// Registers a waiter, unless the pool closed or a connection freed up in the meantime.
+    mutating func wait(id: Int, _ continuation: CheckedContinuation<Grant, any Error>) -> ReleaseAction {
+        if isClosed { return .reject(continuation) }
+        if let connection = idle.popLast() { return .hand(connection, to: continuation) }
+        if total < maximum {
+            total += 1
+            return .letCreate(continuation)
+        }
+        waiters.append((id, continuation))
+        return .none
+    }
+
+    /// Removes a waiter that gave up (cancelled or timed out); returns it if it was still waiting.
+    mutating func abandon(id: Int) -> CheckedContinuation<Grant, any Error>? {
+        guard let index = waiters.firstIndex(where: { $0.id == id }) else { return nil }
+        return waiters.remove(at: index).continuation
+    }
+
+    /// A connection comes back: to the next waiter or to the idle list. One that is not reusable
+    /// is dropped (its `deinit` closes it) and its slot goes to the next waiter.
+    mutating func release(_ connection: Connection, reusable: Bool) -> ReleaseAction {
+        guard reusable, !isClosed else {
+            total -= 1
+            return slotFreed()
+        }
+        if !waiters.isEmpty { return .hand(connection, to: waiters.removeFirst().continuation) }
+        idle.append(connection)
+        return .none
+    }
+
+    /// Opening a connection failed: its slot is free again.
+    mutating func creationFailed() -> ReleaseAction {
+        total -= 1
+        return slotFreed()
+    }
+
+    private mutating func slotFreed() -> ReleaseAction {
+        guard !isClosed, !waiters.isEmpty else { return .none }
+        total += 1
+        return .letCreate(waiters.removeFirst().continuation)
+    }
+
+    /// Closes the pool: returns the idle connections to close and the waiters to fail.
+    mutating func close() -> (idle: [Connection], waiters: [CheckedContinuation<Grant, any Error>]) {
+        isClosed = true
+        let closing = (idle, waiters.map(\.continuation))
+        total -= idle.count
+        idle = []
+        waiters = []
+        return closing
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+
+/// How to reach one PostgreSQL server and how many connections to keep to it.
+///
+/// Read from a URL such as `postgresql://user:password@127.0.0.1:5432/emporium` (the key that
+/// held it is named in any error), or built field by field.
+public struct PostgresConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    public var user: String
+    public var password: String?
+    public var database: String
+    /// Upper bound for establishing a connection (libpq rounds below 2 s up to 2 s).
+    public var connectTimeout: Duration
+    /// Most connections the pool opens.
+    public var maximumConnections: Int
+    /// How long a caller waits for a free connection before ``PostgresError/Code/poolTimeout``.
+    public var acquireTimeout: Duration
+    /// Reported to the server as `application_name`.
+    public var applicationName: String
+
+    public init(
+        host: String = "127.0.0.1", port: Int = 5432, user: String = "emporium",
+        password: String? = nil, database: String = "emporium",
+        connectTimeout: Duration = .seconds(5), maximumConnections: Int = 10,
+        acquireTimeout: Duration = .seconds(10), applicationName: String = "emporium"
+    ) {
+        self.host = host
+        self.port = port
+        self.user = user
+        self.password = password
+        self.database = database
+        self.connectTimeout = connectTimeout
+        self.maximumConnections = maximumConnections
+        self.acquireTimeout = acquireTimeout
+        self.applicationName = applicationName
+    }
+
+    /// Parses `postgresql://[user[:password]@]host[:port]/database`; `key` names the setting
+    /// the URL came from, for the error message.
+    public init(url: String, key: String = "url") throws {
+        guard let components = URLComponents(string: url),
+            components.scheme == "postgresql" || components.scheme == "postgres",
+            let host = components.host, !host.isEmpty
+        else {
+            throw PostgresError(.invalidConfiguration, "\(key): expected postgresql://user:password@host:port/database, got \"\(url)\"")
+        }
+        self.init(host: host)
+        if let port = components.port {
+            guard (1...65535).contains(port) else {
+                throw PostgresError(.invalidConfiguration, "\(key): port \(port) is out of range")
+            }
+            self.port = port
+        }
+        if let user = components.user, !user.isEmpty { self.user = user.removingPercentEncoding ?? user }
+        if let password = components.password { self.password = password.removingPercentEncoding ?? password }
+        let path = components.path.drop(while: { $0 == "/" })
+        if !path.isEmpty { self.database = String(path) }
+        for item in components.queryItems ?? [] {
+            switch item.name {
+            case "pool_size", "maximum_connections":
+                guard let value = item.value.flatMap(Int.init), value > 0 else {
+                    throw PostgresError(.invalidConfiguration, "\(key): \(item.name) must be a positive integer")
+                }
+                self.maximumConnections = value
+            case "connect_timeout":
+                guard let value = item.value.flatMap(Int.init), value > 0 else {
+                    throw PostgresError(.invalidConfiguration, "\(key): connect_timeout must be a positive number of seconds")
+                }
+                self.connectTimeout = .seconds(value)
+            case "application_name":
+                self.applicationName = item.value ?? applicationName
+            default:
+                throw PostgresError(.invalidConfiguration, "\(key): unknown option \"\(item.name)\"")
+            }
+        }
+    }
+
+    /// `host:port`, as used in error messages.
+    public var address: String { "\(host):\(port)" }
+}

@@ -1,0 +1,116 @@
+public import Foundation
+
+/// A Swift value that can be sent as a statement parameter, in PostgreSQL's text format.
+public protocol PostgresEncodable: Sendable {
+    /// The parameter type sent with the statement; `.unspecified` lets the server infer it.
+    static var postgresType: PostgresDataType { get }
+    /// The value in PostgreSQL's text input format.
+    var postgresText: String { get }
+}
+
+/// A value that can also be an element of an array parameter.
+public protocol PostgresArrayElement: PostgresEncodable {
+    static var postgresArrayType: PostgresDataType { get }
+}
+
+// MARK: - Scalars
+
+extension String: PostgresArrayElement {
+    public static var postgresType: PostgresDataType { .unspecified }
+    public static var postgresArrayType: PostgresDataType { .textArray }
+    public var postgresText: String { self }
+}
+
+extension Int: PostgresArrayElement {
+    public static var postgresType: PostgresDataType { .int8 }
+    public static var postgresArrayType: PostgresDataType { .int8Array }
+    public var postgresText: String { String(self) }
+}
+
+extension Int64: PostgresArrayElement {
+    public static var postgresType: PostgresDataType { .int8 }
+    public static var postgresArrayType: PostgresDataType { .int8Array }
+    public var postgresText: String { String(self) }
+}
+
+extension Int32: PostgresArrayElement {
+    public static var postgresType: PostgresDataType { .int4 }
+    public static var postgresArrayType: PostgresDataType { .int4Array }
+    public var postgresText: String { String(self) }
+}
+
+extension Int16: PostgresArrayElement {
+    public static var postgresType: PostgresDataType { .int2 }
+    public static var postgresArrayType: PostgresDataType { .int2Array }
+    public var postgresText: String { String(self) }
+}
+
+extension Bool: PostgresArrayElement {
+    public static var postgresType: PostgresDataType { .bool }
+    public static var postgresArrayType: PostgresDataType { .boolArray }
+    public var postgresText: String { self ? "t" : "f" }
+}
+
+extension Double: PostgresArrayElement {
+    public static var postgresType: PostgresDataType { .float8 }
+    public static var postgresArrayType: PostgresDataType { .float8Array }
+    public var postgresText: String {
+        if isNaN { return "NaN" }
+        if isInfinite { return self < 0 ? "-Infinity" : "Infinity" }
+        return "\(self)"
+    }
+}
+
+extension Decimal: PostgresArrayElement {
+    public static var postgresType: PostgresDataType { .numeric }
+    public static var postgresArrayType: PostgresDataType { .numericArray }
+    public var postgresText: String { description }
+}
+
+extension UUID: PostgresArrayElement {
+    public static var postgresType: PostgresDataType { .uuid }
+    public static var postgresArrayType: PostgresDataType { .uuidArray }
+    public var postgresText: String { uuidString.lowercased() }
+}
+
+extension Date: PostgresArrayElement {
+    public static var postgresType: PostgresDataType { .timestamptz }
+    public static var postgresArrayType: PostgresDataType { .timestamptzArray }
+    public var postgresText: String { PostgresTimestamp.format(self) }
+}
+
+extension Data: PostgresArrayElement {
+    public static var postgresType: PostgresDataType { .bytea }
+    public static var postgresArrayType: PostgresDataType { .byteaArray }
+    public var postgresText: String {
+        let digits: [UInt8] = Array("0123456789abcdef".utf8)
+        var text = [UInt8]("\\x".utf8)
+        text.reserveCapacity(2 + count * 2)
+        for byte in self {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
+}
+
+// MARK: - Arrays
+
+extension Array: PostgresEncodable where Element: PostgresArrayElement {
+    public static var postgresType: PostgresDataType { Element.postgresArrayType }
+
+    /// The array literal `{"a","b"}`, every element quoted and escaped.
+    public var postgresText: String {
+        var text = "{"
+        for (index, element) in enumerated() {
+            if index > 0 { text += "," }
+            text += "\""
+            for character in element.postgresText.unicodeScalars {
+                if character == "\"" || character == "\\" { text += "\\" }
+                text.unicodeScalars.append(character)
+            }
+            text += "\""
+        }
+        return text + "}"
+    }
+}

@@ -1,0 +1,69 @@
+/// A statement and its parameters. Values never become part of the SQL text: an interpolated
+/// value becomes a `$n` placeholder and is sent separately.
+///
+/// ```swift
+/// let rows = try await connection.query("SELECT name FROM catalog.products WHERE sku = \(sku)")
+/// ```
+public struct PostgresQuery: Sendable, ExpressibleByStringInterpolation {
+    public var sql: String
+    public var binds: [PostgresBind]
+
+    /// A statement with explicit `$1...$n` placeholders and their values.
+    public init(_ sql: String, binds: [PostgresBind] = []) {
+        self.sql = sql
+        self.binds = binds
+    }
+
+    public init(stringLiteral value: String) {
+        self.init(value)
+    }
+
+    public init(stringInterpolation: StringInterpolation) {
+        self.init(stringInterpolation.sql, binds: stringInterpolation.binds)
+    }
+
+    public struct StringInterpolation: StringInterpolationProtocol {
+        var sql = ""
+        var binds: [PostgresBind] = []
+
+        public init(literalCapacity: Int, interpolationCount: Int) {
+            sql.reserveCapacity(literalCapacity + interpolationCount * 3)
+            binds.reserveCapacity(interpolationCount)
+        }
+
+        public mutating func appendLiteral(_ literal: String) { sql += literal }
+
+        /// Binds a value (or NULL, for `nil`) as the next `$n` parameter.
+        public mutating func appendInterpolation<Value: PostgresEncodable>(_ value: Value?) {
+            binds.append(PostgresBind(value))
+            sql += "$\(binds.count)"
+        }
+
+        /// Binds a prepared bind as the next `$n` parameter.
+        public mutating func appendInterpolation(bind: PostgresBind) {
+            binds.append(bind)
+            sql += "$\(binds.count)"
+        }
+
+        /// Inserts SQL text as is. Only for identifiers and fragments the program controls,
+        /// never for values that came from outside.
+        public mutating func appendInterpolation(unescaped fragment: String) { sql += fragment }
+    }
+}
+
+/// One parameter value in PostgreSQL's text format, with its type.
+public struct PostgresBind: Sendable, Hashable {
+    public var type: PostgresDataType
+    /// The text representation, or `nil` for NULL.
+    public var text: String?
+
+    public init(type: PostgresDataType, text: String?) {
+        self.type = type
+        self.text = text
+    }
+
+    public init<Value: PostgresEncodable>(_ value: Value?) {
+        self.type = Value.postgresType
+        self.text = value?.postgresText
+    }
+}

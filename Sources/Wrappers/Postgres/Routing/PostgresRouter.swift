@@ -1,0 +1,173 @@
+public import Logging
+public import Metrics
+public import ServiceLifecycle
+import Synchronization
+
+/// Settings for ``PostgresRouter``.
+public struct PostgresRouterConfiguration: Sendable {
+    /// A replica further behind than this is skipped.
+    public var maximumReplicaLag: Duration
+    /// How often the replica's health and lag are measured.
+    public var healthCheckInterval: Duration
+
+    public init(maximumReplicaLag: Duration = .seconds(1), healthCheckInterval: Duration = .seconds(1)) {
+        self.maximumReplicaLag = maximumReplicaLag
+        self.healthCheckInterval = healthCheckInterval
+    }
+}
+
+/// Routes work to two pools: the **primary** for writes and read-after-write, the **replica**
+/// for reads that may be a little stale.
+///
+/// A replica that is down or lags past ``PostgresRouterConfiguration/maximumReplicaLag`` is
+/// skipped and the read goes to the primary; each such fall-back counts in the
+/// `postgres_replica_fallbacks_total` metric (dimension `reason`: `down` or `lagging`).
+public final class PostgresRouter: Service, Sendable {
+    public let primary: PostgresPool
+    public let replica: PostgresPool?
+    private let configuration: PostgresRouterConfiguration
+    private let logger: Logger
+    private let health = Mutex(ReplicaHealth())
+    private let fallbacksDown: Counter
+    private let fallbacksLagging: Counter
+    private let lagGauge: Gauge
+
+    public init(
+        primary: PostgresPool, replica: PostgresPool?,
+        configuration: PostgresRouterConfiguration = .init(), logger: Logger,
+        metricsFactory: any MetricsFactory = MetricsSystem.factory
+    ) {
+        self.primary = primary
+        self.replica = replica
+        self.configuration = configuration
+        self.logger = logger
+        self.fallbacksDown = Counter(label: "postgres_replica_fallbacks_total", dimensions: [("reason", "down")], factory: metricsFactory)
+        self.fallbacksLagging = Counter(label: "postgres_replica_fallbacks_total", dimensions: [("reason", "lagging")], factory: metricsFactory)
+        self.lagGauge = Gauge(label: "postgres_replica_lag_seconds", factory: metricsFactory)
+    }
+
+    // MARK: - Routing
+
+    /// Writes, and reads that must see the caller's own writes.
+    public func withPrimary<R: Sendable>(_ body: (PostgresConnection) async throws -> R) async throws -> R {
+        try await primary.withConnection(body)
+    }
+
+    /// A transaction on the primary.
+    public func withTransaction<R: Sendable>(
+        isolation: PostgresIsolationLevel = .readCommitted,
+        _ body: (PostgresConnection) async throws -> R
+    ) async throws -> R {
+        try await primary.withTransaction(isolation: isolation, body)
+    }
+
+    /// A read that tolerates staleness up to the configured lag: on the replica when it is up and
+    /// close enough, otherwise on the primary. `body` must only read: if the replica's connection
+    /// breaks part-way, `body` runs again on the primary.
+    public func withReadConnection<R: Sendable>(_ body: (PostgresConnection) async throws -> R) async throws -> R {
+        guard let replica else { return try await primary.withConnection(body) }
+        switch await replicaStatus() {
+        case .usable:
+            do {
+                return try await replica.withConnection(body)
+            } catch let error as PostgresError where error.isConnectionLoss || error.code == .poolTimeout {
+                markDown(error)
+                fallbacksDown.increment()
+                return try await primary.withConnection(body)
+            }
+        case .down:
+            fallbacksDown.increment()
+            return try await primary.withConnection(body)
+        case .lagging:
+            fallbacksLagging.increment()
+            return try await primary.withConnection(body)
+        }
+    }
+
+    /// Runs one read statement through ``withReadConnection(_:)``.
+    public func read(_ query: PostgresQuery) async throws -> PostgresRows {
+        try await withReadConnection { try await $0.query(query) }
+    }
+
+    // MARK: - Replica health
+
+    /// The replica's state, measured again when the last measurement is older than the interval.
+    func replicaStatus() async -> ReplicaHealth.Status {
+        let now = ContinuousClock.now
+        let needsCheck = health.withLock { $0.claimCheck(now: now, interval: configuration.healthCheckInterval) }
+        if needsCheck { await checkReplica() }
+        return health.withLock { $0.status }
+    }
+
+    /// Measures the replica's lag: zero when it has replayed all the WAL it received, otherwise the
+    /// time since the last transaction it replayed.
+    func checkReplica() async {
+        guard let replica else { return }
+        let status: ReplicaHealth.Status
+        do {
+            let row = try await replica.query("""
+                SELECT CASE
+                    WHEN NOT pg_is_in_recovery() THEN 0
+                    WHEN pg_last_wal_receive_lsn() IS NULL OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+                    ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0)
+                END::float8 AS lag
+                """).single()
+            let lag = try row.decode("lag", as: Double.self)
+            lagGauge.record(lag)
+            let bound = configuration.maximumReplicaLag
+            status = Duration.milliseconds(Int64(lag * 1000)) > bound ? .lagging : .usable
+            if status == .lagging {
+                logger.warning("postgres replica lags; reading from the primary", metadata: [
+                    "postgres.server": "\(replica.address)", "postgres.replica_lag_seconds": "\(lag)",
+                ])
+            }
+        } catch {
+            status = .down
+            logger.warning("postgres replica unavailable; reading from the primary", metadata: [
+                "postgres.server": "\(replica.address)", "error": "\(error)",
+            ])
+        }
+        health.withLock { $0.record(status, at: .now) }
+    }
+
+    private func markDown(_ error: PostgresError) {
+        logger.warning("postgres replica connection failed; reading from the primary", metadata: [
+            "postgres.server": "\(replica?.address ?? "")", "error": "\(error)",
+        ])
+        health.withLock { $0.record(.down, at: .now) }
+    }
+
+    // MARK: - Service
+
+    /// Measures the replica at the configured interval until graceful shutdown, so reads rarely
+    /// wait for a measurement.
+    public func run() async throws {
+        guard replica != nil else { return }
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            await checkReplica()
+            try? await Task.sleep(for: configuration.healthCheckInterval)
+        }
+    }
+}
+
+/// The last measurement of the replica.
+struct ReplicaHealth: Sendable {
+    enum Status: Sendable { case usable, down, lagging }
+    private(set) var status: Status = .usable
+    private var checkedAt: ContinuousClock.Instant?
+    private var checking = false
+
+    /// Whether the caller should measure now; only one caller measures at a time.
+    mutating func claimCheck(now: ContinuousClock.Instant, interval: Duration) -> Bool {
+        if checking { return false }
+        if let checkedAt, now - checkedAt < interval { return false }
+        checking = true
+        return true
+    }
+
+    mutating func record(_ status: Status, at instant: ContinuousClock.Instant) {
+        self.status = status
+        self.checkedAt = instant
+        self.checking = false
+    }
+}

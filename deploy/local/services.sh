@@ -1,0 +1,375 @@
+#!/usr/bin/env bash
+# Local services for development and tests: PostgreSQL primary (5432) + streaming replica (5433),
+# Redis (6379), RabbitMQ (5672, management on 15672) and an SMTP catcher (1025).
+#
+#   services.sh up              install what is missing, start what is not running (idempotent)
+#   services.sh down            stop exactly what `up` started (tracked by pid files in the state dir)
+#   services.sh status          what runs, and where
+#   services.sh env             the environment the fleet and the tests read, as `export` lines
+#   services.sh replica-stop    stop the replica only (used by the fall-back tests)
+#   services.sh replica-start   start it again
+#
+# Runs as root on Debian bookworm. State (data, logs, pid files, captured mail) lives in
+# $EMPORIUM_STATE_DIR, by default `.local/` at the repository's root.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+STATE="${EMPORIUM_STATE_DIR:-$ROOT/.local}"
+PG_VERSION=15
+PGBIN="/usr/lib/postgresql/$PG_VERSION/bin"
+PG_PRIMARY_PORT=5432
+PG_REPLICA_PORT=5433
+REDIS_PORT=6379
+AMQP_PORT=5672
+AMQP_MANAGEMENT_PORT=15672
+SMTP_PORT=1025
+RABBITMQ_LIB=/usr/lib/rabbitmq/bin
+
+log() { printf '[services] %s\n' "$*" >&2; }
+die() { printf '[services] error: %s\n' "$*" >&2; exit 1; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+pid_alive() { [[ -n "${1:-}" ]] && kill -0 "$1" 2>/dev/null; }
+pid_from() { [[ -f "$1" ]] && head -n1 "$1" | tr -d '[:space:]' || true; }
+
+# Waits up to $2 seconds for `$1` (a command) to succeed.
+wait_for() {
+    local check="$1" seconds="$2" what="$3" i
+    for ((i = 0; i < seconds * 10; i++)); do
+        if eval "$check"; then return 0; fi
+        sleep 0.1
+    done
+    die "$what did not become ready within ${seconds}s"
+}
+
+# Refuses to start a service on a port some other process holds.
+require_free_port() {
+    local port="$1" name="$2"
+    if port_open "$port"; then
+        die "port $port (for $name) is already in use by a process this script did not start: $(ss -ltnpH "sport = :$port" 2>/dev/null | awk '{print $NF}' | head -n1)"
+    fi
+}
+
+# MARK: - Installation
+
+install_missing() {
+    local packages=()
+    [[ -x "$PGBIN/initdb" ]] || packages+=("postgresql-$PG_VERSION")
+    [[ -x "$PGBIN/pgbench" ]] || packages+=("postgresql-$PG_VERSION")
+    command -v psql >/dev/null || packages+=("postgresql-client-$PG_VERSION")
+    [[ -f /usr/include/postgresql/libpq-fe.h ]] || packages+=(libpq-dev)
+    command -v redis-server >/dev/null || packages+=(redis-server)
+    command -v redis-benchmark >/dev/null || packages+=(redis-tools)
+    [[ -f /usr/include/hiredis/hiredis.h ]] || packages+=(libhiredis-dev)
+    [[ -x "$RABBITMQ_LIB/rabbitmq-server" ]] || packages+=(rabbitmq-server)
+    command -v python3 >/dev/null || packages+=(python3)
+    python3 -c 'import venv, ensurepip' 2>/dev/null || packages+=(python3-venv)
+    command -v ss >/dev/null || packages+=(iproute2)
+    command -v runuser >/dev/null || packages+=(util-linux)
+
+    if ((${#packages[@]})); then
+        log "installing: ${packages[*]}"
+        # Debian's postgresql package would create and start its own cluster on 5432, and
+        # package scripts may start redis/rabbitmq: keep both from happening.
+        mkdir -p /etc/postgresql-common/createcluster.d
+        echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.d/emporium.conf
+        local own_policy=0
+        if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+            printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+            chmod +x /usr/sbin/policy-rc.d
+            own_policy=1
+        fi
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+        ((own_policy)) && rm -f /usr/sbin/policy-rc.d
+    fi
+
+    if [[ ! -x "$STATE/venv/bin/python" ]] || ! "$STATE/venv/bin/python" -c 'import aiosmtpd' 2>/dev/null; then
+        log "creating the SMTP catcher's virtualenv (aiosmtpd from PyPI)"
+        mkdir -p "$STATE"
+        python3 -m venv "$STATE/venv"
+        "$STATE/venv/bin/pip" install -q --disable-pip-version-check 'aiosmtpd>=1.4,<2'
+    fi
+}
+
+# MARK: - PostgreSQL
+
+# The server runs as `postgres`, which must be able to reach its data directory.
+pg_base() {
+    local base="$STATE/postgres"
+    mkdir -p "$base"
+    if ! runuser -u postgres -- test -w "$base" 2>/dev/null; then
+        chown postgres:postgres "$base"
+    fi
+    if ! runuser -u postgres -- test -w "$base" 2>/dev/null; then
+        # A parent directory is closed to other users: keep PostgreSQL's files elsewhere.
+        base="/var/lib/emporium-local/$(echo -n "$ROOT" | md5sum | cut -c1-12)"
+        mkdir -p "$base" && chown postgres:postgres "$base"
+    fi
+    echo "$base"
+}
+
+pg() { runuser -u postgres -- "$@"; }
+pg_running() { pg "$PGBIN/pg_ctl" status -D "$1" >/dev/null 2>&1; }
+
+pg_start() {
+    local dir="$1" port="$2" name="$3"
+    if pg_running "$dir"; then
+        log "postgres $name already running on 127.0.0.1:$port"
+        return 0
+    fi
+    require_free_port "$port" "postgres $name"
+    pg "$PGBIN/pg_ctl" -D "$dir" -l "$dir/../$name.log" -w -t 60 start >/dev/null
+    wait_for "'$PGBIN/pg_isready' -q -h 127.0.0.1 -p $port" 30 "postgres $name"
+    log "postgres $name up on 127.0.0.1:$port"
+}
+
+postgres_up() {
+    local base primary replica run
+    base="$(pg_base)"
+    primary="$base/primary"
+    replica="$base/replica"
+    run="$base/run"
+    mkdir -p "$run" && chown postgres:postgres "$run"
+
+    if [[ ! -f "$primary/PG_VERSION" ]]; then
+        log "initialising the primary in $primary"
+        rm -rf "$primary" && mkdir -p -m 0700 "$primary" && chown postgres:postgres "$primary"
+        pg "$PGBIN/initdb" -D "$primary" -U postgres -E UTF8 --locale=C.UTF-8 \
+            --auth-local=trust --auth-host=trust >/dev/null
+        cat >>"$primary/postgresql.conf" <<EOF
+# emporium local services
+listen_addresses = '127.0.0.1'
+port = $PG_PRIMARY_PORT
+unix_socket_directories = '$run'
+max_connections = 300
+wal_level = replica
+max_wal_senders = 10
+max_replication_slots = 10
+hot_standby = on
+hot_standby_feedback = on
+timezone = 'UTC'
+log_timezone = 'UTC'
+EOF
+        cat >"$primary/pg_hba.conf" <<EOF
+local   all             all                             trust
+host    replication     postgres        127.0.0.1/32    trust
+host    all             postgres        127.0.0.1/32    trust
+host    all             all             127.0.0.1/32    scram-sha-256
+EOF
+    fi
+    pg_start "$primary" "$PG_PRIMARY_PORT" primary
+
+    # The application's role and database (password authentication, so a wrong one is refused).
+    psql_admin -p "$PG_PRIMARY_PORT" -tAc "SELECT 1 FROM pg_roles WHERE rolname = 'emporium'" | grep -q 1 ||
+        psql_admin -p "$PG_PRIMARY_PORT" -c "CREATE ROLE emporium LOGIN PASSWORD 'emporium'" >/dev/null
+    psql_admin -p "$PG_PRIMARY_PORT" -tAc "SELECT 1 FROM pg_database WHERE datname = 'emporium'" | grep -q 1 ||
+        psql_admin -p "$PG_PRIMARY_PORT" -c "CREATE DATABASE emporium OWNER emporium" >/dev/null
+
+    if [[ ! -f "$replica/PG_VERSION" ]]; then
+        log "cloning the replica into $replica"
+        rm -rf "$replica" && mkdir -p -m 0700 "$replica" && chown postgres:postgres "$replica"
+        psql_admin -p "$PG_PRIMARY_PORT" -tAc \
+            "SELECT pg_drop_replication_slot('replica1') FROM pg_replication_slots WHERE slot_name = 'replica1'" >/dev/null
+        pg "$PGBIN/pg_basebackup" -h 127.0.0.1 -p "$PG_PRIMARY_PORT" -U postgres -D "$replica" \
+            -X stream -C -S replica1 -R >/dev/null
+        echo "port = $PG_REPLICA_PORT" >>"$replica/postgresql.conf"
+    fi
+    pg_start "$replica" "$PG_REPLICA_PORT" replica
+}
+
+psql_admin() { pg psql -X -q -h 127.0.0.1 -U postgres -d postgres "$@"; }
+
+postgres_down() {
+    local base
+    base="$(pg_base)"
+    for name in replica primary; do
+        if pg_running "$base/$name"; then
+            pg "$PGBIN/pg_ctl" -D "$base/$name" -m fast -w stop >/dev/null && log "postgres $name stopped"
+        fi
+    done
+}
+
+replica_stop() {
+    local base
+    base="$(pg_base)"
+    pg_running "$base/replica" && pg "$PGBIN/pg_ctl" -D "$base/replica" -m fast -w stop >/dev/null
+    log "postgres replica stopped"
+}
+
+replica_start() { pg_start "$(pg_base)/replica" "$PG_REPLICA_PORT" replica; }
+
+# MARK: - Redis
+
+redis_up() {
+    local dir="$STATE/redis"
+    mkdir -p "$dir"
+    if pid_alive "$(pid_from "$dir/redis.pid")"; then
+        log "redis already running on 127.0.0.1:$REDIS_PORT"
+        return 0
+    fi
+    require_free_port "$REDIS_PORT" redis
+    redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
+        --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --dir "$dir" \
+        --maxclients 2000
+    wait_for "redis-cli -p $REDIS_PORT ping >/dev/null 2>&1" 10 redis
+    log "redis up on 127.0.0.1:$REDIS_PORT"
+}
+
+redis_down() {
+    local pid
+    pid="$(pid_from "$STATE/redis/redis.pid")"
+    if pid_alive "$pid"; then
+        kill "$pid"
+        wait_for "! kill -0 $pid 2>/dev/null" 10 "redis shutdown"
+        log "redis stopped"
+    fi
+    rm -f "$STATE/redis/redis.pid"
+}
+
+# MARK: - RabbitMQ
+
+rabbit_env() {
+    local dir="$STATE/rabbitmq"
+    export HOME="$dir"
+    export RABBITMQ_NODENAME="emporium@localhost"
+    export RABBITMQ_MNESIA_BASE="$dir/mnesia"
+    export RABBITMQ_LOG_BASE="$dir/log"
+    export RABBITMQ_CONFIG_FILE="$dir/rabbitmq.conf"
+    export RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins"
+    export RABBITMQ_PID_FILE="$dir/rabbitmq.pid"
+    export RABBITMQ_CONF_ENV_FILE="$dir/rabbitmq-env.conf"
+}
+
+rabbit_up() {
+    local dir="$STATE/rabbitmq"
+    mkdir -p "$dir/mnesia" "$dir/log"
+    if pid_alive "$(pid_from "$dir/rabbitmq.pid")"; then
+        log "rabbitmq already running on 127.0.0.1:$AMQP_PORT"
+        return 0
+    fi
+    require_free_port "$AMQP_PORT" rabbitmq
+    cat >"$dir/rabbitmq.conf" <<EOF
+listeners.tcp.default = 127.0.0.1:$AMQP_PORT
+management.tcp.ip = 127.0.0.1
+management.tcp.port = $AMQP_MANAGEMENT_PORT
+default_user = emporium
+default_pass = emporium
+default_user_tags.administrator = true
+default_permissions.configure = .*
+default_permissions.read = .*
+default_permissions.write = .*
+EOF
+    echo '[rabbitmq_management,rabbitmq_shovel,rabbitmq_shovel_management].' >"$dir/enabled_plugins"
+    : >"$dir/rabbitmq-env.conf"
+    (
+        rabbit_env
+        rm -f "$RABBITMQ_PID_FILE"
+        setsid nohup "$RABBITMQ_LIB/rabbitmq-server" >"$dir/log/console.log" 2>&1 </dev/null &
+        # The node writes its pid file itself; `wait` then blocks until the broker has booted.
+        wait_for "[[ -s '$RABBITMQ_PID_FILE' ]]" 60 "rabbitmq (pid file)"
+        "$RABBITMQ_LIB/rabbitmqctl" wait --timeout 90 "$RABBITMQ_PID_FILE" >/dev/null 2>&1 ||
+            die "rabbitmq did not start; see $dir/log"
+        wait_for "port_open $AMQP_PORT" 30 "rabbitmq (port $AMQP_PORT)"
+    )
+    log "rabbitmq up on 127.0.0.1:$AMQP_PORT (management http://127.0.0.1:$AMQP_MANAGEMENT_PORT)"
+}
+
+rabbit_down() {
+    local pid
+    pid="$(pid_from "$STATE/rabbitmq/rabbitmq.pid")"
+    if pid_alive "$pid"; then
+        (rabbit_env && "$RABBITMQ_LIB/rabbitmqctl" stop >/dev/null 2>&1) || kill "$pid" 2>/dev/null || true
+        wait_for "! kill -0 $pid 2>/dev/null" 30 "rabbitmq shutdown"
+        # epmd was started by the node; stop it only if no other Erlang node still uses it.
+        if command -v epmd >/dev/null && ! epmd -names 2>/dev/null | grep -q '^name '; then
+            epmd -kill >/dev/null 2>&1 || true
+        fi
+        log "rabbitmq stopped"
+    fi
+    rm -f "$STATE/rabbitmq/rabbitmq.pid"
+}
+
+# MARK: - SMTP catcher
+
+smtp_up() {
+    local dir="$STATE/smtp"
+    mkdir -p "$dir" "$STATE/mail"
+    if pid_alive "$(pid_from "$dir/smtp.pid")"; then
+        log "smtp catcher already running on 127.0.0.1:$SMTP_PORT"
+        return 0
+    fi
+    require_free_port "$SMTP_PORT" "smtp catcher"
+    setsid nohup "$STATE/venv/bin/python" "$ROOT/deploy/local/smtp_catcher.py" \
+        --host 127.0.0.1 --port "$SMTP_PORT" --directory "$STATE/mail" \
+        >"$dir/smtp.log" 2>&1 </dev/null &
+    echo $! >"$dir/smtp.pid"
+    wait_for "port_open $SMTP_PORT" 20 "smtp catcher"
+    log "smtp catcher up on 127.0.0.1:$SMTP_PORT (mail kept in $STATE/mail)"
+}
+
+smtp_down() {
+    local pid
+    pid="$(pid_from "$STATE/smtp/smtp.pid")"
+    if pid_alive "$pid"; then
+        kill "$pid"
+        wait_for "! kill -0 $pid 2>/dev/null" 10 "smtp catcher shutdown"
+        log "smtp catcher stopped"
+    fi
+    rm -f "$STATE/smtp/smtp.pid"
+}
+
+# MARK: - Commands
+
+print_env() {
+    cat <<EOF
+export POSTGRES_PRIMARY_URL='postgresql://emporium:emporium@127.0.0.1:$PG_PRIMARY_PORT/emporium'
+export POSTGRES_REPLICA_URL='postgresql://emporium:emporium@127.0.0.1:$PG_REPLICA_PORT/emporium'
+export POSTGRES_ADMIN_URL='postgresql://postgres@127.0.0.1:$PG_PRIMARY_PORT/emporium'
+export POSTGRES_REPLICA_ADMIN_URL='postgresql://postgres@127.0.0.1:$PG_REPLICA_PORT/emporium'
+export REDIS_URL='redis://127.0.0.1:$REDIS_PORT'
+export AMQP_URL='amqp://emporium:emporium@127.0.0.1:$AMQP_PORT'
+export SMTP_URL='smtp://127.0.0.1:$SMTP_PORT'
+export EMPORIUM_MAIL_DIR='$STATE/mail'
+export EMPORIUM_SERVICES_SCRIPT='$ROOT/deploy/local/services.sh'
+EOF
+}
+
+status() {
+    local base
+    base="$(pg_base)"
+    printf '%-22s %-8s %s\n' SERVICE STATE ADDRESS
+    row() { printf '%-22s %-8s %s\n' "$1" "$2" "$3"; }
+    state() { if eval "$1"; then echo up; else echo down; fi; }
+    row "postgres primary" "$(state "pg_running '$base/primary'")" "postgresql://127.0.0.1:$PG_PRIMARY_PORT/emporium"
+    row "postgres replica" "$(state "pg_running '$base/replica'")" "postgresql://127.0.0.1:$PG_REPLICA_PORT/emporium"
+    row redis "$(state "pid_alive \$(pid_from '$STATE/redis/redis.pid')")" "redis://127.0.0.1:$REDIS_PORT"
+    row rabbitmq "$(state "pid_alive \$(pid_from '$STATE/rabbitmq/rabbitmq.pid')")" "amqp://127.0.0.1:$AMQP_PORT  http://127.0.0.1:$AMQP_MANAGEMENT_PORT"
+    row "smtp catcher" "$(state "pid_alive \$(pid_from '$STATE/smtp/smtp.pid')")" "smtp://127.0.0.1:$SMTP_PORT  mail in $STATE/mail"
+}
+
+case "${1:-}" in
+up)
+    [[ $EUID -eq 0 ]] || die "run as root (it installs packages and runs PostgreSQL as the postgres user)"
+    install_missing
+    postgres_up
+    redis_up
+    smtp_up
+    rabbit_up
+    ;;
+down)
+    smtp_down
+    rabbit_down
+    redis_down
+    postgres_down
+    ;;
+status) status ;;
+env) print_env ;;
+replica-stop) replica_stop ;;
+replica-start) replica_start ;;
+*)
+    echo "usage: $0 up|down|status|env|replica-stop|replica-start" >&2
+    exit 2
+    ;;
+esac

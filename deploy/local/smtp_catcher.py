@@ -1,0 +1,58 @@
+"""SMTP catcher for local runs and tests.
+
+Accepts every message on the given address and keeps it in a directory: `<id>.eml` holds the
+message as received, `<id>.json` its envelope (sender, recipients, time). Tests read that folder.
+"""
+import argparse
+import asyncio
+import json
+import os
+import time
+import uuid
+
+from aiosmtpd.controller import Controller
+
+
+class KeepEverything:
+    def __init__(self, directory: str) -> None:
+        self.directory = directory
+
+    async def handle_DATA(self, server, session, envelope):
+        message_id = f"{time.time_ns()}-{uuid.uuid4().hex[:8]}"
+        base = os.path.join(self.directory, message_id)
+        with open(base + ".eml.tmp", "wb") as f:
+            f.write(envelope.original_content or envelope.content)
+        meta = {
+            "id": message_id,
+            "mail_from": envelope.mail_from,
+            "rcpt_tos": list(envelope.rcpt_tos),
+            "received_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        with open(base + ".json.tmp", "w") as f:
+            json.dump(meta, f)
+        # Renamed last, so a reader never sees half a message.
+        os.rename(base + ".eml.tmp", base + ".eml")
+        os.rename(base + ".json.tmp", base + ".json")
+        return "250 Message accepted for delivery"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=1025)
+    parser.add_argument("--directory", required=True)
+    args = parser.parse_args()
+    os.makedirs(args.directory, exist_ok=True)
+    controller = Controller(KeepEverything(args.directory), hostname=args.host, port=args.port)
+    controller.start()
+    print(f"smtp catcher on {args.host}:{args.port}, keeping mail in {args.directory}", flush=True)
+    try:
+        asyncio.get_event_loop().run_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        controller.stop()
+
+
+if __name__ == "__main__":
+    main()
