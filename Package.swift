@@ -39,9 +39,15 @@ let package = Package(
 
         // MARK: - Wrappers
         .target(
+            name: "ConnectionPool",
+            path: "Sources/Wrappers/ConnectionPool",
+            swiftSettings: strict
+        ),
+        .target(
             name: "Postgres",
             dependencies: [
                 "CLibPQ",
+                "ConnectionPool",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -53,6 +59,7 @@ let package = Package(
             name: "Redis",
             dependencies: [
                 "CHiredis",
+                "ConnectionPool",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -88,7 +95,11 @@ let package = Package(
         // MARK: - Tests
         .testTarget(
             name: "PostgresTests",
-            dependencies: ["Postgres"],
+            dependencies: [
+                "Postgres",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Tests/PostgresTests",
             swiftSettings: strict
         ),

@@ -93,7 +93,7 @@ extension Double: PostgresDecodable {
 extension Decimal: PostgresDecodable {
     /// Exact: refuses a value with more significant digits than `Decimal` holds (38).
     public static func decode(postgresText text: Substring, type: PostgresDataType) throws -> Decimal {
-        try PostgresNumeric.decode(postgresText: text, type: type).decimal
+        try PostgresNumeric.decode(postgresText: text, type: type).exactDecimal()
     }
 }
 

@@ -28,7 +28,15 @@ public struct PostgresNumeric: PostgresDecodable, PostgresArrayElement, Hashable
 
     /// Minor units at `scale` decimal places: `12.34` at scale 2 is `1234`. Throws when the value
     /// has more decimal places than `scale` (it would have to be rounded) or does not fit.
-    public func minorUnits(scale: Int) throws -> Int64 {
+    public func minorUnits(scale: Int) throws(PostgresError) -> Int64 {
+        do {
+            return try exactMinorUnits(scale: scale)
+        } catch {
+            throw PostgresError(.decoding, error.reason)
+        }
+    }
+
+    private func exactMinorUnits(scale: Int) throws(PostgresDecodingFailure) -> Int64 {
         let negative = text.hasPrefix("-")
         let unsigned = text.drop(while: { $0 == "-" || $0 == "+" })
         let parts = unsigned.split(separator: ".", omittingEmptySubsequences: false)
@@ -47,13 +55,21 @@ public struct PostgresNumeric: PostgresDecodable, PostgresArrayElement, Hashable
 
     /// The value as `Decimal`; throws if it has more significant digits than `Decimal` keeps.
     public var decimal: Decimal {
-        get throws {
-            let significant = text.drop(while: { !$0.isNumber || $0 == "0" }).filter(\.isNumber)
-            guard significant.count <= 38, let value = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")) else {
-                throw PostgresDecodingFailure("\(text) does not fit in Decimal without rounding")
+        get throws(PostgresError) {
+            do {
+                return try exactDecimal()
+            } catch {
+                throw PostgresError(.decoding, error.reason)
             }
-            return value
         }
+    }
+
+    func exactDecimal() throws(PostgresDecodingFailure) -> Decimal {
+        let significant = text.drop(while: { !$0.isNumber || $0 == "0" }).filter(\.isNumber)
+        guard significant.count <= 38, let value = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")) else {
+            throw PostgresDecodingFailure("\(text) does not fit in Decimal without rounding")
+        }
+        return value
     }
 
     public static func decode(postgresText text: Substring, type: PostgresDataType) throws -> PostgresNumeric {

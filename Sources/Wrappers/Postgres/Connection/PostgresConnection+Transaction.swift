@@ -9,6 +9,7 @@ public struct PostgresIsolationLevel: Sendable, Hashable {
 extension PostgresConnection {
     /// Runs `body` inside a transaction on this connection: committed when `body` returns,
     /// rolled back when it throws (the error is rethrown unchanged).
+    @discardableResult
     public func withTransaction<R: Sendable>(
         isolation: PostgresIsolationLevel = .readCommitted,
         _ body: (PostgresConnection) async throws -> R

@@ -1,4 +1,4 @@
-import Dispatch
+import ConnectionPool
 public import Logging
 
 /// One connection to a PostgreSQL server.
@@ -9,11 +9,11 @@ public import Logging
 /// a time, because statements of two tasks must not interleave inside a transaction.
 public final class PostgresConnection: @unchecked Sendable {
     private let handle: PGConnectionHandle
-    private let queue: DispatchQueue
+    private let queue: BlockingCallQueue
     /// The server, as `host:port`.
     public let address: String
 
-    private init(handle: PGConnectionHandle, queue: DispatchQueue) {
+    private init(handle: PGConnectionHandle, queue: BlockingCallQueue) {
         self.handle = handle
         self.queue = queue
         self.address = handle.address
@@ -21,13 +21,9 @@ public final class PostgresConnection: @unchecked Sendable {
 
     /// Connects, blocking a dispatch thread (bounded by the configuration's connect time-out).
     public static func connect(_ configuration: PostgresConfiguration, logger: Logger) async throws -> PostgresConnection {
-        let queue = DispatchQueue(label: "emporium.postgres.\(configuration.address)")
-        return try await withCheckedThrowingContinuation { continuation in
-            queue.async {
-                continuation.resume(with: Result {
-                    PostgresConnection(handle: try PGConnectionHandle.connect(configuration, logger: logger), queue: queue)
-                })
-            }
+        let queue = BlockingCallQueue(label: "emporium.postgres.\(configuration.address)")
+        return try await queue.run {
+            PostgresConnection(handle: try PGConnectionHandle.connect(configuration, logger: logger), queue: queue)
         }
     }
 
@@ -61,19 +57,13 @@ public final class PostgresConnection: @unchecked Sendable {
 
     /// Whether the connection can be handed to the next user: connected and outside any
     /// transaction. Read only by the task that holds the connection, while nothing runs on it.
-    var isReusable: Bool { handle.isIdleAndHealthy }
+    public var isReusable: Bool { handle.isIdleAndHealthy }
 
     // MARK: - Queue
 
     /// Runs `work` on the connection's queue. Cancelling the task asks the server to cancel the
     /// running statement (`PQcancel` is the one libpq call that is safe from another thread).
     func run<T: Sendable>(_ work: @escaping @Sendable (PGConnectionHandle) throws -> T) async throws -> T {
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                queue.async { continuation.resume(with: Result { try work(self.handle) }) }
-            }
-        } onCancel: {
-            handle.cancelRunningQuery()
-        }
+        try await queue.run { try work(self.handle) } onCancel: { self.handle.cancelRunningQuery() }
     }
 }

@@ -1,6 +1,8 @@
+public import ConnectionPool
 public import Logging
 public import ServiceLifecycle
-import Synchronization
+
+extension PostgresConnection: PooledConnection {}
 
 /// A pool of connections to one PostgreSQL server.
 ///
@@ -10,33 +12,44 @@ import Synchronization
 public final class PostgresPool: Service, Sendable {
     public let configuration: PostgresConfiguration
     private let logger: Logger
-    private let state: Mutex<PoolStateMachine<PostgresConnection>>
+    private let pool: ConnectionPool<PostgresConnection>
 
     public init(configuration: PostgresConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        self.state = Mutex(PoolStateMachine(maximum: configuration.maximumConnections))
+        self.pool = ConnectionPool(
+            maximumConnections: configuration.maximumConnections, acquireTimeout: configuration.acquireTimeout
+        ) {
+            try await PostgresConnection.connect(configuration, logger: logger)
+        }
     }
 
     /// The server, as `host:port`.
     public var address: String { configuration.address }
 
-    // MARK: - Leasing
-
     /// Runs `body` with a connection of its own; the connection goes back to the pool afterwards.
+    @discardableResult
     public func withConnection<R: Sendable>(_ body: (PostgresConnection) async throws -> R) async throws -> R {
-        let connection = try await lease()
+        let connection: PostgresConnection
+        do {
+            connection = try await pool.lease()
+        } catch let error as ConnectionPoolError {
+            throw error == .closed
+                ? PostgresError(.poolClosed, "the connection pool for \(address) is closed", server: address)
+                : PostgresError(.poolTimeout, "no connection to \(address) became free within \(pool.acquireTimeout)", server: address)
+        }
         do {
             let result = try await body(connection)
-            release(connection)
+            pool.release(connection)
             return result
         } catch {
-            release(connection)
+            pool.release(connection)
             throw error
         }
     }
 
     /// Runs `body` inside a transaction: committed when `body` returns, rolled back when it throws.
+    @discardableResult
     public func withTransaction<R: Sendable>(
         isolation: PostgresIsolationLevel = .readCommitted,
         _ body: (PostgresConnection) async throws -> R
@@ -63,63 +76,6 @@ public final class PostgresPool: Service, Sendable {
         try await withConnection { try await $0.pipeline(queries) }
     }
 
-    func lease() async throws -> PostgresConnection {
-        switch state.withLock({ $0.lease() }) {
-        case .use(let connection): return connection
-        case .create: return try await open()
-        case .fail(let error): throw error
-        case .wait: return try await waitForConnection()
-        }
-    }
-
-    func release(_ connection: PostgresConnection) {
-        let action = state.withLock { $0.release(connection, reusable: connection.isReusable) }
-        perform(action)
-    }
-
-    private func open() async throws -> PostgresConnection {
-        do {
-            return try await PostgresConnection.connect(configuration, logger: logger)
-        } catch {
-            perform(state.withLock { $0.creationFailed() })
-            throw error
-        }
-    }
-
-    private func perform(_ action: PoolStateMachine<PostgresConnection>.ReleaseAction) {
-        switch action {
-        case .none: break
-        case .hand(let connection, let continuation): continuation.resume(returning: .connection(connection))
-        case .letCreate(let continuation): continuation.resume(returning: .create)
-        case .reject(let continuation): continuation.resume(throwing: PostgresError(.poolClosed, "the connection pool is closed"))
-        }
-    }
-
-    private func waitForConnection() async throws -> PostgresConnection {
-        let id = state.withLock { $0.makeWaiterID() }
-        let timeout = configuration.acquireTimeout
-        let address = configuration.address
-        // Fails the waiter if nothing came back in time.
-        let timer = Task { [self] in
-            try await Task.sleep(for: timeout)
-            let abandoned = state.withLock { $0.abandon(id: id) }
-            abandoned?.resume(throwing: PostgresError(
-                .poolTimeout, "no connection to \(address) became free within \(timeout)", server: address))
-        }
-        defer { timer.cancel() }
-        let grant = try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<PoolStateMachine<PostgresConnection>.Grant, any Error>) in
-                perform(state.withLock { $0.wait(id: id, continuation) })
-            }
-        } onCancel: {
-            state.withLock { $0.abandon(id: id) }?.resume(throwing: CancellationError())
-        }
-        switch grant {
-        case .connection(let connection): return connection
-        case .create: return try await open()
-        }
-    }
-
     // MARK: - Service
 
     /// Waits for graceful shutdown, then closes the pool.
@@ -130,10 +86,7 @@ public final class PostgresPool: Service, Sendable {
 
     /// Closes idle connections and fails waiters; leased connections close when they come back.
     public func close() {
-        let (idle, waiters) = state.withLock { $0.close() }
-        for waiter in waiters { waiter.resume(throwing: PostgresError(.poolClosed, "the connection pool is closed")) }
-        if !idle.isEmpty {
-            logger.debug("closing idle postgres connections", metadata: ["postgres.server": "\(address)", "count": "\(idle.count)"])
-        }
+        let closed = pool.close()
+        logger.debug("postgres pool closed", metadata: ["postgres.server": "\(address)", "closed": "\(closed)"])
     }
 }

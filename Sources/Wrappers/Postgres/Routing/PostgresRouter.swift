@@ -49,11 +49,13 @@ public final class PostgresRouter: Service, Sendable {
     // MARK: - Routing
 
     /// Writes, and reads that must see the caller's own writes.
+    @discardableResult
     public func withPrimary<R: Sendable>(_ body: (PostgresConnection) async throws -> R) async throws -> R {
         try await primary.withConnection(body)
     }
 
     /// A transaction on the primary.
+    @discardableResult
     public func withTransaction<R: Sendable>(
         isolation: PostgresIsolationLevel = .readCommitted,
         _ body: (PostgresConnection) async throws -> R
@@ -100,7 +102,8 @@ public final class PostgresRouter: Service, Sendable {
     }
 
     /// Measures the replica's lag: zero when it has replayed all the WAL it received, otherwise the
-    /// time since the last transaction it replayed.
+    /// time since the last transaction it replayed. (Right after a restart the receive position
+    /// restarts at a segment boundary, behind the replay position: that counts as caught up.)
     func checkReplica() async {
         guard let replica else { return }
         let status: ReplicaHealth.Status
@@ -108,7 +111,7 @@ public final class PostgresRouter: Service, Sendable {
             let row = try await replica.query("""
                 SELECT CASE
                     WHEN NOT pg_is_in_recovery() THEN 0
-                    WHEN pg_last_wal_receive_lsn() IS NULL OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+                    WHEN pg_last_wal_receive_lsn() IS NULL OR pg_last_wal_receive_lsn() <= pg_last_wal_replay_lsn() THEN 0
                     ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0)
                 END::float8 AS lag
                 """).single()

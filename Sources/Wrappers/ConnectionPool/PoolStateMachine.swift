@@ -12,7 +12,7 @@ struct PoolStateMachine<Connection: AnyObject & Sendable> {
         case use(Connection)
         case create
         case wait
-        case fail(PostgresError)
+        case fail
     }
 
     enum ReleaseAction {
@@ -36,7 +36,7 @@ struct PoolStateMachine<Connection: AnyObject & Sendable> {
     }
 
     mutating func lease() -> LeaseAction {
-        if isClosed { return .fail(PostgresError(.poolClosed, "the connection pool is closed")) }
+        if isClosed { return .fail }
         if let connection = idle.popLast() { return .use(connection) }
         if total < maximum {
             total += 1

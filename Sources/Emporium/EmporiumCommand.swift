@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The one executable: every role and tool is a subcommand.
+@main
+struct EmporiumCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "emporium",
+        abstract: "Emporium: an event-driven commerce backend.",
+        subcommands: [MigrateCommand.self]
+    )
+}

@@ -1,0 +1,74 @@
+import Foundation
+import Postgres
+import Testing
+
+@Suite("Transactions and SQL errors", .timeLimit(.minutes(1)))
+struct TransactionTests {
+    let pool: PostgresPool
+
+    init() throws {
+        pool = PostgresPool(configuration: try TestServers.primary, logger: TestServers.logger)
+    }
+
+    struct Abort: Error {}
+
+    @Test("a transaction commits when its body returns and rolls back when it throws")
+    func commitAndRollback() async throws {
+        try await withScratchSchema(pool) { schema in
+            try await pool.query("CREATE TABLE \(unescaped: schema).items (id int PRIMARY KEY, name text NOT NULL)")
+            await #expect(throws: Abort.self) {
+                try await pool.withTransaction { connection in
+                    try await connection.execute("INSERT INTO \(unescaped: schema).items VALUES (1, \("rolled back"))")
+                    let inside = try await connection.query("SELECT count(*) AS n FROM \(unescaped: schema).items").single()
+                    #expect(try inside.decode("n", as: Int.self) == 1)
+                    throw Abort()
+                }
+            }
+            let afterRollback = try await pool.query("SELECT count(*) AS n FROM \(unescaped: schema).items").single()
+            #expect(try afterRollback.decode("n", as: Int.self) == 0)
+
+            let inserted = try await pool.withTransaction { connection in
+                try await connection.execute("INSERT INTO \(unescaped: schema).items VALUES (2, \("kept"))")
+            }
+            #expect(inserted == 1)
+            let names = try await pool.query("SELECT name FROM \(unescaped: schema).items").map { try $0.decode("name", as: String.self) }
+            #expect(names == ["kept"])
+        }
+    }
+
+    @Test("a failed statement rolls back the transaction and carries its SQLSTATE")
+    func sqlErrors() async throws {
+        try await withScratchSchema(pool) { schema in
+            try await pool.query("CREATE TABLE \(unescaped: schema).items (id int PRIMARY KEY)")
+            let duplicate = try await #require(throws: PostgresError.self) {
+                try await pool.withTransaction { connection in
+                    try await connection.execute("INSERT INTO \(unescaped: schema).items VALUES (\(1))")
+                    try await connection.execute("INSERT INTO \(unescaped: schema).items VALUES (\(1))")
+                }
+            }
+            #expect(duplicate.code == .server)
+            #expect(duplicate.sqlState == "23505")
+            #expect(duplicate.isUniqueViolation)
+            #expect(!duplicate.isRetriable)
+            #expect(duplicate.message.contains("duplicate key"))
+            let count = try await pool.query("SELECT count(*) AS n FROM \(unescaped: schema).items").single()
+            #expect(try count.decode("n", as: Int.self) == 0)
+
+            let syntax = try await #require(throws: PostgresError.self) { try await pool.query("SELEC 1") }
+            #expect(syntax.sqlState == "42601")
+            // The connection that saw the errors is still usable afterwards.
+            #expect(try await pool.query("SELECT 1 AS one").single().decode("one", as: Int.self) == 1)
+        }
+    }
+
+    @Test("a value with SQL in it stays a value")
+    func parametersAreNotSQL() async throws {
+        try await withScratchSchema(pool) { schema in
+            try await pool.query("CREATE TABLE \(unescaped: schema).items (name text)")
+            let hostile = "x'); DROP TABLE \(schema).items; --"
+            try await pool.execute("INSERT INTO \(unescaped: schema).items VALUES (\(hostile))")
+            let names = try await pool.query("SELECT name FROM \(unescaped: schema).items").map { try $0.decode("name", as: String.self) }
+            #expect(names == [hostile])
+        }
+    }
+}
