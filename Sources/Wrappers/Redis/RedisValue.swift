@@ -29,13 +29,45 @@ public enum RedisValue: Sendable, Hashable {
     public var isNull: Bool { self == .null }
 }
 
-/// One argument of a command, as bytes. Strings, integers and byte arrays convert to it.
+/// One argument of a command. Strings, integers and byte arrays convert to it; short strings
+/// (up to 15 UTF-8 bytes: most keys, numbers and command names) are stored inline, without an
+/// allocation.
 public struct RedisArgument: Sendable, Hashable, ExpressibleByStringLiteral, ExpressibleByIntegerLiteral {
-    public let bytes: [UInt8]
+    enum Storage: Sendable {
+        case text(String)
+        case bytes([UInt8])
+    }
+    let storage: Storage
 
-    public init(_ bytes: [UInt8]) { self.bytes = bytes }
-    public init(_ string: String) { self.bytes = Array(string.utf8) }
-    public init(_ integer: Int) { self.bytes = Array(String(integer).utf8) }
+    public init(_ bytes: [UInt8]) { self.storage = .bytes(bytes) }
+    public init(_ string: String) { self.storage = .text(string) }
+    public init(_ integer: Int) { self.storage = .text(String(integer)) }
     public init(stringLiteral value: String) { self.init(value) }
     public init(integerLiteral value: Int) { self.init(value) }
+
+    /// The argument's bytes.
+    public var bytes: [UInt8] {
+        switch storage {
+        case .text(let text): Array(text.utf8)
+        case .bytes(let bytes): bytes
+        }
+    }
+
+    var count: Int {
+        switch storage {
+        case .text(let text): text.utf8.count
+        case .bytes(let bytes): bytes.count
+        }
+    }
+
+    public static func == (lhs: RedisArgument, rhs: RedisArgument) -> Bool { lhs.bytes == rhs.bytes }
+    public func hash(into hasher: inout Hasher) { hasher.combine(bytes) }
+
+    /// Calls `body` with the bytes in place, without copying them into an array.
+    func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        switch storage {
+        case .text(var text): text.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+        case .bytes(let bytes): bytes.withUnsafeBytes(body)
+        }
+    }
 }

@@ -9,7 +9,7 @@ public import Logging
 /// a time, because statements of two tasks must not interleave inside a transaction.
 public final class PostgresConnection: @unchecked Sendable {
     private let handle: PGConnectionHandle
-    private let queue: BlockingCallQueue
+    let queue: BlockingCallQueue
     /// The server, as `host:port`.
     public let address: String
 

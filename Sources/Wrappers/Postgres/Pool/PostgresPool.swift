@@ -39,7 +39,8 @@ public final class PostgresPool: Service, Sendable {
                 : PostgresError(.poolTimeout, "no connection to \(address) became free within \(pool.acquireTimeout)", server: address)
         }
         do {
-            let result = try await body(connection)
+            // The holder's code runs on the connection's own thread: no hop per statement.
+            let result = try await connection.queue.withPreference { try await body(connection) }
             pool.release(connection)
             return result
         } catch {

@@ -5,7 +5,7 @@ public import ConnectionPool
 /// sharing the object safe (`@unchecked Sendable`). Pools hand it to one task at a time.
 public final class RedisConnection: PooledConnection, @unchecked Sendable {
     private let handle: RedisContextHandle
-    private let queue: BlockingCallQueue
+    let queue: BlockingCallQueue
     public let address: String
 
     private init(handle: RedisContextHandle, queue: BlockingCallQueue) {

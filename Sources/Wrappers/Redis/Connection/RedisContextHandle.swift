@@ -110,30 +110,29 @@ final class RedisContextHandle {
     }
 }
 
-/// Calls `body` with argc/argv/argvlen pointing into one contiguous copy of the arguments.
+/// Calls `body` with argc/argv/argvlen pointing into one contiguous copy of the arguments, kept in
+/// stack-allocated scratch space (this runs for every command).
 private func withArgv<R>(
     _ arguments: [RedisArgument],
     _ body: (Int32, UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) -> R
 ) -> R {
-    var storage: [UInt8] = []
-    storage.reserveCapacity(arguments.reduce(0) { $0 + $1.bytes.count })
-    var offsets: [Int] = []
-    var lengths: [Int] = []
-    offsets.reserveCapacity(arguments.count)
-    lengths.reserveCapacity(arguments.count)
-    for argument in arguments {
-        offsets.append(storage.count)
-        lengths.append(argument.bytes.count)
-        storage.append(contentsOf: argument.bytes)
-    }
-    // An empty argument still needs a valid pointer.
-    storage.append(0)
-    return storage.withUnsafeBufferPointer { bytes in
-        let base = UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self)
-        var argv: [UnsafePointer<CChar>?] = offsets.map { base + $0 }
-        return argv.withUnsafeMutableBufferPointer { argv in
-            lengths.withUnsafeBufferPointer { lengths in
-                body(Int32(arguments.count), argv.baseAddress!, lengths.baseAddress!)
+    var total = 1  // an empty argument still needs a valid pointer
+    for argument in arguments { total += argument.count }
+    return withUnsafeTemporaryAllocation(of: CChar.self, capacity: total) { storage in
+        withUnsafeTemporaryAllocation(of: UnsafePointer<CChar>?.self, capacity: arguments.count) { argv in
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: arguments.count) { lengths in
+                var offset = 0
+                for (index, argument) in arguments.enumerated() {
+                    let start = storage.baseAddress! + offset
+                    let count = argument.withUnsafeBytes { bytes in
+                        UnsafeMutableRawBufferPointer(start: start, count: bytes.count).copyMemory(from: bytes)
+                        return bytes.count
+                    }
+                    argv[index] = UnsafePointer(start)
+                    lengths[index] = count
+                    offset += count
+                }
+                return body(Int32(arguments.count), argv.baseAddress!, lengths.baseAddress!)
             }
         }
     }
