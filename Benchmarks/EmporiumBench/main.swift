@@ -21,6 +21,8 @@ struct OrderOutboxBench: AsyncParsableCommand {
 
     @Option var clients = 1
     @Option var seconds = 10
+    @Flag(help: "Each client leases one connection for the whole run (as a pgbench client holds one) instead of one lease per transaction.")
+    var holdConnection = false
     @Option var url = ProcessInfo.processInfo.environment["POSTGRES_PRIMARY_URL"] ?? "postgresql://emporium:emporium@127.0.0.1:5432/emporium"
 
     func run() async throws {
@@ -29,10 +31,10 @@ struct OrderOutboxBench: AsyncParsableCommand {
         let pool = PostgresPool(configuration: configuration, logger: Logger(label: "bench"))
         defer { pool.close() }
 
-        @Sendable func transaction() async throws {
+        @Sendable func transaction(on held: PostgresConnection? = nil) async throws {
             let customer = Int.random(in: 1...100_000)
             let amount = Int.random(in: 100...100_000)
-            try await pool.withTransaction { connection in
+            @Sendable func body(_ connection: PostgresConnection) async throws {
                 let id = try await connection.query("""
                     INSERT INTO bench.orders (id, customer_id, total_minor, currency, status) \
                     VALUES (gen_random_uuid(), \(customer), \(amount), 'EUR', 'PENDING') RETURNING id
@@ -41,6 +43,11 @@ struct OrderOutboxBench: AsyncParsableCommand {
                     INSERT INTO bench.outbox (aggregate_id, type, payload) VALUES (\(id), 'order.created', \
                     jsonb_build_object('customer', \(customer)::bigint, 'total', \(amount)::bigint, 'currency', 'EUR'::text))
                     """)
+            }
+            if let held {
+                try await held.withTransaction(body)
+            } else {
+                try await pool.withTransaction(body)
             }
         }
 
@@ -54,18 +61,21 @@ struct OrderOutboxBench: AsyncParsableCommand {
         let total = try await withThrowingTaskGroup(of: Int.self) { group in
             for _ in 0..<clients {
                 group.addTask {
-                    var count = 0
-                    while ContinuousClock.now < deadline {
-                        try await transaction()
-                        count += 1
+                    @Sendable func loop(_ held: PostgresConnection?) async throws -> Int {
+                        var count = 0
+                        while ContinuousClock.now < deadline {
+                            try await transaction(on: held)
+                            count += 1
+                        }
+                        return count
                     }
-                    return count
+                    return holdConnection ? try await pool.withConnection { try await loop($0) } : try await loop(nil)
                 }
             }
             return try await group.reduce(0, +)
         }
         let elapsed = ContinuousClock.now - started
-        report(name: "postgres order+outbox tx, \(clients) clients", value: Double(total) / elapsed.seconds, unit: "tx/s")
+        report(name: "postgres order+outbox tx, \(clients) clients\(holdConnection ? ", held connections" : "")", value: Double(total) / elapsed.seconds, unit: "tx/s")
     }
 }
 

@@ -8,15 +8,28 @@ extension PGConnectionHandle {
     /// thrown. Inside an explicit transaction the batch becomes part of it.
     func pipeline(_ queries: [PostgresQuery]) throws -> [PostgresRows] {
         guard !queries.isEmpty else { return [] }
+        // Statements prepared before run by name; others are parsed unnamed, as preparing each
+        // new one would cost a round trip of its own.
+        let names = try queries.map { try preparedName(for: $0, prepareIfNew: false) }
+        return try pipeline(queries, preparedNames: names, leadingStatement: takeDeferredBegin())
+    }
+
+    /// Sends `leadingStatement` (a BEGIN), then the queries, then one sync; returns the queries' results.
+    func pipeline(_ queries: [PostgresQuery], preparedNames: [String?], leadingStatement: String?) throws -> [PostgresRows] {
         guard PQenterPipelineMode(connection) == 1 else { throw connectionError() }
         // Sending without blocking, and reading whatever arrives meanwhile, keeps a large batch
         // from deadlocking with a server that is blocked writing results we are not reading yet.
         PQsetnonblocking(connection, 1)
         do {
-            for query in queries {
-                let types = query.binds.map { Oid($0.type.rawValue) }
+            if let leadingStatement {
+                guard PQsendQueryParams(connection, leadingStatement, 0, nil, nil, nil, nil, 0) == 1 else { throw connectionError() }
+            }
+            for (query, name) in zip(queries, preparedNames) {
                 let sent = withParameterValues(query.binds) { values in
-                    types.withUnsafeBufferPointer { types in
+                    if let name {
+                        return PQsendQueryPrepared(connection, name, Int32(query.binds.count), values, nil, nil, 0)
+                    }
+                    return query.binds.map { Oid($0.type.rawValue) }.withUnsafeBufferPointer { types in
                         PQsendQueryParams(connection, query.sql, Int32(types.count), types.baseAddress, values, nil, nil, 0)
                     }
                 }
@@ -34,6 +47,12 @@ extension PGConnectionHandle {
         var results: [PostgresRows] = []
         results.reserveCapacity(queries.count)
         var firstError: PostgresError?
+        if leadingStatement != nil {
+            guard let result = PQgetResult(connection) else { throw connectionError() }
+            if PQresultStatus(result) != PGRES_COMMAND_OK { firstError = serverError(result) }
+            PQclear(result)
+            while let extra = PQgetResult(connection) { PQclear(extra) }
+        }
         for index in queries.indices {
             guard let result = PQgetResult(connection) else { throw connectionError() }
             switch PQresultStatus(result) {

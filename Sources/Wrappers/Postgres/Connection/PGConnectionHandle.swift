@@ -14,6 +14,8 @@ final class PGConnectionHandle {
     let address: String
     /// SQL (plus parameter types) to the name of its prepared statement on this connection.
     private var preparedStatements: [String: String] = [:]
+    /// A BEGIN not sent yet; it leaves with the transaction's first statement.
+    private var deferredBegin: String?
     private static let preparedStatementLimit = 512
 
     private init(connection: OpaquePointer, noticeContext: Unmanaged<NoticeContext>, address: String) {
@@ -73,7 +75,7 @@ final class PGConnectionHandle {
 
     /// Connected, and not inside a transaction or a failed one.
     var isIdleAndHealthy: Bool {
-        PQstatus(connection) == CONNECTION_OK && PQtransactionStatus(connection) == PQTRANS_IDLE
+        PQstatus(connection) == CONNECTION_OK && PQtransactionStatus(connection) == PQTRANS_IDLE && deferredBegin == nil
     }
 
     var isConnected: Bool { PQstatus(connection) == CONNECTION_OK }
@@ -89,33 +91,72 @@ final class PGConnectionHandle {
 
     // MARK: - Statements
 
-    /// Runs one statement through a prepared statement cached on this connection.
+    /// Runs one statement through a prepared statement cached on this connection. A deferred
+    /// BEGIN (see ``beginDeferred(_:)``) goes out in the same round trip.
     func execute(_ query: PostgresQuery) throws -> PostgresRows {
-        let types = query.binds.map { Oid($0.type.rawValue) }
-        let key = query.sql + "\u{0}" + types.map(String.init).joined(separator: ",")
-        var name = preparedStatements[key]
-        if name == nil, preparedStatements.count < Self.preparedStatementLimit {
-            let newName = "emporium_\(preparedStatements.count + 1)"
-            let prepared = types.withUnsafeBufferPointer { types in
-                PQprepare(connection, newName, query.sql, Int32(types.count), types.baseAddress)
-            }
-            try consume(prepared, sql: query.sql)
-            preparedStatements[key] = newName
-            name = newName
+        let name = try preparedName(for: query)
+        if let begin = takeDeferredBegin() {
+            return try pipeline([query], preparedNames: [name], leadingStatement: begin)[0]
         }
         let result = withParameterValues(query.binds) { values in
             if let name {
                 return PQexecPrepared(connection, name, Int32(query.binds.count), values, nil, nil, 0)
             }
-            return types.withUnsafeBufferPointer { types in
+            return query.binds.map { Oid($0.type.rawValue) }.withUnsafeBufferPointer { types in
                 PQexecParams(connection, query.sql, Int32(query.binds.count), types.baseAddress, values, nil, nil, 0)
             }
         }
         return try consume(result, sql: query.sql)
     }
 
+    /// The statement's name on this connection, preparing it on first use (while the cache has
+    /// room; beyond it, statements run unnamed).
+    func preparedName(for query: PostgresQuery, prepareIfNew: Bool = true) throws -> String? {
+        var key = query.sql
+        for bind in query.binds {
+            key.append(",")
+            key.append(String(bind.type.rawValue))
+        }
+        if let name = preparedStatements[key] { return name }
+        guard prepareIfNew, preparedStatements.count < Self.preparedStatementLimit else { return nil }
+        let name = "emporium_\(preparedStatements.count + 1)"
+        let types = query.binds.map { Oid($0.type.rawValue) }
+        let prepared = types.withUnsafeBufferPointer { types in
+            PQprepare(connection, name, query.sql, Int32(types.count), types.baseAddress)
+        }
+        try consume(prepared, sql: query.sql)
+        preparedStatements[key] = name
+        return name
+    }
+
+    // MARK: - Transactions
+
+    /// Remembers a BEGIN to send together with the transaction's first statement, saving a round
+    /// trip per transaction. A transaction that ends before any statement never reaches the server.
+    func beginDeferred(_ statement: String) {
+        deferredBegin = statement
+    }
+
+    func takeDeferredBegin() -> String? {
+        defer { deferredBegin = nil }
+        return deferredBegin
+    }
+
+    /// COMMIT, or nothing if the transaction never sent a statement.
+    func commit() throws {
+        guard takeDeferredBegin() == nil else { return }
+        _ = try execute(PostgresQuery("COMMIT"))
+    }
+
+    /// ROLLBACK, or nothing if the transaction never sent a statement.
+    func rollback() throws {
+        guard takeDeferredBegin() == nil else { return }
+        _ = try execute(PostgresQuery("ROLLBACK"))
+    }
+
     /// Runs SQL text that may hold several statements and no parameters (migrations).
     func executeScript(_ sql: String) throws {
+        if let begin = takeDeferredBegin() { _ = try execute(PostgresQuery(begin)) }
         // PQexec returns the last statement's result; an error stops the script there.
         try consume(PQexec(connection, sql), sql: sql)
     }

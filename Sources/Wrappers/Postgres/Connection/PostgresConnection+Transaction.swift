@@ -14,16 +14,18 @@ extension PostgresConnection {
         isolation: PostgresIsolationLevel = .readCommitted,
         _ body: (PostgresConnection) async throws -> R
     ) async throws -> R {
-        try await query(isolation == .readCommitted ? "BEGIN" : "BEGIN ISOLATION LEVEL \(unescaped: isolation.sql)")
+        // BEGIN leaves with the first statement, in the same round trip.
+        let begin = isolation == .readCommitted ? "BEGIN" : "BEGIN ISOLATION LEVEL \(isolation.sql)"
+        try await run { $0.beginDeferred(begin) }
         let result: R
         do {
             result = try await body(self)
         } catch {
             // A failed rollback leaves the connection in a transaction; the pool then drops it.
-            _ = try? await query("ROLLBACK")
+            _ = try? await run { try $0.rollback() }
             throw error
         }
-        try await query("COMMIT")
+        try await run { try $0.commit() }
         return result
     }
 }

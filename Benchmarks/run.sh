@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# `make bench`: our wrappers against the reference tools, in one run, on the local services.
+#
+#   Postgres: the order+outbox transaction (order_outbox.pgbench) through our pool vs pgbench -M prepared,
+#             with 1, 4 and 16 clients.
+#   Redis:    SET key value NX PX 30000 through our pool vs redis-benchmark, 16 clients, pipeline 1 and 16.
+#
+# Prints a table and appends one JSON object per comparison to bench-results.jsonl:
+#   {"name":..., "ours":..., "reference":..., "unit":..., "ratio":...}   (ratio = ours / reference)
+# The machine is shared and noisy: each pair runs BENCH_ROUNDS times (default 3), alternating which
+# side goes first, and the medians are compared. BENCH_SECONDS (default 5) sets each Postgres run's
+# length; BENCH_REDIS_REQUESTS (default 400000) each Redis run's size.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+eval "$(bash deploy/local/services.sh env)"
+SECONDS_PER_RUN="${BENCH_SECONDS:-5}"
+ROUNDS="${BENCH_ROUNDS:-3}"
+REDIS_REQUESTS="${BENCH_REDIS_REQUESTS:-400000}"
+RESULTS="$ROOT/bench-results.jsonl"
+PGBENCH=/usr/lib/postgresql/15/bin/pgbench
+export PGPASSWORD=emporium
+
+echo "building the benchmark (release)..." >&2
+swift build -c release --product EmporiumBench >&2
+BENCH="$(swift build -c release --show-bin-path)/EmporiumBench"
+
+psql -X -q -h 127.0.0.1 -U postgres -d emporium -c "CREATE SCHEMA IF NOT EXISTS bench AUTHORIZATION emporium"
+psql -X -q -h 127.0.0.1 -U emporium -d emporium <<'SQL'
+SET client_min_messages = warning;
+CREATE TABLE IF NOT EXISTS bench.orders (
+    id uuid PRIMARY KEY, customer_id bigint NOT NULL, total_minor bigint NOT NULL,
+    currency text NOT NULL, status text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
+CREATE TABLE IF NOT EXISTS bench.outbox (
+    id bigserial PRIMARY KEY, aggregate_id uuid NOT NULL, type text NOT NULL,
+    payload jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
+SQL
+reset_tables() { psql -X -q -h 127.0.0.1 -U emporium -d emporium -c "TRUNCATE bench.orders, bench.outbox"; }
+
+value_of() { python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["value"])'; }
+
+ROWS=()
+record() {
+    local name="$1" ours="$2" reference="$3" unit="$4"
+    local line
+    line="$(python3 -c 'import json,sys; n,o,r,u=sys.argv[1:]; o=float(o); r=float(r); print(json.dumps({"name":n,"ours":round(o,1),"reference":round(r,1),"unit":u,"ratio":round(o/r,3) if r else None}))' \
+        "$name" "$ours" "$reference" "$unit")"
+    echo "$line" >>"$RESULTS"
+    ROWS+=("$line")
+}
+
+median() { python3 -c 'import statistics,sys; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
+
+# Runs "reference" and "ours" (shell functions) ROUNDS times, alternating the order; sets REF and OURS to medians.
+compare() {
+    local refs=() ourses=() round
+    for ((round = 0; round < ROUNDS; round++)); do
+        if ((round % 2 == 0)); then refs+=("$(reference)"); ourses+=("$(ours)"); else ourses+=("$(ours)"); refs+=("$(reference)"); fi
+    done
+    REF="$(median "${refs[@]}")"
+    OURS="$(median "${ourses[@]}")"
+}
+
+for clients in 1 4 16; do
+    threads=$((clients < 2 ? clients : 2))
+    reference() {
+        reset_tables
+        "$PGBENCH" -h 127.0.0.1 -U emporium -n -M prepared -c "$clients" -j "$threads" -T "$SECONDS_PER_RUN" \
+            -f Benchmarks/order_outbox.pgbench emporium 2>/dev/null | awk '/^tps = / {print $3; exit}'
+    }
+    ours() {
+        reset_tables
+        "$BENCH" postgres --clients "$clients" --seconds "$SECONDS_PER_RUN" | value_of
+    }
+    compare
+    record "postgres order+outbox transaction, $clients clients (vs pgbench -M prepared)" "$OURS" "$REF" "tx/s"
+done
+
+for pipeline in 1 16; do
+    reference() {
+        redis-benchmark -h 127.0.0.1 -p 6379 -c 16 -P "$pipeline" -n "$REDIS_REQUESTS" -r 1000000 --csv \
+            SET bench:__rand_int__ value NX PX 30000 | tail -n1 | cut -d, -f2 | tr -d '"'
+    }
+    ours() { "$BENCH" redis --concurrency 16 --pipeline "$pipeline" --requests "$REDIS_REQUESTS" | value_of; }
+    compare
+    record "redis SET NX PX, 16 clients, pipeline $pipeline (vs redis-benchmark)" "$OURS" "$REF" "ops/s"
+done
+
+printf '\n%-72s %12s %12s %8s %7s\n' BENCHMARK OURS REFERENCE UNIT RATIO
+for line in "${ROWS[@]}"; do
+    python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print("%-72s %12.1f %12.1f %8s %7.3f" % (d["name"], d["ours"], d["reference"], d["unit"], d["ratio"]))' "$line"
+done
+echo "appended to $RESULTS (target: every ratio >= 0.8)"
