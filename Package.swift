@@ -93,10 +93,16 @@ let package = Package(
         ),
 
         // MARK: - Tests
+        .target(
+            name: "EmporiumTestSupport",
+            path: "Tests/Support",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "PostgresTests",
             dependencies: [
                 "Postgres",
+                "EmporiumTestSupport",
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -105,7 +111,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RedisTests",
-            dependencies: ["Redis"],
+            dependencies: ["Redis", "EmporiumTestSupport"],
             path: "Tests/RedisTests",
             swiftSettings: strict
         ),

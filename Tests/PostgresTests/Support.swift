@@ -1,3 +1,4 @@
+
 import Foundation
 import Logging
 import Postgres
@@ -70,14 +71,4 @@ func runServicesScript(_ argument: String) throws {
 struct PostgresTestFailure: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
-}
-
-/// Polls `condition` until it holds or `timeout` passes: waiting for the event, not for a guess.
-func eventually(timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async throws -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    return try await condition()
 }

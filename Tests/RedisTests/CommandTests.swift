@@ -1,3 +1,4 @@
+import EmporiumTestSupport
 import Foundation
 import Redis
 import Testing
@@ -126,14 +127,4 @@ struct CommandTests {
         let malformed = try #require(throws: RedisError.self) { try RedisConfiguration(url: "redis://localhost/x", key: "REDIS_URL") }
         #expect(malformed.message.hasPrefix("REDIS_URL:"))
     }
-}
-
-/// Polls `condition` until it holds or `timeout` passes.
-func eventually(timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async throws -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try await Task.sleep(for: .milliseconds(10))
-    }
-    return try await condition()
 }

@@ -1,3 +1,4 @@
+import EmporiumTestSupport
 import Foundation
 import Redis
 import Synchronization

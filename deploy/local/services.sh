@@ -173,7 +173,7 @@ EOF
         psql_admin -p "$PG_PRIMARY_PORT" -tAc \
             "SELECT pg_drop_replication_slot('replica1') FROM pg_replication_slots WHERE slot_name = 'replica1'" >/dev/null
         pg "$PGBIN/pg_basebackup" -h 127.0.0.1 -p "$PG_PRIMARY_PORT" -U postgres -D "$replica" \
-            -X stream -C -S replica1 -R >/dev/null
+            -X stream -C -S replica1 -R --checkpoint=fast >/dev/null
         echo "port = $PG_REPLICA_PORT" >>"$replica/postgresql.conf"
     fi
     pg_start "$replica" "$PG_REPLICA_PORT" replica

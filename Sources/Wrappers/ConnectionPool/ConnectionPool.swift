@@ -5,6 +5,8 @@ public protocol PooledConnection: AnyObject, Sendable {
     /// Whether the connection can go to the next user. Asked only by the task that holds it,
     /// when it gives it back.
     var isReusable: Bool { get }
+    /// The thread the connection's C calls run on; the holder's code runs there too.
+    var executor: BlockingCallQueue { get }
 }
 
 /// Why the pool could not hand out a connection; each wrapper maps these to its own error type.
@@ -32,12 +34,22 @@ public final class ConnectionPool<Connection: PooledConnection>: Sendable {
         self.connect = connect
     }
 
-    /// Runs `body` with a connection of its own and takes the connection back afterwards.
+    /// Runs `body` with a connection of its own, on the connection's executor (so its calls do not
+    /// hop threads), and takes the connection back afterwards. `mapError` turns the pool's own
+    /// failures (closed, timed out) into the wrapper's error type.
     @discardableResult
-    public func withConnection<R: Sendable>(_ body: (Connection) async throws -> R) async throws -> R {
-        let connection = try await lease()
+    public func withConnection<R: Sendable>(
+        mapError: (ConnectionPoolError) -> any Error = { $0 },
+        _ body: (Connection) async throws -> R
+    ) async throws -> R {
+        let connection: Connection
         do {
-            let result = try await body(connection)
+            connection = try await lease()
+        } catch let error as ConnectionPoolError {
+            throw mapError(error)
+        }
+        do {
+            let result = try await connection.executor.withPreference { try await body(connection) }
             release(connection)
             return result
         } catch {

@@ -25,26 +25,15 @@ public final class RedisPool: Service, Sendable {
 
     public var address: String { configuration.address }
 
-    /// Runs `body` with a connection of its own (for several commands in a row).
+    /// Runs `body` with a connection of its own (for several commands in a row), on the
+    /// connection's own thread.
     @discardableResult
     public func withConnection<R: Sendable>(_ body: (RedisConnection) async throws -> R) async throws -> R {
-        let connection: RedisConnection
-        do {
-            connection = try await pool.lease()
-        } catch let error as ConnectionPoolError {
-            throw error == .closed
+        try await pool.withConnection(mapError: { [address, pool] error in
+            error == .closed
                 ? RedisError(.poolClosed, "the connection pool for \(address) is closed", server: address)
                 : RedisError(.poolTimeout, "no connection to \(address) became free within \(pool.acquireTimeout)", server: address)
-        }
-        do {
-            // The holder's code runs on the connection's own thread: no hop per statement.
-            let result = try await connection.queue.withPreference { try await body(connection) }
-            pool.release(connection)
-            return result
-        } catch {
-            pool.release(connection)
-            throw error
-        }
+        }, body)
     }
 
     /// Sends one command on a pooled connection.

@@ -1,4 +1,4 @@
-import ConnectionPool
+public import ConnectionPool
 public import Logging
 
 /// One connection to a PostgreSQL server.
@@ -10,6 +10,8 @@ public import Logging
 public final class PostgresConnection: @unchecked Sendable {
     private let handle: PGConnectionHandle
     let queue: BlockingCallQueue
+    /// The thread this connection's C calls run on.
+    public var executor: BlockingCallQueue { queue }
     /// The server, as `host:port`.
     public let address: String
 

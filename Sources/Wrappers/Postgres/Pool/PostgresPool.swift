@@ -28,25 +28,14 @@ public final class PostgresPool: Service, Sendable {
     public var address: String { configuration.address }
 
     /// Runs `body` with a connection of its own; the connection goes back to the pool afterwards.
+    /// `body` runs on the connection's own thread, so its statements do not hop threads.
     @discardableResult
     public func withConnection<R: Sendable>(_ body: (PostgresConnection) async throws -> R) async throws -> R {
-        let connection: PostgresConnection
-        do {
-            connection = try await pool.lease()
-        } catch let error as ConnectionPoolError {
-            throw error == .closed
+        try await pool.withConnection(mapError: { [address, pool] error in
+            error == .closed
                 ? PostgresError(.poolClosed, "the connection pool for \(address) is closed", server: address)
                 : PostgresError(.poolTimeout, "no connection to \(address) became free within \(pool.acquireTimeout)", server: address)
-        }
-        do {
-            // The holder's code runs on the connection's own thread: no hop per statement.
-            let result = try await connection.queue.withPreference { try await body(connection) }
-            pool.release(connection)
-            return result
-        } catch {
-            pool.release(connection)
-            throw error
-        }
+        }, body)
     }
 
     /// Runs `body` inside a transaction: committed when `body` returns, rolled back when it throws.
