@@ -2,7 +2,7 @@
 # `make bench`: our wrappers against the reference tools, in one run, on the local services.
 #
 #   Postgres: the order+outbox transaction (order_outbox.pgbench) through our pool vs pgbench -M prepared,
-#             with 1, 4 and 16 clients.
+#             with 1, 4 and 16 clients, leasing per transaction and holding a connection per client.
 #   Redis:    SET key value NX PX 30000 through our pool vs redis-benchmark, 16 clients, pipeline 1 and 16.
 #
 # Prints a table and appends one JSON object per comparison to bench-results.jsonl:
@@ -62,19 +62,27 @@ compare() {
     OURS="$(median "${ourses[@]}")"
 }
 
-for clients in 1 4 16; do
-    threads=$((clients < 2 ? clients : 2))
-    reference() {
-        reset_tables
-        "$PGBENCH" -h 127.0.0.1 -U emporium -n -M prepared -c "$clients" -j "$threads" -T "$SECONDS_PER_RUN" \
-            -f Benchmarks/order_outbox.pgbench emporium 2>/dev/null | awk '/^tps = / {print $3; exit}'
-    }
-    ours() {
-        reset_tables
-        "$BENCH" postgres --clients "$clients" --seconds "$SECONDS_PER_RUN" | value_of
-    }
-    compare
-    record "postgres order+outbox transaction, $clients clients (vs pgbench -M prepared)" "$OURS" "$REF" "tx/s"
+# Two ways of using our pool: one lease per transaction (what request handlers do; costs a thread
+# hand-off in and out per lease), and one lease per client for the whole run (as a pgbench client
+# holds its connection; the client's code then runs on the connection's thread).
+for mode in per-transaction held; do
+    flag=""
+    label="a lease per transaction"
+    if [[ $mode == held ]]; then flag="--hold-connection"; label="a connection held per client"; fi
+    for clients in 1 4 16; do
+        threads=$((clients < 2 ? clients : 2))
+        reference() {
+            reset_tables
+            "$PGBENCH" -h 127.0.0.1 -U emporium -n -M prepared -c "$clients" -j "$threads" -T "$SECONDS_PER_RUN" \
+                -f Benchmarks/order_outbox.pgbench emporium 2>/dev/null | awk '/^tps = / {print $3; exit}'
+        }
+        ours() {
+            reset_tables
+            "$BENCH" postgres --clients "$clients" --seconds "$SECONDS_PER_RUN" $flag | value_of
+        }
+        compare
+        record "postgres order+outbox tx, $clients clients, $label (vs pgbench -M prepared)" "$OURS" "$REF" "tx/s"
+    done
 done
 
 for pipeline in 1 16; do
@@ -87,8 +95,8 @@ for pipeline in 1 16; do
     record "redis SET NX PX, 16 clients, pipeline $pipeline (vs redis-benchmark)" "$OURS" "$REF" "ops/s"
 done
 
-printf '\n%-72s %12s %12s %8s %7s\n' BENCHMARK OURS REFERENCE UNIT RATIO
+printf '\n%-90s %12s %12s %8s %7s\n' BENCHMARK OURS REFERENCE UNIT RATIO
 for line in "${ROWS[@]}"; do
-    python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print("%-72s %12.1f %12.1f %8s %7.3f" % (d["name"], d["ours"], d["reference"], d["unit"], d["ratio"]))' "$line"
+    python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print("%-90s %12.1f %12.1f %8s %7.3f" % (d["name"], d["ours"], d["reference"], d["unit"], d["ratio"]))' "$line"
 done
 echo "appended to $RESULTS (target: every ratio >= 0.8)"

@@ -66,3 +66,40 @@ struct ListenNotifyTests {
         }
     }
 }
+
+extension ListenNotifyTests {
+    @Test("a listener whose connection is killed reconnects, listens again and delivers")
+    func reconnects() async throws {
+        var configuration = try TestServers.primary
+        configuration.applicationName = "listener-\(UUID().uuidString.prefix(8))"
+        let pool = PostgresPool(configuration: try TestServers.primary, logger: TestServers.logger)
+        let listener = try PostgresListener(configuration: configuration, logger: TestServers.logger, reconnectDelay: .milliseconds(50))
+        let channel = "test_" + UUID().uuidString
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await listener.run() }
+            let notifications = try await listener.listen(to: channel)
+            let killed = try await pool.query("""
+                SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity WHERE application_name = \(configuration.applicationName)
+                """).single().decode("n", as: Int.self)
+            #expect(killed == 1)
+            // Notifications sent while it was down are lost (PostgreSQL keeps none), so keep
+            // sending until one arrives through the new connection.
+            let sender = Task {
+                for attempt in 0..<200 {
+                    try await pool.query("SELECT pg_notify(\(channel), \("after reconnect \(attempt)"))")
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+            }
+            var iterator = notifications.makeAsyncIterator()
+            let received = await iterator.next()
+            sender.cancel()
+            #expect(received?.payload.hasPrefix("after reconnect") == true)
+            let reconnected = try await pool.query(
+                "SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = \(configuration.applicationName)"
+            ).single().decode("n", as: Int.self)
+            #expect(reconnected == 1)
+            group.cancelAll()
+        }
+    }
+}

@@ -145,7 +145,11 @@ public final class PostgresRouter: Service, Sendable {
     /// Measures the replica at the configured interval until graceful shutdown, so reads rarely
     /// wait for a measurement.
     public func run() async throws {
-        guard replica != nil else { return }
+        guard replica != nil else {
+            // Nothing to measure; a service that returned early would end its group.
+            try? await gracefulShutdown()
+            return
+        }
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             await checkReplica()
             try? await Task.sleep(for: configuration.healthCheckInterval)
