@@ -72,3 +72,21 @@ struct TransactionTests {
         }
     }
 }
+
+extension TransactionTests {
+    @Test("a prepared statement whose table changed shape is prepared again")
+    func changedTable() async throws {
+        try await withScratchSchema(pool) { schema in
+            try await pool.query("CREATE TABLE \(unescaped: schema).items (id int)")
+            try await pool.withConnection { connection in
+                try await connection.execute("INSERT INTO \(unescaped: schema).items VALUES (\(1))")
+                let before = try await connection.query("SELECT * FROM \(unescaped: schema).items")
+                #expect(before.columns == ["id"])
+                try await connection.query("ALTER TABLE \(unescaped: schema).items ADD COLUMN name text DEFAULT 'x'")
+                let after = try await connection.query("SELECT * FROM \(unescaped: schema).items")
+                #expect(after.columns == ["id", "name"])
+                #expect(try after.single().decode("name", as: String.self) == "x")
+            }
+        }
+    }
+}

@@ -16,6 +16,7 @@ final class PGConnectionHandle {
     private var preparedStatements: [String: String] = [:]
     /// A BEGIN not sent yet; it leaves with the transaction's first statement.
     private var deferredBegin: String?
+    private var nextStatementNumber = 0
     private static let preparedStatementLimit = 512
 
     private init(connection: OpaquePointer, noticeContext: Unmanaged<NoticeContext>, address: String) {
@@ -98,6 +99,19 @@ final class PGConnectionHandle {
         if let begin = takeDeferredBegin() {
             return try pipeline([query], preparedNames: [name], leadingStatement: begin)[0]
         }
+        do {
+            return try run(query, preparedName: name)
+        } catch let error as PostgresError
+            where error.sqlState == "0A000" && name != nil && PQtransactionStatus(connection) == PQTRANS_IDLE
+        {
+            // "cached plan must not change result type": a table behind a prepared statement
+            // changed shape. Outside a transaction it is safe to prepare it again and retry once.
+            forgetPreparedStatement(for: query)
+            return try run(query, preparedName: try preparedName(for: query))
+        }
+    }
+
+    private func run(_ query: PostgresQuery, preparedName name: String?) throws -> PostgresRows {
         let result = withParameterValues(query.binds) { values in
             if let name {
                 return PQexecPrepared(connection, name, Int32(query.binds.count), values, nil, nil, 0)
@@ -109,17 +123,29 @@ final class PGConnectionHandle {
         return try consume(result, sql: query.sql)
     }
 
-    /// The statement's name on this connection, preparing it on first use (while the cache has
-    /// room; beyond it, statements run unnamed).
-    func preparedName(for query: PostgresQuery, prepareIfNew: Bool = true) throws -> String? {
+    private func forgetPreparedStatement(for query: PostgresQuery) {
+        let key = preparedStatementKey(for: query)
+        guard let name = preparedStatements.removeValue(forKey: key) else { return }
+        PQclear(PQexec(connection, "DEALLOCATE \(name)"))
+    }
+
+    private func preparedStatementKey(for query: PostgresQuery) -> String {
         var key = query.sql
         for bind in query.binds {
             key.append(",")
             key.append(String(bind.type.rawValue))
         }
+        return key
+    }
+
+    /// The statement's name on this connection, preparing it on first use (while the cache has
+    /// room; beyond it, statements run unnamed).
+    func preparedName(for query: PostgresQuery, prepareIfNew: Bool = true) throws -> String? {
+        let key = preparedStatementKey(for: query)
         if let name = preparedStatements[key] { return name }
         guard prepareIfNew, preparedStatements.count < Self.preparedStatementLimit else { return nil }
-        let name = "emporium_\(preparedStatements.count + 1)"
+        nextStatementNumber += 1
+        let name = "emporium_\(nextStatementNumber)"
         let types = query.binds.map { Oid($0.type.rawValue) }
         let prepared = types.withUnsafeBufferPointer { types in
             PQprepare(connection, name, query.sql, Int32(types.count), types.baseAddress)
