@@ -26,7 +26,7 @@ echo "building the benchmark (release)..." >&2
 swift build -c release --product EmporiumBench >&2
 BENCH="$(swift build -c release --show-bin-path)/EmporiumBench"
 
-psql -X -q -h 127.0.0.1 -U postgres -d emporium -c "CREATE SCHEMA IF NOT EXISTS bench AUTHORIZATION emporium"
+PGOPTIONS="-c client_min_messages=warning" psql -X -q -h 127.0.0.1 -U postgres -d emporium -c "CREATE SCHEMA IF NOT EXISTS bench AUTHORIZATION emporium"
 psql -X -q -h 127.0.0.1 -U emporium -d emporium <<'SQL'
 SET client_min_messages = warning;
 CREATE TABLE IF NOT EXISTS bench.orders (
