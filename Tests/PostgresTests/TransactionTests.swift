@@ -90,3 +90,29 @@ extension TransactionTests {
         }
     }
 }
+
+extension TransactionTests {
+    @Test("a transaction whose body swallowed an SQL error does not report a commit")
+    func swallowedErrorIsNotACommit() async throws {
+        try await withScratchSchema(pool) { schema in
+            try await pool.query("CREATE TABLE \(unescaped: schema).items (id int PRIMARY KEY)")
+            let error = try await #require(throws: PostgresError.self) {
+                try await pool.withTransaction { connection in
+                    try await connection.execute("INSERT INTO \(unescaped: schema).items VALUES (\(1))")
+                    _ = try? await connection.execute("INSERT INTO \(unescaped: schema).items VALUES (\(1))")
+                }
+            }
+            #expect(error.sqlState == "25P02")
+            let count = try await pool.query("SELECT count(*) AS n FROM \(unescaped: schema).items").single()
+            #expect(try count.decode("n", as: Int.self) == 0)
+        }
+    }
+
+    @Test("a parameter with a NUL character is refused, not cut short")
+    func nulInParameter() async throws {
+        let error = try await #require(throws: PostgresError.self) {
+            try await pool.query("SELECT \("alice\u{0}admin")::text AS name")
+        }
+        #expect(error.code == .invalidValue)
+    }
+}

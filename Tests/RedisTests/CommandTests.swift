@@ -128,3 +128,15 @@ struct CommandTests {
         #expect(malformed.message.hasPrefix("REDIS_URL:"))
     }
 }
+
+extension CommandTests {
+    @Test("a connection left inside MULTI is not handed to the next user")
+    func sessionStateNotInherited() async throws {
+        let redis = try TestRedis.makePool(maximumConnections: 1)
+        let key = prefix + "multi"
+        try await redis.command(["MULTI"])
+        // Same single-connection pool: a reused connection would answer QUEUED here.
+        #expect(try await redis.set(key, to: "v", condition: .ifNotExists))
+        #expect(try await redis.getString(key) == "v")
+    }
+}

@@ -99,10 +99,10 @@ install_missing() {
 pg_base() {
     local base="$STATE/postgres"
     mkdir -p "$base"
-    if ! runuser -u postgres -- test -w "$base" 2>/dev/null; then
+    if ! pg test -w "$base" 2>/dev/null; then
         chown postgres:postgres "$base"
     fi
-    if ! runuser -u postgres -- test -w "$base" 2>/dev/null; then
+    if ! pg test -w "$base" 2>/dev/null; then
         # A parent directory is closed to other users: keep PostgreSQL's files elsewhere.
         base="/var/lib/emporium-local/$(echo -n "$ROOT" | md5sum | cut -c1-12)"
         mkdir -p "$base" && chown postgres:postgres "$base"
@@ -110,7 +110,9 @@ pg_base() {
     echo "$base"
 }
 
-pg() { runuser -u postgres -- "$@"; }
+# From /: PostgreSQL's programs look for each other relative to the working directory, which the
+# postgres user may not be allowed to enter (a checkout under /root, say).
+pg() { (cd / && runuser -u postgres -- "$@"); }
 pg_running() { pg "$PGBIN/pg_ctl" status -D "$1" >/dev/null 2>&1; }
 
 pg_start() {

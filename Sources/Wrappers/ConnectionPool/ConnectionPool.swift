@@ -98,7 +98,7 @@ public final class ConnectionPool<Connection: PooledConnection>: Sendable {
         case .none: break
         case .hand(let connection, let continuation): continuation.resume(returning: .connection(connection))
         case .letCreate(let continuation): continuation.resume(returning: .create)
-        case .reject(let continuation): continuation.resume(throwing: ConnectionPoolError.closed)
+        case .reject(let continuation, let reason): continuation.resume(throwing: reason)
         }
     }
 
@@ -107,15 +107,18 @@ public final class ConnectionPool<Connection: PooledConnection>: Sendable {
         // Fails the waiter if nothing came back in time.
         let timer = Task { [self] in
             try await Task.sleep(for: acquireTimeout)
-            state.withLock { $0.abandon(id: id) }?.resume(throwing: ConnectionPoolError.timedOut)
+            state.withLock { $0.abandon(id: id, reason: ConnectionPoolError.timedOut) }?.resume(throwing: ConnectionPoolError.timedOut)
         }
-        defer { timer.cancel() }
+        defer {
+            timer.cancel()
+            state.withLock { $0.finish(id: id) }
+        }
         let grant = try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<StateMachine.Grant, any Error>) in
                 perform(state.withLock { $0.wait(id: id, continuation) })
             }
         } onCancel: {
-            state.withLock { $0.abandon(id: id) }?.resume(throwing: CancellationError())
+            state.withLock { $0.abandon(id: id, reason: CancellationError()) }?.resume(throwing: CancellationError())
         }
         switch grant {
         case .connection(let connection): return connection

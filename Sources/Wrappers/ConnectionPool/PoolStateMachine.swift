@@ -19,14 +19,18 @@ struct PoolStateMachine<Connection: AnyObject & Sendable> {
         case none
         case hand(Connection, to: CheckedContinuation<Grant, any Error>)
         case letCreate(CheckedContinuation<Grant, any Error>)
-        /// The pool is closed: fail this waiter.
-        case reject(CheckedContinuation<Grant, any Error>)
+        /// Fail this waiter: the pool is closed, or it gave up before it got in line.
+        case reject(CheckedContinuation<Grant, any Error>, any Error)
     }
 
     private(set) var idle: [Connection] = []
     /// Open connections plus the ones being opened.
     private(set) var total = 0
     private var waiters: [(id: Int, continuation: CheckedContinuation<Grant, any Error>)] = []
+    /// Waiters that gave up before they got in line, and why.
+    private var abandoned: [Int: any Error] = [:]
+    /// Waiters handed a grant (so a late abandon is ignored) until they call `finish`.
+    private var served: Set<Int> = []
     private var nextWaiterID = 0
     private(set) var isClosed = false
     let maximum: Int
@@ -52,20 +56,35 @@ struct PoolStateMachine<Connection: AnyObject & Sendable> {
 
     /// Registers a waiter, unless the pool closed or a connection freed up in the meantime.
     mutating func wait(id: Int, _ continuation: CheckedContinuation<Grant, any Error>) -> ReleaseAction {
-        if isClosed { return .reject(continuation) }
-        if let connection = idle.popLast() { return .hand(connection, to: continuation) }
+        if let reason = abandoned.removeValue(forKey: id) { return .reject(continuation, reason) }
+        if isClosed { return .reject(continuation, ConnectionPoolError.closed) }
+        if let connection = idle.popLast() {
+            served.insert(id)
+            return .hand(connection, to: continuation)
+        }
         if total < maximum {
             total += 1
+            served.insert(id)
             return .letCreate(continuation)
         }
         waiters.append((id, continuation))
         return .none
     }
 
-    /// Removes a waiter that gave up (cancelled or timed out); returns it if it was still waiting.
-    mutating func abandon(id: Int) -> CheckedContinuation<Grant, any Error>? {
-        guard let index = waiters.firstIndex(where: { $0.id == id }) else { return nil }
+    /// Removes a waiter that gave up (cancelled or timed out); returns it if it was waiting. One
+    /// that has not got in line yet is remembered, so that `wait` turns it away with `reason`.
+    mutating func abandon(id: Int, reason: any Error) -> CheckedContinuation<Grant, any Error>? {
+        guard let index = waiters.firstIndex(where: { $0.id == id }) else {
+            if !served.contains(id) { abandoned[id] = reason }
+            return nil
+        }
         return waiters.remove(at: index).continuation
+    }
+
+    /// A waiter got its grant: nothing it abandons later concerns the pool any more.
+    mutating func finish(id: Int) {
+        served.remove(id)
+        abandoned[id] = nil
     }
 
     /// A connection comes back: to the next waiter or to the idle list. One that is not reusable
@@ -75,7 +94,11 @@ struct PoolStateMachine<Connection: AnyObject & Sendable> {
             total -= 1
             return slotFreed()
         }
-        if !waiters.isEmpty { return .hand(connection, to: waiters.removeFirst().continuation) }
+        if !waiters.isEmpty {
+            let waiter = waiters.removeFirst()
+            served.insert(waiter.id)
+            return .hand(connection, to: waiter.continuation)
+        }
         idle.append(connection)
         return .none
     }
@@ -89,7 +112,9 @@ struct PoolStateMachine<Connection: AnyObject & Sendable> {
     private mutating func slotFreed() -> ReleaseAction {
         guard !isClosed, !waiters.isEmpty else { return .none }
         total += 1
-        return .letCreate(waiters.removeFirst().continuation)
+        let waiter = waiters.removeFirst()
+        served.insert(waiter.id)
+        return .letCreate(waiter.continuation)
     }
 
     /// Closes the pool: returns the idle connections to close and the waiters to fail.
@@ -99,6 +124,7 @@ struct PoolStateMachine<Connection: AnyObject & Sendable> {
         total -= idle.count
         idle = []
         waiters = []
+        abandoned = [:]
         return closing
     }
 }

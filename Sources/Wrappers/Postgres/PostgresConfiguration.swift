@@ -52,8 +52,8 @@ public struct PostgresConfiguration: Sendable {
             }
             self.port = port
         }
-        if let user = components.user, !user.isEmpty { self.user = user.removingPercentEncoding ?? user }
-        if let password = components.password { self.password = password.removingPercentEncoding ?? password }
+        if let user = components.user, !user.isEmpty { self.user = user }
+        if let password = components.password { self.password = password }
         let path = components.path.drop(while: { $0 == "/" })
         if !path.isEmpty { self.database = String(path) }
         for item in components.queryItems ?? [] {

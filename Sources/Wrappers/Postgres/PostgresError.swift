@@ -14,6 +14,7 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
             case poolTimeout = "timed out waiting for a pooled connection"
             case migration = "migration failed"
             case invalidConfiguration = "invalid configuration"
+            case invalidValue = "invalid value"
         }
         let base: Base
 
@@ -25,6 +26,7 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         public static let poolTimeout = Code(base: .poolTimeout)
         public static let migration = Code(base: .migration)
         public static let invalidConfiguration = Code(base: .invalidConfiguration)
+        public static let invalidValue = Code(base: .invalidValue)
 
         public var description: String { base.rawValue }
     }
@@ -67,7 +69,7 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
             guard let state = sqlState else { return false }
             return state == "40001" || state == "40P01" || state.hasPrefix("08") || state.hasPrefix("53")
                 || state == "57P01" || state == "57P02" || state == "57P03"
-        case .decoding, .poolClosed, .migration, .invalidConfiguration:
+        case .decoding, .poolClosed, .migration, .invalidConfiguration, .invalidValue:
             return false
         }
     }

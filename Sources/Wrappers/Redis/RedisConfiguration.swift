@@ -43,7 +43,7 @@ public struct RedisConfiguration: Sendable {
             guard (1...65535).contains(port) else { throw RedisError(.invalidConfiguration, "\(key): port \(port) is out of range") }
             self.port = port
         }
-        if let password = components.password, !password.isEmpty { self.password = password.removingPercentEncoding ?? password }
+        if let password = components.password, !password.isEmpty { self.password = password }
         let path = components.path.drop(while: { $0 == "/" })
         if !path.isEmpty {
             guard let database = Int(path), database >= 0 else {

@@ -47,7 +47,11 @@ extension RedisPool {
         var arguments: [RedisArgument] = ["SET", RedisArgument(key), value]
         if let expiration { arguments += expiration.arguments }
         if let condition = condition.argument { arguments.append(condition) }
-        return try await command(arguments) != .null
+        switch try await command(arguments) {
+        case .simpleString("OK"): return true
+        case .null: return false
+        case let other: throw RedisError(.unexpectedReply, "SET returned \(other)", server: address)
+        }
     }
 
     /// DEL: how many of the keys existed.

@@ -8,6 +8,7 @@ extension PGConnectionHandle {
     /// thrown. Inside an explicit transaction the batch becomes part of it.
     func pipeline(_ queries: [PostgresQuery]) throws -> [PostgresRows] {
         guard !queries.isEmpty else { return [] }
+        for query in queries { try Self.checkParameters(query) }
         // Statements prepared before run by name; others are parsed unnamed, as preparing each
         // new one would cost a round trip of its own.
         let names = try queries.map { try preparedName(for: $0, prepareIfNew: false) }
@@ -40,6 +41,9 @@ extension PGConnectionHandle {
             try flushWhileReading(untilEmpty: true)
         } catch {
             PQsetnonblocking(connection, 0)
+            // Leaves pipeline mode if nothing was queued; otherwise the connection stays in it and
+            // is not reusable, so the pool drops it.
+            PQexitPipelineMode(connection)
             throw error
         }
         PQsetnonblocking(connection, 0)
@@ -77,7 +81,12 @@ extension PGConnectionHandle {
         PQclear(sync)
         guard syncStatus == PGRES_PIPELINE_SYNC else { throw connectionError(message: "pipeline lost its sync point") }
         guard PQexitPipelineMode(connection) == 1 else { throw connectionError() }
-        if let firstError { throw firstError }
+        if let firstError {
+            if Self.invalidatesPreparedStatement(firstError) {
+                for (query, name) in zip(queries, preparedNames) where name != nil { forgetPreparedStatement(for: query) }
+            }
+            throw firstError
+        }
         return results
     }
 

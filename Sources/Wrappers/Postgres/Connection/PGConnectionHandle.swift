@@ -76,7 +76,8 @@ final class PGConnectionHandle {
 
     /// Connected, and not inside a transaction or a failed one.
     var isIdleAndHealthy: Bool {
-        PQstatus(connection) == CONNECTION_OK && PQtransactionStatus(connection) == PQTRANS_IDLE && deferredBegin == nil
+        PQstatus(connection) == CONNECTION_OK && PQtransactionStatus(connection) == PQTRANS_IDLE
+            && PQpipelineStatus(connection) == PQ_PIPELINE_OFF && deferredBegin == nil
     }
 
     var isConnected: Bool { PQstatus(connection) == CONNECTION_OK }
@@ -95,20 +96,32 @@ final class PGConnectionHandle {
     /// Runs one statement through a prepared statement cached on this connection. A deferred
     /// BEGIN (see ``beginDeferred(_:)``) goes out in the same round trip.
     func execute(_ query: PostgresQuery) throws -> PostgresRows {
+        try Self.checkParameters(query)
         let name = try preparedName(for: query)
         if let begin = takeDeferredBegin() {
             return try pipeline([query], preparedNames: [name], leadingStatement: begin)[0]
         }
         do {
             return try run(query, preparedName: name)
-        } catch let error as PostgresError
-            where error.sqlState == "0A000" && name != nil && PQtransactionStatus(connection) == PQTRANS_IDLE
-        {
-            // "cached plan must not change result type": a table behind a prepared statement
-            // changed shape. Outside a transaction it is safe to prepare it again and retry once.
+        } catch let error as PostgresError where name != nil && Self.invalidatesPreparedStatement(error) {
+            // "cached plan must not change result type": a table behind the statement changed
+            // shape. Forget it, so the next use prepares it again; outside a transaction it is
+            // safe to do that now and retry once.
             forgetPreparedStatement(for: query)
+            guard PQtransactionStatus(connection) == PQTRANS_IDLE else { throw error }
             return try run(query, preparedName: try preparedName(for: query))
         }
+    }
+
+    /// libpq takes parameters as C strings: a NUL would silently cut the value short.
+    static func checkParameters(_ query: PostgresQuery) throws {
+        for (index, bind) in query.binds.enumerated() where bind.text?.utf8.contains(0) == true {
+            throw PostgresError(.invalidValue, "parameter $\(index + 1) contains a NUL character, which PostgreSQL text cannot hold")
+        }
+    }
+
+    static func invalidatesPreparedStatement(_ error: PostgresError) -> Bool {
+        error.sqlState == "0A000" || error.sqlState == "26000"
     }
 
     private func run(_ query: PostgresQuery, preparedName name: String?) throws -> PostgresRows {
@@ -123,9 +136,10 @@ final class PGConnectionHandle {
         return try consume(result, sql: query.sql)
     }
 
-    private func forgetPreparedStatement(for query: PostgresQuery) {
+    func forgetPreparedStatement(for query: PostgresQuery) {
         let key = preparedStatementKey(for: query)
         guard let name = preparedStatements.removeValue(forKey: key) else { return }
+        // Inside a failed transaction this DEALLOCATE fails too; the name is then merely unused.
         PQclear(PQexec(connection, "DEALLOCATE \(name)"))
     }
 
@@ -168,9 +182,15 @@ final class PGConnectionHandle {
         return deferredBegin
     }
 
-    /// COMMIT, or nothing if the transaction never sent a statement.
+    /// COMMIT, or nothing if the transaction never sent a statement. A transaction an earlier
+    /// error aborted cannot commit: the server would answer COMMIT with ROLLBACK, so this throws.
     func commit() throws {
         guard takeDeferredBegin() == nil else { return }
+        if PQtransactionStatus(connection) == PQTRANS_INERROR {
+            _ = try? execute(PostgresQuery("ROLLBACK"))
+            throw PostgresError(
+                .server, "the transaction was aborted by an earlier error and has been rolled back", sqlState: "25P02", server: address)
+        }
         _ = try execute(PostgresQuery("COMMIT"))
     }
 

@@ -1,5 +1,7 @@
 public import ConnectionPool
+import Dispatch
 public import Logging
+import Synchronization
 
 /// One connection to a PostgreSQL server.
 ///
@@ -14,6 +16,9 @@ public final class PostgresConnection: @unchecked Sendable {
     public var executor: BlockingCallQueue { queue }
     /// The server, as `host:port`.
     public let address: String
+    /// Set once a cancel request went out: it may still reach the server after the statement
+    /// ended and hit the next one, so such a connection is never handed out again.
+    private let cancelRequested = Atomic<Bool>(false)
 
     private init(handle: PGConnectionHandle, queue: BlockingCallQueue) {
         self.handle = handle
@@ -59,13 +64,20 @@ public final class PostgresConnection: @unchecked Sendable {
 
     /// Whether the connection can be handed to the next user: connected and outside any
     /// transaction. Read only by the task that holds the connection, while nothing runs on it.
-    public var isReusable: Bool { handle.isIdleAndHealthy }
+    public var isReusable: Bool { !cancelRequested.load(ordering: .relaxed) && handle.isIdleAndHealthy }
 
     // MARK: - Queue
 
     /// Runs `work` on the connection's queue. Cancelling the task asks the server to cancel the
     /// running statement (`PQcancel` is the one libpq call that is safe from another thread).
     func run<T: Sendable>(_ work: @escaping @Sendable (PGConnectionHandle) throws -> T) async throws -> T {
-        try await queue.run { try work(self.handle) } onCancel: { self.handle.cancelRunningQuery() }
+        try await queue.run { try work(self.handle) } onCancel: { self.requestCancel() }
+    }
+
+    /// PQcancel opens a connection of its own and waits for it, so it runs on a global queue,
+    /// not on the thread that cancelled the task.
+    private func requestCancel() {
+        cancelRequested.store(true, ordering: .relaxed)
+        DispatchQueue.global().async { self.handle.cancelRunningQuery() }
     }
 }

@@ -98,12 +98,13 @@ public final class PostgresListener: Service, Sendable {
             backoff = reconnectDelay
             do {
                 try servePendingRequests(on: current)
-                if current.waitForInput(wakeDescriptor: wakeup.readDescriptor, timeoutMilliseconds: 1000) {
-                    deliver(try current.drainNotifications())
-                } else if !current.isConnected {
-                    throw current.connectionError()
-                }
+                // A command's round trip may have read notifications into libpq's queue already:
+                // take them before waiting for the socket, which would not signal them again.
+                deliver(try current.drainNotifications())
+                _ = current.waitForInput(wakeDescriptor: wakeup.readDescriptor, timeoutMilliseconds: 1000)
                 wakeup.drain()
+                deliver(try current.drainNotifications())
+                if !current.isConnected { throw current.connectionError() }
             } catch {
                 logger.warning("postgres listener lost its connection; reconnecting", metadata: [
                     "postgres.server": "\(configuration.address)", "error": "\(error)",

@@ -33,19 +33,26 @@ final class RedisContextHandle {
         do {
             if let password = configuration.password { _ = try handle.command(["AUTH", RedisArgument(password)]) }
             if configuration.database != 0 { _ = try handle.command(["SELECT", RedisArgument(configuration.database)]) }
+            // The configured session is the clean state.
+            handle.session = RedisSessionState()
         } catch let error as RedisError {
             throw RedisError(.connectionFailed, "cannot connect to Redis at \(configuration.address): \(error.message)", server: configuration.address)
         }
         return handle
     }
 
-    /// False once hiredis reported an I/O or protocol error: the context cannot be used again.
-    var isUsable: Bool { emp_redis_err(context) == 0 }
+    /// False once hiredis reported an I/O or protocol error, or a command left state on the
+    /// session that the next user would inherit (an open MULTI or WATCH, another database,
+    /// subscriptions).
+    var isUsable: Bool { emp_redis_err(context) == 0 && session.isClean }
+
+    private var session = RedisSessionState()
 
     // MARK: - Commands
 
     /// Sends one command and waits for its reply; an error reply throws.
     func command(_ arguments: [RedisArgument]) throws -> RedisValue {
+        session.record(arguments)
         let reply = withArgv(arguments) { count, argv, lengths in redisCommandArgv(context, count, argv, lengths) }
         guard let reply else { throw contextError() }
         defer { freeReplyObject(reply) }
@@ -57,6 +64,7 @@ final class RedisContextHandle {
     /// Sends every command before reading the replies (pipelining); error replies come back in place.
     func pipeline(_ commands: [[RedisArgument]]) throws -> [RedisValue] {
         for arguments in commands {
+            session.record(arguments)
             let appended = withArgv(arguments) { count, argv, lengths in redisAppendCommandArgv(context, count, argv, lengths) }
             guard appended == REDIS_OK else { throw contextError() }
         }
