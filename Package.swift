@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "emporium", targets: ["Emporium"]),
         .library(name: "Postgres", targets: ["Postgres"]),
         .library(name: "Redis", targets: ["Redis"]),
+        .library(name: "Kafka", targets: ["Kafka"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -30,6 +31,11 @@ let package = Package(
             name: "CLibPQ",
             path: "Sources/C/CLibPQ",
             providers: [.apt(["libpq-dev"])]
+        ),
+        .systemLibrary(
+            name: "CRdKafka",
+            path: "Sources/C/CRdKafka",
+            providers: [.apt(["librdkafka-dev"])]
         ),
         .systemLibrary(
             name: "CHiredis",
@@ -53,6 +59,16 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Wrappers/Postgres",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "Kafka",
+            dependencies: [
+                "CRdKafka",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Wrappers/Kafka",
             swiftSettings: strict
         ),
         .target(
@@ -107,6 +123,15 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/PostgresTests",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "KafkaTests",
+            dependencies: [
+                "Kafka",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/KafkaTests",
             swiftSettings: strict
         ),
         .testTarget(

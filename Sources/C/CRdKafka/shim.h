@@ -1,0 +1,25 @@
+#ifndef EMPORIUM_CRDKAFKA_SHIM_H
+#define EMPORIUM_CRDKAFKA_SHIM_H
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+/// Produces one message through rd_kafka_produceva (rd_kafka_producev is variadic and the
+/// rd_kafka_vu_t union is awkward from Swift). On success librdkafka owns `headers`; on failure
+/// they are destroyed here. Returns NULL on success.
+static inline rd_kafka_error_t *emp_kafka_produce(rd_kafka_t *rk, const char *topic,
+                                                  const void *key, size_t key_len,
+                                                  const void *value, size_t value_len,
+                                                  rd_kafka_headers_t *headers, void *opaque) {
+    rd_kafka_vu_t vus[6];
+    size_t count = 0;
+    vus[count].vtype = RD_KAFKA_VTYPE_TOPIC; vus[count].u.cstr = topic; count++;
+    if (key) { vus[count].vtype = RD_KAFKA_VTYPE_KEY; vus[count].u.mem.ptr = (void *)key; vus[count].u.mem.size = key_len; count++; }
+    vus[count].vtype = RD_KAFKA_VTYPE_VALUE; vus[count].u.mem.ptr = (void *)value; vus[count].u.mem.size = value_len; count++;
+    vus[count].vtype = RD_KAFKA_VTYPE_MSGFLAGS; vus[count].u.i = RD_KAFKA_MSG_F_COPY; count++;
+    vus[count].vtype = RD_KAFKA_VTYPE_OPAQUE; vus[count].u.ptr = opaque; count++;
+    if (headers) { vus[count].vtype = RD_KAFKA_VTYPE_HEADERS; vus[count].u.headers = headers; count++; }
+    rd_kafka_error_t *error = rd_kafka_produceva(rk, vus, count);
+    if (error && headers) rd_kafka_headers_destroy(headers);
+    return error;
+}
+#endif

@@ -1,0 +1,300 @@
+import CRdKafka
+import Glibc
+public import Logging
+public import ServiceLifecycle
+import Synchronization
+
+/// A member of a consumer group. Messages arrive through ``messages``; offsets are committed
+/// only for what the application marks handled (``store(_:)``, ``commit()``), and before a
+/// rebalance takes partitions away, the handled offsets are committed.
+///
+/// A `Service`: ``run()`` polls on a dedicated thread until graceful shutdown, then commits what
+/// was handled and leaves the group.
+public final class KafkaConsumer: Service, Sendable {
+    let client: RDKafkaClient
+    private let configuration: KafkaConsumerConfiguration
+    private let pollThread = KafkaPollThread(name: "emporium.kafka.consumer")
+    private let stream: AsyncThrowingStream<KafkaMessage, any Error>
+    private let continuation: AsyncThrowingStream<KafkaMessage, any Error>.Continuation
+    /// Messages handed to the stream and not yet taken by the application.
+    private let buffered: SharedCounter
+
+    private let subscribedTopics: [String]
+
+    private init(client: RDKafkaClient, configuration: KafkaConsumerConfiguration, topics: [String]) {
+        self.client = client
+        self.configuration = configuration
+        self.subscribedTopics = topics
+        (stream, continuation) = AsyncThrowingStream.makeStream()
+        buffered = SharedCounter()
+    }
+
+    /// Creates the consumer and subscribes it to `topics`.
+    public static func make(configuration: KafkaConsumerConfiguration, topics: [String], logger: Logger) throws -> KafkaConsumer {
+        let client = try RDKafkaClient.make(type: RD_KAFKA_CONSUMER, properties: configuration.properties, logger: logger) { conf in
+            rd_kafka_conf_set_rebalance_cb(conf) { client, reason, partitions, _ in
+                guard let client else { return }
+                rebalance(client, reason, partitions)
+            }
+        }
+        rd_kafka_poll_set_consumer(client.handle)
+        let list = TopicPartitionList(topics.map { (KafkaTopicPartition(topic: $0, partition: RD_KAFKA_PARTITION_UA), nil) })
+        let result = rd_kafka_subscribe(client.handle, list.pointer)
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(.client, "subscribe to \(topics.joined(separator: ", "))", responseError: result)
+        }
+        return KafkaConsumer(client: client, configuration: configuration, topics: topics)
+    }
+
+    /// The messages of the assigned partitions, in order per partition. Ends after shutdown; throws
+    /// for a fatal error or a subscribed topic that does not exist (without auto-creation).
+    public var messages: KafkaMessages { KafkaMessages(stream: stream, buffered: buffered) }
+
+    // MARK: - Offsets
+
+    /// Marks `message` handled: its offset is committed by the next commit (explicit, at a
+    /// rebalance, or at shutdown). A message from a partition no longer assigned is ignored; the
+    /// member that owns it now will see it again.
+    public func store(_ message: KafkaMessage) {
+        let list = TopicPartitionList([(message.topicPartition, message.offset + 1)])
+        _ = rd_kafka_offsets_store(client.handle, list.pointer)
+    }
+
+    /// Commits every handled offset, waiting for the broker.
+    public func commit() async throws {
+        let client = self.client
+        try await client.blocking {
+            let result = rd_kafka_commit(client.handle, nil, 0)
+            guard result == RD_KAFKA_RESP_ERR_NO_ERROR || result == RD_KAFKA_RESP_ERR__NO_OFFSET else {
+                throw KafkaError(.client, "commit", responseError: result)
+            }
+        }
+    }
+
+    /// Marks `message` handled and commits.
+    public func commit(_ message: KafkaMessage) async throws {
+        store(message)
+        try await commit()
+    }
+
+    /// The group's committed offsets for `partitions` (nil where nothing is committed).
+    public func committed(_ partitions: [KafkaTopicPartition], timeout: Duration = .seconds(10)) async throws -> [KafkaTopicPartition: Int64?] {
+        let client = self.client
+        let milliseconds = Int32(timeout.kafkaMilliseconds)
+        return try await client.blocking {
+            let list = TopicPartitionList(partitions.map { ($0, nil) })
+            let result = rd_kafka_committed(client.handle, list.pointer, milliseconds)
+            guard result == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(.client, "committed offsets", responseError: result) }
+            var offsets: [KafkaTopicPartition: Int64?] = [:]
+            for (partition, offset, _) in TopicPartitionList.elements(of: list.pointer) {
+                offsets[partition] = offset >= 0 ? offset : nil
+            }
+            return offsets
+        }
+    }
+
+    /// How far the group is behind on each partition of `topic`: high watermark minus committed
+    /// offset (minus the low watermark where nothing is committed).
+    public func lag(topic: String, timeout: Duration = .seconds(10)) async throws -> [Int32: Int64] {
+        let partitions = try await client.topics(timeout: timeout).first { $0.name == topic }?.partitions ?? []
+        let topicPartitions = partitions.map { KafkaTopicPartition(topic: topic, partition: $0) }
+        let committed = try await committed(topicPartitions, timeout: timeout)
+        var lag: [Int32: Int64] = [:]
+        for partition in topicPartitions {
+            let marks = try await client.watermarks(partition, timeout: timeout)
+            lag[partition.partition] = marks.high - ((committed[partition] ?? nil) ?? marks.low)
+        }
+        return lag
+    }
+
+    // MARK: - Flow control
+
+    /// Stops fetching from these partitions (already buffered messages still arrive).
+    public func pause(_ partitions: [KafkaTopicPartition]) throws {
+        let list = TopicPartitionList(partitions.map { ($0, nil) })
+        let result = rd_kafka_pause_partitions(client.handle, list.pointer)
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(.client, "pause", responseError: result) }
+    }
+
+    public func resume(_ partitions: [KafkaTopicPartition]) throws {
+        let list = TopicPartitionList(partitions.map { ($0, nil) })
+        let result = rd_kafka_resume_partitions(client.handle, list.pointer)
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(.client, "resume", responseError: result) }
+    }
+
+    /// Moves the fetch position of an assigned partition to `offset`.
+    public func seek(_ partition: KafkaTopicPartition, to offset: Int64, timeout: Duration = .seconds(10)) async throws {
+        let client = self.client
+        let milliseconds = Int32(timeout.kafkaMilliseconds)
+        try await client.blocking {
+            let list = TopicPartitionList([(partition, offset)])
+            if let error = rd_kafka_seek_partitions(client.handle, list.pointer, milliseconds) {
+                throw KafkaError(.client, "seek \(partition) to \(offset)", consuming: error)
+            }
+            if let failed = TopicPartitionList.elements(of: list.pointer).first(where: { $0.error != RD_KAFKA_RESP_ERR_NO_ERROR }) {
+                throw KafkaError(.client, "seek \(partition) to \(offset)", responseError: failed.error)
+            }
+        }
+    }
+
+    /// Every topic in the cluster and its partitions.
+    public func topics(timeout: Duration = .seconds(10)) async throws -> [KafkaTopicMetadata] {
+        try await client.topics(timeout: timeout)
+    }
+
+    // MARK: - Service
+
+    public func run() async throws {
+        if !configuration.allowAutoCreateTopics {
+            // Strict mode: a subscription to a topic that does not exist is an error, not a wait.
+            do {
+                let known = Set(try await client.topics(timeout: .seconds(10)).map(\.name))
+                let missing = subscribedTopics.filter { !known.contains($0) }
+                if !missing.isEmpty {
+                    throw KafkaError(
+                        .client, "unknown topic \(missing.joined(separator: ", ")) (UNKNOWN_TOPIC_OR_PART; topic auto-creation is off)",
+                        nativeCode: Int32(RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART.rawValue))
+                }
+            } catch {
+                continuation.finish(throwing: error)
+                let client = self.client
+                _ = try? await client.blocking { rd_kafka_consumer_close(client.handle) }
+                return
+            }
+        }
+        let client = self.client
+        let continuation = self.continuation
+        let buffered = self.buffered
+        let limit = configuration.bufferedMessages
+        let logger = client.logger
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await pollThread.run {
+                    // Past the buffer limit, wait for the application instead of fetching more.
+                    if buffered.value >= limit {
+                        usleep(1000)
+                        rd_kafka_poll(client.handle, 0)
+                        return
+                    }
+                    guard let message = rd_kafka_consumer_poll(client.handle, 100) else { return }
+                    defer { rd_kafka_message_destroy(message) }
+                    switch Self.convert(message) {
+                    case .message(let converted):
+                        buffered.add(1)
+                        continuation.yield(converted)
+                    case .ignore:
+                        break
+                    case .failure(let error):
+                        if error.isFatal || error.nativeCode == Int32(RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART.rawValue) {
+                            continuation.finish(throwing: error)
+                        } else {
+                            logger.warning("kafka consumer error", metadata: ["error": "\(error)"])
+                        }
+                    }
+                } finish: {
+                    // Commit what was handled, then leave the group (which revokes, and commits again).
+                    _ = rd_kafka_commit(client.handle, nil, 0)
+                    _ = rd_kafka_consumer_close(client.handle)
+                    continuation.finish()
+                }
+            } onGracefulShutdown: {
+                self.pollThread.stop()
+            }
+        } onCancel: {
+            self.pollThread.stop()
+        }
+    }
+
+    private enum Polled {
+        case message(KafkaMessage)
+        case ignore
+        case failure(KafkaError)
+    }
+
+    private static func convert(_ pointer: UnsafeMutablePointer<rd_kafka_message_t>) -> Polled {
+        let message = pointer.pointee
+        if message.err == RD_KAFKA_RESP_ERR__PARTITION_EOF { return .ignore }
+        if message.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            let topic = message.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
+            return .failure(KafkaError(.client, "consuming \(topic)", responseError: message.err))
+        }
+        let topic = String(cString: rd_kafka_topic_name(message.rkt))
+        let key = message.key.map { Array(UnsafeRawBufferPointer(start: $0, count: message.key_len)) }
+        let value = message.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: message.len)) } ?? []
+        var headers: [KafkaHeader] = []
+        var list: OpaquePointer?
+        if rd_kafka_message_headers(pointer, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list {
+            var index = 0
+            var name: UnsafePointer<CChar>?
+            var headerValue: UnsafeRawPointer?
+            var size = 0
+            while rd_kafka_header_get_all(list, index, &name, &headerValue, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+                headers.append(KafkaHeader(
+                    name: name.map { String(cString: $0) } ?? "",
+                    value: headerValue.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }))
+                index += 1
+            }
+        }
+        var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        let timestamp = rd_kafka_message_timestamp(pointer, &timestampType)
+        return .message(KafkaMessage(
+            topicPartition: KafkaTopicPartition(topic: topic, partition: message.partition), offset: message.offset,
+            key: key, value: value, headers: headers, timestamp: timestamp >= 0 ? timestamp : nil))
+    }
+}
+
+/// The rebalance callback: commit the handled offsets of partitions before they go, take new ones.
+private func rebalance(_ client: OpaquePointer, _ reason: rd_kafka_resp_err_t, _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?) {
+    let cooperative = String(cString: rd_kafka_rebalance_protocol(client)) == "COOPERATIVE"
+    let logger = KafkaClientContext.of(client)?.logger
+    switch reason {
+    case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+        logger?.info("kafka partitions assigned", metadata: ["kafka.partitions": "\(partitions.map { TopicPartitionList.elements(of: $0).map(\.0) } ?? [])"])
+        if cooperative {
+            if let error = rd_kafka_incremental_assign(client, partitions) { rd_kafka_error_destroy(error) }
+        } else {
+            _ = rd_kafka_assign(client, partitions)
+        }
+    case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+        // Finished work is committed before another member takes these partitions over.
+        _ = rd_kafka_commit(client, nil, 0)
+        logger?.info("kafka partitions revoked", metadata: ["kafka.partitions": "\(partitions.map { TopicPartitionList.elements(of: $0).map(\.0) } ?? [])"])
+        if cooperative {
+            if let error = rd_kafka_incremental_unassign(client, partitions) { rd_kafka_error_destroy(error) }
+        } else {
+            _ = rd_kafka_assign(client, nil)
+        }
+    default:
+        logger?.warning("kafka rebalance error", metadata: ["kafka.error": "\(String(cString: rd_kafka_err2name(reason)))"])
+        _ = rd_kafka_assign(client, nil)
+    }
+}
+
+/// The consumer's messages; taking one tells the poll thread there is room for more.
+public struct KafkaMessages: AsyncSequence, Sendable {
+    public typealias Element = KafkaMessage
+    let stream: AsyncThrowingStream<KafkaMessage, any Error>
+    let buffered: SharedCounter
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var base: AsyncThrowingStream<KafkaMessage, any Error>.AsyncIterator
+        let buffered: SharedCounter
+
+        public mutating func next() async throws -> KafkaMessage? {
+            let message = try await base.next()
+            if message != nil { buffered.add(-1) }
+            return message
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(base: stream.makeAsyncIterator(), buffered: buffered)
+    }
+}
+
+/// An atomic counter shared between the poll thread and the message sequence.
+final class SharedCounter: Sendable {
+    private let count = Atomic<Int>(0)
+    var value: Int { count.load(ordering: .relaxed) }
+    func add(_ delta: Int) { count.add(delta, ordering: .relaxed) }
+}

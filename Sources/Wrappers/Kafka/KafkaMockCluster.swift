@@ -1,0 +1,55 @@
+import CRdKafka
+public import Logging
+
+/// librdkafka's mock cluster (`rdkafka_mock.h`): brokers in this process speaking the real Kafka
+/// protocol on random local ports, for development and tests where no broker can be installed.
+///
+/// Known limits: no CreateTopics (create topics here, or rely on auto-creation), transactions
+/// are not honoured, replication is ignored, each partition keeps only about 5 MiB.
+public final class KafkaMockCluster: @unchecked Sendable {
+    private let client: RDKafkaClient
+    private let cluster: OpaquePointer
+    /// The brokers' addresses, `host:port,host:port,...`.
+    public let bootstrapServers: String
+    public let brokerCount: Int
+
+    private init(client: RDKafkaClient, cluster: OpaquePointer, brokerCount: Int) {
+        self.client = client
+        self.cluster = cluster
+        self.brokerCount = brokerCount
+        self.bootstrapServers = String(cString: rd_kafka_mock_cluster_bootstraps(cluster))
+    }
+
+    // The cluster runs on the client's threads: destroy it before the client.
+    deinit { rd_kafka_mock_cluster_destroy(cluster) }
+
+    public static func make(brokers: Int = 3, logger: Logger) throws -> KafkaMockCluster {
+        let client = try RDKafkaClient.make(type: RD_KAFKA_PRODUCER, properties: [:], logger: logger)
+        guard let cluster = rd_kafka_mock_cluster_new(client.handle, Int32(brokers)) else {
+            throw KafkaError(.client, "cannot start a mock cluster of \(brokers) brokers")
+        }
+        return KafkaMockCluster(client: client, cluster: cluster, brokerCount: brokers)
+    }
+
+    /// Creates a topic with `partitions` partitions (the mock has no CreateTopics request).
+    public func createTopic(_ name: String, partitions: Int, replicationFactor: Int = 1) throws {
+        let result = rd_kafka_mock_topic_create(cluster, name, Int32(partitions), Int32(min(replicationFactor, brokerCount)))
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(.client, "create topic \(name)", responseError: result)
+        }
+    }
+
+    /// Takes a broker (1-based id) down or brings it back.
+    public func setBroker(_ id: Int32, up: Bool) {
+        if up {
+            _ = rd_kafka_mock_broker_set_up(cluster, id)
+        } else {
+            _ = rd_kafka_mock_broker_set_down(cluster, id)
+        }
+    }
+
+    /// Takes every broker down or brings them all back.
+    public func setAllBrokers(up: Bool) {
+        for id in 1...Int32(brokerCount) { setBroker(id, up: up) }
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import Kafka
+import Testing
+
+@Suite("Kafka failures", .timeLimit(.minutes(1)))
+struct KafkaFailureTests {
+    @Test("send fails cleanly, within its delivery time-out, when every broker is down")
+    func clusterDown() async throws {
+        let (cluster, topic) = try TestKafka.cluster()
+        let producer = try TestKafka.producer(cluster) { $0.deliveryTimeout = .seconds(2) }
+        try await withRunning([producer]) {
+            try await producer.send(KafkaOutgoingMessage(topic: topic, key: "k", value: "before"))
+            cluster.setAllBrokers(up: false)
+            let started = ContinuousClock.now
+            let error = try await #require(throws: KafkaError.self) {
+                try await producer.send(KafkaOutgoingMessage(topic: topic, key: "k", value: "while down"))
+            }
+            #expect(error.code == .delivery)
+            #expect(error.isRetriable)
+            #expect(ContinuousClock.now - started < .seconds(10))
+            cluster.setAllBrokers(up: true)
+        }
+    }
+
+    @Test("an unreachable bootstrap address fails the send, no hang")
+    func unreachable() async throws {
+        var configuration = KafkaProducerConfiguration(bootstrapServers: ["127.0.0.1:1"])
+        configuration.deliveryTimeout = .seconds(2)
+        let producer = try KafkaProducer.make(configuration: configuration, logger: TestKafka.logger)
+        try await withRunning([producer]) {
+            let error = try await #require(throws: KafkaError.self) {
+                try await producer.send(KafkaOutgoingMessage(topic: "anything", key: nil, value: "x"))
+            }
+            #expect(error.code == .delivery)
+        }
+    }
+
+    @Test("a message over the size limit is refused at once")
+    func tooLarge() async throws {
+        let (cluster, topic) = try TestKafka.cluster()
+        let producer = try TestKafka.producer(cluster) { $0.maximumMessageBytes = 1_000 }
+        try await withRunning([producer]) {
+            let error = try await #require(throws: KafkaError.self) {
+                try await producer.send(KafkaOutgoingMessage(topic: topic, key: nil, value: [UInt8](repeating: 1, count: 5_000)))
+            }
+            #expect(error.message.contains("too large") || error.message.contains("MSG_SIZE_TOO_LARGE"))
+            #expect(!error.isRetriable)
+        }
+    }
+
+    @Test("a wrong configuration value names its key")
+    func badConfiguration() throws {
+        var configuration = KafkaProducerConfiguration(bootstrapServers: ["127.0.0.1:9092"])
+        configuration.compression = "brotli"
+        let error = try #require(throws: KafkaError.self) { try KafkaProducer.make(configuration: configuration, logger: TestKafka.logger) }
+        #expect(error.code == .configuration)
+        #expect(error.message.contains("compression.codec"))
+    }
+
+    @Test("subscribing to an unknown topic without auto-creation ends the stream with an error")
+    func unknownTopic() async throws {
+        let (cluster, _) = try TestKafka.cluster()
+        let consumer = try TestKafka.consumer(cluster, topic: "missing-\(UUID())", group: "g-\(UUID())")
+        try await withRunning([consumer]) {
+            let error = try await #require(throws: KafkaError.self) {
+                for try await _ in consumer.messages {}
+            }
+            #expect(error.message.contains("UNKNOWN_TOPIC") || error.message.contains("Unknown topic"))
+        }
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import Kafka
+import Testing
+
+@Suite("Kafka producer and consumer", .timeLimit(.minutes(2)))
+struct KafkaRoundTripTests {
+    @Test("messages round-trip with keys and headers; one key stays on one partition")
+    func roundTrip() async throws {
+        let (cluster, topic) = try TestKafka.cluster()
+        let producer = try TestKafka.producer(cluster)
+        let consumer = try TestKafka.consumer(cluster, topic: topic, group: "g-\(UUID())")
+        try await withRunning([producer, consumer]) {
+            var reports: [KafkaDeliveryReport] = []
+            for index in 0..<20 {
+                let key = "order-\(index % 5)"
+                reports.append(try await producer.send(KafkaOutgoingMessage(
+                    topic: topic, key: key, value: "payload \(index) — ✓",
+                    headers: [KafkaHeader(name: "message-id", value: "m-\(index)"), KafkaHeader(name: "empty", value: nil)])))
+            }
+            #expect(reports.allSatisfy { $0.topicPartition.topic == topic && $0.offset >= 0 })
+
+            var received: [KafkaMessage] = []
+            for try await message in consumer.messages {
+                received.append(message)
+                if received.count == 20 { break }
+            }
+            #expect(Set(received.map(\.valueString)) == Set((0..<20).map { "payload \($0) — ✓" }))
+            for message in received {
+                let index = Int(message.valueString.split(separator: " ")[1])!
+                #expect(message.keyString == "order-\(index % 5)")
+                #expect(message.header("message-id") == "m-\(index)")
+                #expect(message.headers.contains(KafkaHeader(name: "empty", value: nil)))
+            }
+            // Every key maps to exactly one partition, and within it order is kept.
+            let byKey = Dictionary(grouping: received, by: { $0.keyString! })
+            for (_, messages) in byKey {
+                #expect(Set(messages.map(\.partition)).count == 1)
+                #expect(messages.map(\.offset) == messages.map(\.offset).sorted())
+            }
+        }
+    }
+
+    @Test("metadata, watermarks, committed offsets and lag")
+    func metadata() async throws {
+        let (cluster, topic) = try TestKafka.cluster(partitions: 3)
+        let producer = try TestKafka.producer(cluster)
+        let consumer = try TestKafka.consumer(cluster, topic: topic, group: "g-\(UUID())")
+        try await withRunning([producer, consumer]) {
+            let topics = try await producer.topics()
+            #expect(topics.first { $0.name == topic }?.partitions == [0, 1, 2])
+            var sent: [KafkaDeliveryReport] = []
+            for index in 0..<9 { sent.append(try await producer.send(KafkaOutgoingMessage(topic: topic, key: "k\(index)", value: "v"))) }
+            var total: Int64 = 0
+            for partition in 0..<3 {
+                total += try await producer.watermarks(KafkaTopicPartition(topic: topic, partition: Int32(partition))).high
+            }
+            #expect(total == 9)
+
+            var handled = 0
+            for try await message in consumer.messages {
+                consumer.store(message)
+                handled += 1
+                if handled == 9 { break }
+            }
+            try await consumer.commit()
+            let partitions = (0..<3).map { KafkaTopicPartition(topic: topic, partition: Int32($0)) }
+            let committed = try await consumer.committed(partitions)
+            #expect(committed.values.compactMap { $0 }.reduce(0, +) == 9)
+            #expect(try await consumer.lag(topic: topic).values.reduce(0, +) == 0)
+            try await producer.send(KafkaOutgoingMessage(topic: topic, key: "one more", value: "v"))
+            #expect(try await consumer.lag(topic: topic).values.reduce(0, +) == 1)
+        }
+    }
+
+    @Test("a consumer restarted after committing resumes after its commit")
+    func resumesAfterCommit() async throws {
+        let (cluster, topic) = try TestKafka.cluster(partitions: 1)
+        let group = "g-\(UUID())"
+        let producer = try TestKafka.producer(cluster)
+        try await withRunning([producer]) {
+            for index in 0..<10 { try await producer.send(KafkaOutgoingMessage(topic: topic, key: "k", value: "\(index)")) }
+        }
+        let first = try TestKafka.consumer(cluster, topic: topic, group: group)
+        try await withRunning([first]) {
+            var seen = 0
+            for try await message in first.messages {
+                seen += 1
+                // Only the first five count as handled.
+                if message.offset < 5 { first.store(message) }
+                if seen == 10 { break }
+            }
+        }
+        let second = try TestKafka.consumer(cluster, topic: topic, group: group)
+        try await withRunning([second]) {
+            var iterator = second.messages.makeAsyncIterator()
+            let next = try #require(try await iterator.next())
+            #expect(next.offset == 5)
+            #expect(next.valueString == "5")
+        }
+    }
+
+    @Test("two consumers in one group split the partitions between them")
+    func groupSplitsPartitions() async throws {
+        let (cluster, topic) = try TestKafka.cluster(partitions: 4)
+        let group = "g-\(UUID())"
+        let producer = try TestKafka.producer(cluster)
+        let first = try TestKafka.consumer(cluster, topic: topic, group: group)
+        let second = try TestKafka.consumer(cluster, topic: topic, group: group)
+        try await withRunning([producer, first, second]) {
+            let collected = Collected()
+            try await withThrowingTaskGroup(of: Void.self) { readers in
+                for (name, consumer) in [("first", first), ("second", second)] {
+                    readers.addTask {
+                        for try await message in consumer.messages {
+                            consumer.store(message)
+                            if await collected.add(name, message) { return }
+                        }
+                    }
+                }
+                // Keep producing until both members have received something, i.e. both own partitions.
+                var index = 0
+                while await !collected.bothSeen, index < 2_000 {
+                    try await producer.send(KafkaOutgoingMessage(topic: topic, key: "key-\(index)", value: "\(index)"))
+                    index += 1
+                    if index % 40 == 0 { try await Task.sleep(for: .milliseconds(100)) }
+                }
+                await collected.stop()
+                readers.cancelAll()
+            }
+            let partitions = await collected.partitions
+            #expect(!(partitions["first"] ?? []).isEmpty)
+            #expect(!(partitions["second"] ?? []).isEmpty)
+            #expect((partitions["first"] ?? []).isDisjoint(with: partitions["second"] ?? []))
+        }
+    }
+}
+
+/// What each group member received, after the group settled.
+actor Collected {
+    var partitions: [String: Set<Int32>] = [:]
+    var stopped = false
+    var bothSeen: Bool { partitions.count == 2 }
+
+    /// Records a message; returns true once collection has stopped.
+    func add(_ member: String, _ message: KafkaMessage) -> Bool {
+        partitions[member, default: []].insert(message.partition)
+        return stopped
+    }
+
+    func stop() { stopped = true }
+}

@@ -1,0 +1,51 @@
+import Foundation
+import Kafka
+import Logging
+import ServiceLifecycle
+
+enum TestKafka {
+    static let logger: Logger = {
+        var logger = Logger(label: "emporium.tests.kafka")
+        logger.logLevel = .warning
+        return logger
+    }()
+
+    /// A fresh in-process mock cluster (3 brokers) with one topic of the test's own.
+    static func cluster(partitions: Int = 4) throws -> (KafkaMockCluster, String) {
+        let cluster = try KafkaMockCluster.make(brokers: 3, logger: logger)
+        let topic = "test-\(UUID().uuidString)"
+        try cluster.createTopic(topic, partitions: partitions)
+        return (cluster, topic)
+    }
+
+    static func producer(_ cluster: KafkaMockCluster, configure: (inout KafkaProducerConfiguration) -> Void = { _ in }) throws -> KafkaProducer {
+        var configuration = KafkaProducerConfiguration(bootstrapServers: [cluster.bootstrapServers])
+        configure(&configuration)
+        return try KafkaProducer.make(configuration: configuration, logger: logger)
+    }
+
+    static func consumer(_ cluster: KafkaMockCluster, topic: String, group: String, configure: (inout KafkaConsumerConfiguration) -> Void = { _ in }) throws -> KafkaConsumer {
+        var configuration = KafkaConsumerConfiguration(bootstrapServers: [cluster.bootstrapServers], groupID: group)
+        configuration.sessionTimeout = .seconds(6)
+        configure(&configuration)
+        return try KafkaConsumer.make(configuration: configuration, topics: [topic], logger: logger)
+    }
+}
+
+/// Runs `services` in the background while `body` runs, then shuts them down gracefully.
+func withRunning<R: Sendable>(_ services: [any Service], _ body: () async throws -> R) async throws -> R {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        let serviceGroup = ServiceGroup(configuration: .init(services: services, logger: TestKafka.logger))
+        group.addTask { try await serviceGroup.run() }
+        do {
+            let result = try await body()
+            await serviceGroup.triggerGracefulShutdown()
+            try await group.waitForAll()
+            return result
+        } catch {
+            await serviceGroup.triggerGracefulShutdown()
+            try? await group.waitForAll()
+            throw error
+        }
+    }
+}
