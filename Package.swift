@@ -87,11 +87,13 @@ let package = Package(
         .executableTarget(
             name: "Emporium",
             dependencies: [
+                "Kafka",
                 "Postgres",
                 "Redis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Emporium",
             swiftSettings: strict

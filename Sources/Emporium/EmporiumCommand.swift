@@ -6,6 +6,6 @@ struct EmporiumCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "emporium",
         abstract: "Emporium: an event-driven commerce backend.",
-        subcommands: [MigrateCommand.self]
+        subcommands: [MigrateCommand.self, DevCommand.self]
     )
 }

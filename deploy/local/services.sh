@@ -7,6 +7,10 @@
 #   services.sh status          what runs, and where
 #   services.sh env             the environment the fleet and the tests read, as `export` lines
 #   services.sh replica-stop    stop the replica only (used by the fall-back tests)
+#
+# Kafka: no broker can be installed here, so the development Kafka is librdkafka's mock cluster
+# hosted by `emporium dev kafka` (built first if needed); its random ports are written to
+# $STATE/kafka/bootstrap.
 #   services.sh replica-start   start it again
 #
 # Runs as root on Debian bookworm. State (data, logs, pid files, captured mail) lives in
@@ -23,6 +27,7 @@ REDIS_PORT=6379
 AMQP_PORT=5672
 AMQP_MANAGEMENT_PORT=15672
 SMTP_PORT=1025
+EMPORIUM_BIN="${EMPORIUM_BIN:-$ROOT/.build/debug/emporium}"
 RABBITMQ_LIB=/usr/lib/rabbitmq/bin
 
 log() { printf '[services] %s\n' "$*" >&2; }
@@ -61,6 +66,10 @@ install_missing() {
     command -v redis-server >/dev/null || packages+=(redis-server)
     command -v redis-benchmark >/dev/null || packages+=(redis-tools)
     [[ -f /usr/include/hiredis/hiredis.h ]] || packages+=(libhiredis-dev)
+    [[ -f /usr/include/librdkafka/rdkafka_mock.h ]] || packages+=(librdkafka-dev)
+    [[ -f /usr/include/amqp.h ]] || packages+=(librabbitmq-dev)
+    command -v kcat >/dev/null || packages+=(kcat)
+    command -v amqp-publish >/dev/null || packages+=(amqp-tools)
     [[ -x "$RABBITMQ_LIB/rabbitmq-server" ]] || packages+=(rabbitmq-server)
     command -v python3 >/dev/null || packages+=(python3)
     python3 -c 'import venv, ensurepip' 2>/dev/null || packages+=(python3-venv)
@@ -322,6 +331,37 @@ smtp_down() {
     rm -f "$STATE/smtp/smtp.pid"
 }
 
+# MARK: - Development Kafka
+
+kafka_up() {
+    local dir="$STATE/kafka"
+    mkdir -p "$dir"
+    if pid_alive "$(pid_from "$dir/kafka.pid")"; then
+        log "dev kafka already running at $(cat "$dir/bootstrap" 2>/dev/null)"
+        return 0
+    fi
+    if [[ ! -x "$EMPORIUM_BIN" ]]; then
+        log "building emporium for the development Kafka"
+        (cd "$ROOT" && PATH="$PATH:/opt/swift/usr/bin" swift build --product emporium >&2)
+    fi
+    rm -f "$dir/bootstrap"
+    setsid nohup "$EMPORIUM_BIN" dev kafka --bootstrap-file "$dir/bootstrap" >"$dir/kafka.log" 2>&1 </dev/null &
+    echo $! >"$dir/kafka.pid"
+    wait_for "[[ -s '$dir/bootstrap' ]]" 30 "dev kafka"
+    log "dev kafka (mock cluster, 3 brokers) up at $(cat "$dir/bootstrap")"
+}
+
+kafka_down() {
+    local pid
+    pid="$(pid_from "$STATE/kafka/kafka.pid")"
+    if pid_alive "$pid"; then
+        kill "$pid"
+        wait_for "! kill -0 $pid 2>/dev/null" 15 "dev kafka shutdown"
+        log "dev kafka stopped"
+    fi
+    rm -f "$STATE/kafka/kafka.pid" "$STATE/kafka/bootstrap"
+}
+
 # MARK: - Commands
 
 print_env() {
@@ -334,6 +374,7 @@ export REDIS_URL='redis://127.0.0.1:$REDIS_PORT'
 export AMQP_URL='amqp://emporium:emporium@127.0.0.1:$AMQP_PORT'
 export SMTP_URL='smtp://127.0.0.1:$SMTP_PORT'
 export EMPORIUM_MAIL_DIR='$STATE/mail'
+export KAFKA_BOOTSTRAP_SERVERS='$(cat "$STATE/kafka/bootstrap" 2>/dev/null | tr -d '[:space:]')'
 export EMPORIUM_SERVICES_SCRIPT='$ROOT/deploy/local/services.sh'
 EOF
 }
@@ -349,6 +390,7 @@ status() {
     row redis "$(state "pid_alive \$(pid_from '$STATE/redis/redis.pid')")" "redis://127.0.0.1:$REDIS_PORT"
     row rabbitmq "$(state "pid_alive \$(pid_from '$STATE/rabbitmq/rabbitmq.pid')")" "amqp://127.0.0.1:$AMQP_PORT  http://127.0.0.1:$AMQP_MANAGEMENT_PORT"
     row "smtp catcher" "$(state "pid_alive \$(pid_from '$STATE/smtp/smtp.pid')")" "smtp://127.0.0.1:$SMTP_PORT  mail in $STATE/mail"
+    row "kafka (dev, mock)" "$(state "pid_alive \$(pid_from '$STATE/kafka/kafka.pid')")" "$(cat "$STATE/kafka/bootstrap" 2>/dev/null || echo -)"
 }
 
 case "${1:-}" in
@@ -359,8 +401,10 @@ up)
     redis_up
     smtp_up
     rabbit_up
+    kafka_up
     ;;
 down)
+    kafka_down
     smtp_down
     rabbit_down
     redis_down
