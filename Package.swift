@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "Postgres", targets: ["Postgres"]),
         .library(name: "Redis", targets: ["Redis"]),
         .library(name: "Kafka", targets: ["Kafka"]),
+        .library(name: "AMQP", targets: ["AMQP"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -36,6 +37,11 @@ let package = Package(
             name: "CRdKafka",
             path: "Sources/C/CRdKafka",
             providers: [.apt(["librdkafka-dev"])]
+        ),
+        .systemLibrary(
+            name: "CRabbitMQ",
+            path: "Sources/C/CRabbitMQ",
+            providers: [.apt(["librabbitmq-dev"])]
         ),
         .systemLibrary(
             name: "CHiredis",
@@ -69,6 +75,16 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Wrappers/Kafka",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "AMQP",
+            dependencies: [
+                "CRabbitMQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Wrappers/AMQP",
             swiftSettings: strict
         ),
         .target(
@@ -134,6 +150,15 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/KafkaTests",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AMQPTests",
+            dependencies: [
+                "AMQP",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/AMQPTests",
             swiftSettings: strict
         ),
         .testTarget(

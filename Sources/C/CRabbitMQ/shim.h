@@ -1,0 +1,88 @@
+#ifndef EMPORIUM_CRABBITMQ_SHIM_H
+#define EMPORIUM_CRABBITMQ_SHIM_H
+#include <amqp.h>
+#include <amqp_framing.h>
+#include <amqp_tcp_socket.h>
+#include <poll.h>
+#include <string.h>
+
+/// Method ids are macros with casts, which Swift does not import.
+static const uint32_t EMP_AMQP_BASIC_DELIVER = AMQP_BASIC_DELIVER_METHOD;
+static const uint32_t EMP_AMQP_BASIC_ACK = AMQP_BASIC_ACK_METHOD;
+static const uint32_t EMP_AMQP_BASIC_NACK = AMQP_BASIC_NACK_METHOD;
+static const uint32_t EMP_AMQP_BASIC_RETURN = AMQP_BASIC_RETURN_METHOD;
+static const uint32_t EMP_AMQP_BASIC_CANCEL = AMQP_BASIC_CANCEL_METHOD;
+static const uint32_t EMP_AMQP_CHANNEL_CLOSE = AMQP_CHANNEL_CLOSE_METHOD;
+static const uint32_t EMP_AMQP_CONNECTION_CLOSE = AMQP_CONNECTION_CLOSE_METHOD;
+
+/// amqp_login is variadic: PLAIN authentication with a user and a password.
+static inline amqp_rpc_reply_t emp_amqp_login(amqp_connection_state_t state, const char *vhost, int heartbeat,
+                                              const char *user, const char *password) {
+    return amqp_login(state, vhost, 0, 131072, heartbeat, AMQP_SASL_METHOD_PLAIN, user, password);
+}
+
+static inline amqp_bytes_t emp_amqp_bytes(const void *bytes, size_t len) {
+    amqp_bytes_t result;
+    result.len = len;
+    result.bytes = (void *)bytes;
+    return result;
+}
+
+/// Table entries (message headers, queue arguments): the value is a tagged union.
+static inline void emp_amqp_entry_string(amqp_table_entry_t *entry, const char *key, const void *value, size_t len) {
+    entry->key = amqp_cstring_bytes(key);
+    entry->value.kind = AMQP_FIELD_KIND_UTF8;
+    entry->value.value.bytes = emp_amqp_bytes(value, len);
+}
+static inline void emp_amqp_entry_i64(amqp_table_entry_t *entry, const char *key, int64_t value) {
+    entry->key = amqp_cstring_bytes(key);
+    entry->value.kind = AMQP_FIELD_KIND_I64;
+    entry->value.value.i64 = value;
+}
+static inline void emp_amqp_entry_bool(amqp_table_entry_t *entry, const char *key, int value) {
+    entry->key = amqp_cstring_bytes(key);
+    entry->value.kind = AMQP_FIELD_KIND_BOOLEAN;
+    entry->value.value.boolean = value;
+}
+
+/// Reads a table entry's value as text or integer; returns 0 for other kinds.
+static inline int emp_amqp_entry_text(const amqp_table_entry_t *entry, amqp_bytes_t *out) {
+    if (entry->value.kind == AMQP_FIELD_KIND_UTF8 || entry->value.kind == AMQP_FIELD_KIND_BYTES) { *out = entry->value.value.bytes; return 1; }
+    return 0;
+}
+static inline int emp_amqp_entry_integer(const amqp_table_entry_t *entry, int64_t *out) {
+    switch (entry->value.kind) {
+    case AMQP_FIELD_KIND_I8: *out = entry->value.value.i8; return 1;
+    case AMQP_FIELD_KIND_U8: *out = entry->value.value.u8; return 1;
+    case AMQP_FIELD_KIND_I16: *out = entry->value.value.i16; return 1;
+    case AMQP_FIELD_KIND_U16: *out = entry->value.value.u16; return 1;
+    case AMQP_FIELD_KIND_I32: *out = entry->value.value.i32; return 1;
+    case AMQP_FIELD_KIND_U32: *out = entry->value.value.u32; return 1;
+    case AMQP_FIELD_KIND_I64: *out = entry->value.value.i64; return 1;
+    case AMQP_FIELD_KIND_U64: case AMQP_FIELD_KIND_TIMESTAMP: *out = (int64_t)entry->value.value.u64; return 1;
+    default: return 0;
+    }
+}
+
+/// Waits for the socket or the wake-up pipe; 1 socket, 2 pipe, 3 both, 0 time-out, -1 error.
+static inline int emp_amqp_wait(int fd, int wakeFd, int timeoutMs) {
+    struct pollfd p[2];
+    p[0].fd = fd; p[0].events = POLLIN; p[0].revents = 0;
+    p[1].fd = wakeFd; p[1].events = POLLIN; p[1].revents = 0;
+    int rc = poll(p, 2, timeoutMs);
+    if (rc <= 0) return rc;
+    return ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) ? 1 : 0) | ((p[1].revents & POLLIN) ? 2 : 0);
+}
+
+/// A non-blocking, close-on-exec pipe.
+#include <fcntl.h>
+#include <unistd.h>
+static inline int emp_amqp_make_pipe(int fds[2]) {
+    if (pipe(fds) != 0) return -1;
+    for (int i = 0; i < 2; i++) {
+        fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
+        fcntl(fds[i], F_SETFD, FD_CLOEXEC);
+    }
+    return 0;
+}
+#endif

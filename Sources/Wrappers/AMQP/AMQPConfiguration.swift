@@ -1,0 +1,55 @@
+import Foundation
+
+/// How to reach RabbitMQ: `amqp://user:password@host:port/vhost` (no trailing slash for the
+/// default vhost `/`; `%2F` also means `/`).
+public struct AMQPConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    public var user: String
+    public var password: String
+    public var virtualHost: String
+    /// Heartbeat interval the client proposes; a dead peer is noticed within about twice this.
+    public var heartbeat: Duration = .seconds(10)
+    public var connectTimeout: Duration = .seconds(5)
+    /// First and longest wait between reconnection attempts (doubling in between).
+    public var reconnectDelay: Duration = .milliseconds(100)
+    public var maximumReconnectDelay: Duration = .seconds(5)
+    /// How long graceful shutdown waits for deliveries in hand to be acknowledged and publishes confirmed.
+    public var drainTimeout: Duration = .seconds(10)
+
+    public init(host: String = "127.0.0.1", port: Int = 5672, user: String = "guest", password: String = "guest", virtualHost: String = "/") {
+        self.host = host
+        self.port = port
+        self.user = user
+        self.password = password
+        self.virtualHost = virtualHost
+    }
+
+    public init(url: String, key: String = "url") throws {
+        guard let components = URLComponents(string: url), components.scheme == "amqp",
+            let host = components.host, !host.isEmpty
+        else {
+            throw AMQPError(.invalidConfiguration, "\(key): expected amqp://user:password@host:port/vhost, got \"\(url)\"")
+        }
+        self.init(host: host)
+        if let port = components.port {
+            guard (1...65535).contains(port) else { throw AMQPError(.invalidConfiguration, "\(key): port \(port) is out of range") }
+            self.port = port
+        }
+        if let user = components.user { self.user = user }
+        if let password = components.password { self.password = password }
+        let path = components.percentEncodedPath
+        if path.isEmpty {
+            virtualHost = "/"
+        } else {
+            // "amqp://host/" names the empty vhost, a classic mistake; say so instead of failing later.
+            let name = String(path.dropFirst()).removingPercentEncoding ?? ""
+            guard !name.isEmpty else {
+                throw AMQPError(.invalidConfiguration, "\(key): a trailing '/' names the empty virtual host; leave it out (or use /%2F) for '/'")
+            }
+            virtualHost = name
+        }
+    }
+
+    public var address: String { "\(host):\(port)" }
+}

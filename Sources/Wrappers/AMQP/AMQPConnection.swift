@@ -1,0 +1,452 @@
+import CRabbitMQ
+import Foundation
+public import Logging
+public import ServiceLifecycle
+import Synchronization
+
+/// A connection to RabbitMQ with publisher confirms, consumers and automatic recovery.
+///
+/// rabbitmq-c blocks and is not thread-safe, so one dedicated thread owns the connection: it runs
+/// the commands callers submit (publish, settle, declare), reads frames (deliveries, confirms,
+/// returns) and serves heartbeats. When the connection drops, the thread reconnects with backoff,
+/// declares the topology again and resumes every consumer; publishes not yet confirmed fail with a
+/// retriable error (nothing confirmed is lost: the broker has it).
+///
+/// A `Service`: ``run()`` drives the thread. On graceful shutdown consumers are cancelled, the
+/// deliveries in hand get time to be settled, every channel is synced so no ack is lost, and
+/// publishes in flight are confirmed before the connection closes.
+public final class AMQPConnection: Service, Sendable {
+    public let configuration: AMQPConfiguration
+    private let logger: Logger
+    /// What callers and the I/O thread share: the command queue and the stop flags.
+    private let state: Mutex<AMQPSharedState>
+    /// Everything else, touched only by the I/O thread (so no lock is held around I/O).
+    private let io: AMQPIOState
+    private let wakeup: AMQPWakeupPipe
+
+    public init(configuration: AMQPConfiguration, topology: AMQPTopology = .init(), logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        self.state = Mutex(AMQPSharedState())
+        self.io = AMQPIOState(topology: topology)
+        self.wakeup = try AMQPWakeupPipe()
+    }
+
+    // MARK: - Publishing
+
+    /// Publishes and waits for the broker's confirm. A nack, or a mandatory message that could not
+    /// be routed, throws.
+    public func publish(_ message: AMQPOutgoingMessage) async throws {
+        try await publish([message])
+    }
+
+    /// Publishes a batch and waits until every message is confirmed; throws the first failure.
+    public func publish(_ messages: [AMQPOutgoingMessage]) async throws {
+        guard !messages.isEmpty else { return }
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let batch = ConfirmBatch(count: messages.count, continuation: continuation)
+            submit { session, io in
+                for message in messages {
+                    let tag = try session.publish(message)
+                    io.pendingConfirms[tag] = batch
+                    if message.mandatory { io.mandatoryTags[message.messageID] = tag }
+                }
+            } onFailure: { error in
+                batch.fail(error)
+            }
+        }
+    }
+
+    /// Declares more topology now; it is declared again after every reconnect.
+    public func declare(_ topology: AMQPTopology) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            submit { session, io in
+                try session.declare(topology)
+                io.topology.merge(topology)
+                continuation.resume()
+            } onFailure: { error in
+                continuation.resume(throwing: error)
+            }
+        }
+    }
+
+    // MARK: - Consuming
+
+    /// Consumes `queue` with at most `prefetch` unsettled deliveries. The stream resumes by itself
+    /// after a reconnect (deliveries not settled before the drop come again, marked redelivered)
+    /// and ends at shutdown.
+    public func consume(queue: String, prefetch: Int = 100) -> AsyncThrowingStream<AMQPDelivery, any Error> {
+        let (stream, continuation) = AsyncThrowingStream<AMQPDelivery, any Error>.makeStream()
+        let consumer = AMQPConsumerRegistration(queue: queue, prefetch: prefetch, tag: "emporium-\(UUID().uuidString)", continuation: continuation)
+        submit { session, io in
+            io.consumers.append(consumer)
+            try Self.start(consumer, on: session)
+        } onFailure: { error in
+            // Not connected yet: the consumer starts with the next connection.
+            if (error as? AMQPError)?.code == .closed { continuation.finish(throwing: error) }
+        }
+        return stream
+    }
+
+    private static func start(_ consumer: AMQPConsumerRegistration, on session: AMQPSession) throws {
+        let channel = try session.makeConsumerChannel()
+        consumer.channel = channel
+        try session.consume(queue: consumer.queue, channel: channel, prefetch: consumer.prefetch, tag: consumer.tag)
+    }
+
+    func settle(_ delivery: AMQPDelivery, _ settlement: AMQPSettlement) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            submit { session, io in
+                guard delivery.generation == io.generation else {
+                    throw AMQPError(.connectionLost, "the delivery came on a connection that has since been replaced; the broker will deliver it again")
+                }
+                try session.settle(channel: delivery.channel, tag: delivery.deliveryTag, settlement)
+                io.unsettled -= 1
+                continuation.resume()
+            } onFailure: { error in
+                continuation.resume(throwing: error)
+            }
+        }
+    }
+
+    // MARK: - Commands
+
+    /// Queues work for the I/O thread. `work` runs with the live session; if there is none, or it
+    /// throws, `onFailure` gets the error.
+    private func submit(
+        _ work: @escaping @Sendable (AMQPSession, AMQPIOState) throws -> Void,
+        onFailure: @escaping @Sendable (any Error) -> Void
+    ) {
+        let accepted = state.withLock { state -> Bool in
+            guard !state.stopped else { return false }
+            state.commands.append(AMQPCommand(work: work, onFailure: onFailure))
+            return true
+        }
+        if accepted {
+            wakeup.signal()
+        } else {
+            onFailure(AMQPError(.closed, "the connection to \(configuration.address) is shut down"))
+        }
+    }
+
+    // MARK: - Service
+
+    public func run() async throws {
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                    let thread = Thread { [self] in
+                        loop()
+                        done.resume()
+                    }
+                    thread.name = "emporium.amqp"
+                    thread.start()
+                }
+            } onGracefulShutdown: {
+                self.requestStop()
+            }
+        } onCancel: {
+            self.requestStop()
+        }
+    }
+
+    private func requestStop() {
+        state.withLock { $0.stopRequested = true }
+        wakeup.signal()
+    }
+
+    // MARK: - I/O thread
+
+    private func loop() {
+        var session: AMQPSession?
+        var delay = configuration.reconnectDelay
+        while !state.withLock({ $0.stopRequested }) {
+            var failure: (any Error)?
+            guard let current = session ?? connect(failure: &failure) else {
+                failQueuedCommands(AMQPError(.connectionLost, "not connected to \(configuration.address) (\(failure.map { "\($0)" } ?? "unknown error")); reconnecting"))
+                wakeup.wait(milliseconds: delay.milliseconds)
+                delay = min(delay * 2, configuration.maximumReconnectDelay)
+                continue
+            }
+            session = current
+            delay = configuration.reconnectDelay
+            do {
+                try runCommands(on: current)
+                if !current.hasBufferedFrames {
+                    _ = emp_amqp_wait(current.socket, wakeup.readDescriptor, Int32(max(100, configuration.heartbeat.milliseconds / 4)))
+                    wakeup.drain()
+                }
+                try readEvents(from: current)
+            } catch {
+                logger.warning("amqp connection lost; reconnecting", metadata: ["amqp.server": "\(configuration.address)", "error": "\(error)"])
+                lost(AMQPError(.connectionLost, "connection to \(configuration.address) lost: \(error)"))
+                session = nil
+            }
+        }
+        if let session { drainAndClose(session) }
+        shutDown()
+    }
+
+    private func connect(failure: inout (any Error)?) -> AMQPSession? {
+        do {
+            let session = try AMQPSession.connect(configuration)
+            io.generation += 1
+            io.unsettled = 0
+            let (topology, consumers) = (io.topology, io.consumers)
+            try session.declare(topology)
+            for consumer in consumers { try Self.start(consumer, on: session) }
+            logger.info("amqp connected", metadata: ["amqp.server": "\(configuration.address)", "amqp.consumers": "\(consumers.count)"])
+            return session
+        } catch let error as AMQPError where error.code == .server {
+            // A refused declaration will not get better by retrying: fail what waits, keep trying slowly.
+            logger.error("amqp set-up refused", metadata: ["amqp.server": "\(configuration.address)", "error": "\(error)"])
+            failQueuedCommands(error)
+            failure = error
+            return nil
+        } catch {
+            logger.warning("amqp cannot connect", metadata: ["amqp.server": "\(configuration.address)", "error": "\(error)"])
+            failure = error
+            return nil
+        }
+    }
+
+    private func runCommands(on session: AMQPSession) throws {
+        let commands = state.withLock { state in
+            let commands = state.commands
+            state.commands = []
+            return commands
+        }
+        for (index, command) in commands.enumerated() {
+            do {
+                try command.work(session, io)
+            } catch let error as AMQPError where error.code == .connectionLost {
+                command.onFailure(error)
+                // The rest wait for the next connection.
+                state.withLock { $0.commands.insert(contentsOf: commands[(index + 1)...], at: 0) }
+                throw error
+            } catch {
+                command.onFailure(error)
+            }
+        }
+    }
+
+    private func readEvents(from session: AMQPSession) throws {
+        while let event = try session.nextEvent() {
+            switch event {
+            case .delivery(let channel, let exchange, let routingKey, let tag, let redelivered, let content):
+                io.unsettled += 1
+                let (consumer, generation) = (io.consumers.first { $0.channel == channel }, io.generation)
+                consumer?.continuation.yield(AMQPDelivery(
+                    exchange: exchange, routingKey: routingKey, body: content.body, messageID: content.messageID,
+                    contentType: content.contentType, type: content.type, correlationID: content.correlationID,
+                    headers: content.headers, redelivered: redelivered, deliveryTag: tag, channel: channel,
+                    generation: generation, connection: self))
+            case .confirmed(let tag, let multiple, let ok):
+                let tags = multiple ? io.pendingConfirms.keys.filter { $0 <= tag } : [tag]
+                let settled = tags.compactMap { tag -> (ConfirmBatch, Bool, String?)? in
+                    guard let batch = io.pendingConfirms.removeValue(forKey: tag) else { return nil }
+                    return (batch, ok, io.returnedTags.removeValue(forKey: tag))
+                }
+                for (batch, ok, returned) in settled {
+                    if let returned {
+                        batch.fail(AMQPError(.returned, "message returned by the broker: \(returned)"))
+                    } else if ok {
+                        batch.confirmOne()
+                    } else {
+                        batch.fail(AMQPError(.nacked, "the broker did not accept the message (nack)"))
+                    }
+                }
+            case .returned(let messageID, let reason):
+                if let messageID, let tag = io.mandatoryTags.removeValue(forKey: messageID) {
+                    io.returnedTags[tag] = reason
+                }
+            case .cancelled(let channel):
+                logger.warning("amqp consumer cancelled by the broker (queue deleted?)", metadata: ["amqp.channel": "\(channel)"])
+            case .closed(let reason):
+                throw AMQPError(.connectionLost, reason)
+            }
+        }
+        session.releaseBuffers()
+        // Forget mandatory bookkeeping for messages already confirmed.
+        if io.mandatoryTags.count > 10_000 { io.mandatoryTags = io.mandatoryTags.filter { io.pendingConfirms[$0.value] != nil } }
+    }
+
+    /// The connection dropped: fail unconfirmed publishes (retriable), keep consumers for the next one.
+    private func lost(_ error: AMQPError) {
+        let batches = Array(io.pendingConfirms.values)
+        io.pendingConfirms = [:]
+        io.mandatoryTags = [:]
+        io.returnedTags = [:]
+        for consumer in io.consumers { consumer.channel = nil }
+        for batch in batches { batch.fail(error) }
+    }
+
+    private func failQueuedCommands(_ error: any Error) {
+        let commands = state.withLock { state in
+            let commands = state.commands
+            state.commands = []
+            return commands
+        }
+        for command in commands { command.onFailure(error) }
+    }
+
+    /// Graceful close: stop deliveries, give what is in hand time to be settled, sync each channel
+    /// so its acks are processed, wait for confirms, then close.
+    private func drainAndClose(_ session: AMQPSession) {
+        let consumers = io.consumers
+        for consumer in consumers {
+            if let channel = consumer.channel { try? session.cancel(tag: consumer.tag, channel: channel) }
+        }
+        let deadline = ContinuousClock.now + configuration.drainTimeout
+        while ContinuousClock.now < deadline {
+            let busy = io.unsettled > 0 || !io.pendingConfirms.isEmpty || state.withLock { !$0.commands.isEmpty }
+            guard busy else { break }
+            do {
+                try runCommands(on: session)
+                _ = emp_amqp_wait(session.socket, wakeup.readDescriptor, 50)
+                wakeup.drain()
+                try readEvents(from: session)
+            } catch {
+                break
+            }
+        }
+        for consumer in consumers {
+            if let channel = consumer.channel {
+                try? session.sync(channel: channel, prefetch: consumer.prefetch)
+                session.closeChannel(channel)
+            }
+        }
+        session.close()
+    }
+
+    private func shutDown() {
+        let commands = state.withLock { state in
+            state.stopped = true
+            defer { state.commands = [] }
+            return state.commands
+        }
+        let (batches, consumers) = (Array(io.pendingConfirms.values), io.consumers)
+        io.pendingConfirms = [:]
+        let closed = AMQPError(.closed, "the connection to \(configuration.address) is shut down")
+        for command in commands { command.onFailure(closed) }
+        for batch in batches { batch.fail(closed) }
+        for consumer in consumers { consumer.continuation.finish() }
+    }
+}
+
+// MARK: - State
+
+struct AMQPSharedState: Sendable {
+    var commands: [AMQPCommand] = []
+    var stopRequested = false
+    var stopped = false
+}
+
+/// The connection's bookkeeping, owned by its I/O thread: only that thread reads or writes it
+/// (commands run there too), which is what makes the unchecked `Sendable` sound.
+final class AMQPIOState: @unchecked Sendable {
+    var topology: AMQPTopology
+    var consumers: [AMQPConsumerRegistration] = []
+    /// Publish delivery tag to the batch waiting for its confirm.
+    var pendingConfirms: [UInt64: ConfirmBatch] = [:]
+    /// Message id to delivery tag, for mandatory messages, to match a basic.return.
+    var mandatoryTags: [String: UInt64] = [:]
+    /// Tags whose message came back, with the reason; their confirm then fails.
+    var returnedTags: [UInt64: String] = [:]
+    /// Counts connections; a delivery from an earlier one cannot be settled any more.
+    var generation = 0
+    /// Deliveries handed out and not settled yet.
+    var unsettled = 0
+
+    init(topology: AMQPTopology) {
+        self.topology = topology
+    }
+}
+
+struct AMQPCommand: Sendable {
+    let work: @Sendable (AMQPSession, AMQPIOState) throws -> Void
+    let onFailure: @Sendable (any Error) -> Void
+}
+
+/// A consumer to start on every connection. Its channel is set only on the I/O thread.
+final class AMQPConsumerRegistration: @unchecked Sendable {
+    let queue: String
+    let prefetch: Int
+    let tag: String
+    let continuation: AsyncThrowingStream<AMQPDelivery, any Error>.Continuation
+    var channel: UInt16?
+
+    init(queue: String, prefetch: Int, tag: String, continuation: AsyncThrowingStream<AMQPDelivery, any Error>.Continuation) {
+        self.queue = queue
+        self.prefetch = prefetch
+        self.tag = tag
+        self.continuation = continuation
+    }
+}
+
+/// Publishes waiting for their confirms; the caller resumes when all are confirmed or one fails.
+final class ConfirmBatch: @unchecked Sendable {
+    private let lock = Mutex<(remaining: Int, continuation: CheckedContinuation<Void, any Error>?)>((0, nil))
+
+    init(count: Int, continuation: CheckedContinuation<Void, any Error>) {
+        lock.withLock { $0 = (count, continuation) }
+    }
+
+    func confirmOne() {
+        let continuation = lock.withLock { state -> CheckedContinuation<Void, any Error>? in
+            state.remaining -= 1
+            guard state.remaining == 0, let continuation = state.continuation else { return nil }
+            state.continuation = nil
+            return continuation
+        }
+        continuation?.resume()
+    }
+
+    func fail(_ error: any Error) {
+        let continuation = lock.withLock { state -> CheckedContinuation<Void, any Error>? in
+            defer { state.continuation = nil }
+            return state.continuation
+        }
+        continuation?.resume(throwing: error)
+    }
+}
+
+/// Wakes the I/O thread out of `poll`.
+final class AMQPWakeupPipe: Sendable {
+    let readDescriptor: Int32
+    private let writeDescriptor: Int32
+
+    init() throws {
+        var descriptors: [Int32] = [0, 0]
+        guard emp_amqp_make_pipe(&descriptors) == 0 else { throw AMQPError(.connectionFailed, "cannot create a pipe") }
+        readDescriptor = descriptors[0]
+        writeDescriptor = descriptors[1]
+    }
+
+    deinit {
+        close(readDescriptor)
+        close(writeDescriptor)
+    }
+
+    func signal() {
+        var byte: UInt8 = 1
+        _ = write(writeDescriptor, &byte, 1)
+    }
+
+    func drain() {
+        var buffer = [UInt8](repeating: 0, count: 64)
+        while read(readDescriptor, &buffer, buffer.count) > 0 {}
+    }
+
+    func wait(milliseconds: Int) {
+        _ = emp_amqp_wait(readDescriptor, readDescriptor, Int32(milliseconds))
+        drain()
+    }
+}
+
+extension Duration {
+    var milliseconds: Int {
+        let (seconds, attoseconds) = components
+        return Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
+    }
+}

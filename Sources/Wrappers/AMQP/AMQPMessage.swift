@@ -1,0 +1,75 @@
+import Foundation
+
+/// A message to publish.
+public struct AMQPOutgoingMessage: Sendable {
+    public var exchange: String
+    public var routingKey: String
+    public var body: [UInt8]
+    /// Identifies the message; generated when empty. Also how a returned message is matched.
+    public var messageID: String
+    public var contentType: String?
+    public var type: String?
+    public var correlationID: String?
+    public var headers: [String: AMQPFieldValue]
+    /// Per-message TTL (the `expiration` property).
+    public var expiration: Duration?
+    public var persistent: Bool
+    /// Unroutable messages come back as errors instead of vanishing.
+    public var mandatory: Bool
+
+    public init(
+        exchange: String, routingKey: String, body: [UInt8], messageID: String? = nil,
+        contentType: String? = nil, type: String? = nil, correlationID: String? = nil,
+        headers: [String: AMQPFieldValue] = [:], expiration: Duration? = nil, persistent: Bool = true, mandatory: Bool = true
+    ) {
+        self.exchange = exchange
+        self.routingKey = routingKey
+        self.body = body
+        self.messageID = messageID ?? UUID().uuidString
+        self.contentType = contentType
+        self.type = type
+        self.correlationID = correlationID
+        self.headers = headers
+        self.expiration = expiration
+        self.persistent = persistent
+        self.mandatory = mandatory
+    }
+}
+
+/// A delivered message. Settle it exactly once with ``ack()``, ``nack(requeue:)`` or ``reject(requeue:)``.
+public struct AMQPDelivery: Sendable {
+    public let exchange: String
+    public let routingKey: String
+    public let body: [UInt8]
+    public let messageID: String?
+    public let contentType: String?
+    public let type: String?
+    public let correlationID: String?
+    public let headers: [String: AMQPFieldValue]
+    public let redelivered: Bool
+    public let deliveryTag: UInt64
+    let channel: UInt16
+    let generation: Int
+    let connection: AMQPConnection
+
+    public var bodyString: String { String(decoding: body, as: UTF8.self) }
+
+    /// Acknowledges the delivery; returns once the ack was written to the broker.
+    public func ack() async throws {
+        try await connection.settle(self, .ack)
+    }
+
+    /// Negatively acknowledges it; with `requeue` the broker delivers it again (counting towards a
+    /// quorum queue's delivery limit), without it the message is dead-lettered or dropped.
+    public func nack(requeue: Bool) async throws {
+        try await connection.settle(self, requeue ? .nackRequeue : .nack)
+    }
+
+    public func reject(requeue: Bool) async throws {
+        try await connection.settle(self, requeue ? .rejectRequeue : .reject)
+    }
+}
+
+enum AMQPSettlement: Sendable {
+    case ack, nack, nackRequeue, reject, rejectRequeue
+}

@@ -1,0 +1,355 @@
+import CRabbitMQ
+import Foundation
+
+/// Owns one `amqp_connection_state_t` and its socket. rabbitmq-c is not thread-safe: only the
+/// connection's I/O thread touches a session.
+final class AMQPSession {
+    private let state: OpaquePointer
+    let address: String
+    /// The channel publishes go through, in confirm mode; consumers get channels of their own.
+    static let publishChannel: UInt16 = 1
+    private var nextChannel: UInt16 = 2
+    /// Delivery tag of the last publish on the publish channel (confirms count from 1).
+    private(set) var lastPublishTag: UInt64 = 0
+
+    private init(state: OpaquePointer, address: String) {
+        self.state = state
+        self.address = address
+    }
+
+    deinit { amqp_destroy_connection(state) }
+
+    /// Opens the socket, logs in, opens the publish channel in confirm mode.
+    static func connect(_ configuration: AMQPConfiguration) throws -> AMQPSession {
+        guard let state = amqp_new_connection() else { throw AMQPError(.connectionFailed, "cannot allocate a connection") }
+        let session = AMQPSession(state: state, address: configuration.address)
+        guard let socket = amqp_tcp_socket_new(state) else {
+            throw AMQPError(.connectionFailed, "cannot allocate a socket for \(configuration.address)")
+        }
+        let (seconds, attoseconds) = configuration.connectTimeout.components
+        var timeout = timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
+        let opened = amqp_socket_open_noblock(socket, configuration.host, Int32(configuration.port), &timeout)
+        guard opened == AMQP_STATUS_OK.rawValue else {
+            throw AMQPError(.connectionFailed, "cannot connect to RabbitMQ at \(configuration.address): \(String(cString: amqp_error_string2(opened)))", nativeCode: opened)
+        }
+        let heartbeat = Int32(configuration.heartbeat.components.seconds)
+        let login = emp_amqp_login(state, configuration.virtualHost, heartbeat, configuration.user, configuration.password)
+        if let error = session.error(from: login, "login to \(configuration.address) as \(configuration.user), vhost \(configuration.virtualHost)") {
+            throw AMQPError(.connectionFailed, error.message, nativeCode: error.nativeCode)
+        }
+        try session.openChannel(publishChannel)
+        amqp_confirm_select(state, publishChannel)
+        try session.check("confirm.select")
+        return session
+    }
+
+    var socket: Int32 { amqp_get_sockfd(state) }
+
+    /// Whether frames are already buffered, so waiting on the socket would miss them.
+    var hasBufferedFrames: Bool { amqp_frames_enqueued(state) != 0 || amqp_data_in_buffer(state) != 0 }
+
+    // MARK: - Channels and topology
+
+    func openChannel(_ channel: UInt16) throws {
+        amqp_channel_open(state, channel)
+        try check("channel.open \(channel)")
+    }
+
+    func makeConsumerChannel() throws -> UInt16 {
+        let channel = nextChannel
+        nextChannel += 1
+        try openChannel(channel)
+        return channel
+    }
+
+    func declare(_ topology: AMQPTopology) throws {
+        let channel = Self.publishChannel
+        for exchange in topology.exchanges {
+            exchange.name.withBytes { name in
+                exchange.type.withBytes { type in
+                    _ = amqp_exchange_declare(state, channel, name, type, 0, exchange.durable ? 1 : 0, 0, 0, amqp_empty_table)
+                }
+            }
+            try check("declare exchange \(exchange.name)")
+        }
+        for queue in topology.queues {
+            try withTable(queue.arguments) { arguments in
+                queue.name.withBytes { name in
+                    _ = amqp_queue_declare(state, channel, name, 0, queue.durable ? 1 : 0, 0, 0, arguments)
+                }
+                try check("declare queue \(queue.name)")
+            }
+        }
+        for binding in topology.bindings {
+            binding.queue.withBytes { queue in
+                binding.exchange.withBytes { exchange in
+                    binding.routingKey.withBytes { key in
+                        _ = amqp_queue_bind(state, channel, queue, exchange, key, amqp_empty_table)
+                    }
+                }
+            }
+            try check("bind \(binding.queue) to \(binding.exchange) with \(binding.routingKey)")
+        }
+    }
+
+    func consume(queue: String, channel: UInt16, prefetch: Int, tag: String) throws {
+        amqp_basic_qos(state, channel, 0, UInt16(clamping: prefetch), 0)
+        try check("basic.qos")
+        queue.withBytes { queueBytes in
+            tag.withBytes { tagBytes in
+                _ = amqp_basic_consume(state, channel, queueBytes, tagBytes, 0, 0, 0, amqp_empty_table)
+            }
+        }
+        try check("consume \(queue)")
+    }
+
+    func cancel(tag: String, channel: UInt16) throws {
+        tag.withBytes { tagBytes in _ = amqp_basic_cancel(state, channel, tagBytes) }
+        try check("basic.cancel \(tag)")
+    }
+
+    /// A synchronous round trip on `channel`: when it returns, the broker has processed every
+    /// earlier frame on it (the acks above all), so closing the channel cannot requeue them.
+    func sync(channel: UInt16, prefetch: Int) throws {
+        amqp_basic_qos(state, channel, 0, UInt16(clamping: prefetch), 0)
+        try check("basic.qos (sync)")
+    }
+
+    func closeChannel(_ channel: UInt16) {
+        _ = amqp_channel_close(state, channel, Int32(AMQP_REPLY_SUCCESS))
+    }
+
+    func close() {
+        _ = amqp_connection_close(state, Int32(AMQP_REPLY_SUCCESS))
+    }
+
+    // MARK: - Publish and settle
+
+    /// Publishes on the confirm channel; returns the delivery tag its confirm will carry.
+    func publish(_ message: AMQPOutgoingMessage) throws -> UInt64 {
+        var properties = amqp_basic_properties_t()
+        var flags: UInt32 = UInt32(AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_MESSAGE_ID_FLAG)
+        properties.delivery_mode = message.persistent ? 2 : 1
+        let status: Int32 = withStrings([
+            message.exchange, message.routingKey, message.messageID, message.contentType ?? "", message.type ?? "",
+            message.correlationID ?? "", message.expiration.map { String($0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000) } ?? "",
+        ]) { strings in
+            properties.message_id = strings[2]
+            if message.contentType != nil { properties.content_type = strings[3]; flags |= UInt32(AMQP_BASIC_CONTENT_TYPE_FLAG) }
+            if message.type != nil { properties.type = strings[4]; flags |= UInt32(AMQP_BASIC_TYPE_FLAG) }
+            if message.correlationID != nil { properties.correlation_id = strings[5]; flags |= UInt32(AMQP_BASIC_CORRELATION_ID_FLAG) }
+            if message.expiration != nil { properties.expiration = strings[6]; flags |= UInt32(AMQP_BASIC_EXPIRATION_FLAG) }
+            return withTable(message.headers) { headers in
+                if !message.headers.isEmpty {
+                    properties.headers = headers
+                    flags |= UInt32(AMQP_BASIC_HEADERS_FLAG)
+                }
+                properties._flags = flags
+                return message.body.withUnsafeBytes { body in
+                    amqp_basic_publish(
+                        state, Self.publishChannel, strings[0], strings[1], message.mandatory ? 1 : 0, 0, &properties,
+                        emp_amqp_bytes(body.baseAddress, body.count))
+                }
+            }
+        }
+        guard status == AMQP_STATUS_OK.rawValue else {
+            throw AMQPError(.connectionLost, "publish to \(address): \(String(cString: amqp_error_string2(status)))", nativeCode: status)
+        }
+        lastPublishTag += 1
+        return lastPublishTag
+    }
+
+    func settle(channel: UInt16, tag: UInt64, _ settlement: AMQPSettlement) throws {
+        let status: Int32 = switch settlement {
+        case .ack: amqp_basic_ack(state, channel, tag, 0)
+        case .nack: amqp_basic_nack(state, channel, tag, 0, 0)
+        case .nackRequeue: amqp_basic_nack(state, channel, tag, 0, 1)
+        case .reject: amqp_basic_reject(state, channel, tag, 0)
+        case .rejectRequeue: amqp_basic_reject(state, channel, tag, 1)
+        }
+        guard status == AMQP_STATUS_OK.rawValue else {
+            throw AMQPError(.connectionLost, "settle on \(address): \(String(cString: amqp_error_string2(status)))", nativeCode: status)
+        }
+    }
+
+    // MARK: - Incoming frames
+
+    enum Event {
+        case delivery(channel: UInt16, exchange: String, routingKey: String, tag: UInt64, redelivered: Bool, content: Content)
+        case confirmed(tag: UInt64, multiple: Bool, ok: Bool)
+        case returned(messageID: String?, reason: String)
+        case cancelled(channel: UInt16)
+        case closed(String)
+    }
+
+    struct Content {
+        var body: [UInt8]
+        var messageID: String?
+        var contentType: String?
+        var type: String?
+        var correlationID: String?
+        var headers: [String: AMQPFieldValue]
+    }
+
+    /// The next frame's meaning, without blocking; nil when nothing is buffered or readable.
+    func nextEvent() throws -> Event? {
+        var frame = amqp_frame_t()
+        var zero = timeval(tv_sec: 0, tv_usec: 0)
+        let status = amqp_simple_wait_frame_noblock(state, &frame, &zero)
+        if status == AMQP_STATUS_TIMEOUT.rawValue { return nil }
+        guard status == AMQP_STATUS_OK.rawValue else {
+            throw AMQPError(.connectionLost, "connection to \(address): \(String(cString: amqp_error_string2(status)))", nativeCode: status)
+        }
+        guard frame.frame_type == UInt8(AMQP_FRAME_METHOD) else { return try nextEvent() }
+        let method = frame.payload.method
+        switch method.id {
+        case EMP_AMQP_BASIC_DELIVER:
+            let deliver = method.decoded.assumingMemoryBound(to: amqp_basic_deliver_t.self).pointee
+            let exchange = deliver.exchange.string
+            let routingKey = deliver.routing_key.string
+            let content = try readContent(channel: frame.channel)
+            return .delivery(channel: frame.channel, exchange: exchange, routingKey: routingKey, tag: deliver.delivery_tag, redelivered: deliver.redelivered != 0, content: content)
+        case EMP_AMQP_BASIC_ACK:
+            let ack = method.decoded.assumingMemoryBound(to: amqp_basic_ack_t.self).pointee
+            return .confirmed(tag: ack.delivery_tag, multiple: ack.multiple != 0, ok: true)
+        case EMP_AMQP_BASIC_NACK:
+            let nack = method.decoded.assumingMemoryBound(to: amqp_basic_nack_t.self).pointee
+            return .confirmed(tag: nack.delivery_tag, multiple: nack.multiple != 0, ok: false)
+        case EMP_AMQP_BASIC_RETURN:
+            let returned = method.decoded.assumingMemoryBound(to: amqp_basic_return_t.self).pointee
+            let reason = "\(returned.reply_code) \(returned.reply_text.string) (exchange \"\(returned.exchange.string)\", routing key \"\(returned.routing_key.string)\")"
+            let content = try readContent(channel: frame.channel)
+            return .returned(messageID: content.messageID, reason: reason)
+        case EMP_AMQP_BASIC_CANCEL:
+            return .cancelled(channel: frame.channel)
+        case EMP_AMQP_CHANNEL_CLOSE:
+            let close = method.decoded.assumingMemoryBound(to: amqp_channel_close_t.self).pointee
+            return .closed("channel \(frame.channel) closed by the server: \(close.reply_code) \(close.reply_text.string)")
+        case EMP_AMQP_CONNECTION_CLOSE:
+            let close = method.decoded.assumingMemoryBound(to: amqp_connection_close_t.self).pointee
+            return .closed("connection closed by the server: \(close.reply_code) \(close.reply_text.string)")
+        default:
+            return try nextEvent()
+        }
+    }
+
+    private func readContent(channel: UInt16) throws -> Content {
+        var message = amqp_message_t()
+        let reply = amqp_read_message(state, channel, &message, 0)
+        if let error = error(from: reply, "reading a message") { throw error }
+        defer { amqp_destroy_message(&message) }
+        let properties = message.properties
+        let flags = properties._flags
+        func has(_ flag: Int32) -> Bool { flags & UInt32(flag) != 0 }
+        return Content(
+            body: message.body.len == 0 ? [] : Array(UnsafeRawBufferPointer(start: message.body.bytes, count: message.body.len)),
+            messageID: has(AMQP_BASIC_MESSAGE_ID_FLAG) ? properties.message_id.string : nil,
+            contentType: has(AMQP_BASIC_CONTENT_TYPE_FLAG) ? properties.content_type.string : nil,
+            type: has(AMQP_BASIC_TYPE_FLAG) ? properties.type.string : nil,
+            correlationID: has(AMQP_BASIC_CORRELATION_ID_FLAG) ? properties.correlation_id.string : nil,
+            headers: has(AMQP_BASIC_HEADERS_FLAG) ? Self.fields(of: properties.headers) : [:])
+    }
+
+    func releaseBuffers() { amqp_maybe_release_buffers(state) }
+
+    private static func fields(of table: amqp_table_t) -> [String: AMQPFieldValue] {
+        var fields: [String: AMQPFieldValue] = [:]
+        for index in 0..<Int(table.num_entries) {
+            var entry = table.entries[index]
+            var text = amqp_bytes_t()
+            var integer: Int64 = 0
+            if emp_amqp_entry_text(&entry, &text) != 0 {
+                fields[entry.key.string] = .string(text.string)
+            } else if emp_amqp_entry_integer(&entry, &integer) != 0 {
+                fields[entry.key.string] = .integer(integer)
+            } else if entry.value.kind == UInt8(ascii: "t") {
+                fields[entry.key.string] = .boolean(entry.value.value.boolean != 0)
+            }
+        }
+        return fields
+    }
+
+    // MARK: - Replies
+
+    private func check(_ context: String) throws {
+        if let error = error(from: amqp_get_rpc_reply(state), context) { throw error }
+    }
+
+    private func error(from reply: amqp_rpc_reply_t, _ context: String) -> AMQPError? {
+        switch reply.reply_type {
+        case AMQP_RESPONSE_NORMAL:
+            return nil
+        case AMQP_RESPONSE_LIBRARY_EXCEPTION:
+            return AMQPError(.connectionLost, "\(context): \(String(cString: amqp_error_string2(reply.library_error)))", nativeCode: reply.library_error)
+        case AMQP_RESPONSE_SERVER_EXCEPTION:
+            if reply.reply.id == EMP_AMQP_CONNECTION_CLOSE {
+                let close = reply.reply.decoded.assumingMemoryBound(to: amqp_connection_close_t.self).pointee
+                return AMQPError(.server, "\(context): \(close.reply_code) \(close.reply_text.string)", nativeCode: Int32(close.reply_code))
+            }
+            if reply.reply.id == EMP_AMQP_CHANNEL_CLOSE {
+                let close = reply.reply.decoded.assumingMemoryBound(to: amqp_channel_close_t.self).pointee
+                return AMQPError(.server, "\(context): \(close.reply_code) \(close.reply_text.string)", nativeCode: Int32(close.reply_code))
+            }
+            return AMQPError(.server, "\(context): server exception")
+        default:
+            return AMQPError(.connectionLost, "\(context): no reply")
+        }
+    }
+}
+
+// MARK: - C helpers
+
+extension amqp_bytes_t {
+    var string: String {
+        len == 0 ? "" : String(decoding: UnsafeRawBufferPointer(start: bytes, count: len), as: UTF8.self)
+    }
+}
+
+extension String {
+    /// Calls `body` with the string as `amqp_bytes_t`, valid only inside the call.
+    func withBytes<R>(_ body: (amqp_bytes_t) throws -> R) rethrows -> R {
+        var copy = self
+        return try copy.withUTF8 { try body(emp_amqp_bytes($0.baseAddress, $0.count)) }
+    }
+}
+
+/// Calls `body` with each string as `amqp_bytes_t`, all valid for the duration of the call.
+func withStrings<R>(_ strings: [String], _ body: ([amqp_bytes_t]) throws -> R) rethrows -> R {
+    let copies = strings.map { Array($0.utf8) }
+    let buffers = copies.map { bytes -> UnsafeMutableRawBufferPointer in
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, bytes.count), alignment: 1)
+        buffer.copyBytes(from: bytes)
+        return buffer
+    }
+    defer { buffers.forEach { $0.deallocate() } }
+    return try body(zip(buffers, copies).map { emp_amqp_bytes($0.0.baseAddress, $0.1.count) })
+}
+
+/// Calls `body` with `fields` as an `amqp_table_t`, valid only inside the call.
+func withTable<R>(_ fields: [String: AMQPFieldValue], _ body: (amqp_table_t) throws -> R) rethrows -> R {
+    let sorted = fields.sorted { $0.key < $1.key }
+    let keys = sorted.map { strdup($0.key) }
+    let values = sorted.map { field -> [UInt8] in
+        if case .string(let text) = field.value { return Array(text.utf8) }
+        return []
+    }
+    let valueBuffers = values.map { bytes -> UnsafeMutableRawBufferPointer in
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, bytes.count), alignment: 1)
+        buffer.copyBytes(from: bytes)
+        return buffer
+    }
+    let entries = UnsafeMutablePointer<amqp_table_entry_t>.allocate(capacity: max(1, sorted.count))
+    defer {
+        keys.forEach { free($0) }
+        valueBuffers.forEach { $0.deallocate() }
+        entries.deallocate()
+    }
+    for (index, field) in sorted.enumerated() {
+        switch field.value {
+        case .string: emp_amqp_entry_string(entries + index, keys[index], valueBuffers[index].baseAddress, values[index].count)
+        case .integer(let value): emp_amqp_entry_i64(entries + index, keys[index], value)
+        case .boolean(let value): emp_amqp_entry_bool(entries + index, keys[index], value ? 1 : 0)
+        }
+    }
+    return try body(amqp_table_t(num_entries: Int32(sorted.count), entries: sorted.isEmpty ? nil : entries))
+}

@@ -1,0 +1,120 @@
+import AMQP
+import Foundation
+import Testing
+
+@Suite("AMQP", .timeLimit(.minutes(1)))
+struct AMQPTests {
+    @Test("publish with confirms, then consume and ack, keeping properties and headers")
+    func publishAndConsume() async throws {
+        let queue = TestAMQP.queueName("work")
+        let connection = try AMQPConnection(
+            configuration: try TestAMQP.configuration, topology: AMQPTopology(queues: [AMQPQueue(name: queue)]), logger: TestAMQP.logger)
+        try await withRunning([connection]) {
+            let messages = (0..<50).map { index in
+                AMQPOutgoingMessage(
+                    exchange: "", routingKey: queue, body: Array("body \(index) ✓".utf8), messageID: "m-\(index)",
+                    contentType: "application/json", type: "order.created",
+                    headers: ["attempt": .integer(Int64(index)), "origin": .string("test"), "replay": .boolean(false)])
+            }
+            try await connection.publish(messages[0])
+            try await connection.publish(Array(messages[1...]))
+            var received: [AMQPDelivery] = []
+            for try await delivery in connection.consume(queue: queue, prefetch: 10) {
+                received.append(delivery)
+                try await delivery.ack()
+                if received.count == 50 { break }
+            }
+            #expect(received.map(\.messageID) == (0..<50).map { "m-\($0)" })
+            #expect(received.map(\.bodyString) == (0..<50).map { "body \($0) ✓" })
+            #expect(received.allSatisfy { $0.type == "order.created" && $0.contentType == "application/json" })
+            #expect(received[7].headers["attempt"] == .integer(7))
+            #expect(received[7].headers["origin"] == .string("test"))
+            #expect(received[7].headers["replay"] == .boolean(false))
+            #expect(received.allSatisfy { !$0.redelivered })
+        }
+    }
+
+    @Test("a message in a TTL delay queue arrives in the work queue after its delay")
+    func delayQueue() async throws {
+        let work = TestAMQP.queueName("work")
+        let delay = TestAMQP.queueName("delay-1s")
+        let topology = AMQPTopology(queues: [
+            AMQPQueue(name: work),
+            AMQPQueue(name: delay, messageTTL: .seconds(1), deadLetterExchange: "", deadLetterRoutingKey: work),
+        ])
+        let connection = try AMQPConnection(configuration: try TestAMQP.configuration, topology: topology, logger: TestAMQP.logger)
+        try await withRunning([connection]) {
+            let deliveries = connection.consume(queue: work, prefetch: 1)
+            let sent = ContinuousClock.now
+            try await connection.publish(AMQPOutgoingMessage(exchange: "", routingKey: delay, body: Array("later".utf8)))
+            var iterator = deliveries.makeAsyncIterator()
+            let delivery = try #require(try await iterator.next())
+            let waited = ContinuousClock.now - sent
+            #expect(delivery.bodyString == "later")
+            #expect(waited >= .milliseconds(900))
+            #expect(waited < .seconds(10))
+            try await delivery.ack()
+        }
+    }
+
+    @Test("a quorum queue with a delivery limit dead-letters a message nacked with requeue")
+    func deliveryLimit() async throws {
+        let queue = TestAMQP.queueName("limited")
+        let deadLetters = queue + ".dlq"
+        let topology = AMQPTopology(queues: [
+            AMQPQueue(name: deadLetters),
+            AMQPQueue(name: queue, deadLetterExchange: "", deadLetterRoutingKey: deadLetters, deliveryLimit: 2),
+        ])
+        let connection = try AMQPConnection(configuration: try TestAMQP.configuration, topology: topology, logger: TestAMQP.logger)
+        try await withRunning([connection]) {
+            try await connection.publish(AMQPOutgoingMessage(exchange: "", routingKey: queue, body: Array("poison".utf8), messageID: "poison-1"))
+            let deadLettered = connection.consume(queue: deadLetters, prefetch: 1)
+            var attempts = 0
+            for try await delivery in connection.consume(queue: queue, prefetch: 1) {
+                attempts += 1
+                try await delivery.nack(requeue: true)
+                if attempts == 3 { break }
+            }
+            var iterator = deadLettered.makeAsyncIterator()
+            let dead = try #require(try await iterator.next())
+            #expect(dead.messageID == "poison-1")
+            #expect(dead.bodyString == "poison")
+            try await dead.ack()
+        }
+    }
+
+    @Test("an unroutable mandatory message is an error, not a silent loss")
+    func returned() async throws {
+        let connection = try AMQPConnection(configuration: try TestAMQP.configuration, logger: TestAMQP.logger)
+        try await withRunning([connection]) {
+            let error = try await #require(throws: AMQPError.self) {
+                try await connection.publish(AMQPOutgoingMessage(exchange: "", routingKey: "no-such-queue-\(UUID())", body: [1]))
+            }
+            #expect(error.code == .returned)
+            #expect(error.message.contains("NO_ROUTE"))
+        }
+    }
+
+    @Test("wrong credentials, an unknown vhost and a closed port fail the publish promptly, naming the server")
+    func badConnections() async throws {
+        var wrongPassword = try TestAMQP.configuration
+        wrongPassword.password = "wrong"
+        var wrongVhost = try TestAMQP.configuration
+        wrongVhost.virtualHost = "no-such-vhost"
+        var closedPort = try TestAMQP.configuration
+        closedPort.port = 1
+        for configuration in [wrongPassword, wrongVhost, closedPort] {
+            let connection = try AMQPConnection(configuration: configuration, logger: TestAMQP.logger)
+            try await withRunning([connection]) {
+                let started = ContinuousClock.now
+                let error = try await #require(throws: AMQPError.self) {
+                    try await connection.publish(AMQPOutgoingMessage(exchange: "", routingKey: "x", body: [1]))
+                }
+                #expect(error.message.contains(configuration.address))
+                #expect(ContinuousClock.now - started < .seconds(10))
+            }
+        }
+        let trailingSlash = try #require(throws: AMQPError.self) { try AMQPConfiguration(url: "amqp://u:p@localhost:5672/", key: "AMQP_URL") }
+        #expect(trailingSlash.message.contains("AMQP_URL"))
+    }
+}
