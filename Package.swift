@@ -156,6 +156,7 @@ let package = Package(
             name: "AMQPTests",
             dependencies: [
                 "AMQP",
+                "EmporiumTestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/AMQPTests",

@@ -1,3 +1,4 @@
+import EmporiumTestSupport
 import AMQP
 import Foundation
 import Testing
@@ -116,5 +117,85 @@ struct AMQPTests {
         }
         let trailingSlash = try #require(throws: AMQPError.self) { try AMQPConfiguration(url: "amqp://u:p@localhost:5672/", key: "AMQP_URL") }
         #expect(trailingSlash.message.contains("AMQP_URL"))
+    }
+}
+
+/// Tests that restart the broker run one at a time, apart from the rest.
+@Suite("AMQP recovery and shutdown", .serialized, .timeLimit(.minutes(2)))
+struct AMQPRecoveryTests {
+    @Test("graceful shutdown right after acking loses no ack (quorum queue, 5,000 messages)")
+    func noLostAcks() async throws {
+        let queue = TestAMQP.queueName("acks")
+        let topology = AMQPTopology(queues: [AMQPQueue(name: queue)])
+        let publisher = try AMQPConnection(configuration: try TestAMQP.configuration, topology: topology, logger: TestAMQP.logger)
+        let count = 5_000
+        try await withRunning([publisher]) {
+            for start in stride(from: 0, to: count, by: 1_000) {
+                try await publisher.publish((start..<start + 1_000).map {
+                    AMQPOutgoingMessage(exchange: "", routingKey: queue, body: Array("\($0)".utf8))
+                })
+            }
+        }
+        let consumer = try AMQPConnection(configuration: try TestAMQP.configuration, topology: topology, logger: TestAMQP.logger)
+        try await withRunning([consumer]) {
+            var acked = 0
+            for try await delivery in consumer.consume(queue: queue, prefetch: 1_000) {
+                try await delivery.ack()
+                acked += 1
+                if acked == count { break }
+            }
+        }
+        let checker = try AMQPConnection(configuration: try TestAMQP.configuration, topology: topology, logger: TestAMQP.logger)
+        try await withRunning([checker]) {
+            // Redelivered messages would show up as ready again.
+            var ready = 0
+            for _ in 0..<10 {
+                ready = try await checker.messageCount(queue: queue)
+                if ready > 0 { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(ready == 0)
+            try await checker.deleteQueue(queue)
+        }
+    }
+
+    @Test("the connection survives a RabbitMQ restart: reconnects, re-declares, resumes consuming, loses nothing confirmed")
+    func survivesRestart() async throws {
+        let queue = TestAMQP.queueName("restart")
+        let connection = try AMQPConnection(
+            configuration: try TestAMQP.configuration, topology: AMQPTopology(queues: [AMQPQueue(name: queue)]), logger: TestAMQP.logger)
+        try await withRunning([connection]) {
+            let deliveries = connection.consume(queue: queue, prefetch: 10)
+            var iterator = deliveries.makeAsyncIterator()
+            try await connection.publish(AMQPOutgoingMessage(exchange: "", routingKey: queue, body: Array("before".utf8)))
+            let before = try #require(try await iterator.next())
+            #expect(before.bodyString == "before")
+            try await before.ack()
+
+            try ServicesScript.run("rabbitmq-restart")
+
+            // Publishing fails (retriably) until the connection is back; a confirmed one is kept.
+            var confirmed: [String] = []
+            for index in 0..<5 {
+                let body = "after \(index)"
+                for attempt in 0..<100 {
+                    do {
+                        try await connection.publish(AMQPOutgoingMessage(exchange: "", routingKey: queue, body: Array(body.utf8)))
+                        confirmed.append(body)
+                        break
+                    } catch let error as AMQPError where error.isRetriable && attempt < 99 {
+                        try await Task.sleep(for: .milliseconds(100))
+                    }
+                }
+            }
+            #expect(confirmed.count == 5)
+            var received: [String] = []
+            while received.count < confirmed.count, let delivery = try await iterator.next() {
+                received.append(delivery.bodyString)
+                try await delivery.ack()
+            }
+            #expect(received == confirmed)
+            try await connection.deleteQueue(queue)
+        }
     }
 }

@@ -1,3 +1,4 @@
+import EmporiumTestSupport
 
 import Foundation
 import Logging
@@ -26,12 +27,6 @@ enum TestServers {
         }
     }
 
-    static var servicesScript: String {
-        environment["EMPORIUM_SERVICES_SCRIPT"]
-            ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-                .appendingPathComponent("deploy/local/services.sh").path
-    }
-
     static let logger = Logger(label: "emporium.tests")
 }
 
@@ -51,21 +46,9 @@ func withScratchSchema<R: Sendable>(
     }
 }
 
-/// Runs the local services script (for stopping and starting the replica). Spawned and awaited
-/// with posix_spawn/waitpid: Foundation's `Process.waitUntilExit` was seen to hang here.
+/// Runs the local services script (for stopping and starting the replica).
 func runServicesScript(_ argument: String) throws {
-    let arguments = ["/bin/bash", TestServers.servicesScript, argument]
-    var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-    defer { argv.forEach { free($0) } }
-    var pid: pid_t = 0
-    guard posix_spawn(&pid, "/bin/bash", nil, nil, &argv, environ) == 0 else {
-        throw PostgresTestFailure("cannot start services.sh \(argument)")
-    }
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-    guard status == 0 else {
-        throw PostgresTestFailure("services.sh \(argument) exited with status \(status)")
-    }
+    try ServicesScript.run(argument)
 }
 
 struct PostgresTestFailure: Error, CustomStringConvertible {

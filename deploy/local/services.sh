@@ -12,6 +12,7 @@
 # hosted by `emporium dev kafka` (built first if needed); its random ports are written to
 # $STATE/kafka/bootstrap.
 #   services.sh replica-start   start it again
+#   services.sh rabbitmq-restart  restart RabbitMQ's application (used by the reconnect tests)
 #
 # Runs as root on Debian bookworm. State (data, logs, pid files, captured mail) lives in
 # $EMPORIUM_STATE_DIR, by default `.local/` at the repository's root.
@@ -413,9 +414,19 @@ down)
 status) status ;;
 env) print_env ;;
 replica-stop) replica_stop ;;
+rabbitmq-restart)
+    # Restarts the broker application (every connection drops); used by the reconnect tests.
+    (
+        rabbit_env
+        "$RABBITMQ_LIB/rabbitmqctl" stop_app >/dev/null
+        "$RABBITMQ_LIB/rabbitmqctl" start_app >/dev/null
+        "$RABBITMQ_LIB/rabbitmqctl" await_startup >/dev/null
+    )
+    log "rabbitmq restarted"
+    ;;
 replica-start) replica_start ;;
 *)
-    echo "usage: $0 up|down|status|env|replica-stop|replica-start" >&2
+    echo "usage: $0 up|down|status|env|replica-stop|replica-start|rabbitmq-restart" >&2
     exit 2
     ;;
 esac

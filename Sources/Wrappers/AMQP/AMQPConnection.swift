@@ -70,6 +70,31 @@ public final class AMQPConnection: Service, Sendable {
         }
     }
 
+    /// How many messages are ready in `queue` (not counting those delivered and unsettled).
+    public func messageCount(queue: String) async throws -> Int {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int, any Error>) in
+            submit { session, _ in
+                continuation.resume(returning: try session.messageCount(queue: queue))
+            } onFailure: { error in
+                continuation.resume(throwing: error)
+            }
+        }
+    }
+
+    /// Deletes a queue and forgets it from the topology.
+    public func deleteQueue(_ queue: String) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            submit { session, io in
+                try session.deleteQueue(queue)
+                io.topology.queues.removeAll { $0.name == queue }
+                io.topology.bindings.removeAll { $0.queue == queue }
+                continuation.resume()
+            } onFailure: { error in
+                continuation.resume(throwing: error)
+            }
+        }
+    }
+
     // MARK: - Consuming
 
     /// Consumes `queue` with at most `prefetch` unsettled deliveries. The stream resumes by itself

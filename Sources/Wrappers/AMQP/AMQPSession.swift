@@ -92,6 +92,20 @@ final class AMQPSession {
         }
     }
 
+    /// Messages ready in `queue` (a passive declare).
+    func messageCount(queue: String) throws -> Int {
+        let reply = queue.withBytes { name in
+            amqp_queue_declare(state, Self.publishChannel, name, 1, 0, 0, 0, amqp_empty_table)
+        }
+        try check("count messages in \(queue)")
+        return Int(reply?.pointee.message_count ?? 0)
+    }
+
+    func deleteQueue(_ queue: String) throws {
+        queue.withBytes { name in _ = amqp_queue_delete(state, Self.publishChannel, name, 0, 0) }
+        try check("delete queue \(queue)")
+    }
+
     func consume(queue: String, channel: UInt16, prefetch: Int, tag: String) throws {
         amqp_basic_qos(state, channel, 0, UInt16(clamping: prefetch), 0)
         try check("basic.qos")
