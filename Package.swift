@@ -117,6 +117,8 @@ let package = Package(
         .executableTarget(
             name: "EmporiumBench",
             dependencies: [
+                "AMQP",
+                "Kafka",
                 "Postgres",
                 "Redis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

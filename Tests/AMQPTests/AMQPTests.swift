@@ -22,7 +22,7 @@ struct AMQPTests {
             var received: [AMQPDelivery] = []
             for try await delivery in connection.consume(queue: queue, prefetch: 10) {
                 received.append(delivery)
-                try await delivery.ack()
+                try delivery.ack()
                 if received.count == 50 { break }
             }
             #expect(received.map(\.messageID) == (0..<50).map { "m-\($0)" })
@@ -32,6 +32,7 @@ struct AMQPTests {
             #expect(received[7].headers["origin"] == .string("test"))
             #expect(received[7].headers["replay"] == .boolean(false))
             #expect(received.allSatisfy { !$0.redelivered })
+            try await connection.deleteQueue(queue)
         }
     }
 
@@ -54,7 +55,9 @@ struct AMQPTests {
             #expect(delivery.bodyString == "later")
             #expect(waited >= .milliseconds(900))
             #expect(waited < .seconds(10))
-            try await delivery.ack()
+            try delivery.ack()
+            try await connection.deleteQueue(delay)
+            try await connection.deleteQueue(work)
         }
     }
 
@@ -73,14 +76,16 @@ struct AMQPTests {
             var attempts = 0
             for try await delivery in connection.consume(queue: queue, prefetch: 1) {
                 attempts += 1
-                try await delivery.nack(requeue: true)
+                try delivery.nack(requeue: true)
                 if attempts == 3 { break }
             }
             var iterator = deadLettered.makeAsyncIterator()
             let dead = try #require(try await iterator.next())
             #expect(dead.messageID == "poison-1")
             #expect(dead.bodyString == "poison")
-            try await dead.ack()
+            try dead.ack()
+            try await connection.deleteQueue(queue)
+            try await connection.deleteQueue(deadLetters)
         }
     }
 
@@ -140,7 +145,7 @@ struct AMQPRecoveryTests {
         try await withRunning([consumer]) {
             var acked = 0
             for try await delivery in consumer.consume(queue: queue, prefetch: 1_000) {
-                try await delivery.ack()
+                try delivery.ack()
                 acked += 1
                 if acked == count { break }
             }
@@ -170,7 +175,7 @@ struct AMQPRecoveryTests {
             try await connection.publish(AMQPOutgoingMessage(exchange: "", routingKey: queue, body: Array("before".utf8)))
             let before = try #require(try await iterator.next())
             #expect(before.bodyString == "before")
-            try await before.ack()
+            try before.ack()
 
             try ServicesScript.run("rabbitmq-restart")
 
@@ -192,7 +197,7 @@ struct AMQPRecoveryTests {
             var received: [String] = []
             while received.count < confirmed.count, let delivery = try await iterator.next() {
                 received.append(delivery.bodyString)
-                try await delivery.ack()
+                try delivery.ack()
             }
             #expect(received == confirmed)
             try await connection.deleteQueue(queue)

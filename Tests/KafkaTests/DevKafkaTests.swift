@@ -17,7 +17,7 @@ struct DevKafkaTests {
         var configuration = KafkaConsumerConfiguration(bootstrapServers: [bootstrap], groupID: "g-\(UUID())")
         configuration.sessionTimeout = .seconds(6)
         configuration.autoOffsetReset = "latest"
-        let consumer = try KafkaConsumer.make(configuration: configuration, topics: ["order"], logger: TestKafka.logger)
+        let consumer = try await KafkaConsumer.make(configuration: configuration, topics: ["order"], logger: TestKafka.logger)
         try await withRunning([producer, consumer]) {
             let topics = Dictionary(uniqueKeysWithValues: try await producer.topics().map { ($0.name, $0.partitions.count) })
             #expect(topics["product"] == 16)

@@ -8,7 +8,7 @@ struct KafkaRoundTripTests {
     func roundTrip() async throws {
         let (cluster, topic) = try TestKafka.cluster()
         let producer = try TestKafka.producer(cluster)
-        let consumer = try TestKafka.consumer(cluster, topic: topic, group: "g-\(UUID())")
+        let consumer = try await TestKafka.consumer(cluster, topic: topic, group: "g-\(UUID())")
         try await withRunning([producer, consumer]) {
             var reports: [KafkaDeliveryReport] = []
             for index in 0..<20 {
@@ -44,7 +44,7 @@ struct KafkaRoundTripTests {
     func metadata() async throws {
         let (cluster, topic) = try TestKafka.cluster(partitions: 3)
         let producer = try TestKafka.producer(cluster)
-        let consumer = try TestKafka.consumer(cluster, topic: topic, group: "g-\(UUID())")
+        let consumer = try await TestKafka.consumer(cluster, topic: topic, group: "g-\(UUID())")
         try await withRunning([producer, consumer]) {
             let topics = try await producer.topics()
             #expect(topics.first { $0.name == topic }?.partitions == [0, 1, 2])
@@ -80,7 +80,7 @@ struct KafkaRoundTripTests {
         try await withRunning([producer]) {
             for index in 0..<10 { try await producer.send(KafkaOutgoingMessage(topic: topic, key: "k", value: "\(index)")) }
         }
-        let first = try TestKafka.consumer(cluster, topic: topic, group: group)
+        let first = try await TestKafka.consumer(cluster, topic: topic, group: group)
         try await withRunning([first]) {
             var seen = 0
             for try await message in first.messages {
@@ -90,7 +90,7 @@ struct KafkaRoundTripTests {
                 if seen == 10 { break }
             }
         }
-        let second = try TestKafka.consumer(cluster, topic: topic, group: group)
+        let second = try await TestKafka.consumer(cluster, topic: topic, group: group)
         try await withRunning([second]) {
             var iterator = second.messages.makeAsyncIterator()
             let next = try #require(try await iterator.next())
@@ -104,8 +104,8 @@ struct KafkaRoundTripTests {
         let (cluster, topic) = try TestKafka.cluster(partitions: 4)
         let group = "g-\(UUID())"
         let producer = try TestKafka.producer(cluster)
-        let first = try TestKafka.consumer(cluster, topic: topic, group: group)
-        let second = try TestKafka.consumer(cluster, topic: topic, group: group)
+        let first = try await TestKafka.consumer(cluster, topic: topic, group: group)
+        let second = try await TestKafka.consumer(cluster, topic: topic, group: group)
         try await withRunning([producer, first, second]) {
             let collected = Collected()
             try await withThrowingTaskGroup(of: Void.self) { readers in

@@ -24,11 +24,11 @@ enum TestKafka {
         return try KafkaProducer.make(configuration: configuration, logger: logger)
     }
 
-    static func consumer(_ cluster: KafkaMockCluster, topic: String, group: String, configure: (inout KafkaConsumerConfiguration) -> Void = { _ in }) throws -> KafkaConsumer {
+    static func consumer(_ cluster: KafkaMockCluster, topic: String, group: String, configure: (inout KafkaConsumerConfiguration) -> Void = { _ in }) async throws -> KafkaConsumer {
         var configuration = KafkaConsumerConfiguration(bootstrapServers: [cluster.bootstrapServers], groupID: group)
         configuration.sessionTimeout = .seconds(6)
         configure(&configuration)
-        return try KafkaConsumer.make(configuration: configuration, topics: [topic], logger: logger)
+        return try await KafkaConsumer.make(configuration: configuration, topics: [topic], logger: logger)
     }
 }
 

@@ -6,13 +6,15 @@
 /// Produces one message through rd_kafka_produceva (rd_kafka_producev is variadic and the
 /// rd_kafka_vu_t union is awkward from Swift). On success librdkafka owns `headers`; on failure
 /// they are destroyed here. Returns NULL on success.
-static inline rd_kafka_error_t *emp_kafka_produce(rd_kafka_t *rk, const char *topic,
+static inline rd_kafka_error_t *emp_kafka_produce(rd_kafka_t *rk, rd_kafka_topic_t *rkt, const char *topic,
                                                   const void *key, size_t key_len,
                                                   const void *value, size_t value_len,
                                                   rd_kafka_headers_t *headers, void *opaque) {
     rd_kafka_vu_t vus[6];
     size_t count = 0;
-    vus[count].vtype = RD_KAFKA_VTYPE_TOPIC; vus[count].u.cstr = topic; count++;
+    /* A cached topic handle saves a lookup by name per message. */
+    if (rkt) { vus[count].vtype = RD_KAFKA_VTYPE_RKT; vus[count].u.rkt = rkt; count++; }
+    else { vus[count].vtype = RD_KAFKA_VTYPE_TOPIC; vus[count].u.cstr = topic; count++; }
     if (key) { vus[count].vtype = RD_KAFKA_VTYPE_KEY; vus[count].u.mem.ptr = (void *)key; vus[count].u.mem.size = key_len; count++; }
     vus[count].vtype = RD_KAFKA_VTYPE_VALUE; vus[count].u.mem.ptr = (void *)value; vus[count].u.mem.size = value_len; count++;
     vus[count].vtype = RD_KAFKA_VTYPE_MSGFLAGS; vus[count].u.i = RD_KAFKA_MSG_F_COPY; count++;

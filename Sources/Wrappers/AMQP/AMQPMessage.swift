@@ -54,19 +54,20 @@ public struct AMQPDelivery: Sendable {
 
     public var bodyString: String { String(decoding: body, as: UTF8.self) }
 
-    /// Acknowledges the delivery; returns once the ack was written to the broker.
-    public func ack() async throws {
-        try await connection.settle(self, .ack)
+    /// Acknowledges the delivery. The ack is queued and written in order; graceful shutdown writes
+    /// every queued ack before closing. Throws only when the connection is already shut down.
+    public func ack() throws {
+        try connection.settle(self, .ack)
     }
 
     /// Negatively acknowledges it; with `requeue` the broker delivers it again (counting towards a
     /// quorum queue's delivery limit), without it the message is dead-lettered or dropped.
-    public func nack(requeue: Bool) async throws {
-        try await connection.settle(self, requeue ? .nackRequeue : .nack)
+    public func nack(requeue: Bool) throws {
+        try connection.settle(self, requeue ? .nackRequeue : .nack)
     }
 
-    public func reject(requeue: Bool) async throws {
-        try await connection.settle(self, requeue ? .rejectRequeue : .reject)
+    public func reject(requeue: Bool) throws {
+        try connection.settle(self, requeue ? .rejectRequeue : .reject)
     }
 }
 

@@ -144,25 +144,35 @@ final class AMQPSession {
         var properties = amqp_basic_properties_t()
         var flags: UInt32 = UInt32(AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_MESSAGE_ID_FLAG)
         properties.delivery_mode = message.persistent ? 2 : 1
-        let status: Int32 = withStrings([
-            message.exchange, message.routingKey, message.messageID, message.contentType ?? "", message.type ?? "",
-            message.correlationID ?? "", message.expiration.map { String($0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000) } ?? "",
-        ]) { strings in
-            properties.message_id = strings[2]
-            if message.contentType != nil { properties.content_type = strings[3]; flags |= UInt32(AMQP_BASIC_CONTENT_TYPE_FLAG) }
-            if message.type != nil { properties.type = strings[4]; flags |= UInt32(AMQP_BASIC_TYPE_FLAG) }
-            if message.correlationID != nil { properties.correlation_id = strings[5]; flags |= UInt32(AMQP_BASIC_CORRELATION_ID_FLAG) }
-            if message.expiration != nil { properties.expiration = strings[6]; flags |= UInt32(AMQP_BASIC_EXPIRATION_FLAG) }
-            return withTable(message.headers) { headers in
-                if !message.headers.isEmpty {
-                    properties.headers = headers
-                    flags |= UInt32(AMQP_BASIC_HEADERS_FLAG)
-                }
-                properties._flags = flags
-                return message.body.withUnsafeBytes { body in
-                    amqp_basic_publish(
-                        state, Self.publishChannel, strings[0], strings[1], message.mandatory ? 1 : 0, 0, &properties,
-                        emp_amqp_bytes(body.baseAddress, body.count))
+        // The optional properties, only when set (each costs a copy).
+        var optional: [String] = []
+        var slots: (contentType: Int?, type: Int?, correlationID: Int?, expiration: Int?) = (nil, nil, nil, nil)
+        if let value = message.contentType { slots.contentType = optional.count; optional.append(value) }
+        if let value = message.type { slots.type = optional.count; optional.append(value) }
+        if let value = message.correlationID { slots.correlationID = optional.count; optional.append(value) }
+        if let value = message.expiration { slots.expiration = optional.count; optional.append(String(value.milliseconds)) }
+        let status: Int32 = message.exchange.withBytes { exchange in
+            message.routingKey.withBytes { routingKey in
+                message.messageID.withBytes { messageID in
+                    withStrings(optional) { strings in
+                        properties.message_id = messageID
+                        if let slot = slots.contentType { properties.content_type = strings[slot]; flags |= UInt32(AMQP_BASIC_CONTENT_TYPE_FLAG) }
+                        if let slot = slots.type { properties.type = strings[slot]; flags |= UInt32(AMQP_BASIC_TYPE_FLAG) }
+                        if let slot = slots.correlationID { properties.correlation_id = strings[slot]; flags |= UInt32(AMQP_BASIC_CORRELATION_ID_FLAG) }
+                        if let slot = slots.expiration { properties.expiration = strings[slot]; flags |= UInt32(AMQP_BASIC_EXPIRATION_FLAG) }
+                        return withTable(message.headers) { headers in
+                            if !message.headers.isEmpty {
+                                properties.headers = headers
+                                flags |= UInt32(AMQP_BASIC_HEADERS_FLAG)
+                            }
+                            properties._flags = flags
+                            return message.body.withUnsafeBytes { body in
+                                amqp_basic_publish(
+                                    state, Self.publishChannel, exchange, routingKey, message.mandatory ? 1 : 0, 0, &properties,
+                                    emp_amqp_bytes(body.baseAddress, body.count))
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -329,6 +339,7 @@ extension String {
 
 /// Calls `body` with each string as `amqp_bytes_t`, all valid for the duration of the call.
 func withStrings<R>(_ strings: [String], _ body: ([amqp_bytes_t]) throws -> R) rethrows -> R {
+    if strings.isEmpty { return try body([]) }
     let copies = strings.map { Array($0.utf8) }
     let buffers = copies.map { bytes -> UnsafeMutableRawBufferPointer in
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, bytes.count), alignment: 1)
@@ -341,6 +352,7 @@ func withStrings<R>(_ strings: [String], _ body: ([amqp_bytes_t]) throws -> R) r
 
 /// Calls `body` with `fields` as an `amqp_table_t`, valid only inside the call.
 func withTable<R>(_ fields: [String: AMQPFieldValue], _ body: (amqp_table_t) throws -> R) rethrows -> R {
+    if fields.isEmpty { return try body(amqp_table_t(num_entries: 0, entries: nil)) }
     let sorted = fields.sorted { $0.key < $1.key }
     let keys = sorted.map { strdup($0.key) }
     let values = sorted.map { field -> [UInt8] in

@@ -1,3 +1,4 @@
+import Foundation
 /// Settings for a producer. The doc of each property names the librdkafka key it sets; `extra`
 /// passes any other key through (a wrong key or value fails `make` with the key's name).
 public struct KafkaProducerConfiguration: Sendable {
@@ -36,6 +37,7 @@ public struct KafkaProducerConfiguration: Sendable {
             "message.max.bytes": String(maximumMessageBytes),
             "message.timeout.ms": String(deliveryTimeout.kafkaMilliseconds),
         ]
+        if let debug = ProcessInfo.processInfo.environment["EMPORIUM_KAFKA_DEBUG"] { properties["debug"] = debug }
         properties.merge(extra) { _, new in new }
         return properties
     }

@@ -19,22 +19,30 @@ public final class KafkaConsumer: Service, Sendable {
     /// Messages handed to the stream and not yet taken by the application.
     private let buffered: SharedCounter
 
-    private let subscribedTopics: [String]
-
-    private init(client: RDKafkaClient, configuration: KafkaConsumerConfiguration, topics: [String]) {
+    private init(client: RDKafkaClient, configuration: KafkaConsumerConfiguration) {
         self.client = client
         self.configuration = configuration
-        self.subscribedTopics = topics
         (stream, continuation) = AsyncThrowingStream.makeStream()
         buffered = SharedCounter()
     }
 
-    /// Creates the consumer and subscribes it to `topics`.
-    public static func make(configuration: KafkaConsumerConfiguration, topics: [String], logger: Logger) throws -> KafkaConsumer {
+    /// Creates the consumer and subscribes it to `topics`. Without topic auto-creation (the
+    /// default), a topic that does not exist is an error here, before subscribing: a subscription's
+    /// own metadata request could make a lenient broker create it.
+    public static func make(configuration: KafkaConsumerConfiguration, topics: [String], logger: Logger) async throws -> KafkaConsumer {
         let client = try RDKafkaClient.make(type: RD_KAFKA_CONSUMER, properties: configuration.properties, logger: logger) { conf in
             rd_kafka_conf_set_rebalance_cb(conf) { client, reason, partitions, _ in
                 guard let client else { return }
                 rebalance(client, reason, partitions)
+            }
+        }
+        if !configuration.allowAutoCreateTopics {
+            let known = Set(try await client.topics(timeout: .seconds(10)).map(\.name))
+            let missing = topics.filter { !known.contains($0) }
+            guard missing.isEmpty else {
+                throw KafkaError(
+                    .client, "unknown topic \(missing.joined(separator: ", ")) (UNKNOWN_TOPIC_OR_PART; topic auto-creation is off)",
+                    nativeCode: Int32(RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART.rawValue))
             }
         }
         rd_kafka_poll_set_consumer(client.handle)
@@ -43,7 +51,7 @@ public final class KafkaConsumer: Service, Sendable {
         guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
             throw KafkaError(.client, "subscribe to \(topics.joined(separator: ", "))", responseError: result)
         }
-        return KafkaConsumer(client: client, configuration: configuration, topics: topics)
+        return KafkaConsumer(client: client, configuration: configuration)
     }
 
     /// The messages of the assigned partitions, in order per partition. Ends after shutdown; throws
@@ -145,23 +153,6 @@ public final class KafkaConsumer: Service, Sendable {
     // MARK: - Service
 
     public func run() async throws {
-        if !configuration.allowAutoCreateTopics {
-            // Strict mode: a subscription to a topic that does not exist is an error, not a wait.
-            do {
-                let known = Set(try await client.topics(timeout: .seconds(10)).map(\.name))
-                let missing = subscribedTopics.filter { !known.contains($0) }
-                if !missing.isEmpty {
-                    throw KafkaError(
-                        .client, "unknown topic \(missing.joined(separator: ", ")) (UNKNOWN_TOPIC_OR_PART; topic auto-creation is off)",
-                        nativeCode: Int32(RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART.rawValue))
-                }
-            } catch {
-                continuation.finish(throwing: error)
-                let client = self.client
-                _ = try? await client.blocking { rd_kafka_consumer_close(client.handle) }
-                return
-            }
-        }
         let client = self.client
         let continuation = self.continuation
         let buffered = self.buffered
@@ -171,9 +162,9 @@ public final class KafkaConsumer: Service, Sendable {
             await withGracefulShutdownHandler {
                 await pollThread.run {
                     // Past the buffer limit, wait for the application instead of fetching more.
+                    // (rd_kafka_poll must not be called once the main queue goes to the consumer queue.)
                     if buffered.value >= limit {
                         usleep(1000)
-                        rd_kafka_poll(client.handle, 0)
                         return
                     }
                     guard let message = rd_kafka_consumer_poll(client.handle, 100) else { return }

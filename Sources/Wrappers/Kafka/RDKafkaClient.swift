@@ -89,14 +89,18 @@ final class KafkaClientContext: @unchecked Sendable {
 import Dispatch
 
 extension RDKafkaClient {
-    /// Runs a blocking librdkafka call (metadata, commit, seek) on a dispatch thread, never on
-    /// Swift's cooperative pool.
+    /// Runs a blocking librdkafka call (metadata, commit, seek) on a thread of its own, never on
+    /// Swift's cooperative pool. (Not `DispatchQueue.global()`: on Linux the cooperative pool runs
+    /// on those very threads, so blocking them stalls every task.)
     func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result(catching: work)) }
+            blockingCalls.async { continuation.resume(with: Result(catching: work)) }
         }
     }
 }
+
+/// A concurrent queue of its own: it gets threads beyond the core count when calls block.
+private let blockingCalls = DispatchQueue(label: "emporium.kafka.blocking", attributes: .concurrent)
 
 /// A `rd_kafka_topic_partition_list_t` built from Swift values, destroyed with the value.
 final class TopicPartitionList {

@@ -74,10 +74,14 @@ public final class PostgresConnection: @unchecked Sendable {
         try await queue.run { try work(self.handle) } onCancel: { self.requestCancel() }
     }
 
-    /// PQcancel opens a connection of its own and waits for it, so it runs on a global queue,
-    /// not on the thread that cancelled the task.
+    /// PQcancel opens a connection of its own and waits for it, so it runs on a queue of its own,
+    /// not on the thread that cancelled the task (nor on `DispatchQueue.global()`, whose threads
+    /// Swift's cooperative pool uses on Linux).
     private func requestCancel() {
         cancelRequested.store(true, ordering: .relaxed)
-        DispatchQueue.global().async { self.handle.cancelRunningQuery() }
+        cancelRequests.async { self.handle.cancelRunningQuery() }
     }
 }
+
+/// Where cancel requests wait for the server; concurrent, so one slow server does not hold up others.
+private let cancelRequests = DispatchQueue(label: "emporium.postgres.cancel", attributes: .concurrent)
