@@ -6,7 +6,7 @@ import Logging
 
 private let quietLogger: Logger = {
     var logger = Logger(label: "bench")
-    logger.logLevel = ProcessInfo.processInfo.environment["EMPORIUM_KAFKA_DEBUG"] != nil ? .debug : .error
+    logger.logLevel = .error
     return logger
 }()
 
@@ -18,7 +18,8 @@ struct KafkaProduceBench: AsyncParsableCommand {
     @Option var topic: String
     @Option var messages = 200_000
     @Option var size = 200
-    @Option var inFlight = 10_000
+    @Option(help: "Messages per batch; two batches are in flight, as kcat keeps up to librdkafka's 100,000 queued.")
+    var inFlight = 50_000
 
     func run() async throws {
         var configuration = KafkaProducerConfiguration(bootstrapServers: [bootstrap])

@@ -1,4 +1,3 @@
-import Foundation
 /// Settings for a producer. The doc of each property names the librdkafka key it sets; `extra`
 /// passes any other key through (a wrong key or value fails `make` with the key's name).
 public struct KafkaProducerConfiguration: Sendable {
@@ -37,7 +36,6 @@ public struct KafkaProducerConfiguration: Sendable {
             "message.max.bytes": String(maximumMessageBytes),
             "message.timeout.ms": String(deliveryTimeout.kafkaMilliseconds),
         ]
-        if let debug = ProcessInfo.processInfo.environment["EMPORIUM_KAFKA_DEBUG"] { properties["debug"] = debug }
         properties.merge(extra) { _, new in new }
         return properties
     }

@@ -26,10 +26,9 @@ public final class KafkaProducer: Service, Sendable {
         let client = try RDKafkaClient.make(type: RD_KAFKA_PRODUCER, properties: configuration.properties, logger: logger) { conf in
             rd_kafka_conf_set_dr_msg_cb(conf) { _, message, _ in
                 guard let message, let opaque = message.pointee._private else { return }
-                let slot = opaque.assumingMemoryBound(to: PendingBatch.Slot.self).pointee
                 let report = message.pointee
-                slot.batch.takeUnretainedValue().complete(
-                    slot.index, partition: report.partition, offset: report.offset,
+                PendingBatch.complete(
+                    opaque, partition: report.partition, offset: report.offset,
                     error: report.err == RD_KAFKA_RESP_ERR_NO_ERROR ? nil : KafkaError(.delivery, "delivery failed", responseError: report.err))
             }
         }
@@ -47,15 +46,17 @@ public final class KafkaProducer: Service, Sendable {
     /// per partition. A full local queue is back-pressure: enqueueing waits for room.
     @discardableResult
     public func send(_ messages: [KafkaOutgoingMessage]) async throws -> [KafkaDeliveryReport] {
-        let batch = PendingBatch(topics: messages.map(\.topic))
+        let batch = PendingBatch(messages: messages)
+        var topic: (name: String, handle: OpaquePointer?)?
         for (index, message) in messages.enumerated() {
+            if topic?.name != message.topic { topic = (message.topic, topics.handle(for: message.topic, client: client)) }
             var backoff = Duration.microseconds(100)
             while true {
                 if pollThread.isStopping {
                     batch.fail(from: index, KafkaError(.closed, "the producer is shutting down"))
                     return try await batch.reports()
                 }
-                guard let error = enqueue(message, opaque: batch.opaque(for: index)) else { break }
+                guard let error = enqueue(message, topic: topic?.handle, opaque: batch.opaque(for: index)) else { break }
                 if rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR__QUEUE_FULL {
                     rd_kafka_error_destroy(error)
                     try await Task.sleep(for: backoff)
@@ -69,7 +70,7 @@ public final class KafkaProducer: Service, Sendable {
         return try await batch.reports()
     }
 
-    private func enqueue(_ message: KafkaOutgoingMessage, opaque: UnsafeMutableRawPointer) -> OpaquePointer? {
+    private func enqueue(_ message: KafkaOutgoingMessage, topic: OpaquePointer?, opaque: UnsafeMutableRawPointer) -> OpaquePointer? {
         let headers: OpaquePointer? = message.headers.isEmpty ? nil : rd_kafka_headers_new(message.headers.count)
         for header in message.headers {
             if let value = header.value {
@@ -80,7 +81,6 @@ public final class KafkaProducer: Service, Sendable {
                 _ = rd_kafka_header_add(headers, header.name, -1, nil, 0)
             }
         }
-        let topic = topics.handle(for: message.topic, client: client)
         return message.value.withUnsafeBytes { value in
             if let key = message.key {
                 return key.withUnsafeBytes { key in
@@ -151,101 +151,102 @@ final class TopicHandle: @unchecked Sendable {
 /// A batch of sends waiting for their delivery reports.
 ///
 /// Each message's opaque points at its slot in one buffer of the batch's own (no allocation per
-/// message); the buffer keeps the batch alive until the last report arrived.
+/// message). Delivery reports all arrive on the poll thread, each for a different slot, so they
+/// are recorded without a lock; an atomic count says when the last one is in.
 final class PendingBatch: @unchecked Sendable {
     /// What a delivery report needs: the batch and the message's position in it.
     struct Slot {
         let batch: Unmanaged<PendingBatch>
         let index: Int
+        var partition: Int32 = -1
+        var offset: Int64 = -1
+        var error: KafkaError?
     }
 
-    private struct State {
-        var partitions: [Int32]
-        var offsets: [Int64]
-        var remaining: Int
-        var firstError: KafkaError?
-        var continuation: CheckedContinuation<[KafkaDeliveryReport], any Error>?
-    }
-    private let state: Mutex<State>
-    private let topics: [String]
+    private let messages: [KafkaOutgoingMessage]
     private let slots: UnsafeMutablePointer<Slot>
-    private let count: Int
-    /// Held by the slots while any report is outstanding.
-    private var selfReference: Unmanaged<PendingBatch>?
+    private let remaining: Atomic<Int>
+    private struct Waiter {
+        var continuation: CheckedContinuation<[KafkaDeliveryReport], any Error>?
+        var result: Result<[KafkaDeliveryReport], any Error>?
+        var failure: KafkaError?
+    }
+    private let waiter = Mutex(Waiter())
 
-    init(topics: [String]) {
-        self.topics = topics
-        self.count = topics.count
-        self.state = Mutex(State(
-            partitions: Array(repeating: 0, count: topics.count), offsets: Array(repeating: -1, count: topics.count), remaining: topics.count))
-        self.slots = .allocate(capacity: max(1, topics.count))
+    init(messages: [KafkaOutgoingMessage]) {
+        self.messages = messages
+        self.remaining = Atomic(messages.count)
+        self.slots = .allocate(capacity: max(1, messages.count))
+        // The slots hold the batch until the last report arrived (released in `finish`).
         let reference = Unmanaged.passRetained(self)
-        selfReference = reference
-        for index in 0..<topics.count { (slots + index).initialize(to: Slot(batch: reference, index: index)) }
+        for index in 0..<messages.count { (slots + index).initialize(to: Slot(batch: reference, index: index)) }
+        if messages.isEmpty { reference.release() }
     }
 
     deinit {
-        slots.deinitialize(count: count)
+        slots.deinitialize(count: messages.count)
         slots.deallocate()
     }
 
     func opaque(for index: Int) -> UnsafeMutableRawPointer { UnsafeMutableRawPointer(slots + index) }
 
-    /// Records one message's outcome (from the delivery report callback, on the poll thread).
-    func complete(_ index: Int, partition: Int32, offset: Int64, error: KafkaError?) {
-        let resume = state.withLock { state -> Completion? in
-            if let error {
-                if state.firstError == nil { state.firstError = error }
-            } else {
-                state.partitions[index] = partition
-                state.offsets[index] = offset
-            }
-            state.remaining -= 1
-            return finishIfDone(&state)
+    /// Records one report (called on the poll thread only).
+    static func complete(_ opaque: UnsafeMutableRawPointer, partition: Int32, offset: Int64, error: KafkaError?) {
+        let slot = opaque.assumingMemoryBound(to: Slot.self)
+        slot.pointee.partition = partition
+        slot.pointee.offset = offset
+        slot.pointee.error = error
+        let batch = slot.pointee.batch.takeUnretainedValue()
+        if batch.remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
+            batch.finish()
+            slot.pointee.batch.release()
         }
-        resume?.run()
     }
 
     /// Messages from `index` on were never enqueued: they fail with `error`.
     func fail(from index: Int, _ error: KafkaError) {
-        let resume = state.withLock { state -> Completion? in
-            if state.firstError == nil { state.firstError = error }
-            state.remaining -= count - index
-            return finishIfDone(&state)
+        waiter.withLock { $0.failure = $0.failure ?? error }
+        let never = messages.count - index
+        if remaining.subtract(never, ordering: .acquiringAndReleasing).newValue == 0 {
+            finish()
+            slots.pointee.batch.release()
         }
-        resume?.run()
     }
 
-    /// Waits for every outcome.
+    /// Waits for every outcome; throws the first failure.
     func reports() async throws -> [KafkaDeliveryReport] {
-        try await withCheckedThrowingContinuation { continuation in
-            let resume = state.withLock { state -> Completion? in
+        if messages.isEmpty { return [] }
+        return try await withCheckedThrowingContinuation { continuation in
+            let result = waiter.withLock { state -> Result<[KafkaDeliveryReport], any Error>? in
+                if let result = state.result { return result }
                 state.continuation = continuation
-                return finishIfDone(&state)
+                return nil
             }
-            resume?.run()
+            if let result { continuation.resume(with: result) }
         }
     }
 
-    private struct Completion {
-        let continuation: CheckedContinuation<[KafkaDeliveryReport], any Error>
-        let result: Result<[KafkaDeliveryReport], any Error>
-        let release: Unmanaged<PendingBatch>?
-        func run() {
-            continuation.resume(with: result)
-            release?.release()
+    /// Runs once, when the last outcome is in: builds the result and wakes the waiter.
+    private func finish() {
+        var firstError: KafkaError?
+        var reports: [KafkaDeliveryReport] = []
+        reports.reserveCapacity(messages.count)
+        for index in 0..<messages.count {
+            let slot = slots[index]
+            if let error = slot.error {
+                if firstError == nil { firstError = error }
+            } else if firstError == nil {
+                reports.append(KafkaDeliveryReport(
+                    topicPartition: KafkaTopicPartition(topic: messages[index].topic, partition: slot.partition), offset: slot.offset))
+            }
         }
-    }
-
-    private func finishIfDone(_ state: inout State) -> Completion? {
-        guard state.remaining == 0, let continuation = state.continuation else { return nil }
-        state.continuation = nil
-        let release = selfReference
-        selfReference = nil
-        if let error = state.firstError { return Completion(continuation: continuation, result: .failure(error), release: release) }
-        let reports = (0..<count).map {
-            KafkaDeliveryReport(topicPartition: KafkaTopicPartition(topic: topics[$0], partition: state.partitions[$0]), offset: state.offsets[$0])
+        let continuation = waiter.withLock { state -> CheckedContinuation<[KafkaDeliveryReport], any Error>? in
+            let error = firstError ?? state.failure
+            let result: Result<[KafkaDeliveryReport], any Error> = error.map { .failure($0) } ?? .success(reports)
+            state.result = result
+            defer { state.continuation = nil }
+            return state.continuation
         }
-        return Completion(continuation: continuation, result: .success(reports), release: release)
+        if let continuation, let result = waiter.withLock({ $0.result }) { continuation.resume(with: result) }
     }
 }
