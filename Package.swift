@@ -81,6 +81,7 @@ let package = Package(
             name: "AMQP",
             dependencies: [
                 "CRabbitMQ",
+                "ConnectionPool",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -131,6 +132,10 @@ let package = Package(
         // MARK: - Tests
         .target(
             name: "EmporiumTestSupport",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Tests/Support",
             swiftSettings: strict
         ),
@@ -147,20 +152,13 @@ let package = Package(
         ),
         .testTarget(
             name: "KafkaTests",
-            dependencies: [
-                "Kafka",
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
+            dependencies: ["Kafka", "EmporiumTestSupport"],
             path: "Tests/KafkaTests",
             swiftSettings: strict
         ),
         .testTarget(
             name: "AMQPTests",
-            dependencies: [
-                "AMQP",
-                "EmporiumTestSupport",
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
+            dependencies: ["AMQP", "EmporiumTestSupport"],
             path: "Tests/AMQPTests",
             swiftSettings: strict
         ),

@@ -1,7 +1,7 @@
+import EmporiumTestSupport
 import AMQP
 import Foundation
 import Logging
-import ServiceLifecycle
 
 enum TestAMQP {
     static let logger: Logger = {
@@ -18,22 +18,4 @@ enum TestAMQP {
 
     /// A queue name of the test's own.
     static func queueName(_ label: String) -> String { "test.\(label).\(UUID().uuidString)" }
-}
-
-/// Runs `services` in the background while `body` runs, then shuts them down gracefully.
-func withRunning<R: Sendable>(_ services: [any Service], _ body: () async throws -> R) async throws -> R {
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        let serviceGroup = ServiceGroup(configuration: .init(services: services, logger: TestAMQP.logger))
-        group.addTask { try await serviceGroup.run() }
-        do {
-            let result = try await body()
-            await serviceGroup.triggerGracefulShutdown()
-            try await group.waitForAll()
-            return result
-        } catch {
-            await serviceGroup.triggerGracefulShutdown()
-            try? await group.waitForAll()
-            throw error
-        }
-    }
 }

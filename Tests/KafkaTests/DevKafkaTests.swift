@@ -1,3 +1,4 @@
+import EmporiumTestSupport
 import Foundation
 import Kafka
 import Testing

@@ -1,7 +1,7 @@
+import EmporiumTestSupport
 import Foundation
 import Kafka
 import Logging
-import ServiceLifecycle
 
 enum TestKafka {
     static let logger: Logger = {
@@ -29,23 +29,5 @@ enum TestKafka {
         configuration.sessionTimeout = .seconds(6)
         configure(&configuration)
         return try await KafkaConsumer.make(configuration: configuration, topics: [topic], logger: logger)
-    }
-}
-
-/// Runs `services` in the background while `body` runs, then shuts them down gracefully.
-func withRunning<R: Sendable>(_ services: [any Service], _ body: () async throws -> R) async throws -> R {
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        let serviceGroup = ServiceGroup(configuration: .init(services: services, logger: TestKafka.logger))
-        group.addTask { try await serviceGroup.run() }
-        do {
-            let result = try await body()
-            await serviceGroup.triggerGracefulShutdown()
-            try await group.waitForAll()
-            return result
-        } catch {
-            await serviceGroup.triggerGracefulShutdown()
-            try? await group.waitForAll()
-            throw error
-        }
     }
 }

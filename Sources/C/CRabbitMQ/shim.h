@@ -3,7 +3,6 @@
 #include <amqp.h>
 #include <amqp_framing.h>
 #include <amqp_tcp_socket.h>
-#include <poll.h>
 #include <string.h>
 
 /// Method ids are macros with casts, which Swift does not import.
@@ -64,25 +63,4 @@ static inline int emp_amqp_entry_integer(const amqp_table_entry_t *entry, int64_
     }
 }
 
-/// Waits for the socket or the wake-up pipe; 1 socket, 2 pipe, 3 both, 0 time-out, -1 error.
-static inline int emp_amqp_wait(int fd, int wakeFd, int timeoutMs) {
-    struct pollfd p[2];
-    p[0].fd = fd; p[0].events = POLLIN; p[0].revents = 0;
-    p[1].fd = wakeFd; p[1].events = POLLIN; p[1].revents = 0;
-    int rc = poll(p, 2, timeoutMs);
-    if (rc <= 0) return rc;
-    return ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) ? 1 : 0) | ((p[1].revents & POLLIN) ? 2 : 0);
-}
-
-/// A non-blocking, close-on-exec pipe.
-#include <fcntl.h>
-#include <unistd.h>
-static inline int emp_amqp_make_pipe(int fds[2]) {
-    if (pipe(fds) != 0) return -1;
-    for (int i = 0; i < 2; i++) {
-        fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
-        fcntl(fds[i], F_SETFD, FD_CLOEXEC);
-    }
-    return 0;
-}
 #endif

@@ -1,4 +1,4 @@
-import CRabbitMQ
+import ConnectionPool
 import Foundation
 public import Logging
 public import ServiceLifecycle
@@ -22,7 +22,7 @@ public final class AMQPConnection: Service, Sendable {
     private let state: Mutex<AMQPSharedState>
     /// Everything else, touched only by the I/O thread (so no lock is held around I/O).
     private let io: AMQPIOState
-    private let wakeup: AMQPWakeupPipe
+    private let wakeup: WakeupPipe
     /// Deliveries the application has taken from a stream and not settled yet; shutdown waits for
     /// them (up to the drain time-out). Deliveries still buffered in a stream are not counted:
     /// closing the channel returns them to the queue.
@@ -33,7 +33,11 @@ public final class AMQPConnection: Service, Sendable {
         self.logger = logger
         self.state = Mutex(AMQPSharedState())
         self.io = AMQPIOState(topology: topology)
-        self.wakeup = try AMQPWakeupPipe()
+        do {
+            self.wakeup = try WakeupPipe()
+        } catch {
+            throw AMQPError(.connectionFailed, "\(error)")
+        }
     }
 
     // MARK: - Publishing
@@ -215,8 +219,7 @@ public final class AMQPConnection: Service, Sendable {
             do {
                 try runCommands(on: current)
                 if !current.hasBufferedFrames {
-                    _ = emp_amqp_wait(current.socket, wakeup.readDescriptor, Int32(max(100, configuration.heartbeat.milliseconds / 4)))
-                    wakeup.drain()
+                    wakeup.waitForReadable(current.socket, milliseconds: max(100, configuration.heartbeat.milliseconds / 4))
                 }
                 try readEvents(from: current)
             } catch {
@@ -347,8 +350,7 @@ public final class AMQPConnection: Service, Sendable {
             guard busy else { break }
             do {
                 try runCommands(on: session)
-                _ = emp_amqp_wait(session.socket, wakeup.readDescriptor, 50)
-                wakeup.drain()
+                wakeup.waitForReadable(session.socket, milliseconds: 50)
                 try readEvents(from: session)
             } catch {
                 break
@@ -452,39 +454,6 @@ final class ConfirmBatch: @unchecked Sendable {
             return state.continuation
         }
         continuation?.resume(throwing: error)
-    }
-}
-
-/// Wakes the I/O thread out of `poll`.
-final class AMQPWakeupPipe: Sendable {
-    let readDescriptor: Int32
-    private let writeDescriptor: Int32
-
-    init() throws {
-        var descriptors: [Int32] = [0, 0]
-        guard emp_amqp_make_pipe(&descriptors) == 0 else { throw AMQPError(.connectionFailed, "cannot create a pipe") }
-        readDescriptor = descriptors[0]
-        writeDescriptor = descriptors[1]
-    }
-
-    deinit {
-        close(readDescriptor)
-        close(writeDescriptor)
-    }
-
-    func signal() {
-        var byte: UInt8 = 1
-        _ = write(writeDescriptor, &byte, 1)
-    }
-
-    func drain() {
-        var buffer = [UInt8](repeating: 0, count: 64)
-        while read(readDescriptor, &buffer, buffer.count) > 0 {}
-    }
-
-    func wait(milliseconds: Int) {
-        _ = emp_amqp_wait(readDescriptor, readDescriptor, Int32(milliseconds))
-        drain()
     }
 }
 

@@ -23,13 +23,6 @@ extension PGConnectionHandle {
         defer { PQfreemem(quoted) }
         return String(cString: quoted)
     }
-
-    /// Waits until the socket is readable or `wakeDescriptor` is, for at most `timeoutMilliseconds`.
-    /// Returns whether the socket (not just the wake-up) became readable.
-    func waitForInput(wakeDescriptor: Int32, timeoutMilliseconds: Int32) -> Bool {
-        let ready = emp_pq_wait2(socket, wakeDescriptor, timeoutMilliseconds)
-        return ready > 0 && ready & 1 != 0
-    }
 }
 
 /// A message received through LISTEN.

@@ -1,3 +1,4 @@
+import ConnectionPool
 import Foundation
 public import Logging
 public import ServiceLifecycle
@@ -25,7 +26,11 @@ public final class PostgresListener: Service, Sendable {
         self.configuration = configuration
         self.logger = logger
         self.reconnectDelay = reconnectDelay
-        self.wakeup = try WakeupPipe()
+        do {
+            self.wakeup = try WakeupPipe()
+        } catch {
+            throw PostgresError(.invalidConfiguration, "\(error)")
+        }
     }
 
     /// Listens to `channel` and returns its notifications. Returns once the server runs LISTEN, so
@@ -90,7 +95,7 @@ public final class PostgresListener: Service, Sendable {
         var backoff = reconnectDelay
         while !state.withLock({ $0.stopped }) {
             guard let current = connection ?? reconnect() else {
-                wakeup.wait(timeoutMilliseconds: Int32(backoff.components.seconds * 1000 + backoff.components.attoseconds / 1_000_000_000_000_000))
+                wakeup.wait(milliseconds: Int(backoff.components.seconds * 1000 + backoff.components.attoseconds / 1_000_000_000_000_000))
                 backoff = min(backoff * 2, .seconds(10))
                 continue
             }
@@ -101,8 +106,7 @@ public final class PostgresListener: Service, Sendable {
                 // A command's round trip may have read notifications into libpq's queue already:
                 // take them before waiting for the socket, which would not signal them again.
                 deliver(try current.drainNotifications())
-                _ = current.waitForInput(wakeDescriptor: wakeup.readDescriptor, timeoutMilliseconds: 1000)
-                wakeup.drain()
+                wakeup.waitForReadable(current.socket, milliseconds: 1000)
                 deliver(try current.drainNotifications())
                 if !current.isConnected { throw current.connectionError() }
             } catch {
