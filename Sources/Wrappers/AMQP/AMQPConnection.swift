@@ -131,20 +131,50 @@ public final class AMQPConnection: Service, Sendable {
     /// graceful close writes every queued one before closing. Not waiting for the write keeps a
     /// consumer's throughput close to the C client's; waiting would add nothing to the guarantee,
     /// as a written ack can still be lost with the connection.
+    /// Queues the settlement; the I/O thread writes it in order, and a graceful close writes
+    /// every queued one before closing. Not waiting for the write keeps a consumer's throughput
+    /// close to the C client's; waiting would add nothing to the guarantee, as a written ack can
+    /// still be lost with the connection.
     func settle(_ delivery: AMQPDelivery, _ settlement: AMQPSettlement) throws {
-        let logger = self.logger
-        inHand.add(-1)
-        let accepted = enqueue { session, io in
-            guard delivery.generation == io.generation else {
-                // That channel is gone; the broker delivers the message again.
-                logger.debug("amqp settlement for a delivery of an earlier connection dropped", metadata: ["amqp.delivery_tag": "\(delivery.deliveryTag)"])
-                return
-            }
-            try session.settle(channel: delivery.channel, tag: delivery.deliveryTag, settlement)
-        } onFailure: { error in
-            logger.warning("amqp settlement failed; the broker will deliver the message again", metadata: ["error": "\(error)"])
+        let pending = AMQPPendingSettlement(
+            generation: delivery.generation, channel: delivery.channel, tag: delivery.deliveryTag, settlement: settlement)
+        let (accepted, first) = state.withLock { state -> (Bool, Bool) in
+            guard !state.stopped else { return (false, false) }
+            state.settlements.append(pending)
+            return (true, state.settlements.count == 1 && state.commands.isEmpty)
         }
         guard accepted else { throw AMQPError(.closed, "the connection to \(configuration.address) is shut down") }
+        inHand.add(-1)
+        if first { wakeup.signal() }
+    }
+
+    /// Writes the queued settlements. A run of acks for consecutive tags on one channel goes out
+    /// as a single ack with `multiple` (every tag in the run is acked, so nothing else is covered).
+    private func writeSettlements(on session: AMQPSession) throws {
+        let settlements = state.withLock { state in
+            defer { state.settlements = [] }
+            return state.settlements
+        }
+        var index = 0
+        while index < settlements.count {
+            let first = settlements[index]
+            guard first.generation == io.generation else {
+                // That channel is gone with its connection; the broker delivers the message again.
+                index += 1
+                continue
+            }
+            var last = index
+            if first.settlement == .ack {
+                while last + 1 < settlements.count, settlements[last + 1].settlement == .ack,
+                    settlements[last + 1].generation == first.generation, settlements[last + 1].channel == first.channel,
+                    settlements[last + 1].tag == settlements[last].tag + 1
+                {
+                    last += 1
+                }
+            }
+            try session.settle(channel: first.channel, tag: settlements[last].tag, first.settlement, multiple: last > index)
+            index = last + 1
+        }
     }
 
     // MARK: - Commands
@@ -169,7 +199,7 @@ public final class AMQPConnection: Service, Sendable {
         let (accepted, wasEmpty) = state.withLock { state -> (Bool, Bool) in
             guard !state.stopped else { return (false, false) }
             state.commands.append(AMQPCommand(work: work, onFailure: onFailure))
-            return (true, state.commands.count == 1)
+            return (true, state.commands.count == 1 && state.settlements.isEmpty)
         }
         if wasEmpty { wakeup.signal() }
         return accepted
@@ -255,6 +285,7 @@ public final class AMQPConnection: Service, Sendable {
     }
 
     private func runCommands(on session: AMQPSession) throws {
+        try writeSettlements(on: session)
         let commands = state.withLock { state in
             let commands = state.commands
             state.commands = []
@@ -346,7 +377,7 @@ public final class AMQPConnection: Service, Sendable {
         }
         let deadline = ContinuousClock.now + configuration.drainTimeout
         while ContinuousClock.now < deadline {
-            let busy = inHand.value > 0 || !io.pendingConfirms.isEmpty || state.withLock { !$0.commands.isEmpty }
+            let busy = inHand.value > 0 || !io.pendingConfirms.isEmpty || state.withLock { !$0.commands.isEmpty || !$0.settlements.isEmpty }
             guard busy else { break }
             do {
                 try runCommands(on: session)
@@ -384,6 +415,8 @@ public final class AMQPConnection: Service, Sendable {
 
 struct AMQPSharedState: Sendable {
     var commands: [AMQPCommand] = []
+    /// Acks, nacks and rejects waiting to be written, in the order the application made them.
+    var settlements: [AMQPPendingSettlement] = []
     var stopRequested = false
     var stopped = false
 }
@@ -407,6 +440,13 @@ final class AMQPIOState: @unchecked Sendable {
     init(topology: AMQPTopology) {
         self.topology = topology
     }
+}
+
+struct AMQPPendingSettlement: Sendable {
+    let generation: Int
+    let channel: UInt16
+    let tag: UInt64
+    let settlement: AMQPSettlement
 }
 
 struct AMQPCommand: Sendable {

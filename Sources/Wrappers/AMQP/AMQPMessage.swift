@@ -71,6 +71,6 @@ public struct AMQPDelivery: Sendable {
     }
 }
 
-enum AMQPSettlement: Sendable {
+enum AMQPSettlement: Sendable, Equatable {
     case ack, nack, nackRequeue, reject, rejectRequeue
 }

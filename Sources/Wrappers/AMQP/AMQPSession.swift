@@ -183,9 +183,10 @@ final class AMQPSession {
         return lastPublishTag
     }
 
-    func settle(channel: UInt16, tag: UInt64, _ settlement: AMQPSettlement) throws {
+    /// Settles `tag`; with `multiple`, an ack also covers every unsettled tag below it.
+    func settle(channel: UInt16, tag: UInt64, _ settlement: AMQPSettlement, multiple: Bool = false) throws {
         let status: Int32 = switch settlement {
-        case .ack: amqp_basic_ack(state, channel, tag, 0)
+        case .ack: amqp_basic_ack(state, channel, tag, multiple ? 1 : 0)
         case .nack: amqp_basic_nack(state, channel, tag, 0, 0)
         case .nackRequeue: amqp_basic_nack(state, channel, tag, 0, 1)
         case .reject: amqp_basic_reject(state, channel, tag, 0)
