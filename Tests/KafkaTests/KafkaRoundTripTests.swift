@@ -193,3 +193,43 @@ extension KafkaRoundTripTests {
         }
     }
 }
+
+extension KafkaRoundTripTests {
+    @Test("only handled offsets are committed (in the background too), and they survive a rebalance")
+    func commitsOnlyHandled() async throws {
+        let (cluster, topic) = try TestKafka.cluster(partitions: 1)
+        let group = "g-\(UUID())"
+        let producer = try TestKafka.producer(cluster)
+        try await withRunning([producer]) {
+            try await producer.send((0..<40).map { KafkaOutgoingMessage(topic: topic, key: "key", value: "\($0)") })
+        }
+        let partition = KafkaTopicPartition(topic: topic, partition: 0)
+        let first = try await TestKafka.consumer(cluster, topic: topic, group: group) { $0.commitInterval = .milliseconds(200) }
+        try await withRunning([first]) {
+            // All 40 arrive, only the first 25 are handled; nothing is committed explicitly.
+            var seen = 0
+            for try await message in first.messages {
+                if message.offset < 25 { first.store(message) }
+                seen += 1
+                if seen == 40 { break }
+            }
+            let committed = try await eventually(timeout: .seconds(10), every: .milliseconds(100)) {
+                (try await first.committed([partition])[partition] ?? nil) == 25
+            }
+            #expect(committed)
+
+            // Another member joins; whoever owns the partition afterwards starts at 25.
+            let second = try await TestKafka.consumer(cluster, topic: topic, group: group)
+            try await withRunning([second]) {
+                let offset = try await second.committed([partition])[partition] ?? nil
+                #expect(offset == 25)
+            }
+        }
+        let restarted = try await TestKafka.consumer(cluster, topic: topic, group: group)
+        try await withRunning([restarted]) {
+            var iterator = restarted.messages.makeAsyncIterator()
+            let next = try await iterator.next()
+            #expect(next?.offset == 25)
+        }
+    }
+}

@@ -2,6 +2,7 @@ public import Logging
 public import ServiceLifecycle
 
 /// Runs `services` in a service group while `body` runs, then shuts them down gracefully.
+@discardableResult
 public func withRunning<R: Sendable>(
     _ services: [any Service], logger: Logger = Logger(label: "emporium.tests"), _ body: () async throws -> R
 ) async throws -> R {

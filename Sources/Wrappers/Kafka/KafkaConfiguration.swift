@@ -53,6 +53,10 @@ public struct KafkaConsumerConfiguration: Sendable {
     public var autoOffsetReset = "earliest"
     /// Messages fetched but not yet taken by the application before fetching pauses.
     public var bufferedMessages = 1_000
+    /// `auto.commit.interval.ms`: how often the offsets of handled messages (and only those: the
+    /// application stores them) are committed in the background, besides explicit commits and
+    /// the commit before partitions are revoked.
+    public var commitInterval: Duration = .seconds(1)
     /// `allow.auto.create.topics`; off means subscribing to an unknown topic is an error.
     public var allowAutoCreateTopics = false
     public var extra: [String: String] = [:]
@@ -66,7 +70,9 @@ public struct KafkaConsumerConfiguration: Sendable {
         var properties = [
             "bootstrap.servers": bootstrapServers.joined(separator: ","),
             "group.id": groupID,
-            "enable.auto.commit": "false",
+            // Only what the application stores (marks handled) is ever committed.
+            "enable.auto.commit": "true",
+            "auto.commit.interval.ms": String(commitInterval.kafkaMilliseconds),
             "enable.auto.offset.store": "false",
             "auto.offset.reset": autoOffsetReset,
             "session.timeout.ms": String(sessionTimeout.kafkaMilliseconds),
