@@ -52,6 +52,7 @@ let package = Package(
         // MARK: - Wrappers
         .target(
             name: "ConnectionPool",
+            dependencies: [.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             path: "Sources/Wrappers/ConnectionPool",
             swiftSettings: strict
         ),
@@ -71,6 +72,7 @@ let package = Package(
             name: "Kafka",
             dependencies: [
                 "CRdKafka",
+                "ConnectionPool",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

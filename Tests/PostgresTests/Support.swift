@@ -50,8 +50,3 @@ func withScratchSchema<R: Sendable>(
 func runServicesScript(_ argument: String) throws {
     try ServicesScript.run(argument)
 }
-
-struct PostgresTestFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}

@@ -48,6 +48,19 @@ wait_for() {
     die "$what did not become ready within ${seconds}s"
 }
 
+# Stops the process recorded in pid file $1 (if this script started it and it still runs), waits
+# for it to exit, and removes the file.
+stop_pidfile() {
+    local file="$1" name="$2" pid
+    pid="$(pid_from "$file")"
+    if pid_alive "$pid"; then
+        kill "$pid"
+        wait_for "! kill -0 $pid 2>/dev/null" 15 "$name shutdown"
+        log "$name stopped"
+    fi
+    rm -f "$file"
+}
+
 # Refuses to start a service on a port some other process holds.
 require_free_port() {
     local port="$1" name="$2"
@@ -229,16 +242,7 @@ redis_up() {
     log "redis up on 127.0.0.1:$REDIS_PORT"
 }
 
-redis_down() {
-    local pid
-    pid="$(pid_from "$STATE/redis/redis.pid")"
-    if pid_alive "$pid"; then
-        kill "$pid"
-        wait_for "! kill -0 $pid 2>/dev/null" 10 "redis shutdown"
-        log "redis stopped"
-    fi
-    rm -f "$STATE/redis/redis.pid"
-}
+redis_down() { stop_pidfile "$STATE/redis/redis.pid" redis; }
 
 # MARK: - RabbitMQ
 
@@ -321,16 +325,7 @@ smtp_up() {
     log "smtp catcher up on 127.0.0.1:$SMTP_PORT (mail kept in $STATE/mail)"
 }
 
-smtp_down() {
-    local pid
-    pid="$(pid_from "$STATE/smtp/smtp.pid")"
-    if pid_alive "$pid"; then
-        kill "$pid"
-        wait_for "! kill -0 $pid 2>/dev/null" 10 "smtp catcher shutdown"
-        log "smtp catcher stopped"
-    fi
-    rm -f "$STATE/smtp/smtp.pid"
-}
+smtp_down() { stop_pidfile "$STATE/smtp/smtp.pid" "smtp catcher"; }
 
 # MARK: - Development Kafka
 
@@ -353,14 +348,8 @@ kafka_up() {
 }
 
 kafka_down() {
-    local pid
-    pid="$(pid_from "$STATE/kafka/kafka.pid")"
-    if pid_alive "$pid"; then
-        kill "$pid"
-        wait_for "! kill -0 $pid 2>/dev/null" 15 "dev kafka shutdown"
-        log "dev kafka stopped"
-    fi
-    rm -f "$STATE/kafka/kafka.pid" "$STATE/kafka/bootstrap"
+    stop_pidfile "$STATE/kafka/kafka.pid" "dev kafka"
+    rm -f "$STATE/kafka/bootstrap"
 }
 
 # MARK: - Commands

@@ -26,7 +26,7 @@ public final class AMQPConnection: Service, Sendable {
     /// Deliveries the application has taken from a stream and not settled yet; shutdown waits for
     /// them (up to the drain time-out). Deliveries still buffered in a stream are not counted:
     /// closing the channel returns them to the queue.
-    let inHand = AMQPCounter()
+    let inHand = AtomicCounter()
 
     public init(configuration: AMQPConfiguration, topology: AMQPTopology = .init(), logger: Logger) throws {
         self.configuration = configuration
@@ -208,22 +208,7 @@ public final class AMQPConnection: Service, Sendable {
     // MARK: - Service
 
     public func run() async throws {
-        await withTaskCancellationHandler {
-            await withGracefulShutdownHandler {
-                await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-                    let thread = Thread { [self] in
-                        loop()
-                        done.resume()
-                    }
-                    thread.name = "emporium.amqp"
-                    thread.start()
-                }
-            } onGracefulShutdown: {
-                self.requestStop()
-            }
-        } onCancel: {
-            self.requestStop()
-        }
+        await runOnDedicatedThread(named: "emporium.amqp", { self.loop() }, stop: { self.requestStop() })
     }
 
     private func requestStop() {
@@ -240,7 +225,7 @@ public final class AMQPConnection: Service, Sendable {
             var failure: (any Error)?
             guard let current = session ?? connect(failure: &failure) else {
                 failQueuedCommands(AMQPError(.connectionLost, "not connected to \(configuration.address) (\(failure.map { "\($0)" } ?? "unknown error")); reconnecting"))
-                wakeup.wait(milliseconds: delay.milliseconds)
+                wakeup.wait(milliseconds: delay.wholeMilliseconds)
                 delay = min(delay * 2, configuration.maximumReconnectDelay)
                 continue
             }
@@ -249,7 +234,7 @@ public final class AMQPConnection: Service, Sendable {
             do {
                 try runCommands(on: current)
                 if !current.hasBufferedFrames {
-                    wakeup.waitForReadable(current.socket, milliseconds: max(100, configuration.heartbeat.milliseconds / 4))
+                    wakeup.waitForReadable(current.socket, milliseconds: max(100, configuration.heartbeat.wholeMilliseconds / 4))
                 }
                 try readEvents(from: current)
             } catch {
@@ -497,29 +482,15 @@ final class ConfirmBatch: @unchecked Sendable {
     }
 }
 
-extension Duration {
-    var milliseconds: Int {
-        let (seconds, attoseconds) = components
-        return Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
-    }
-}
-
-/// A counter shared by the application's tasks and the I/O thread.
-final class AMQPCounter: Sendable {
-    private let count = Atomic<Int>(0)
-    var value: Int { count.load(ordering: .relaxed) }
-    func add(_ delta: Int) { count.add(delta, ordering: .relaxed) }
-}
-
 /// A consumer's deliveries; taking one counts it as in hand until it is settled.
 public struct AMQPDeliveries: AsyncSequence, Sendable {
     public typealias Element = AMQPDelivery
     let stream: AsyncThrowingStream<AMQPDelivery, any Error>
-    let inHand: AMQPCounter
+    let inHand: AtomicCounter
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         var base: AsyncThrowingStream<AMQPDelivery, any Error>.AsyncIterator
-        let inHand: AMQPCounter
+        let inHand: AtomicCounter
 
         public mutating func next() async throws -> AMQPDelivery? {
             let delivery = try await base.next()

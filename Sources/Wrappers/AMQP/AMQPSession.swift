@@ -1,3 +1,4 @@
+import ConnectionPool
 import CRabbitMQ
 import Foundation
 
@@ -150,7 +151,7 @@ final class AMQPSession {
         if let value = message.contentType { slots.contentType = optional.count; optional.append(value) }
         if let value = message.type { slots.type = optional.count; optional.append(value) }
         if let value = message.correlationID { slots.correlationID = optional.count; optional.append(value) }
-        if let value = message.expiration { slots.expiration = optional.count; optional.append(String(value.milliseconds)) }
+        if let value = message.expiration { slots.expiration = optional.count; optional.append(String(value.wholeMilliseconds)) }
         let status: Int32 = message.exchange.withBytes { exchange in
             message.routingKey.withBytes { routingKey in
                 message.messageID.withBytes { messageID in

@@ -1,3 +1,5 @@
+import ConnectionPool
+
 /// A value in a table: queue arguments or message headers.
 public enum AMQPFieldValue: Sendable, Hashable {
     case string(String)
@@ -66,10 +68,7 @@ public struct AMQPQueue: Sendable, Hashable {
     var arguments: [String: AMQPFieldValue] {
         var arguments = extraArguments
         arguments["x-queue-type"] = .string(kind.name)
-        if let messageTTL {
-            let (seconds, attoseconds) = messageTTL.components
-            arguments["x-message-ttl"] = .integer(seconds * 1000 + attoseconds / 1_000_000_000_000_000)
-        }
+        if let messageTTL { arguments["x-message-ttl"] = .integer(Int64(messageTTL.wholeMilliseconds)) }
         if let deadLetterExchange { arguments["x-dead-letter-exchange"] = .string(deadLetterExchange) }
         if let deadLetterRoutingKey { arguments["x-dead-letter-routing-key"] = .string(deadLetterRoutingKey) }
         if let deliveryLimit { arguments["x-delivery-limit"] = .integer(Int64(deliveryLimit)) }

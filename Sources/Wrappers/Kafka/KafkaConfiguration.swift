@@ -1,3 +1,5 @@
+import ConnectionPool
+
 /// Settings for a producer. The doc of each property names the librdkafka key it sets; `extra`
 /// passes any other key through (a wrong key or value fails `make` with the key's name).
 public struct KafkaProducerConfiguration: Sendable {
@@ -29,12 +31,12 @@ public struct KafkaProducerConfiguration: Sendable {
             "enable.idempotence": "true",
             "acks": "all",
             "partitioner": "murmur2_random",  // by key, compatible with the Java client
-            "linger.ms": String(linger.kafkaMilliseconds),
+            "linger.ms": String(linger.wholeMilliseconds),
             "batch.num.messages": String(batchMessages),
             "batch.size": String(batchBytes),
             "compression.codec": compression,
             "message.max.bytes": String(maximumMessageBytes),
-            "message.timeout.ms": String(deliveryTimeout.kafkaMilliseconds),
+            "message.timeout.ms": String(deliveryTimeout.wholeMilliseconds),
         ]
         properties.merge(extra) { _, new in new }
         return properties
@@ -72,21 +74,14 @@ public struct KafkaConsumerConfiguration: Sendable {
             "group.id": groupID,
             // Only what the application stores (marks handled) is ever committed.
             "enable.auto.commit": "true",
-            "auto.commit.interval.ms": String(commitInterval.kafkaMilliseconds),
+            "auto.commit.interval.ms": String(commitInterval.wholeMilliseconds),
             "enable.auto.offset.store": "false",
             "auto.offset.reset": autoOffsetReset,
-            "session.timeout.ms": String(sessionTimeout.kafkaMilliseconds),
-            "heartbeat.interval.ms": String(max(100, sessionTimeout.kafkaMilliseconds / 3)),
+            "session.timeout.ms": String(sessionTimeout.wholeMilliseconds),
+            "heartbeat.interval.ms": String(max(100, sessionTimeout.wholeMilliseconds / 3)),
             "allow.auto.create.topics": allowAutoCreateTopics ? "true" : "false",
         ]
         properties.merge(extra) { _, new in new }
         return properties
-    }
-}
-
-extension Duration {
-    var kafkaMilliseconds: Int {
-        let (seconds, attoseconds) = components
-        return Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
     }
 }

@@ -1,3 +1,4 @@
+import ConnectionPool
 import CRdKafka
 import Glibc
 public import Logging
@@ -18,13 +19,13 @@ public final class KafkaConsumer: Service, Sendable {
     private let stream: AsyncThrowingStream<KafkaMessage, any Error>
     private let continuation: AsyncThrowingStream<KafkaMessage, any Error>.Continuation
     /// Messages handed to the stream and not yet taken by the application.
-    private let buffered: SharedCounter
+    private let buffered: AtomicCounter
 
     private init(client: RDKafkaClient, configuration: KafkaConsumerConfiguration) {
         self.client = client
         self.configuration = configuration
         (stream, continuation) = AsyncThrowingStream.makeStream()
-        buffered = SharedCounter()
+        buffered = AtomicCounter()
     }
 
     /// Creates the consumer and subscribes it to `topics`. Without topic auto-creation (the
@@ -89,7 +90,7 @@ public final class KafkaConsumer: Service, Sendable {
     /// The group's committed offsets for `partitions` (nil where nothing is committed).
     public func committed(_ partitions: [KafkaTopicPartition], timeout: Duration = .seconds(10)) async throws -> [KafkaTopicPartition: Int64?] {
         let client = self.client
-        let milliseconds = Int32(timeout.kafkaMilliseconds)
+        let milliseconds = Int32(timeout.wholeMilliseconds)
         return try await client.blocking {
             let list = TopicPartitionList(partitions.map { ($0, nil) })
             let result = rd_kafka_committed(client.handle, list.pointer, milliseconds)
@@ -134,7 +135,7 @@ public final class KafkaConsumer: Service, Sendable {
     /// Moves the fetch position of an assigned partition to `offset`.
     public func seek(_ partition: KafkaTopicPartition, to offset: Int64, timeout: Duration = .seconds(10)) async throws {
         let client = self.client
-        let milliseconds = Int32(timeout.kafkaMilliseconds)
+        let milliseconds = Int32(timeout.wholeMilliseconds)
         try await client.blocking {
             let list = TopicPartitionList([(partition, offset)])
             if let error = rd_kafka_seek_partitions(client.handle, list.pointer, milliseconds) {
@@ -159,41 +160,33 @@ public final class KafkaConsumer: Service, Sendable {
         let buffered = self.buffered
         let limit = configuration.bufferedMessages
         let logger = client.logger
-        await withTaskCancellationHandler {
-            await withGracefulShutdownHandler {
-                await pollThread.run {
-                    // Past the buffer limit, wait for the application instead of fetching more.
-                    // (rd_kafka_poll must not be called once the main queue goes to the consumer queue.)
-                    if buffered.value >= limit {
-                        usleep(1000)
-                        return
-                    }
-                    guard let message = rd_kafka_consumer_poll(client.handle, 100) else { return }
-                    defer { rd_kafka_message_destroy(message) }
-                    switch Self.convert(message) {
-                    case .message(let converted):
-                        buffered.add(1)
-                        continuation.yield(converted)
-                    case .ignore:
-                        break
-                    case .failure(let error):
-                        if error.isFatal || error.nativeCode == Int32(RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART.rawValue) {
-                            continuation.finish(throwing: error)
-                        } else {
-                            logger.warning("kafka consumer error", metadata: ["error": "\(error)"])
-                        }
-                    }
-                } finish: {
-                    // Commit what was handled, then leave the group (which revokes, and commits again).
-                    _ = rd_kafka_commit(client.handle, nil, 0)
-                    _ = rd_kafka_consumer_close(client.handle)
-                    continuation.finish()
-                }
-            } onGracefulShutdown: {
-                self.pollThread.stop()
+        await pollThread.run {
+            // Past the buffer limit, wait for the application instead of fetching more.
+            // (rd_kafka_poll must not be called once the main queue goes to the consumer queue.)
+            if buffered.value >= limit {
+                usleep(1000)
+                return
             }
-        } onCancel: {
-            self.pollThread.stop()
+            guard let message = rd_kafka_consumer_poll(client.handle, 100) else { return }
+            defer { rd_kafka_message_destroy(message) }
+            switch Self.convert(message) {
+            case .message(let converted):
+                buffered.add(1)
+                continuation.yield(converted)
+            case .ignore:
+                break
+            case .failure(let error):
+                if error.isFatal || error.nativeCode == Int32(RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART.rawValue) {
+                    continuation.finish(throwing: error)
+                } else {
+                    logger.warning("kafka consumer error", metadata: ["error": "\(error)"])
+                }
+            }
+        } finish: {
+            // Commit what was handled, then leave the group (which revokes, and commits again).
+            _ = rd_kafka_commit(client.handle, nil, 0)
+            _ = rd_kafka_consumer_close(client.handle)
+            continuation.finish()
         }
     }
 
@@ -272,11 +265,11 @@ private func rebalance(_ client: OpaquePointer, _ reason: rd_kafka_resp_err_t, _
 public struct KafkaMessages: AsyncSequence, Sendable {
     public typealias Element = KafkaMessage
     let stream: AsyncThrowingStream<KafkaMessage, any Error>
-    let buffered: SharedCounter
+    let buffered: AtomicCounter
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         var base: AsyncThrowingStream<KafkaMessage, any Error>.AsyncIterator
-        let buffered: SharedCounter
+        let buffered: AtomicCounter
 
         public mutating func next() async throws -> KafkaMessage? {
             let message = try await base.next()
@@ -288,11 +281,4 @@ public struct KafkaMessages: AsyncSequence, Sendable {
     public func makeAsyncIterator() -> AsyncIterator {
         AsyncIterator(base: stream.makeAsyncIterator(), buffered: buffered)
     }
-}
-
-/// An atomic counter shared between the poll thread and the message sequence.
-final class SharedCounter: Sendable {
-    private let count = Atomic<Int>(0)
-    var value: Int { count.load(ordering: .relaxed) }
-    func add(_ delta: Int) { count.add(delta, ordering: .relaxed) }
 }

@@ -1,3 +1,4 @@
+import ConnectionPool
 import CRdKafka
 
 /// A topic as the cluster describes it.
@@ -16,7 +17,7 @@ public struct KafkaWatermarks: Sendable, Hashable {
 extension RDKafkaClient {
     func topics(timeout: Duration) async throws -> [KafkaTopicMetadata] {
         let client = self
-        let milliseconds = Int32(timeout.kafkaMilliseconds)
+        let milliseconds = Int32(timeout.wholeMilliseconds)
         return try await client.blocking {
             var metadata: UnsafePointer<rd_kafka_metadata>?
             let result = rd_kafka_metadata(client.handle, 1, nil, &metadata, milliseconds)
@@ -35,7 +36,7 @@ extension RDKafkaClient {
 
     func watermarks(_ partition: KafkaTopicPartition, timeout: Duration) async throws -> KafkaWatermarks {
         let client = self
-        let milliseconds = Int32(timeout.kafkaMilliseconds)
+        let milliseconds = Int32(timeout.wholeMilliseconds)
         return try await client.blocking {
             var low: Int64 = 0
             var high: Int64 = 0

@@ -1,4 +1,4 @@
-import Foundation
+import ConnectionPool
 import Synchronization
 
 /// A dedicated thread that calls a blocking poll function in a loop until stopped. librdkafka's
@@ -13,17 +13,13 @@ final class KafkaPollThread: Sendable {
 
     var isStopping: Bool { stopping.load(ordering: .acquiring) }
 
-    /// Runs `poll` until ``stop()``, then `finish`, on the thread; returns when the thread is done.
+    /// Runs `poll` until ``stop()`` (or graceful shutdown, or cancellation), then `finish`, on the
+    /// thread; returns when the thread is done.
     func run(poll: @escaping @Sendable () -> Void, finish: @escaping @Sendable () -> Void) async {
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            let thread = Thread { [self] in
-                while !isStopping { poll() }
-                finish()
-                done.resume()
-            }
-            thread.name = name
-            thread.start()
-        }
+        await runOnDedicatedThread(named: name, { [self] in
+            while !isStopping { poll() }
+            finish()
+        }, stop: { self.stop() })
     }
 
     func stop() {

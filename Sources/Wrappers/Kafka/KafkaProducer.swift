@@ -1,3 +1,4 @@
+import ConnectionPool
 import CRdKafka
 public import Logging
 public import ServiceLifecycle
@@ -96,7 +97,7 @@ public final class KafkaProducer: Service, Sendable {
     /// Waits until every message in flight was acknowledged or failed, up to `timeout`.
     public func flush(timeout: Duration) async throws {
         let client = self.client
-        let milliseconds = Int32(timeout.kafkaMilliseconds)
+        let milliseconds = Int32(timeout.wholeMilliseconds)
         let result = try await client.blocking { rd_kafka_flush(client.handle, milliseconds) }
         if result != RD_KAFKA_RESP_ERR_NO_ERROR {
             throw KafkaError(.timedOut, "flush", responseError: result)
@@ -107,22 +108,14 @@ public final class KafkaProducer: Service, Sendable {
 
     public func run() async throws {
         let client = self.client
-        let flushTimeout = Int32(configuration.flushTimeout.kafkaMilliseconds)
-        await withTaskCancellationHandler {
-            await withGracefulShutdownHandler {
-                await pollThread.run {
-                    rd_kafka_poll(client.handle, 100)
-                } finish: {
-                    // Deliver what can be delivered in time, then fail the rest.
-                    rd_kafka_flush(client.handle, flushTimeout)
-                    rd_kafka_purge(client.handle, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
-                    rd_kafka_poll(client.handle, 0)
-                }
-            } onGracefulShutdown: {
-                self.pollThread.stop()
-            }
-        } onCancel: {
-            self.pollThread.stop()
+        let flushTimeout = Int32(configuration.flushTimeout.wholeMilliseconds)
+        await pollThread.run {
+            rd_kafka_poll(client.handle, 100)
+        } finish: {
+            // Deliver what can be delivered in time, then fail the rest.
+            rd_kafka_flush(client.handle, flushTimeout)
+            rd_kafka_purge(client.handle, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
+            rd_kafka_poll(client.handle, 0)
         }
     }
 }
@@ -240,13 +233,13 @@ final class PendingBatch: @unchecked Sendable {
                     topicPartition: KafkaTopicPartition(topic: messages[index].topic, partition: slot.partition), offset: slot.offset))
             }
         }
-        let continuation = waiter.withLock { state -> CheckedContinuation<[KafkaDeliveryReport], any Error>? in
+        let (continuation, result) = waiter.withLock { state in
             let error = firstError ?? state.failure
             let result: Result<[KafkaDeliveryReport], any Error> = error.map { .failure($0) } ?? .success(reports)
             state.result = result
             defer { state.continuation = nil }
-            return state.continuation
+            return (state.continuation, result)
         }
-        if let continuation, let result = waiter.withLock({ $0.result }) { continuation.resume(with: result) }
+        continuation?.resume(with: result)
     }
 }

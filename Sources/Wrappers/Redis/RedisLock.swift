@@ -1,3 +1,5 @@
+import ConnectionPool
+
 /// A lease on a key: `SET key token NX PX ttl` with a random token. Release and extend compare the
 /// token first (in one Lua script), so a holder whose lease ran out can neither release nor extend
 /// the lock someone else now holds.
@@ -47,7 +49,7 @@ public struct RedisLock: Sendable {
     public func extend(to duration: Duration) async throws -> Bool {
         try await pool.evaluate(
             Self.extendScript, keys: [RedisArgument(key)],
-            arguments: [RedisArgument(token), RedisArgument(max(1, duration.milliseconds))]) == .integer(1)
+            arguments: [RedisArgument(token), RedisArgument(max(1, duration.wholeMilliseconds))]) == .integer(1)
     }
 }
 

@@ -1,3 +1,5 @@
+import ConnectionPool
+
 /// When SET writes: always, only if the key is absent (NX), or only if present (XX).
 public struct RedisSetCondition: Sendable, Hashable {
     let argument: RedisArgument?
@@ -12,14 +14,7 @@ public struct RedisExpiration: Sendable, Hashable {
     public static func seconds(_ value: Int) -> Self { Self(arguments: ["EX", RedisArgument(value)]) }
     public static func milliseconds(_ value: Int) -> Self { Self(arguments: ["PX", RedisArgument(value)]) }
     /// PX with the duration in milliseconds (at least 1).
-    public static func after(_ duration: Duration) -> Self { .milliseconds(max(1, duration.milliseconds)) }
-}
-
-extension Duration {
-    var milliseconds: Int {
-        let (seconds, attoseconds) = components
-        return Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
-    }
+    public static func after(_ duration: Duration) -> Self { .milliseconds(max(1, duration.wholeMilliseconds)) }
 }
 
 extension RedisPool {
@@ -71,7 +66,7 @@ extension RedisPool {
     /// EXPIRE (whole seconds) or PEXPIRE: whether the key exists and got the time-out.
     @discardableResult
     public func expire(_ key: String, after duration: Duration) async throws -> Bool {
-        let milliseconds = duration.milliseconds
+        let milliseconds = duration.wholeMilliseconds
         return milliseconds % 1000 == 0
             ? try await integer(["EXPIRE", RedisArgument(key), RedisArgument(milliseconds / 1000)]) == 1
             : try await integer(["PEXPIRE", RedisArgument(key), RedisArgument(milliseconds)]) == 1

@@ -65,22 +65,7 @@ public final class PostgresListener: Service, Sendable {
 
     /// Watches the connection on a dedicated thread until graceful shutdown or cancellation.
     public func run() async throws {
-        await withTaskCancellationHandler {
-            await withGracefulShutdownHandler {
-                await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-                    let thread = Thread { [self] in
-                        watch()
-                        done.resume()
-                    }
-                    thread.name = "emporium.postgres.listener"
-                    thread.start()
-                }
-            } onGracefulShutdown: {
-                self.stop()
-            }
-        } onCancel: {
-            self.stop()
-        }
+        await runOnDedicatedThread(named: "emporium.postgres.listener", { self.watch() }, stop: { self.stop() })
     }
 
     private func stop() {
@@ -95,7 +80,7 @@ public final class PostgresListener: Service, Sendable {
         var backoff = reconnectDelay
         while !state.withLock({ $0.stopped }) {
             guard let current = connection ?? reconnect() else {
-                wakeup.wait(milliseconds: Int(backoff.components.seconds * 1000 + backoff.components.attoseconds / 1_000_000_000_000_000))
+                wakeup.wait(milliseconds: backoff.wholeMilliseconds)
                 backoff = min(backoff * 2, .seconds(10))
                 continue
             }

@@ -11,7 +11,8 @@ struct RedisSessionState {
 
     mutating func record(_ arguments: [RedisArgument]) {
         guard let first = arguments.first, first.count <= 12 else { return }
-        switch String(decoding: first.bytes, as: UTF8.self).uppercased() {
+        // Runs for every command: a name of up to 12 bytes is a small string, no allocation.
+        switch first.withUnsafeBytes({ String(decoding: $0, as: UTF8.self) }).uppercased() {
         case "MULTI": inTransaction = true
         case "EXEC", "DISCARD":
             inTransaction = false

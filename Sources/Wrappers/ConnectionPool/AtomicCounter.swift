@@ -1,0 +1,10 @@
+import Synchronization
+
+/// A counter shared by application tasks and a wrapper's I/O thread (messages buffered, deliveries
+/// in hand).
+public final class AtomicCounter: Sendable {
+    private let count = Atomic<Int>(0)
+    public init() {}
+    public var value: Int { count.load(ordering: .relaxed) }
+    public func add(_ delta: Int) { count.add(delta, ordering: .relaxed) }
+}

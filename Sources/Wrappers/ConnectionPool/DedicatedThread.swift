@@ -1,0 +1,26 @@
+import Foundation
+import ServiceLifecycle
+
+/// Runs `body` on a thread of its own (a wrapper's I/O or poll loop, which blocks in C calls and
+/// must stay off Swift's cooperative pool) and returns when it returns. `stop` is called on
+/// graceful shutdown or cancellation; it must make `body` return soon.
+public func runOnDedicatedThread(
+    named name: String, _ body: @escaping @Sendable () -> Void, stop: @escaping @Sendable () -> Void
+) async {
+    await withTaskCancellationHandler {
+        await withGracefulShutdownHandler {
+            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                let thread = Thread {
+                    body()
+                    done.resume()
+                }
+                thread.name = name
+                thread.start()
+            }
+        } onGracefulShutdown: {
+            stop()
+        }
+    } onCancel: {
+        stop()
+    }
+}
