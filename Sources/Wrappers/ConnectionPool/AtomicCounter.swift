@@ -7,4 +7,7 @@ public final class AtomicCounter: Sendable {
     public init() {}
     public var value: Int { count.load(ordering: .relaxed) }
     public func add(_ delta: Int) { count.add(delta, ordering: .relaxed) }
+    /// Adds `delta` and returns the new value.
+    @discardableResult
+    public func adding(_ delta: Int) -> Int { count.add(delta, ordering: .acquiringAndReleasing).newValue }
 }

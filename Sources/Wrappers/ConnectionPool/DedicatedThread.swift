@@ -3,9 +3,11 @@ import ServiceLifecycle
 
 /// Runs `body` on a thread of its own (a wrapper's I/O or poll loop, which blocks in C calls and
 /// must stay off Swift's cooperative pool) and returns when it returns. `stop` is called on
-/// graceful shutdown or cancellation; it must make `body` return soon.
+/// graceful shutdown (unless `stopsOnGracefulShutdown` is false: an owner that drains its own work
+/// first stops it later) or cancellation; it must make `body` return soon.
 public func runOnDedicatedThread(
-    named name: String, _ body: @escaping @Sendable () -> Void, stop: @escaping @Sendable () -> Void
+    named name: String, stopsOnGracefulShutdown: Bool = true,
+    _ body: @escaping @Sendable () -> Void, stop: @escaping @Sendable () -> Void
 ) async {
     await withTaskCancellationHandler {
         await withGracefulShutdownHandler {
@@ -18,7 +20,7 @@ public func runOnDedicatedThread(
                 thread.start()
             }
         } onGracefulShutdown: {
-            stop()
+            if stopsOnGracefulShutdown { stop() }
         }
     } onCancel: {
         stop()

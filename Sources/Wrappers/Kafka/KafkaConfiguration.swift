@@ -61,6 +61,9 @@ public struct KafkaConsumerConfiguration: Sendable {
     public var commitInterval: Duration = .seconds(1)
     /// `allow.auto.create.topics`; off means subscribing to an unknown topic is an error.
     public var allowAutoCreateTopics = false
+    /// Whether graceful shutdown stops the consumer at once (commit, leave the group). An owner that
+    /// first lets in-flight messages finish sets this to false and calls `shutdown()` itself.
+    public var stopsOnGracefulShutdown = true
     public var extra: [String: String] = [:]
 
     public init(bootstrapServers: [String], groupID: String) {

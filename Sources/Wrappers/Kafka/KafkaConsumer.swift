@@ -20,6 +20,8 @@ public final class KafkaConsumer: Service, Sendable {
     private let continuation: AsyncThrowingStream<KafkaMessage, any Error>.Continuation
     /// Messages handed to the stream and not yet taken by the application.
     private let buffered: AtomicCounter
+    /// Set by ``stopFetching()``: the stream has ended, later messages are dropped uncommitted.
+    private let fetchingStopped = AtomicCounter()
 
     private init(client: RDKafkaClient, configuration: KafkaConsumerConfiguration) {
         self.client = client
@@ -152,6 +154,19 @@ public final class KafkaConsumer: Service, Sendable {
         try await client.topics(timeout: timeout)
     }
 
+    /// Ends ``messages`` while the group membership stays up (commits, rebalances), so an owner
+    /// can finish its in-flight work before ``shutdown()``. Messages fetched afterwards are
+    /// dropped without being committed; the partition's next owner gets them.
+    public func stopFetching() {
+        if fetchingStopped.adding(1) == 1 { continuation.finish() }
+    }
+
+    /// Stops polling, commits what was handled and leaves the group; ``run()`` then returns. For
+    /// owners that set `stopsOnGracefulShutdown` to false and finish their in-flight work first.
+    public func shutdown() {
+        pollThread.stop()
+    }
+
     // MARK: - Service
 
     public func run() async throws {
@@ -160,7 +175,8 @@ public final class KafkaConsumer: Service, Sendable {
         let buffered = self.buffered
         let limit = configuration.bufferedMessages
         let logger = client.logger
-        await pollThread.run {
+        let fetchingStopped = self.fetchingStopped
+        await pollThread.run(stopsOnGracefulShutdown: configuration.stopsOnGracefulShutdown) {
             // Past the buffer limit, wait for the application instead of fetching more.
             // (rd_kafka_poll must not be called once the main queue goes to the consumer queue.)
             if buffered.value >= limit {
@@ -171,6 +187,7 @@ public final class KafkaConsumer: Service, Sendable {
             defer { rd_kafka_message_destroy(message) }
             switch Self.convert(message) {
             case .message(let converted):
+                guard fetchingStopped.value == 0 else { return }
                 buffered.add(1)
                 continuation.yield(converted)
             case .ignore:

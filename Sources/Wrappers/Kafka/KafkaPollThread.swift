@@ -15,8 +15,10 @@ final class KafkaPollThread: Sendable {
 
     /// Runs `poll` until ``stop()`` (or graceful shutdown, or cancellation), then `finish`, on the
     /// thread; returns when the thread is done.
-    func run(poll: @escaping @Sendable () -> Void, finish: @escaping @Sendable () -> Void) async {
-        await runOnDedicatedThread(named: name, { [self] in
+    func run(
+        stopsOnGracefulShutdown: Bool = true, poll: @escaping @Sendable () -> Void, finish: @escaping @Sendable () -> Void
+    ) async {
+        await runOnDedicatedThread(named: name, stopsOnGracefulShutdown: stopsOnGracefulShutdown, { [self] in
             while !isStopping { poll() }
             finish()
         }, stop: { self.stop() })

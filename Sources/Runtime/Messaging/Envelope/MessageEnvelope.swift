@@ -1,0 +1,121 @@
+public import Foundation
+
+/// One message as every transport carries it: identity, type and version, time, partitioning key,
+/// the correlation chain, W3C trace context, and a JSON body.
+///
+/// On Kafka the fields are headers (names in ``EnvelopeHeader``), the key is the Kafka key and the
+/// body the value. On AMQP they are the `message_id`, `type`, `correlation_id`, `content_type` and
+/// `timestamp`-like properties plus headers. Either way `kcat` and `rabbitmqadmin` read and write
+/// them; the README lists the headers.
+public struct MessageEnvelope: Sendable, Hashable {
+    /// Unique per message and kept through retries and replays, so the inbox can recognise it.
+    public var id: UUID
+    /// e.g. `order.created`.
+    public var type: String
+    public var schemaVersion: Int
+    public var occurredAt: Date
+    /// The partitioning key (order id, SKU): order is kept per key.
+    public var key: String
+    /// The id of the request or message that started the chain.
+    public var correlationID: String
+    /// The id of the message that caused this one, if any.
+    public var causationID: String?
+    /// W3C `traceparent`.
+    public var traceParent: String?
+    /// The JSON body.
+    public var body: [UInt8]
+
+    public init(
+        id: UUID = UUID(), type: String, schemaVersion: Int = 1, occurredAt: Date = Date(), key: String,
+        correlationID: String? = nil, causationID: String? = nil, traceParent: String? = nil, body: [UInt8]
+    ) {
+        self.id = id
+        self.type = type
+        self.schemaVersion = schemaVersion
+        self.occurredAt = occurredAt
+        self.key = key
+        self.correlationID = correlationID ?? id.uuidString.lowercased()
+        self.causationID = causationID
+        self.traceParent = traceParent
+        self.body = body
+    }
+
+    /// An envelope for a typed payload, encoded as JSON.
+    public init<Payload: MessagePayload>(
+        _ payload: Payload, id: UUID = UUID(), key: String, occurredAt: Date = Date(),
+        correlationID: String? = nil, causationID: String? = nil, traceParent: String? = nil
+    ) throws {
+        self.init(
+            id: id, type: Payload.messageType, schemaVersion: Payload.schemaVersion, occurredAt: occurredAt, key: key,
+            correlationID: correlationID, causationID: causationID, traceParent: traceParent,
+            body: try MessageJSON.encode(payload))
+    }
+
+    /// The id as it appears on the wire (lower-case UUID).
+    public var idString: String { id.uuidString.lowercased() }
+}
+
+/// Header names of the envelope and of the runtime's retry and dead-letter bookkeeping.
+public enum EnvelopeHeader {
+    public static let messageID = "message-id"
+    public static let messageType = "message-type"
+    public static let schemaVersion = "schema-version"
+    public static let occurredAt = "occurred-at"
+    /// AMQP only (Kafka uses its own key).
+    public static let key = "message-key"
+    public static let correlationID = "correlation-id"
+    public static let causationID = "causation-id"
+    public static let traceParent = "traceparent"
+    public static let contentType = "content-type"
+
+    /// Retries and dead letters.
+    public static let attempts = "x-attempts"
+    public static let firstFailureAt = "x-first-failure-at"
+    public static let lastFailureAt = "x-last-failure-at"
+    public static let errorType = "x-error-type"
+    public static let errorMessage = "x-error-message"
+    public static let consumer = "x-consumer"
+    public static let originTopic = "x-origin-topic"
+    public static let originPartition = "x-origin-partition"
+    public static let originOffset = "x-origin-offset"
+    public static let originQueue = "x-origin-queue"
+    /// Delays (AMQP): when the message is due (ms since the epoch) and where it then goes.
+    public static let deliverAt = "x-deliver-at"
+    public static let target = "x-delay-target"
+
+    /// Headers the runtime adds on the way to a dead-letter destination, dropped again on replay.
+    public static let deadLetterHeaders: Set<String> = [
+        errorType, errorMessage, consumer, originTopic, originPartition, originOffset, originQueue,
+        attempts, firstFailureAt, lastFailureAt, deliverAt, target,
+    ]
+}
+
+/// JSON as the runtime writes and reads it.
+public enum MessageJSON {
+    public static func encode<Value: Encodable>(_ value: Value) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(value))
+    }
+
+    public static func decode<Value: Decodable>(_ type: Value.Type, from bytes: [UInt8]) throws -> Value {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try decoder.decode(type, from: Data(bytes))
+    }
+}
+
+/// Times on the wire: RFC 3339 with milliseconds, UTC.
+enum WireTime {
+    static func format(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+
+    static func parse(_ text: String) -> Date? {
+        (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text))
+            ?? (try? Date.ISO8601FormatStyle().parse(text))
+    }
+
+    static func milliseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
+}

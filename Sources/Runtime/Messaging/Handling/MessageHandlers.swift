@@ -1,0 +1,48 @@
+/// The handlers of one consumer, by message type. Types without a handler are skipped (a topic
+/// carries several types, and a consumer needs only some).
+public struct MessageHandlers: Sendable {
+    private var handlers: [String: AnyMessageHandler] = [:]
+
+    public init() {}
+
+    /// Registers `handler` for its payload's message type, replacing an earlier one.
+    public mutating func register<Handler: MessageHandler>(_ handler: Handler) {
+        handlers[Handler.Payload.messageType] = AnyMessageHandler(handler)
+    }
+
+    /// Registers a closure for `type`.
+    public mutating func on<Payload: MessagePayload>(
+        _ type: Payload.Type, _ body: @escaping @Sendable (Payload, MessageContext) async throws -> Void
+    ) {
+        register(ClosureMessageHandler(type, body))
+    }
+
+    /// The registered message types.
+    public var types: [String] { handlers.keys.sorted() }
+
+    func handler(for type: String) -> AnyMessageHandler? { handlers[type] }
+}
+
+/// A handler with its payload type erased: decoding is a separate step, so that a message that
+/// does not decode is known to be poison before any transaction starts.
+struct AnyMessageHandler: Sendable {
+    typealias Prepared = @Sendable (MessageContext) async throws -> Void
+    let prepare: @Sendable (MessageEnvelope) throws(MessagingError) -> Prepared
+
+    init<Handler: MessageHandler>(_ handler: Handler) {
+        prepare = { envelope throws(MessagingError) in
+            guard envelope.schemaVersion <= Handler.Payload.schemaVersion else {
+                throw MessagingError(
+                    .unsupportedSchemaVersion,
+                    "\(envelope.type) version \(envelope.schemaVersion); this consumer understands up to \(Handler.Payload.schemaVersion)")
+            }
+            let payload: Handler.Payload
+            do {
+                payload = try MessageJSON.decode(Handler.Payload.self, from: envelope.body)
+            } catch {
+                throw MessagingError(.poisonMessage, "the body is not a valid \(envelope.type): \(error)")
+            }
+            return { context in try await handler.handle(payload, context: context) }
+        }
+    }
+}

@@ -1,0 +1,130 @@
+public import Logging
+public import Postgres
+public import Redis
+
+/// Settings every consumer shares, whatever its transport.
+public struct MessageConsumerSettings: Sendable {
+    /// The consumer's name: the inbox's `consumer`, the Kafka group id, the AMQP queue's owner.
+    public var name: String
+    public var retry: RetryPolicy
+    /// How long the Redis guard keeps other replicas off a message being worked; longer than the
+    /// slowest handler. `nil` turns the guard off (the inbox alone still prevents a second effect).
+    public var guardTimeToLive: Duration?
+
+    public init(name: String, retry: RetryPolicy = RetryPolicy(), guardTimeToLive: Duration? = .seconds(30)) {
+        self.name = name
+        self.retry = retry
+        self.guardTimeToLive = guardTimeToLive
+    }
+}
+
+/// The transport-independent part of consuming: the Redis guard, the inbox transaction, the
+/// handler, and the verdict on a failure. Transports decide what a verdict means (commit, ack,
+/// retry later, dead-letter).
+public final class MessageProcessor: Sendable {
+    public let settings: MessageConsumerSettings
+    let handlers: MessageHandlers
+    let database: PostgresPool
+    let redis: RedisPool?
+    let logger: Logger
+
+    public init(settings: MessageConsumerSettings, handlers: MessageHandlers, database: PostgresPool, redis: RedisPool?, logger: Logger) {
+        self.settings = settings
+        self.handlers = handlers
+        self.database = database
+        self.redis = redis
+        self.logger = logger
+    }
+
+    public var consumer: String { settings.name }
+
+    enum Outcome: Sendable, Equatable {
+        /// The handler's transaction committed.
+        case handled
+        /// The inbox already had it: acknowledged without effect.
+        case duplicate
+        /// No handler for the type.
+        case ignored
+        /// Another replica holds the guard; try again later.
+        case busy
+        case failed(HandlingFailure)
+    }
+
+    /// Runs the handler for `envelope` once (attempt number `attempt`).
+    func process(_ envelope: MessageEnvelope, attempt: Int) async -> Outcome {
+        guard let handler = handlers.handler(for: envelope.type) else {
+            MessagingMetrics.count(.ignored, consumer: consumer, type: envelope.type)
+            return .ignored
+        }
+        let prepared: AnyMessageHandler.Prepared
+        do {
+            prepared = try handler.prepare(envelope)
+        } catch {
+            return failed(HandlingFailure(error), envelope)
+        }
+
+        let lock: RedisLock?
+        switch await takeGuard(envelope) {
+        case .taken(let taken): lock = taken
+        case .heldElsewhere: return .busy
+        }
+
+        let start = ContinuousClock.now
+        var logger = self.logger
+        logger[metadataKey: "message.id"] = "\(envelope.idString)"
+        logger[metadataKey: "message.type"] = "\(envelope.type)"
+        logger[metadataKey: "correlation.id"] = "\(envelope.correlationID)"
+        let outcome: Outcome
+        do {
+            let fresh = try await database.withTransaction { [consumer] connection in
+                let recorded = try await connection.execute("""
+                    INSERT INTO messaging.inbox (consumer, message_id, message_type)
+                    VALUES (\(consumer), \(envelope.idString)::uuid, \(envelope.type))
+                    ON CONFLICT DO NOTHING
+                    """)
+                guard recorded == 1 else { return false }
+                try await prepared(MessageContext(
+                    envelope: envelope, consumer: consumer, attempt: attempt, connection: connection, logger: logger))
+                return true
+            }
+            MessagingMetrics.handlerDuration(consumer: consumer, type: envelope.type, ContinuousClock.now - start)
+            MessagingMetrics.count(fresh ? .handled : .duplicate, consumer: consumer, type: envelope.type)
+            outcome = fresh ? .handled : .duplicate
+        } catch {
+            outcome = failed(HandlingFailure(error), envelope, attempt: attempt, logger: logger)
+        }
+        if let lock {
+            do { try await lock.release() } catch { logger.debug("inbox guard release failed", metadata: ["error": "\(error)"]) }
+        }
+        return outcome
+    }
+
+    private func failed(_ failure: HandlingFailure, _ envelope: MessageEnvelope, attempt: Int = 1, logger: Logger? = nil) -> Outcome {
+        MessagingMetrics.count(.failed, consumer: consumer, type: envelope.type)
+        (logger ?? self.logger).warning("message handling failed", metadata: [
+            "message.id": "\(envelope.idString)", "message.type": "\(envelope.type)", "messaging.attempt": "\(attempt)",
+            "error.type": "\(failure.errorType)", "error": "\(failure.message)", "error.retriable": "\(failure.isRetriable)",
+        ])
+        return .failed(failure)
+    }
+
+    private enum Guard {
+        case taken(RedisLock?)
+        case heldElsewhere
+    }
+
+    /// `SET NX PX` on (consumer, message id), so two replicas never work the same message at the
+    /// same moment. Without Redis the inbox's primary key still keeps the effect single.
+    private func takeGuard(_ envelope: MessageEnvelope) async -> Guard {
+        guard let redis, let timeToLive = settings.guardTimeToLive else { return .taken(nil) }
+        do {
+            guard let lock = try await RedisLock.acquire(
+                "emporium:inbox-guard:\(consumer):\(envelope.idString)", timeToLive: timeToLive, on: redis)
+            else { return .heldElsewhere }
+            return .taken(lock)
+        } catch {
+            logger.warning("inbox guard unavailable; relying on the inbox alone", metadata: ["error": "\(error)"])
+            return .taken(nil)
+        }
+    }
+}

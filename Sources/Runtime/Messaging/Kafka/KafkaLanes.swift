@@ -1,0 +1,79 @@
+import Kafka
+
+/// Which messages of a Kafka consumer are in flight, and what may be committed.
+///
+/// Messages of one key (per partition) form a lane and run one after another; lanes run
+/// concurrently. A partition's committable position is the end of its longest finished prefix:
+/// a message still in flight (say, waiting for a retry) holds it back, the others do not wait.
+struct KafkaLanes: Sendable {
+    struct LaneKey: Hashable, Sendable {
+        let partition: KafkaTopicPartition
+        /// The Kafka key; an unkeyed message gets a lane of its own.
+        let key: [UInt8]?
+        let unkeyedOffset: Int64?
+    }
+
+    private struct Pending {
+        var offsets: [Int64] = []
+        var finished: Set<Int64> = []
+        var messages: [Int64: KafkaMessage] = [:]
+        var head = 0
+    }
+
+    private var lanes: [LaneKey: [KafkaMessage]] = [:]
+    private var partitions: [KafkaTopicPartition: Pending] = [:]
+
+    static func laneKey(of message: KafkaMessage) -> LaneKey {
+        LaneKey(partition: message.topicPartition, key: message.key, unkeyedOffset: message.key == nil ? message.offset : nil)
+    }
+
+    /// Takes a new message. Returns true when it opens a lane (the caller starts a worker for it);
+    /// otherwise it waits in its lane behind the messages of the same key.
+    mutating func arrive(_ message: KafkaMessage) -> Bool {
+        partitions[message.topicPartition, default: Pending()].offsets.append(message.offset)
+        partitions[message.topicPartition]!.messages[message.offset] = message
+        let key = Self.laneKey(of: message)
+        if lanes[key] != nil {
+            lanes[key]!.append(message)
+            return false
+        }
+        lanes[key] = []
+        return true
+    }
+
+    /// Marks `message` finished. Returns the lane's next message (nil closes the lane) and the
+    /// message whose offset may now be stored, if the finished prefix grew.
+    mutating func finish(_ message: KafkaMessage) -> (next: KafkaMessage?, store: KafkaMessage?) {
+        let key = Self.laneKey(of: message)
+        var next: KafkaMessage?
+        if var queue = lanes[key], !queue.isEmpty {
+            next = queue.removeFirst()
+            lanes[key] = queue
+        } else {
+            lanes[key] = nil
+        }
+        guard var pending = partitions[message.topicPartition] else { return (next, nil) }
+        pending.finished.insert(message.offset)
+        var store: KafkaMessage?
+        while pending.head < pending.offsets.count, pending.finished.contains(pending.offsets[pending.head]) {
+            let offset = pending.offsets[pending.head]
+            pending.finished.remove(offset)
+            store = pending.messages.removeValue(forKey: offset)
+            pending.head += 1
+        }
+        if pending.head > 1024 {
+            pending.offsets.removeFirst(pending.head)
+            pending.head = 0
+        }
+        partitions[message.topicPartition] = pending
+        return (next, store)
+    }
+
+    /// Gives up on `message` (shutdown during a retry): its lane closes; nothing after it in its
+    /// partition is stored any more, so the next owner sees it again.
+    mutating func abandon(_ message: KafkaMessage) -> [KafkaMessage] {
+        let key = Self.laneKey(of: message)
+        let dropped = lanes.removeValue(forKey: key) ?? []
+        return dropped
+    }
+}

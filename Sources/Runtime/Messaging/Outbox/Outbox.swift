@@ -1,0 +1,82 @@
+import ConnectionPool
+public import Postgres
+
+/// Where the relay publishes an outbox message.
+public struct MessageDestination: Sendable, Hashable, CustomStringConvertible {
+    public enum Transport: String, Sendable, Hashable { case kafka, amqp }
+
+    public let transport: Transport
+    /// The Kafka topic, or the routing key on the AMQP work exchange.
+    public let name: String
+    /// AMQP only: delivered this long after it is published, through the delay queues.
+    public let delay: Duration
+
+    /// A Kafka topic; the envelope's key picks the partition.
+    public static func kafka(_ topic: String) -> MessageDestination {
+        MessageDestination(transport: .kafka, name: topic, delay: .zero)
+    }
+
+    /// A routing key on the AMQP work exchange, optionally delayed.
+    public static func amqp(_ routingKey: String, delay: Duration = .zero) -> MessageDestination {
+        MessageDestination(transport: .amqp, name: routingKey, delay: delay)
+    }
+
+    public var description: String { "\(transport.rawValue):\(name)" + (delay > .zero ? " after \(delay)" : "") }
+}
+
+/// A message waiting in the outbox.
+public struct OutboxMessage: Sendable {
+    public var envelope: MessageEnvelope
+    public var destination: MessageDestination
+    /// Rows of one aggregate are published in the order they were appended; by default the key.
+    public var aggregate: String
+
+    public init(_ envelope: MessageEnvelope, to destination: MessageDestination, aggregate: String? = nil) {
+        self.envelope = envelope
+        self.destination = destination
+        self.aggregate = aggregate ?? envelope.key
+    }
+}
+
+/// The transactional outbox: events are appended with the caller's state change, in the caller's
+/// transaction, and the relay (``OutboxRelay``) publishes them after the commit. A rolled-back
+/// transaction leaves no event behind; a committed one always gets published.
+public enum Outbox {
+    /// Appends `messages` on `connection`, which should be inside the caller's transaction
+    /// (`withTransaction`). One round trip, whatever the count.
+    public static func append(_ messages: [OutboxMessage], on connection: PostgresConnection) async throws {
+        guard !messages.isEmpty else { return }
+        try await connection.execute(insert(messages))
+    }
+
+    /// Appends one message; see ``append(_:on:)``.
+    public static func append(_ message: OutboxMessage, on connection: PostgresConnection) async throws {
+        try await append([message], on: connection)
+    }
+
+    static func insert(_ messages: [OutboxMessage]) -> PostgresQuery {
+        func column(_ value: (OutboxMessage) -> String) -> [String] { messages.map(value) }
+        let aggregates = column(\.aggregate)
+        let transports = column(\.destination.transport.rawValue)
+        let destinations = column(\.destination.name)
+        let ids = column(\.envelope.idString)
+        let types = column(\.envelope.type)
+        let versions = column { String($0.envelope.schemaVersion) }
+        let keys = column(\.envelope.key)
+        let correlations = column(\.envelope.correlationID)
+        let causations = column { $0.envelope.causationID ?? "" }
+        let traces = column { $0.envelope.traceParent ?? "" }
+        let times = messages.map(\.envelope.occurredAt)
+        let bodies = column { String(decoding: $0.envelope.body, as: UTF8.self) }
+        let delays = column { String($0.destination.delay.wholeMilliseconds) }
+        return """
+            INSERT INTO messaging.outbox (aggregate, transport, destination, message_id, message_type, schema_version,
+                message_key, correlation_id, causation_id, traceparent, occurred_at, body, delay_ms)
+            SELECT a, t, d, i::uuid, ty, v::integer, k, c, NULLIF(ca, ''), NULLIF(tr, ''), o, b::jsonb, dl::bigint
+            FROM unnest(\(aggregates)::text[], \(transports)::text[], \(destinations)::text[], \(ids)::text[],
+                \(types)::text[], \(versions)::text[], \(keys)::text[], \(correlations)::text[], \(causations)::text[],
+                \(traces)::text[], \(times)::timestamptz[], \(bodies)::text[], \(delays)::text[])
+                AS m(a, t, d, i, ty, v, k, c, ca, tr, o, b, dl)
+            """
+    }
+}

@@ -1,0 +1,281 @@
+public import AMQP
+import ConnectionPool
+import Foundation
+public import Kafka
+public import Logging
+public import Postgres
+public import ServiceLifecycle
+
+/// Settings of the outbox relay.
+public struct OutboxRelaySettings: Sendable {
+    /// Rows claimed and published per transaction.
+    public var batchSize = 500
+    /// How often to look for rows without a notification (a missed NOTIFY, a listener reconnecting).
+    public var pollInterval: Duration = .seconds(1)
+    /// Sent rows older than this are deleted.
+    public var retention: Duration = .seconds(7 * 24 * 3600)
+    public var pruneInterval: Duration = .seconds(60)
+    /// How often the backlog gauges are refreshed.
+    public var backlogInterval: Duration = .seconds(5)
+    /// Publishing attempts after which a row that fails with a non-retriable error is parked
+    /// (`failed_at`) instead of being tried forever.
+    public var maximumAttempts = 10
+    /// The wait after a failed batch; it doubles up to `maximumBackoff`.
+    public var initialBackoff: Duration = .milliseconds(100)
+    public var maximumBackoff: Duration = .seconds(5)
+
+    public init() {}
+}
+
+/// Publishes the transactional outbox (`emporium relay`; any number of replicas).
+///
+/// Each pass claims the oldest unsent rows with `FOR UPDATE SKIP LOCKED`, so replicas never
+/// publish the same row at once, and leaves out any row whose aggregate has an older unsent row
+/// claimed by another replica, so the rows of one aggregate go out in order. It publishes them
+/// (Kafka: acknowledged by all in-sync replicas; AMQP: publisher confirms) and marks them sent in
+/// the same transaction. A relay that dies mid-batch marks nothing: the rows go out again, and
+/// consumers' inboxes drop the duplicates.
+///
+/// A NOTIFY on commit (a trigger on the outbox) wakes the relay; it also polls every
+/// `pollInterval`. Sent rows are pruned after `retention`.
+public final class OutboxRelay: Service, Sendable {
+    let settings: OutboxRelaySettings
+    let database: PostgresPool
+    let listener: PostgresListener?
+    let kafka: KafkaProducer?
+    let amqp: AMQPConnection?
+    let delays: AMQPDelays?
+    let logger: Logger
+    private let doorbell = Doorbell()
+
+    public init(
+        settings: OutboxRelaySettings, database: PostgresPool, listener: PostgresListener?,
+        kafka: KafkaProducer?, amqp: AMQPConnection?, delays: AMQPDelays?, logger: Logger
+    ) {
+        self.settings = settings
+        self.database = database
+        self.listener = listener
+        self.kafka = kafka
+        self.amqp = amqp
+        self.delays = delays
+        self.logger = logger
+    }
+
+    public static let notificationChannel = "messaging_outbox"
+
+    public func run() async throws {
+        let notifications = try await listener?.listen(to: Self.notificationChannel)
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                if let notifications {
+                    group.addTask { [doorbell] in
+                        for await _ in notifications { doorbell.ring() }
+                    }
+                }
+                group.addTask { await self.housekeeping() }
+                await self.relayLoop()
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            self.doorbell.ring()
+        }
+    }
+
+    private func relayLoop() async {
+        var backoff = settings.initialBackoff
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                let claimed = try await relayBatch()
+                backoff = settings.initialBackoff
+                if claimed < settings.batchSize { await doorbell.wait(timeout: settings.pollInterval) }
+            } catch {
+                logger.warning("outbox relay pass failed; backing off", metadata: ["error": "\(error)", "backoff": "\(backoff)"])
+                await doorbell.wait(timeout: backoff)
+                backoff = min(backoff * 2, settings.maximumBackoff)
+            }
+        }
+    }
+
+    // MARK: - One pass
+
+    struct Row: Sendable {
+        let id: Int64
+        let aggregate: String
+        let destination: MessageDestination
+        let envelope: MessageEnvelope
+        let attempts: Int
+    }
+
+    /// Claims, publishes and marks one batch. Returns the number of rows claimed.
+    @discardableResult
+    public func relayBatch() async throws -> Int {
+        try await database.withTransaction { connection in
+            let rows = try await Self.claim(limit: settings.batchSize, on: connection)
+            guard !rows.isEmpty else { return 0 }
+            do {
+                try await publish(rows)
+                try await Self.markSent(rows.map(\.id), on: connection)
+                MessagingMetrics.published(rows.count { $0.destination.transport == .kafka }, transport: .kafka)
+                MessagingMetrics.published(rows.count { $0.destination.transport == .amqp }, transport: .amqp)
+            } catch {
+                // Something in the batch failed: find out which, one row at a time, in order.
+                logger.info("outbox batch failed; publishing its rows one by one", metadata: ["error": "\(error)"])
+                try await publishSingly(rows, on: connection)
+            }
+            return rows.count
+        }
+    }
+
+    static func claim(limit: Int, on connection: PostgresConnection) async throws -> [Row] {
+        let rows = try await connection.query("""
+            WITH claimed AS (
+                SELECT id, aggregate FROM messaging.outbox
+                WHERE sent_at IS NULL AND failed_at IS NULL
+                ORDER BY id LIMIT \(limit)
+                FOR UPDATE SKIP LOCKED
+            )
+            SELECT o.id, o.aggregate, o.transport, o.destination, o.delay_ms, o.message_id::text, o.message_type,
+                o.schema_version, o.message_key, o.correlation_id, o.causation_id, o.traceparent, o.occurred_at,
+                o.body::text, o.attempts
+            FROM messaging.outbox o JOIN claimed c USING (id)
+            WHERE NOT EXISTS (
+                SELECT 1 FROM messaging.outbox p
+                WHERE p.aggregate = c.aggregate AND p.id < c.id AND p.sent_at IS NULL AND p.failed_at IS NULL
+                    AND p.id NOT IN (SELECT id FROM claimed))
+            ORDER BY o.id
+            """)
+        return try rows.map { row in
+            let transport = try row.decode("transport", as: String.self)
+            let name = try row.decode("destination", as: String.self)
+            let destination = transport == "kafka"
+                ? MessageDestination.kafka(name)
+                : MessageDestination.amqp(name, delay: .milliseconds(try row.decode("delay_ms", as: Int64.self)))
+            let envelope = MessageEnvelope(
+                id: UUID(uuidString: try row.decode("message_id", as: String.self)) ?? UUID(),
+                type: try row.decode("message_type"), schemaVersion: try row.decode("schema_version"),
+                occurredAt: try row.decode("occurred_at"), key: try row.decode("message_key"),
+                correlationID: try row.decode("correlation_id", as: String.self),
+                causationID: try row.decode("causation_id"), traceParent: try row.decode("traceparent"),
+                body: Array(try row.decode("body", as: String.self).utf8))
+            return Row(
+                id: try row.decode("id"), aggregate: try row.decode("aggregate"), destination: destination,
+                envelope: envelope, attempts: try row.decode("attempts"))
+        }
+    }
+
+    private func publish(_ rows: [Row]) async throws {
+        let kafkaMessages = rows.filter { $0.destination.transport == .kafka }.map {
+            $0.envelope.kafkaMessage(topic: $0.destination.name)
+        }
+        let amqpMessages = try rows.filter { $0.destination.transport == .amqp }.map(amqpMessage)
+        async let kafkaSent: Void = sendKafka(kafkaMessages)
+        async let amqpSent: Void = sendAMQP(amqpMessages)
+        _ = try await (kafkaSent, amqpSent)
+    }
+
+    private func sendKafka(_ messages: [KafkaOutgoingMessage]) async throws {
+        guard !messages.isEmpty else { return }
+        guard let kafka else { throw MessagingError(.configuration, "outbox rows for Kafka, but the relay has no Kafka producer") }
+        try await kafka.send(messages)
+    }
+
+    private func sendAMQP(_ messages: [AMQPOutgoingMessage]) async throws {
+        guard !messages.isEmpty else { return }
+        guard let amqp else { throw MessagingError(.configuration, "outbox rows for AMQP, but the relay has no AMQP connection") }
+        try await amqp.publish(messages)
+    }
+
+    private func amqpMessage(_ row: Row) throws -> AMQPOutgoingMessage {
+        let workExchange = delays?.workExchange ?? "emporium.work"
+        let message = row.envelope.amqpMessage(exchange: workExchange, routingKey: row.destination.name)
+        guard row.destination.delay > .zero else { return message }
+        guard let delays else { throw MessagingError(.configuration, "a delayed outbox row, but the relay has no delay levels") }
+        return delays.schedule(message, after: row.destination.delay)
+    }
+
+    /// After a failed batch: rows go one at a time, in order. A row that fails keeps the later rows
+    /// of its aggregate back (order per aggregate), records its error, and is parked once it has
+    /// failed `maximumAttempts` times with an error a retry cannot fix.
+    private func publishSingly(_ rows: [Row], on connection: PostgresConnection) async throws {
+        var blocked: Set<String> = []
+        var sent: [Int64] = []
+        for row in rows where !blocked.contains(row.aggregate) {
+            do {
+                try await publish([row])
+                sent.append(row.id)
+            } catch {
+                blocked.insert(row.aggregate)
+                let failure = HandlingFailure(error)
+                let park = !failure.isRetriable && row.attempts + 1 >= settings.maximumAttempts
+                try await connection.execute("""
+                    UPDATE messaging.outbox SET attempts = attempts + 1, last_error = \(failure.description),
+                        failed_at = CASE WHEN \(park) THEN now() END
+                    WHERE id = \(row.id)
+                    """)
+                let metadata: Logger.Metadata = [
+                    "outbox.id": "\(row.id)", "message.id": "\(row.envelope.idString)", "destination": "\(row.destination)",
+                    "error": "\(failure)",
+                ]
+                if park {
+                    logger.error("outbox row parked after repeated permanent failures; clear failed_at to retry it", metadata: metadata)
+                } else {
+                    logger.warning("outbox row not published; will retry", metadata: metadata)
+                }
+            }
+        }
+        try await Self.markSent(sent, on: connection)
+    }
+
+    static func markSent(_ ids: [Int64], on connection: PostgresConnection) async throws {
+        guard !ids.isEmpty else { return }
+        try await connection.execute("""
+            UPDATE messaging.outbox SET sent_at = now(), attempts = attempts + 1
+            WHERE id = ANY(\(ids.map(String.init))::text[]::bigint[])
+            """)
+    }
+
+    // MARK: - Housekeeping
+
+    private func housekeeping() async {
+        var lastPrune = ContinuousClock.now - settings.pruneInterval
+        while !Task.isCancelled {
+            do {
+                if ContinuousClock.now - lastPrune >= settings.pruneInterval {
+                    lastPrune = ContinuousClock.now
+                    let pruned = try await prune()
+                    if pruned > 0 { logger.info("outbox pruned", metadata: ["outbox.pruned": "\(pruned)"]) }
+                }
+                let backlog = try await self.backlog()
+                MessagingMetrics.outbox(backlog: backlog.count, oldestUnsentSeconds: backlog.oldestAge)
+            } catch {
+                logger.debug("outbox housekeeping failed", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: settings.backlogInterval)
+        }
+    }
+
+    /// Deletes sent rows past the retention, in chunks. Returns how many went.
+    @discardableResult
+    public func prune() async throws -> Int {
+        var total = 0
+        while true {
+            let deleted = try await database.execute("""
+                DELETE FROM messaging.outbox WHERE id IN (
+                    SELECT id FROM messaging.outbox
+                    WHERE sent_at < now() - make_interval(secs => \(Double(settings.retention.wholeMilliseconds) / 1000))
+                    LIMIT 5000)
+                """)
+            total += deleted
+            if deleted < 5000 { return total }
+        }
+    }
+
+    /// Unsent rows (parked ones excluded) and the age of the oldest, in seconds.
+    public func backlog() async throws -> (count: Int, oldestAge: Double) {
+        let row = try await database.query("""
+            SELECT count(*)::bigint AS n, COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS age
+            FROM messaging.outbox WHERE sent_at IS NULL AND failed_at IS NULL
+            """).single()
+        return (Int(try row.decode("n", as: Int64.self)), try row.decode("age", as: Double.self))
+    }
+}
