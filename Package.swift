@@ -54,7 +54,10 @@ let package = Package(
         // MARK: - Wrappers
         .target(
             name: "ConnectionPool",
-            dependencies: [.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Sources/Wrappers/ConnectionPool",
             swiftSettings: strict
         ),
@@ -137,7 +140,11 @@ let package = Package(
         .executableTarget(
             name: "Emporium",
             dependencies: [
+                "AMQP",
+                "ConnectionPool",
                 "Kafka",
+                "Messaging",
+                "Observability",
                 "Postgres",
                 "Redis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -166,6 +173,7 @@ let package = Package(
         .target(
             name: "EmporiumTestSupport",
             dependencies: [
+                "ConnectionPool",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -6,6 +6,6 @@ struct EmporiumCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "emporium",
         abstract: "Emporium: an event-driven commerce backend.",
-        subcommands: [MigrateCommand.self, DevCommand.self]
+        subcommands: [MigrateCommand.self, RelayCommand.self, ReplayCommand.self, DevCommand.self]
     )
 }

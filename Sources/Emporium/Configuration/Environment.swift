@@ -1,4 +1,5 @@
 import Foundation
+import Messaging
 
 /// Reads settings from the process environment; every failure names the key.
 struct Environment: Sendable {
@@ -33,6 +34,36 @@ struct Environment: Sendable {
             throw ConfigurationError(key: key, message: "expected a number of milliseconds, got \"\(text)\"")
         }
         return .milliseconds(value)
+    }
+}
+
+extension Environment {
+    /// A duration written as `250ms`, `5s`, `2m`, `4h`, `1h30m`, or a bare number of milliseconds.
+    func duration(_ key: String, default defaultValue: Duration) throws -> Duration {
+        guard let text = optionalString(key) else { return defaultValue }
+        guard let value = AMQPDelays.parseDuration(text) else {
+            throw ConfigurationError(key: key, message: "expected a duration such as 500ms, 5s, 4h or 1h30m, got \"\(text)\"")
+        }
+        return value
+    }
+
+    /// A comma-separated list of durations.
+    func durations(_ key: String, default defaultValue: [Duration]) throws -> [Duration] {
+        guard let text = optionalString(key) else { return defaultValue }
+        guard let value = AMQPDelays.parseLevels(text) else {
+            throw ConfigurationError(key: key, message: "expected comma-separated durations such as 1s,30s,4h, got \"\(text)\"")
+        }
+        return value
+    }
+
+    /// Runs `make` and turns a wrapper's configuration error into one that names `key`.
+    func parse<T>(_ key: String, default defaultValue: String, _ make: (String) throws -> T) throws -> T {
+        let text = string(key, default: defaultValue)
+        do {
+            return try make(text)
+        } catch {
+            throw ConfigurationError(key: key, message: "\(error)")
+        }
     }
 }
 

@@ -1,0 +1,43 @@
+import AMQP
+import ArgumentParser
+import Kafka
+import Logging
+import Messaging
+import Observability
+import Postgres
+import ServiceLifecycle
+import UnixSignals
+
+/// `emporium relay`: publishes the transactional outbox to Kafka and RabbitMQ. Run any number.
+struct RelayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "relay",
+        abstract: "Publish the transactional outbox (any number of replicas)."
+    )
+
+    func run() async throws {
+        let logger = Logger(label: "emporium.relay")
+        let environment = Environment()
+        let database = try DatabaseSettings(environment: environment)
+        let messaging = try MessagingSettings(environment: environment)
+
+        let pool = PostgresPool(configuration: database.primary, logger: logger)
+        let listener = try PostgresListener(configuration: database.primary, logger: logger)
+        let producer = try KafkaProducer.make(
+            configuration: KafkaProducerConfiguration(bootstrapServers: messaging.kafkaBootstrapServers), logger: logger)
+        let amqp = try AMQPConnection(configuration: messaging.amqp, topology: messaging.delays.topology, logger: logger)
+        let relay = OutboxRelay(
+            settings: messaging.relay, database: pool, listener: listener, kafka: producer, amqp: amqp,
+            delays: messaging.delays, logger: logger)
+        let metrics = ObservabilityServer(host: messaging.metricsHost, port: messaging.metricsPort ?? 9400, logger: logger)
+        // Shut down in reverse order: stop serving, finish the batch, then drain the producers.
+        let group = ServiceGroup(configuration: .init(
+            services: [pool, listener, producer, amqp, relay, metrics],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        logger.info("relay starting", metadata: [
+            "postgres": "\(database.primary.address)", "kafka": "\(messaging.kafkaBootstrapServers.joined(separator: ","))",
+            "amqp": "\(messaging.amqp.address)",
+        ])
+        try await group.run()
+    }
+}

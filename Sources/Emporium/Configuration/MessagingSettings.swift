@@ -1,0 +1,49 @@
+import Foundation
+import AMQP
+import Kafka
+import Messaging
+import Redis
+
+/// Brokers, Redis and the messaging runtime's knobs.
+///
+/// Keys: `KAFKA_BOOTSTRAP_SERVERS` (`127.0.0.1:9092`), `AMQP_URL`
+/// (`amqp://guest:guest@127.0.0.1:5672`), `REDIS_URL` (`redis://127.0.0.1:6379`),
+/// `MESSAGING_DELAY_LEVELS` (`1s,5s,30s,2m,10m,1h,4h,12h,22h,24h`), `MESSAGING_WORK_EXCHANGE`
+/// (`emporium.work`), `MESSAGING_RETRY_ATTEMPTS` (5), `MESSAGING_RETRY_INITIAL_DELAY` (500ms),
+/// `MESSAGING_RETRY_MAX_DELAY` (60s), `MESSAGING_GUARD_TTL` (30s), `OUTBOX_BATCH_SIZE` (500),
+/// `OUTBOX_POLL_INTERVAL` (1s), `OUTBOX_RETENTION` (168h), `METRICS_HOST` (`127.0.0.1`),
+/// `METRICS_PORT` (per role; 0 picks a free port). Durations take `ms`, `s`, `m`, `h`, `d`.
+struct MessagingSettings: Sendable {
+    var kafkaBootstrapServers: [String]
+    var amqp: AMQPConfiguration
+    var redis: RedisConfiguration
+    var delays: AMQPDelays
+    var retry: RetryPolicy
+    var guardTimeToLive: Duration
+    var relay: OutboxRelaySettings
+    var metricsHost: String
+    var metricsPort: Int?
+
+    init(environment: Environment) throws {
+        kafkaBootstrapServers = environment.string("KAFKA_BOOTSTRAP_SERVERS", default: "127.0.0.1:9092")
+            .split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+        amqp = try environment.parse("AMQP_URL", default: "amqp://guest:guest@127.0.0.1:5672") { try AMQPConfiguration(url: $0, key: "AMQP_URL") }
+        redis = try environment.parse("REDIS_URL", default: "redis://127.0.0.1:6379") { try RedisConfiguration(url: $0, key: "REDIS_URL") }
+        let levels = try environment.durations("MESSAGING_DELAY_LEVELS", default: AMQPDelays.defaultLevels)
+        let exchange = environment.string("MESSAGING_WORK_EXCHANGE", default: "emporium.work")
+        delays = try environment.parse("MESSAGING_DELAY_LEVELS", default: "") { _ in try AMQPDelays(levels: levels, workExchange: exchange) }
+        retry = RetryPolicy(
+            maximumAttempts: try environment.integer("MESSAGING_RETRY_ATTEMPTS", default: 5, range: 1...100),
+            initialDelay: try environment.duration("MESSAGING_RETRY_INITIAL_DELAY", default: .milliseconds(500)),
+            maximumDelay: try environment.duration("MESSAGING_RETRY_MAX_DELAY", default: .seconds(60)))
+        guardTimeToLive = try environment.duration("MESSAGING_GUARD_TTL", default: .seconds(30))
+        relay = OutboxRelaySettings()
+        relay.batchSize = try environment.integer("OUTBOX_BATCH_SIZE", default: 500, range: 1...10_000)
+        relay.pollInterval = try environment.duration("OUTBOX_POLL_INTERVAL", default: .seconds(1))
+        relay.retention = try environment.duration("OUTBOX_RETENTION", default: .seconds(168 * 3600))
+        metricsHost = environment.string("METRICS_HOST", default: "127.0.0.1")
+        metricsPort = try environment.optionalString("METRICS_PORT").map { _ in
+            try environment.integer("METRICS_PORT", default: 0, range: 0...65535)
+        }
+    }
+}
