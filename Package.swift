@@ -203,6 +203,37 @@ let package = Package(
             path: "Tests/AMQPTests",
             swiftSettings: strict
         ),
+        .target(
+            name: "MessagingConformance",
+            dependencies: [
+                "AMQP", "Kafka", "Messaging", "Postgres", "Redis",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/MessagingConformance",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "MessagingConformanceWorker",
+            dependencies: [
+                "Kafka", "Messaging", "MessagingConformance", "Postgres", "Redis",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/MessagingConformanceWorker",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "MessagingTests",
+            dependencies: [
+                "AMQP", "Kafka", "Messaging", "MessagingConformance", "Postgres", "Redis", "EmporiumTestSupport",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ],
+            path: "Tests/MessagingTests",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "RedisTests",
             dependencies: ["Redis", "EmporiumTestSupport"],

@@ -1,4 +1,4 @@
-import Metrics
+import CoreMetrics
 
 /// The runtime's metrics, through swift-metrics (exported at `/metrics` by each process).
 ///
@@ -9,40 +9,42 @@ import Metrics
 /// - `messaging_outbox_backlog`, `messaging_outbox_oldest_unsent_seconds`,
 ///   `messaging_outbox_published_total{transport}`.
 /// - `messaging_queue_depth{queue}`.
-enum MessagingMetrics {
+struct MessagingMetrics: Sendable {
+    let factory: any MetricsFactory
+
     enum Outcome: String {
         case handled, duplicate, ignored, failed, retried
         case deadLettered = "dead_lettered"
     }
 
-    static func count(_ outcome: Outcome, consumer: String, type: String) {
+    func count(_ outcome: Outcome, consumer: String, type: String) {
         Counter(label: "messaging_messages_total", dimensions: [
             ("consumer", consumer), ("type", type), ("outcome", outcome.rawValue),
-        ]).increment()
+        ], factory: factory).increment()
     }
 
-    static func handlerDuration(consumer: String, type: String, _ duration: Duration) {
-        Timer(label: "messaging_handler_duration_seconds", dimensions: [("consumer", consumer), ("type", type)])
+    func handlerDuration(consumer: String, type: String, _ duration: Duration) {
+        Timer(label: "messaging_handler_duration_seconds", dimensions: [("consumer", consumer), ("type", type)], factory: factory)
             .record(duration: duration)
     }
 
-    static func consumerLag(consumer: String, topic: String, partition: Int32, _ lag: Int64) {
+    func consumerLag(consumer: String, topic: String, partition: Int32, _ lag: Int64) {
         Gauge(label: "messaging_consumer_lag", dimensions: [
             ("consumer", consumer), ("topic", topic), ("partition", String(partition)),
-        ]).record(lag)
+        ], factory: factory).record(lag)
     }
 
-    static func outbox(backlog: Int, oldestUnsentSeconds: Double) {
-        Gauge(label: "messaging_outbox_backlog").record(backlog)
-        Gauge(label: "messaging_outbox_oldest_unsent_seconds").record(oldestUnsentSeconds)
+    func outbox(backlog: Int, oldestUnsentSeconds: Double) {
+        Gauge(label: "messaging_outbox_backlog", factory: factory).record(backlog)
+        Gauge(label: "messaging_outbox_oldest_unsent_seconds", factory: factory).record(oldestUnsentSeconds)
     }
 
-    static func published(_ count: Int, transport: MessageDestination.Transport) {
-        Counter(label: "messaging_outbox_published_total", dimensions: [("transport", transport.rawValue)])
+    func published(_ count: Int, transport: MessageDestination.Transport) {
+        Counter(label: "messaging_outbox_published_total", dimensions: [("transport", transport.rawValue)], factory: factory)
             .increment(by: count)
     }
 
-    static func delayQueueDepth(queue: String, _ depth: Int) {
-        Gauge(label: "messaging_queue_depth", dimensions: [("queue", queue)]).record(depth)
+    func delayQueueDepth(queue: String, _ depth: Int) {
+        Gauge(label: "messaging_queue_depth", dimensions: [("queue", queue)], factory: factory).record(depth)
     }
 }

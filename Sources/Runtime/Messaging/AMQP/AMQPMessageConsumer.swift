@@ -68,6 +68,15 @@ public final class AMQPMessageConsumer: Service, Sendable {
     }
 
     public func run() async throws {
+        do {
+            try await consume()
+        } catch {
+            logger.error("amqp consumer stopped", metadata: ["amqp.queue": "\(settings.queue)", "error": "\(error)"])
+            throw error
+        }
+    }
+
+    private func consume() async throws {
         try await connection.declare(Self.topology(settings, delays: delays))
         let slots = AsyncSemaphore(permits: settings.concurrency)
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -82,6 +91,9 @@ public final class AMQPMessageConsumer: Service, Sendable {
                 }
             }
             group.cancelAll()
+            // The deliveries end when the connection has drained, which it does when told to shut
+            // down, ahead of this service; return when this service's own turn comes.
+            try? await gracefulShutdown()
         }
     }
 
@@ -150,7 +162,7 @@ public final class AMQPMessageConsumer: Service, Sendable {
     private func forward(_ delivery: AMQPDelivery, as message: AMQPOutgoingMessage, outcome: MessagingMetrics.Outcome?, type: String) async {
         do {
             try await connection.publish(message)
-            if let outcome { MessagingMetrics.count(outcome, consumer: processor.consumer, type: type) }
+            if let outcome { processor.metrics.count(outcome, consumer: processor.consumer, type: type) }
             settle(delivery) { try $0.ack() }
         } catch {
             logger.warning("cannot publish a retry, delay or dead letter; requeueing the delivery", metadata: [
@@ -181,7 +193,7 @@ public final class AMQPMessageConsumer: Service, Sendable {
         while !Task.isCancelled {
             for queue in queues {
                 if let depth = try? await connection.messageCount(queue: queue) {
-                    MessagingMetrics.delayQueueDepth(queue: queue, depth)
+                    processor.metrics.delayQueueDepth(queue: queue, depth)
                 }
             }
             try? await Task.sleep(for: .seconds(10))

@@ -1,6 +1,7 @@
 public import Logging
 public import Postgres
 public import Redis
+public import CoreMetrics
 
 /// Settings every consumer shares, whatever its transport.
 public struct MessageConsumerSettings: Sendable {
@@ -27,8 +28,13 @@ public final class MessageProcessor: Sendable {
     let database: PostgresPool
     let redis: RedisPool?
     let logger: Logger
+    let metrics: MessagingMetrics
 
-    public init(settings: MessageConsumerSettings, handlers: MessageHandlers, database: PostgresPool, redis: RedisPool?, logger: Logger) {
+    public init(
+        settings: MessageConsumerSettings, handlers: MessageHandlers, database: PostgresPool, redis: RedisPool?, logger: Logger,
+        metricsFactory: any MetricsFactory = MetricsSystem.factory
+    ) {
+        self.metrics = MessagingMetrics(factory: metricsFactory)
         self.settings = settings
         self.handlers = handlers
         self.database = database
@@ -53,7 +59,7 @@ public final class MessageProcessor: Sendable {
     /// Runs the handler for `envelope` once (attempt number `attempt`).
     func process(_ envelope: MessageEnvelope, attempt: Int) async -> Outcome {
         guard let handler = handlers.handler(for: envelope.type) else {
-            MessagingMetrics.count(.ignored, consumer: consumer, type: envelope.type)
+            metrics.count(.ignored, consumer: consumer, type: envelope.type)
             return .ignored
         }
         let prepared: AnyMessageHandler.Prepared
@@ -87,8 +93,8 @@ public final class MessageProcessor: Sendable {
                     envelope: envelope, consumer: consumer, attempt: attempt, connection: connection, logger: logger))
                 return true
             }
-            MessagingMetrics.handlerDuration(consumer: consumer, type: envelope.type, ContinuousClock.now - start)
-            MessagingMetrics.count(fresh ? .handled : .duplicate, consumer: consumer, type: envelope.type)
+            metrics.handlerDuration(consumer: consumer, type: envelope.type, ContinuousClock.now - start)
+            metrics.count(fresh ? .handled : .duplicate, consumer: consumer, type: envelope.type)
             outcome = fresh ? .handled : .duplicate
         } catch {
             outcome = failed(HandlingFailure(error), envelope, attempt: attempt, logger: logger)
@@ -100,7 +106,7 @@ public final class MessageProcessor: Sendable {
     }
 
     private func failed(_ failure: HandlingFailure, _ envelope: MessageEnvelope, attempt: Int = 1, logger: Logger? = nil) -> Outcome {
-        MessagingMetrics.count(.failed, consumer: consumer, type: envelope.type)
+        metrics.count(.failed, consumer: consumer, type: envelope.type)
         (logger ?? self.logger).warning("message handling failed", metadata: [
             "message.id": "\(envelope.idString)", "message.type": "\(envelope.type)", "messaging.attempt": "\(attempt)",
             "error.type": "\(failure.errorType)", "error": "\(failure.message)", "error.retriable": "\(failure.isRetriable)",

@@ -136,7 +136,7 @@ public final class KafkaMessageConsumer: Service, Sendable {
                 guard failure.isRetriable, processor.settings.retry.allowsRetry(after: attempt) else {
                     return await deadLetter(message, type: envelope.type, failure: failure, attempts: attempt, firstFailure: firstFailure!)
                 }
-                MessagingMetrics.count(.retried, consumer: processor.consumer, type: envelope.type)
+                processor.metrics.count(.retried, consumer: processor.consumer, type: envelope.type)
                 guard await pause(for: processor.settings.retry.delay(after: attempt)) else { return false }
                 attempt += 1
             }
@@ -174,7 +174,7 @@ public final class KafkaMessageConsumer: Service, Sendable {
         while true {
             do {
                 try await producer.send(outgoing)
-                MessagingMetrics.count(.deadLettered, consumer: processor.consumer, type: type)
+                processor.metrics.count(.deadLettered, consumer: processor.consumer, type: type)
                 logger.error("message dead-lettered", metadata: [
                     "message.type": "\(type)", "kafka.topic": "\(message.topic)", "kafka.partition": "\(message.partition)",
                     "kafka.offset": "\(message.offset)", "error.type": "\(failure.errorType)", "error": "\(failure.message)",
@@ -194,7 +194,7 @@ public final class KafkaMessageConsumer: Service, Sendable {
             for topic in settings.topics {
                 guard let lag = try? await consumer.lag(topic: topic) else { continue }
                 for (partition, value) in lag {
-                    MessagingMetrics.consumerLag(consumer: processor.consumer, topic: topic, partition: partition, value)
+                    processor.metrics.consumerLag(consumer: processor.consumer, topic: topic, partition: partition, value)
                 }
             }
             try? await Task.sleep(for: settings.lagInterval)

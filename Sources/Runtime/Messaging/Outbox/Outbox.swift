@@ -44,17 +44,21 @@ public struct OutboxMessage: Sendable {
 public enum Outbox {
     /// Appends `messages` on `connection`, which should be inside the caller's transaction
     /// (`withTransaction`). One round trip, whatever the count.
-    public static func append(_ messages: [OutboxMessage], on connection: PostgresConnection) async throws {
+    public static func append(_ messages: [OutboxMessage], on connection: PostgresConnection, table: String = defaultTable) async throws {
         guard !messages.isEmpty else { return }
-        try await connection.execute(insert(messages))
+        try await connection.execute(insert(messages, table: table))
     }
 
-    /// Appends one message; see ``append(_:on:)``.
-    public static func append(_ message: OutboxMessage, on connection: PostgresConnection) async throws {
-        try await append([message], on: connection)
+    /// Appends one message; see ``append(_:on:table:)``.
+    public static func append(_ message: OutboxMessage, on connection: PostgresConnection, table: String = defaultTable) async throws {
+        try await append([message], on: connection, table: table)
     }
 
-    static func insert(_ messages: [OutboxMessage]) -> PostgresQuery {
+    /// The outbox table (migration 0002). Another table of the same shape can serve as a
+    /// separate outbox, with a relay of its own.
+    public static let defaultTable = "messaging.outbox"
+
+    static func insert(_ messages: [OutboxMessage], table: String) -> PostgresQuery {
         func column(_ value: (OutboxMessage) -> String) -> [String] { messages.map(value) }
         let aggregates = column(\.aggregate)
         let transports = column(\.destination.transport.rawValue)
@@ -70,7 +74,7 @@ public enum Outbox {
         let bodies = column { String(decoding: $0.envelope.body, as: UTF8.self) }
         let delays = column { String($0.destination.delay.wholeMilliseconds) }
         return """
-            INSERT INTO messaging.outbox (aggregate, transport, destination, message_id, message_type, schema_version,
+            INSERT INTO \(unescaped: table) (aggregate, transport, destination, message_id, message_type, schema_version,
                 message_key, correlation_id, causation_id, traceparent, occurred_at, body, delay_ms)
             SELECT a, t, d, i::uuid, ty, v::integer, k, c, NULLIF(ca, ''), NULLIF(tr, ''), o, b::jsonb, dl::bigint
             FROM unnest(\(aggregates)::text[], \(transports)::text[], \(destinations)::text[], \(ids)::text[],

@@ -5,9 +5,12 @@ public import Kafka
 public import Logging
 public import Postgres
 public import ServiceLifecycle
+public import CoreMetrics
 
 /// Settings of the outbox relay.
 public struct OutboxRelaySettings: Sendable {
+    /// The outbox table to publish.
+    public var table = Outbox.defaultTable
     /// Rows claimed and published per transaction.
     public var batchSize = 500
     /// How often to look for rows without a notification (a missed NOTIFY, a listener reconnecting).
@@ -46,12 +49,15 @@ public final class OutboxRelay: Service, Sendable {
     let amqp: AMQPConnection?
     let delays: AMQPDelays?
     let logger: Logger
+    let metrics: MessagingMetrics
     private let doorbell = Doorbell()
 
     public init(
         settings: OutboxRelaySettings, database: PostgresPool, listener: PostgresListener?,
-        kafka: KafkaProducer?, amqp: AMQPConnection?, delays: AMQPDelays?, logger: Logger
+        kafka: KafkaProducer?, amqp: AMQPConnection?, delays: AMQPDelays?, logger: Logger,
+        metricsFactory: any MetricsFactory = MetricsSystem.factory
     ) {
+        self.metrics = MessagingMetrics(factory: metricsFactory)
         self.settings = settings
         self.database = database
         self.listener = listener
@@ -110,13 +116,13 @@ public final class OutboxRelay: Service, Sendable {
     @discardableResult
     public func relayBatch() async throws -> Int {
         try await database.withTransaction { connection in
-            let rows = try await Self.claim(limit: settings.batchSize, on: connection)
+            let rows = try await Self.claim(limit: settings.batchSize, table: settings.table, on: connection)
             guard !rows.isEmpty else { return 0 }
             do {
                 try await publish(rows)
-                try await Self.markSent(rows.map(\.id), on: connection)
-                MessagingMetrics.published(rows.count { $0.destination.transport == .kafka }, transport: .kafka)
-                MessagingMetrics.published(rows.count { $0.destination.transport == .amqp }, transport: .amqp)
+                try await Self.markSent(rows.map(\.id), table: settings.table, on: connection)
+                metrics.published(rows.count { $0.destination.transport == .kafka }, transport: .kafka)
+                metrics.published(rows.count { $0.destination.transport == .amqp }, transport: .amqp)
             } catch {
                 // Something in the batch failed: find out which, one row at a time, in order.
                 logger.info("outbox batch failed; publishing its rows one by one", metadata: ["error": "\(error)"])
@@ -126,10 +132,10 @@ public final class OutboxRelay: Service, Sendable {
         }
     }
 
-    static func claim(limit: Int, on connection: PostgresConnection) async throws -> [Row] {
+    static func claim(limit: Int, table: String, on connection: PostgresConnection) async throws -> [Row] {
         let rows = try await connection.query("""
             WITH claimed AS (
-                SELECT id, aggregate FROM messaging.outbox
+                SELECT id, aggregate FROM \(unescaped: table)
                 WHERE sent_at IS NULL AND failed_at IS NULL
                 ORDER BY id LIMIT \(limit)
                 FOR UPDATE SKIP LOCKED
@@ -137,9 +143,9 @@ public final class OutboxRelay: Service, Sendable {
             SELECT o.id, o.aggregate, o.transport, o.destination, o.delay_ms, o.message_id::text, o.message_type,
                 o.schema_version, o.message_key, o.correlation_id, o.causation_id, o.traceparent, o.occurred_at,
                 o.body::text, o.attempts
-            FROM messaging.outbox o JOIN claimed c USING (id)
+            FROM \(unescaped: table) o JOIN claimed c USING (id)
             WHERE NOT EXISTS (
-                SELECT 1 FROM messaging.outbox p
+                SELECT 1 FROM \(unescaped: table) p
                 WHERE p.aggregate = c.aggregate AND p.id < c.id AND p.sent_at IS NULL AND p.failed_at IS NULL
                     AND p.id NOT IN (SELECT id FROM claimed))
             ORDER BY o.id
@@ -208,7 +214,7 @@ public final class OutboxRelay: Service, Sendable {
                 let failure = HandlingFailure(error)
                 let park = !failure.isRetriable && row.attempts + 1 >= settings.maximumAttempts
                 try await connection.execute("""
-                    UPDATE messaging.outbox SET attempts = attempts + 1, last_error = \(failure.description),
+                    UPDATE \(unescaped: settings.table) SET attempts = attempts + 1, last_error = \(failure.description),
                         failed_at = CASE WHEN \(park) THEN now() END
                     WHERE id = \(row.id)
                     """)
@@ -223,13 +229,13 @@ public final class OutboxRelay: Service, Sendable {
                 }
             }
         }
-        try await Self.markSent(sent, on: connection)
+        try await Self.markSent(sent, table: settings.table, on: connection)
     }
 
-    static func markSent(_ ids: [Int64], on connection: PostgresConnection) async throws {
+    static func markSent(_ ids: [Int64], table: String, on connection: PostgresConnection) async throws {
         guard !ids.isEmpty else { return }
         try await connection.execute("""
-            UPDATE messaging.outbox SET sent_at = now(), attempts = attempts + 1
+            UPDATE \(unescaped: table) SET sent_at = now(), attempts = attempts + 1
             WHERE id = ANY(\(ids.map(String.init))::text[]::bigint[])
             """)
     }
@@ -246,7 +252,7 @@ public final class OutboxRelay: Service, Sendable {
                     if pruned > 0 { logger.info("outbox pruned", metadata: ["outbox.pruned": "\(pruned)"]) }
                 }
                 let backlog = try await self.backlog()
-                MessagingMetrics.outbox(backlog: backlog.count, oldestUnsentSeconds: backlog.oldestAge)
+                metrics.outbox(backlog: backlog.count, oldestUnsentSeconds: backlog.oldestAge)
             } catch {
                 logger.debug("outbox housekeeping failed", metadata: ["error": "\(error)"])
             }
@@ -260,8 +266,8 @@ public final class OutboxRelay: Service, Sendable {
         var total = 0
         while true {
             let deleted = try await database.execute("""
-                DELETE FROM messaging.outbox WHERE id IN (
-                    SELECT id FROM messaging.outbox
+                DELETE FROM \(unescaped: settings.table) WHERE id IN (
+                    SELECT id FROM \(unescaped: settings.table)
                     WHERE sent_at < now() - make_interval(secs => \(Double(settings.retention.wholeMilliseconds) / 1000))
                     LIMIT 5000)
                 """)
@@ -274,7 +280,7 @@ public final class OutboxRelay: Service, Sendable {
     public func backlog() async throws -> (count: Int, oldestAge: Double) {
         let row = try await database.query("""
             SELECT count(*)::bigint AS n, COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS age
-            FROM messaging.outbox WHERE sent_at IS NULL AND failed_at IS NULL
+            FROM \(unescaped: settings.table) WHERE sent_at IS NULL AND failed_at IS NULL
             """).single()
         return (Int(try row.decode("n", as: Int64.self)), try row.decode("age", as: Double.self))
     }

@@ -1,0 +1,64 @@
+public import Foundation
+
+/// A process the tests start, signal and wait for. posix_spawn and waitpid: Foundation's
+/// `Process.waitUntilExit` was seen to hang here.
+public final class ChildProcess: Sendable {
+    public let pid: pid_t
+    public let command: String
+
+    /// Starts `arguments[0]` (an absolute path) with the test's environment plus `environment`.
+    public init(_ arguments: [String], environment: [String: String] = [:]) throws {
+        var merged = ProcessInfo.processInfo.environment
+        merged.merge(environment) { _, new in new }
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        var envp: [UnsafeMutablePointer<CChar>?] = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, arguments[0], nil, nil, &argv, &envp)
+        guard result == 0 else {
+            throw ChildProcessFailure(description: "cannot start \(arguments.joined(separator: " ")): \(String(cString: strerror(result)))")
+        }
+        self.pid = pid
+        command = arguments.joined(separator: " ")
+    }
+
+    public func signal(_ signal: Int32) {
+        kill(pid, signal)
+    }
+
+    /// Waits for the process to end (polling, so no thread blocks) and returns its wait status.
+    @discardableResult
+    public func wait(timeout: Duration = .seconds(60)) async throws -> Int32 {
+        let deadline = ContinuousClock.now + timeout
+        var status: Int32 = 0
+        while true {
+            let result = waitpid(pid, &status, WNOHANG)
+            if result == pid { return status }
+            if result == -1 && errno != EINTR { throw ChildProcessFailure(description: "waitpid \(pid): \(String(cString: strerror(errno)))") }
+            guard ContinuousClock.now < deadline else { throw ChildProcessFailure(description: "\(command) still running after \(timeout)") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// Waits for the process to end, blocking the calling thread (for short scripts run from
+    /// synchronous code).
+    public func waitBlocking() -> Int32 {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        return status
+    }
+
+    /// Runs `arguments` to the end; throws unless it exits with status 0.
+    public static func run(_ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(300)) async throws {
+        let child = try ChildProcess(arguments, environment: environment)
+        let status = try await child.wait(timeout: timeout)
+        guard status == 0 else { throw ChildProcessFailure(description: "\(child.command) exited with status \(status)") }
+    }
+}
+
+public struct ChildProcessFailure: Error, CustomStringConvertible {
+    public let description: String
+}
