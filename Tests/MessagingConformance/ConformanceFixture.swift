@@ -100,7 +100,7 @@ public struct ConformanceFixture: Sendable {
         } catch let error as PostgresError where error.isUniqueViolation {
             // Another test created it at the same moment.
         }
-        try await pool.execute("CREATE TABLE \(unescaped: effectsTable) (message_id uuid NOT NULL, sequence integer NOT NULL, applied_at timestamptz NOT NULL DEFAULT clock_timestamp())")
+        try await pool.execute("CREATE TABLE \(unescaped: effectsTable) (position bigserial, message_id uuid NOT NULL, message_key text NOT NULL, sequence integer NOT NULL)")
     }
 
     public func dropEffectsTable(on pool: PostgresPool) async throws {
@@ -117,7 +117,8 @@ public struct ConformanceFixture: Sendable {
             try await before(event, context)
             if delay > .zero { try await Task.sleep(for: delay) }
             try await context.connection.execute("""
-                INSERT INTO \(unescaped: table) (message_id, sequence) VALUES (\(context.envelope.idString)::uuid, \(event.sequence))
+                INSERT INTO \(unescaped: table) (message_id, message_key, sequence)
+                VALUES (\(context.envelope.idString)::uuid, \(context.envelope.key), \(event.sequence))
                 """)
         }
         return handlers

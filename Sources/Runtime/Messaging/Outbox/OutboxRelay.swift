@@ -200,8 +200,10 @@ public final class OutboxRelay: Service, Sendable {
     }
 
     /// After a failed batch: rows go one at a time, in order. A row that fails keeps the later rows
-    /// of its aggregate back (order per aggregate), records its error, and is parked once it has
-    /// failed `maximumAttempts` times with an error a retry cannot fix.
+    /// of its aggregate back in this pass, records its error, and is parked once it has failed
+    /// `maximumAttempts` times with an error a retry cannot fix. (A failed batch may have put some
+    /// rows out already, a returned AMQP message does not stop the ones behind it; those rows go
+    /// again, and the inbox drops the repeat.)
     private func publishSingly(_ rows: [Row], on connection: PostgresConnection) async throws {
         var blocked: Set<String> = []
         var sent: [Int64] = []

@@ -1,0 +1,243 @@
+import AMQP
+import EmporiumTestSupport
+import Foundation
+import Messaging
+import MessagingConformance
+import MetricsTestKit
+import Postgres
+import Testing
+
+/// The outbox and its relay, against the real database and brokers. Each test has an outbox
+/// table of its own (same shape and trigger as `messaging.outbox`), so relays of parallel tests
+/// never see each other's rows.
+@Suite("Outbox relay", .timeLimit(.minutes(3)))
+struct OutboxRelayTests {
+    /// Creates the test's outbox table and runs `body` with it.
+    func withOutbox<R: Sendable>(_ harness: ConformanceHarness, _ body: (String) async throws -> R) async throws -> R {
+        let table = "messaging_test.outbox_\(harness.fixture.id)"
+        try await harness.database.execute("CREATE TABLE \(unescaped: table) (LIKE messaging.outbox INCLUDING ALL)")
+        try await harness.database.execute("""
+            CREATE TRIGGER outbox_notify AFTER INSERT ON \(unescaped: table)
+                FOR EACH STATEMENT EXECUTE FUNCTION messaging.notify_outbox()
+            """)
+        do {
+            let result = try await body(table)
+            try await harness.database.execute("DROP TABLE \(unescaped: table)")
+            return result
+        } catch {
+            _ = try? await harness.database.execute("DROP TABLE \(unescaped: table)")
+            throw error
+        }
+    }
+
+    func relay(
+        _ harness: ConformanceHarness, table: String, metrics: TestMetrics = TestMetrics(),
+        configure: (inout OutboxRelaySettings) -> Void = { _ in }
+    ) throws -> (OutboxRelay, PostgresListener) {
+        var settings = OutboxRelaySettings()
+        settings.table = table
+        settings.pollInterval = .milliseconds(200)
+        configure(&settings)
+        let listener = try PostgresListener(configuration: try ConformanceFixture.postgres, logger: ConformanceFixture.logger)
+        let relay = OutboxRelay(
+            settings: settings, database: harness.database, listener: listener, kafka: harness.producer, amqp: harness.publisher,
+            delays: ConformanceFixture.delays, logger: ConformanceFixture.logger, metricsFactory: metrics)
+        return (relay, listener)
+    }
+
+    func append(_ harness: ConformanceHarness, table: String, _ messages: [OutboxMessage]) async throws {
+        try await harness.database.withTransaction { connection in
+            try await Outbox.append(messages, on: connection, table: table)
+        }
+    }
+
+    func unsent(_ harness: ConformanceHarness, table: String) async throws -> Int {
+        Int(try await harness.database.query("SELECT count(*)::bigint AS n FROM \(unescaped: table) WHERE sent_at IS NULL")
+            .single().decode("n", as: Int64.self))
+    }
+
+    @Test("committed events are published and marked sent; rolled-back ones never exist", arguments: TransportKind.allCases)
+    func publishesCommittedRows(kind: TransportKind) async throws {
+        try await withHarness(kind) { harness in
+            try await withOutbox(harness) { table in
+                for batch in 0..<10 {
+                    try await append(harness, table: table, try (0..<10).map {
+                        OutboxMessage(try harness.fixture.envelope(batch * 10 + $0), to: harness.destination)
+                    })
+                }
+                struct Rollback: Error {}
+                await #expect(throws: Rollback.self) {
+                    try await harness.database.withTransaction { connection in
+                        try await Outbox.append(OutboxMessage(try harness.fixture.envelope(999), to: harness.destination), on: connection, table: table)
+                        throw Rollback()
+                    }
+                }
+                let (relay, listener) = try relay(harness, table: table)
+                try await withRunning([listener, relay]) { () async throws in
+                    try await harness.withConsumer(harness.fixture.recordingHandler()) { () async throws in
+                        #expect(try await harness.waitForEffects(100))
+                        #expect(try await eventually { try await unsent(harness, table: table) == 0 })
+                    }
+                }
+                let effects = try await harness.effects()
+                #expect(effects.rows == 100 && effects.distinct == 100)
+                let backlog = try await relay.backlog()
+                #expect(backlog.count == 0)
+            }
+        }
+    }
+
+    @Test("two relays at once publish every row once, and each aggregate's rows in order")
+    func concurrentRelaysKeepOrder() async throws {
+        try await withHarness(.kafka) { harness in
+            try await withOutbox(harness) { table in
+                let aggregates = (0..<5).map { "order-\($0)" }
+                for round in 0..<40 {
+                    try await append(harness, table: table, try aggregates.flatMap { aggregate in
+                        try (0..<3).map { step in
+                            OutboxMessage(try harness.fixture.envelope(round * 3 + step, key: aggregate), to: harness.destination)
+                        }
+                    })
+                }
+                let (metricsA, metricsB) = (TestMetrics(), TestMetrics())
+                let (relayA, listenerA) = try relay(harness, table: table, metrics: metricsA) { $0.batchSize = 7 }
+                let (relayB, listenerB) = try relay(harness, table: table, metrics: metricsB) { $0.batchSize = 7 }
+                try await withRunning([listenerA, listenerB, relayA, relayB]) { () async throws in
+                    try await harness.withConsumer(harness.fixture.recordingHandler()) { () async throws in
+                        #expect(try await harness.waitForEffects(600))
+                    }
+                }
+                func published(_ metrics: TestMetrics) -> Int64 {
+                    (try? metrics.expectCounter("messaging_outbox_published_total", [("transport", "kafka")]).totalValue) ?? 0
+                }
+                #expect(published(metricsA) + published(metricsB) == 600)
+                let rows = try await harness.database.query("""
+                    SELECT message_key, array_agg(sequence ORDER BY position)::text AS sequences
+                    FROM \(unescaped: harness.fixture.effectsTable) GROUP BY message_key
+                    """)
+                #expect(rows.count == 5)
+                for row in rows {
+                    let sequences = try row.decode("sequences", as: String.self).dropFirst().dropLast().split(separator: ",").compactMap { Int($0) }
+                    let aggregate = try row.decode("message_key", as: String.self)
+                    #expect(sequences == Array(0..<120), "aggregate \(aggregate)")
+                }
+            }
+        }
+    }
+
+    @Test("a commit wakes the relay through NOTIFY, without waiting for its poll")
+    func notifyWakesTheRelay() async throws {
+        try await withHarness(.kafka) { harness in
+            try await withOutbox(harness) { table in
+                let (relay, listener) = try relay(harness, table: table) { $0.pollInterval = .seconds(120) }
+                try await withRunning([listener, relay]) { () async throws in
+                    try await harness.withConsumer(harness.fixture.recordingHandler()) { () async throws in
+                        // The first pass runs at start; this row comes after, while the relay sleeps.
+                        try await Task.sleep(for: .milliseconds(500))
+                        try await append(harness, table: table, [OutboxMessage(try harness.fixture.envelope(1), to: harness.destination)])
+                        #expect(try await eventually(timeout: .seconds(10)) { try await unsent(harness, table: table) == 0 })
+                        #expect(try await harness.waitForEffects(1))
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("without notifications the relay still polls")
+    func pollingFallback() async throws {
+        try await withHarness(.amqp) { harness in
+            try await withOutbox(harness) { table in
+                var settings = OutboxRelaySettings()
+                settings.table = table
+                settings.pollInterval = .milliseconds(200)
+                let relay = OutboxRelay(
+                    settings: settings, database: harness.database, listener: nil, kafka: nil, amqp: harness.publisher,
+                    delays: ConformanceFixture.delays, logger: ConformanceFixture.logger)
+                try await withRunning([relay]) { () async throws in
+                    try await Task.sleep(for: .milliseconds(300))
+                    try await append(harness, table: table, [OutboxMessage(try harness.fixture.envelope(1), to: harness.destination)])
+                    #expect(try await eventually(timeout: .seconds(10)) { try await unsent(harness, table: table) == 0 })
+                }
+            }
+        }
+    }
+
+    @Test("a delayed event goes out through the delay queues and arrives on time")
+    func delayedEvent() async throws {
+        try await withHarness(.amqp) { harness in
+            try await withOutbox(harness) { table in
+                let arrived = LockedBox<ContinuousClock.Instant?>(nil)
+                let handlers = harness.fixture.recordingHandler { _, _ in arrived.mutate { $0 = ContinuousClock.now } }
+                let (relay, listener) = try relay(harness, table: table)
+                try await withRunning([listener, relay]) { () async throws in
+                    try await harness.withConsumer(handlers) { () async throws in
+                        let start = ContinuousClock.now
+                        try await append(harness, table: table, [
+                            OutboxMessage(try harness.fixture.envelope(1), to: .amqp(harness.fixture.queue, delay: .seconds(2))),
+                        ])
+                        #expect(try await harness.waitForEffects(1, timeout: .seconds(20)))
+                        let elapsed = try #require(arrived.value) - start
+                        #expect(elapsed >= .milliseconds(1800) && elapsed <= .milliseconds(3200), "arrived after \(elapsed)")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("a row the broker refuses is parked after its attempts, and the others still go out")
+    func refusedRowIsParked() async throws {
+        try await withHarness(.amqp) { harness in
+            try await withOutbox(harness) { table in
+                try await append(harness, table: table, [
+                    OutboxMessage(try harness.fixture.envelope(1, key: "bad"), to: .amqp("no.such.route.\(harness.fixture.id)")),
+                    OutboxMessage(try harness.fixture.envelope(2, key: "bad"), to: harness.destination),
+                    OutboxMessage(try harness.fixture.envelope(3, key: "good"), to: harness.destination),
+                ])
+                let (relay, listener) = try relay(harness, table: table) { $0.maximumAttempts = 2 }
+                try await withRunning([listener, relay]) { () async throws in
+                    try await harness.withConsumer(harness.fixture.recordingHandler()) { () async throws in
+                        #expect(try await harness.waitForEffects(2, timeout: .seconds(20)))
+                        let parkedOne = try await eventually(timeout: .seconds(20)) {
+                            let parked = try await harness.database.query("SELECT 1 FROM \(unescaped: table) WHERE failed_at IS NOT NULL")
+                            let waiting = try await unsent(harness, table: table)
+                            return parked.count == 1 && waiting == 1
+                        }
+                        #expect(parkedOne)
+                    }
+                }
+                let parked = try await harness.database.query("""
+                    SELECT attempts, last_error FROM \(unescaped: table) WHERE failed_at IS NOT NULL
+                    """)
+                #expect(parked.count == 1)
+                let row = try #require(parked.first)
+                #expect(try row.decode("attempts", as: Int.self) == 2)
+                let lastError = try row.decode("last_error", as: String.self)
+                #expect(lastError.contains("NO_ROUTE"), "\(lastError)")
+                // Each of the others had its effect once (a re-sent row is a duplicate for the inbox).
+                let effects = try await harness.database.query("SELECT sequence FROM \(unescaped: harness.fixture.effectsTable) ORDER BY sequence")
+                #expect(try effects.map { try $0.decode("sequence", as: Int.self) } == [2, 3])
+            }
+        }
+    }
+
+    @Test("sent rows are pruned after the retention; unsent rows stay")
+    func pruning() async throws {
+        try await withHarness(.kafka) { harness in
+            try await withOutbox(harness) { table in
+                try await append(harness, table: table, try (0..<6).map { OutboxMessage(try harness.fixture.envelope($0), to: harness.destination) })
+                try await harness.database.execute("""
+                    UPDATE \(unescaped: table) SET sent_at = now() - interval '2 hours'
+                    WHERE id IN (SELECT id FROM \(unescaped: table) ORDER BY id LIMIT 4)
+                    """)
+                try await harness.database.execute("""
+                    UPDATE \(unescaped: table) SET sent_at = now() WHERE id = (SELECT max(id) FROM \(unescaped: table))
+                    """)
+                let (relay, _) = try relay(harness, table: table) { $0.retention = .seconds(3600) }
+                #expect(try await relay.prune() == 4)
+                #expect(try await relay.backlog().count == 1)
+                let left = try await harness.database.query("SELECT count(*)::bigint AS n FROM \(unescaped: table)").single()
+                #expect(try left.decode("n", as: Int64.self) == 2)
+            }
+        }
+    }
+}
