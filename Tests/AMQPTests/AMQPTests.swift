@@ -3,7 +3,7 @@ import AMQP
 import Foundation
 import Testing
 
-@Suite("AMQP", .timeLimit(.minutes(1)))
+@Suite("AMQP", .timeLimit(.minutes(1)), .usesRabbitMQ)
 struct AMQPTests {
     @Test("publish with confirms, then consume and ack, keeping properties and headers")
     func publishAndConsume() async throws {
@@ -128,7 +128,7 @@ struct AMQPTests {
 /// Tests that restart the broker run one at a time, apart from the rest.
 @Suite("AMQP recovery and shutdown", .serialized, .timeLimit(.minutes(2)))
 struct AMQPRecoveryTests {
-    @Test("graceful shutdown right after acking loses no ack (quorum queue, 5,000 messages)")
+    @Test("graceful shutdown right after acking loses no ack (quorum queue, 5,000 messages)", .usesRabbitMQ)
     func noLostAcks() async throws {
         let queue = TestAMQP.queueName("acks")
         let topology = AMQPTopology(queues: [AMQPQueue(name: queue)])
@@ -164,7 +164,7 @@ struct AMQPRecoveryTests {
         }
     }
 
-    @Test("the connection survives a RabbitMQ restart: reconnects, re-declares, resumes consuming, loses nothing confirmed")
+    @Test("the connection survives a RabbitMQ restart: reconnects, re-declares, resumes consuming, loses nothing confirmed", .restartsRabbitMQ)
     func survivesRestart() async throws {
         let queue = TestAMQP.queueName("restart")
         let connection = try AMQPConnection(

@@ -7,7 +7,7 @@ import Testing
 
 /// The messaging runtime's contract, run against both transports (Watermill's pub/sub test suite
 /// is the model): every test gets its own topic or queue, consumer name and effects table.
-@Suite("Messaging conformance", .timeLimit(.minutes(3)))
+@Suite("Messaging conformance", .timeLimit(.minutes(3)), .usesRabbitMQ)
 struct ConformanceTests {
     @Test("every message is delivered and has its effect once", arguments: TransportKind.allCases)
     func atLeastOnce(kind: TransportKind) async throws {
@@ -173,16 +173,22 @@ struct ConformanceTests {
     func delayedDelivery(kind: TransportKind, delay: Duration) async throws {
         try await withHarness(kind) { harness in
             let arrived = LockedBox<ContinuousClock.Instant?>(nil)
-            let handlers = harness.fixture.recordingHandler { _, _ in arrived.mutate { $0 = ContinuousClock.now } }
+            let handlers = harness.fixture.recordingHandler { event, _ in
+                if event.sequence == 1 { arrived.mutate { $0 = ContinuousClock.now } }
+            }
             try await harness.withConsumer(handlers) {
+                // A first message without delay, so the consumer is up and connected.
+                try await harness.publish([try harness.fixture.envelope(0)])
+                #expect(try await harness.waitForEffects(1))
                 let envelope = try harness.fixture.envelope(1)
                 let message = ConformanceFixture.delays.schedule(
                     envelope.amqpMessage(exchange: ConformanceFixture.delays.workExchange, routingKey: harness.fixture.queue), after: delay)
                 let sent = ContinuousClock.now
                 try await harness.publisher!.publish(message)
-                #expect(try await harness.waitForEffects(1, timeout: delay * 2 + .seconds(10)))
+                #expect(try await harness.waitForEffects(2, timeout: delay * 2 + .seconds(10)))
                 let elapsed = try #require(arrived.value) - sent
                 let tolerance = delay / 10 + .seconds(1)
+                print("delay \(delay): arrived after \(elapsed)")
                 #expect(elapsed >= delay - tolerance && elapsed <= delay + tolerance, "arrived after \(elapsed), delay \(delay)")
             }
         }
@@ -216,11 +222,13 @@ struct ConformanceTests {
     func sigkillMidBatch(kind: TransportKind) async throws {
         try await withHarness(kind) { harness in
             try await harness.publish(try (0..<1000).map { try harness.fixture.envelope($0, key: "k\($0 % 50)") })
-            let first = try harness.startWorker(handlerDelay: .milliseconds(20))
+            let first = try harness.startWorker(handlerDelay: .milliseconds(50))
             #expect(try await eventually(timeout: .seconds(90), every: .milliseconds(20)) { try await harness.effects().distinct >= 200 })
+            let atKill = try await harness.effects()
             first.signal(SIGKILL)
             try await first.wait()
             let beforeRestart = try await harness.effects()
+            print("sigkill \(kind): \(atKill.distinct) applied when killed, \(beforeRestart.distinct) after")
             #expect(beforeRestart.distinct < 1000, "the kill came after the batch was done")
 
             let second = try harness.startWorker(handlerDelay: .zero)

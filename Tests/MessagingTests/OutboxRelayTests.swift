@@ -10,7 +10,7 @@ import Testing
 /// The outbox and its relay, against the real database and brokers. Each test has an outbox
 /// table of its own (same shape and trigger as `messaging.outbox`), so relays of parallel tests
 /// never see each other's rows.
-@Suite("Outbox relay", .timeLimit(.minutes(3)))
+@Suite("Outbox relay", .timeLimit(.minutes(3)), .usesRabbitMQ)
 struct OutboxRelayTests {
     /// Creates the test's outbox table and runs `body` with it.
     func withOutbox<R: Sendable>(_ harness: ConformanceHarness, _ body: (String) async throws -> R) async throws -> R {
@@ -167,15 +167,20 @@ struct OutboxRelayTests {
         try await withHarness(.amqp) { harness in
             try await withOutbox(harness) { table in
                 let arrived = LockedBox<ContinuousClock.Instant?>(nil)
-                let handlers = harness.fixture.recordingHandler { _, _ in arrived.mutate { $0 = ContinuousClock.now } }
+                let handlers = harness.fixture.recordingHandler { event, _ in
+                    if event.sequence == 1 { arrived.mutate { $0 = ContinuousClock.now } }
+                }
                 let (relay, listener) = try relay(harness, table: table)
                 try await withRunning([listener, relay]) { () async throws in
                     try await harness.withConsumer(handlers) { () async throws in
+                        // One event without delay first, so the relay and the consumer are connected.
+                        try await append(harness, table: table, [OutboxMessage(try harness.fixture.envelope(0), to: harness.destination)])
+                        #expect(try await harness.waitForEffects(1, timeout: .seconds(20)))
                         let start = ContinuousClock.now
                         try await append(harness, table: table, [
                             OutboxMessage(try harness.fixture.envelope(1), to: .amqp(harness.fixture.queue, delay: .seconds(2))),
                         ])
-                        #expect(try await harness.waitForEffects(1, timeout: .seconds(20)))
+                        #expect(try await harness.waitForEffects(2, timeout: .seconds(20)))
                         let elapsed = try #require(arrived.value) - start
                         #expect(elapsed >= .milliseconds(1800) && elapsed <= .milliseconds(3200), "arrived after \(elapsed)")
                     }

@@ -148,8 +148,9 @@ public final class AMQPConnection: Service, Sendable {
         if first { wakeup.signal() }
     }
 
-    /// Writes the queued settlements. A run of acks for consecutive tags on one channel goes out
-    /// as a single ack with `multiple` (every tag in the run is acked, so nothing else is covered).
+    /// Writes the queued settlements. A run of acks for consecutive tags on one channel, starting
+    /// at the channel's lowest unsettled tag, goes out as a single ack with `multiple` (which acks
+    /// every tag up to the last: all of them in the run, and nothing below it is left open).
     private func writeSettlements(on session: AMQPSession) throws {
         let settlements = state.withLock { state in
             defer { state.settlements = [] }
@@ -164,7 +165,7 @@ public final class AMQPConnection: Service, Sendable {
                 continue
             }
             var last = index
-            if first.settlement == .ack {
+            if first.settlement == .ack, io.unsettledTags[first.channel]?.lowest == first.tag {
                 while last + 1 < settlements.count, settlements[last + 1].settlement == .ack,
                     settlements[last + 1].generation == first.generation, settlements[last + 1].channel == first.channel,
                     settlements[last + 1].tag == settlements[last].tag + 1
@@ -173,6 +174,7 @@ public final class AMQPConnection: Service, Sendable {
                 }
             }
             try session.settle(channel: first.channel, tag: settlements[last].tag, first.settlement, multiple: last > index)
+            for settled in settlements[index...last] { io.unsettledTags[first.channel]?.remove(settled.tag) }
             index = last + 1
         }
     }
@@ -295,6 +297,7 @@ public final class AMQPConnection: Service, Sendable {
             switch event {
             case .delivery(let channel, let exchange, let routingKey, let tag, let redelivered, let content):
                 let (consumer, generation) = (io.consumers.first { $0.channel == channel }, io.generation)
+                if consumer != nil { io.unsettledTags[channel, default: UnsettledTags()].append(tag) }
                 consumer?.continuation.yield(AMQPDelivery(
                     exchange: exchange, routingKey: routingKey, body: content.body, messageID: content.messageID,
                     contentType: content.contentType, type: content.type, correlationID: content.correlationID,
@@ -340,6 +343,7 @@ public final class AMQPConnection: Service, Sendable {
         io.lowestPendingTag = 1
         io.mandatoryTags = [:]
         io.returnedTags = [:]
+        io.unsettledTags = [:]
         for consumer in io.consumers { consumer.channel = nil }
         for batch in batches { batch.fail(error) }
     }
@@ -421,9 +425,42 @@ final class AMQPIOState: @unchecked Sendable {
     var returnedTags: [UInt64: String] = [:]
     /// Counts connections; a delivery from an earlier one cannot be settled any more.
     var generation = 0
+    /// Per consumer channel, the delivery tags handed out and not yet settled, ascending (tags
+    /// only grow). A run of acks may go out as one `multiple` ack only from the lowest of these,
+    /// or it would also ack deliveries still being worked on.
+    var unsettledTags: [UInt16: UnsettledTags] = [:]
 
     init(topology: AMQPTopology) {
         self.topology = topology
+    }
+}
+
+/// Ascending delivery tags of one channel that wait for their settlement.
+struct UnsettledTags {
+    private var tags: [UInt64] = []
+    private var head = 0
+
+    var lowest: UInt64? { head < tags.count ? tags[head] : nil }
+
+    mutating func append(_ tag: UInt64) { tags.append(tag) }
+
+    mutating func remove(_ tag: UInt64) {
+        var low = head
+        var high = tags.count
+        while low < high {
+            let middle = (low + high) / 2
+            if tags[middle] < tag { low = middle + 1 } else { high = middle }
+        }
+        guard low < tags.count, tags[low] == tag else { return }
+        if low == head {
+            head += 1
+            if head > 1024 && head * 2 > tags.count {
+                tags.removeFirst(head)
+                head = 0
+            }
+        } else {
+            tags.remove(at: low)
+        }
     }
 }
 

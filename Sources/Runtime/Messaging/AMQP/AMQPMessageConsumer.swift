@@ -101,6 +101,9 @@ public final class AMQPMessageConsumer: Service, Sendable {
 
     private func handle(_ delivery: AMQPDelivery) async {
         if let hop = delays.nextHop(for: delivery) {
+            logger.trace("delayed message early; sending it on", metadata: [
+                "message.id": "\(delivery.messageID ?? "")", "amqp.exchange": "\(hop.exchange)",
+            ])
             await forward(delivery, as: hop, outcome: nil, type: delivery.type ?? "unknown")
             return
         }

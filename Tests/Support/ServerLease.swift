@@ -1,0 +1,89 @@
+public import Testing
+
+/// Keeps tests that restart a shared server from running while other tests use it: users take a
+/// shared lease, the restarting test an exclusive one. All test targets run in one process, so one
+/// lease per server covers them all. First come, first served.
+public actor ServerLease {
+    /// RabbitMQ, which the recovery tests restart.
+    public static let rabbitMQ = ServerLease()
+
+    private var sharedHolders = 0
+    private var exclusiveHeld = false
+    private var queue: [(exclusive: Bool, continuation: CheckedContinuation<Void, Never>)] = []
+
+    public func withShared<R: Sendable>(_ body: () async throws -> R) async throws -> R {
+        await acquire(exclusive: false)
+        do {
+            let result = try await body()
+            release(exclusive: false)
+            return result
+        } catch {
+            release(exclusive: false)
+            throw error
+        }
+    }
+
+    public func withExclusive<R: Sendable>(_ body: () async throws -> R) async throws -> R {
+        await acquire(exclusive: true)
+        do {
+            let result = try await body()
+            release(exclusive: true)
+            return result
+        } catch {
+            release(exclusive: true)
+            throw error
+        }
+    }
+
+    private func acquire(exclusive: Bool) async {
+        if queue.isEmpty && canGrant(exclusive: exclusive) {
+            grant(exclusive: exclusive)
+            return
+        }
+        await withCheckedContinuation { queue.append((exclusive, $0)) }
+    }
+
+    private func canGrant(exclusive: Bool) -> Bool {
+        exclusive ? !exclusiveHeld && sharedHolders == 0 : !exclusiveHeld
+    }
+
+    private func grant(exclusive: Bool) {
+        if exclusive { exclusiveHeld = true } else { sharedHolders += 1 }
+    }
+
+    private func release(exclusive: Bool) {
+        if exclusive { exclusiveHeld = false } else { sharedHolders -= 1 }
+        while let next = queue.first, canGrant(exclusive: next.exclusive) {
+            queue.removeFirst()
+            grant(exclusive: next.exclusive)
+            next.continuation.resume()
+        }
+    }
+}
+
+
+/// A test trait that runs each test case under a lease on RabbitMQ: `.usesRabbitMQ` (shared) or
+/// `.restartsRabbitMQ` (exclusive).
+public struct RabbitMQLease: TestTrait, SuiteTrait, TestScoping {
+    let exclusive: Bool
+
+    public var isRecursive: Bool { true }
+
+    public func provideScope(
+        for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
+    ) async throws {
+        guard testCase != nil else { return try await function() }
+        if exclusive {
+            try await ServerLease.rabbitMQ.withExclusive(function)
+        } else {
+            try await ServerLease.rabbitMQ.withShared(function)
+        }
+    }
+}
+
+extension Trait where Self == RabbitMQLease {
+    /// The test uses RabbitMQ: it does not run while another test restarts it.
+    public static var usesRabbitMQ: Self { RabbitMQLease(exclusive: false) }
+    /// The test restarts RabbitMQ: it runs alone among the tests that use it.
+    public static var restartsRabbitMQ: Self { RabbitMQLease(exclusive: true) }
+}
