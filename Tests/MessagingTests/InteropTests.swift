@@ -1,0 +1,100 @@
+import AMQP
+import EmporiumTestSupport
+import Foundation
+import Kafka
+import Messaging
+import MessagingConformance
+import Testing
+
+/// The envelope as the stock tools see it: `kcat` and `rabbitmqadmin` read our messages, and a
+/// message they write with the documented headers is accepted.
+@Suite("Interoperability with kcat and rabbitmqadmin", .timeLimit(.minutes(2)), .usesRabbitMQ)
+struct InteropTests {
+    /// Runs `command` under /bin/sh and returns its standard output.
+    func shell(_ command: String) async throws -> String {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("emporium-\(UUID().uuidString).out")
+        defer { try? FileManager.default.removeItem(at: output) }
+        try await ChildProcess.run(["/bin/sh", "-c", "\(command) > '\(output.path)'"], timeout: .seconds(60))
+        return try String(contentsOf: output, encoding: .utf8)
+    }
+
+    var rabbitmqadmin: String {
+        let url = ProcessInfo.processInfo.environment["AMQP_URL"] ?? "amqp://emporium:emporium@127.0.0.1:5672"
+        let components = URLComponents(string: url)
+        return "rabbitmqadmin -H \(components?.host ?? "127.0.0.1") -u \(components?.user ?? "emporium") -p \(components?.password ?? "emporium")"
+    }
+
+    @Test("kcat writes a message with the documented headers; the consumer handles it")
+    func kcatWrites() async throws {
+        try await withHarness(.kafka) { harness in
+            let id = UUID().uuidString.lowercased()
+            try await harness.withConsumer(harness.fixture.recordingHandler()) { () async throws in
+                _ = try await shell("""
+                    printf '%s' '{"sequence": 41}' | kcat -P -b '\(harness.fixture.kafkaBootstrap)' -t '\(harness.fixture.topic)' \
+                    -k order-41 -H message-id=\(id) -H message-type=\(ConformanceEvent.messageType) -H schema-version=1 \
+                    -H occurred-at=2026-11-22T10:00:00Z -H correlation-id=kcat-test
+                    """)
+                #expect(try await harness.waitForEffects(1))
+            }
+            let row = try await harness.database.query("SELECT message_id::text AS id, message_key, sequence FROM \(unescaped: harness.fixture.effectsTable)").single()
+            #expect(try row.decode("id", as: String.self) == id)
+            #expect(try row.decode("message_key", as: String.self) == "order-41")
+            #expect(try row.decode("sequence", as: Int.self) == 41)
+        }
+    }
+
+    @Test("kcat reads our message: key, JSON value and the envelope headers")
+    func kcatReads() async throws {
+        try await withHarness(.kafka) { harness in
+            let envelope = try harness.fixture.envelope(5, key: "order-5")
+            try await harness.publish([envelope])
+            let output = try await shell("""
+                kcat -C -b '\(harness.fixture.kafkaBootstrap)' -t '\(harness.fixture.topic)' -o beginning -c 1 -e -q -f '%k\\n%h\\n%s\\n'
+                """)
+            let lines = output.split(separator: "\n").map(String.init)
+            #expect(lines.count == 3)
+            #expect(lines.first == "order-5")
+            #expect(lines.dropFirst().first?.contains("message-id=\(envelope.idString)") == true)
+            #expect(lines.dropFirst().first?.contains("message-type=\(ConformanceEvent.messageType)") == true)
+            #expect(lines.last == #"{"sequence":5}"#)
+        }
+    }
+
+    @Test("rabbitmqadmin publishes with message_id and type properties; the consumer handles it")
+    func rabbitmqadminWrites() async throws {
+        try await withHarness(.amqp) { harness in
+            let id = UUID().uuidString.lowercased()
+            try await harness.withConsumer(harness.fixture.recordingHandler()) { () async throws in
+                _ = try await shell("""
+                    \(rabbitmqadmin) publish exchange=\(ConformanceFixture.delays.workExchange) routing_key=\(harness.fixture.queue) \
+                    payload='{"sequence": 9}' \
+                    properties='{"message_id": "\(id)", "type": "\(ConformanceEvent.messageType)", "content_type": "application/json", "headers": {"schema-version": 1, "message-key": "order-9"}}'
+                    """)
+                #expect(try await harness.waitForEffects(1))
+            }
+            let row = try await harness.database.query("SELECT message_id::text AS id, message_key FROM \(unescaped: harness.fixture.effectsTable)").single()
+            #expect(try row.decode("id", as: String.self) == id)
+            #expect(try row.decode("message_key", as: String.self) == "order-9")
+        }
+    }
+
+    @Test("rabbitmqadmin reads our message: properties, headers and the JSON body")
+    func rabbitmqadminReads() async throws {
+        try await withHarness(.amqp) { harness in
+            let envelope = try harness.fixture.envelope(6, key: "order-6")
+            try await harness.publish([envelope])
+            #expect(try await eventually { try await harness.publisher!.messageCount(queue: harness.fixture.queue) == 1 })
+            let output = try await shell("\(rabbitmqadmin) --format=raw_json get queue=\(harness.fixture.queue) ackmode=ack_requeue_false count=1")
+            let messages = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]]
+            let message = try #require(messages?.first)
+            let properties = try #require(message["properties"] as? [String: Any])
+            #expect(message["payload"] as? String == #"{"sequence":6}"#)
+            #expect(properties["message_id"] as? String == envelope.idString)
+            #expect(properties["type"] as? String == ConformanceEvent.messageType)
+            #expect(properties["correlation_id"] as? String == envelope.correlationID)
+            let headers = try #require(properties["headers"] as? [String: Any])
+            #expect(headers["message-key"] as? String == "order-6")
+            #expect(headers["schema-version"] as? Int == 1)
+        }
+    }
+}
