@@ -26,7 +26,7 @@ final class ConformanceHarness: Sendable {
 
     var kind: TransportKind { fixture.kind }
 
-    init(kind: TransportKind) throws {
+    init(kind: TransportKind, partitions: Int = 4) throws {
         let logger = ConformanceFixture.logger
         database = PostgresPool(configuration: try ConformanceFixture.postgres, logger: logger)
         redis = RedisPool(configuration: try ConformanceFixture.redis, logger: logger)
@@ -34,7 +34,7 @@ final class ConformanceHarness: Sendable {
         case .kafka:
             let cluster = try KafkaMockCluster.make(brokers: 3, logger: logger)
             fixture = ConformanceFixture(kind: kind, kafkaBootstrap: cluster.bootstrapServers)
-            try cluster.createTopic(fixture.topic, partitions: 4)
+            try cluster.createTopic(fixture.topic, partitions: partitions)
             try cluster.createTopic(fixture.topic + ".dlq", partitions: 2)
             self.cluster = cluster
             producer = try KafkaProducer.make(configuration: KafkaProducerConfiguration(bootstrapServers: [cluster.bootstrapServers]), logger: logger)
@@ -203,8 +203,10 @@ enum TestDatabase {
 }
 
 /// Builds a harness, runs its services while `body` runs, and cleans up.
-func withHarness<R: Sendable>(_ kind: TransportKind, _ body: (ConformanceHarness) async throws -> R) async throws -> R {
-    let harness = try ConformanceHarness(kind: kind)
+func withHarness<R: Sendable>(
+    _ kind: TransportKind, partitions: Int = 4, _ body: (ConformanceHarness) async throws -> R
+) async throws -> R {
+    let harness = try ConformanceHarness(kind: kind, partitions: partitions)
     try await TestDatabase.migrate(harness.database)
     try await harness.fixture.createEffectsTable(on: harness.database)
     do {

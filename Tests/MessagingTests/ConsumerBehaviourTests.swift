@@ -1,0 +1,101 @@
+import EmporiumTestSupport
+import Foundation
+@testable import Messaging
+import MessagingConformance
+import MetricsTestKit
+import Postgres
+import Redis
+import Testing
+
+@Suite("Consumer behaviour", .timeLimit(.minutes(2)), .usesRabbitMQ)
+struct ConsumerBehaviourTests {
+    @Test("Kafka: a retried message keeps its key in order and does not hold up other keys of its partition")
+    func retryKeepsKeyOrder() async throws {
+        try await withHarness(.kafka, partitions: 1) { harness in
+            let failures = LockedBox(0)
+            let handlers = harness.fixture.recordingHandler { event, context in
+                if event.sequence == 0 && context.attempt < 3 {
+                    failures.mutate { $0 += 1 }
+                    throw MessagingError.transient("try again")
+                }
+            }
+            var envelopes: [MessageEnvelope] = []
+            for index in 0..<5 {
+                envelopes.append(try harness.fixture.envelope(index, key: "slow"))
+                envelopes.append(try harness.fixture.envelope(100 + index, key: "fast-\(index)"))
+            }
+            let retry = RetryPolicy(maximumAttempts: 5, initialDelay: .milliseconds(300), maximumDelay: .seconds(1), jitter: 0)
+            try await harness.withConsumer(handlers, retry: retry) { () async throws in
+                try await harness.publish(envelopes)
+                #expect(try await harness.waitForEffects(10))
+            }
+            #expect(failures.value == 2)
+            let rows = try await harness.database.query("SELECT message_key, sequence FROM \(unescaped: harness.fixture.effectsTable) ORDER BY position")
+            let order = try rows.map { (try $0.decode("message_key", as: String.self), try $0.decode("sequence", as: Int.self)) }
+            #expect(order.filter { $0.0 == "slow" }.map(\.1) == [0, 1, 2, 3, 4])
+            // Every other key finished while the first message of "slow" waited for its retries.
+            let firstSlow = try #require(order.firstIndex { $0.0 == "slow" })
+            #expect(order[..<firstSlow].count == 5)
+        }
+    }
+
+    @Test("two replicas given the same message at once: the Redis guard lets one work it, the inbox keeps the effect single", arguments: TransportKind.allCases)
+    func guardAgainstConcurrentReplicas(kind: TransportKind) async throws {
+        try await withHarness(kind) { harness in
+            let inHandler = LockedBox(0)
+            let maximum = LockedBox(0)
+            let handlers = harness.fixture.recordingHandler { _, _ in
+                let now = inHandler.mutate { $0 += 1; return $0 }
+                maximum.mutate { $0 = max($0, now) }
+                try await Task.sleep(for: .milliseconds(300))
+                inHandler.mutate { $0 -= 1 }
+            }
+            let envelope = try harness.fixture.envelope(1)
+            let processor = harness.processor(handlers)
+            // The same delivery reaching two replicas, as after a rebalance or a requeue.
+            async let first = processor.process(envelope, attempt: 1)
+            async let second = processor.process(envelope, attempt: 1)
+            let outcomes = await [first, second]
+            #expect(maximum.value == 1)
+            #expect(outcomes.contains(.handled))
+            #expect(outcomes.contains(.busy))
+            // Later, the one that was turned away tries again and finds it done.
+            #expect(await processor.process(envelope, attempt: 1) == .duplicate)
+            #expect(try await harness.effects().rows == 1)
+        }
+    }
+
+    @Test("without the Redis guard the inbox alone still keeps a concurrent duplicate from a second effect")
+    func inboxWithoutGuard() async throws {
+        try await withHarness(.kafka) { harness in
+            let handlers = harness.fixture.recordingHandler(delay: .milliseconds(200))
+            let processor = MessageProcessor(
+                settings: MessageConsumerSettings(name: harness.fixture.consumerName, guardTimeToLive: nil),
+                handlers: handlers, database: harness.database, redis: nil, logger: ConformanceFixture.logger)
+            let envelope = try harness.fixture.envelope(1)
+            async let first = processor.process(envelope, attempt: 1)
+            async let second = processor.process(envelope, attempt: 1)
+            let outcomes = await [first, second]
+            #expect(outcomes.sorted { "\($0)" < "\($1)" } == [.duplicate, .handled])
+            #expect(try await harness.effects().rows == 1)
+        }
+    }
+
+    @Test("a message type without a handler is skipped, not dead-lettered", arguments: TransportKind.allCases)
+    func unknownTypeIgnored(kind: TransportKind) async throws {
+        try await withHarness(kind) { harness in
+            var other = try harness.fixture.envelope(1)
+            other.type = "someone.elses.event"
+            try await harness.withConsumer(harness.fixture.recordingHandler()) { () async throws in
+                try await harness.publish([other, try harness.fixture.envelope(2)])
+                #expect(try await harness.waitForEffects(1))
+                #expect(try await eventually {
+                    (try? harness.metrics.expectCounter("messaging_messages_total", [
+                        ("consumer", harness.fixture.consumerName), ("type", "someone.elses.event"), ("outcome", "ignored"),
+                    ]).totalValue) == 1
+                })
+            }
+            #expect(try await harness.deadLetters().isEmpty)
+        }
+    }
+}
