@@ -228,7 +228,7 @@ let package = Package(
         .testTarget(
             name: "MessagingTests",
             dependencies: [
-                "AMQP", "Kafka", "Messaging", "MessagingConformance", "Postgres", "Redis", "EmporiumTestSupport",
+                "AMQP", "Kafka", "Messaging", "MessagingConformance", "Observability", "Postgres", "Redis", "EmporiumTestSupport",
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             path: "Tests/MessagingTests",

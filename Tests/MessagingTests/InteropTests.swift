@@ -10,12 +10,8 @@ import Testing
 /// message they write with the documented headers is accepted.
 @Suite("Interoperability with kcat and rabbitmqadmin", .timeLimit(.minutes(2)), .usesRabbitMQ)
 struct InteropTests {
-    /// Runs `command` under /bin/sh and returns its standard output.
     func shell(_ command: String) async throws -> String {
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("emporium-\(UUID().uuidString).out")
-        defer { try? FileManager.default.removeItem(at: output) }
-        try await ChildProcess.run(["/bin/sh", "-c", "\(command) > '\(output.path)'"], timeout: .seconds(60))
-        return try String(contentsOf: output, encoding: .utf8)
+        try await ChildProcess.shell(command)
     }
 
     var rabbitmqadmin: String {

@@ -51,6 +51,15 @@ public final class ChildProcess: Sendable {
         return status
     }
 
+    /// Runs `command` under /bin/sh to the end and returns its standard output; throws unless it
+    /// exits with status 0.
+    public static func shell(_ command: String, timeout: Duration = .seconds(60)) async throws -> String {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("emporium-\(UUID().uuidString).out")
+        defer { try? FileManager.default.removeItem(at: output) }
+        try await run(["/bin/sh", "-c", "\(command) > '\(output.path)'"], timeout: timeout)
+        return try String(contentsOf: output, encoding: .utf8)
+    }
+
     /// Runs `arguments` to the end; throws unless it exits with status 0.
     public static func run(_ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(300)) async throws {
         let child = try ChildProcess(arguments, environment: environment)

@@ -253,8 +253,7 @@ public final class OutboxRelay: Service, Sendable {
                     let pruned = try await prune()
                     if pruned > 0 { logger.info("outbox pruned", metadata: ["outbox.pruned": "\(pruned)"]) }
                 }
-                let backlog = try await self.backlog()
-                metrics.outbox(backlog: backlog.count, oldestUnsentSeconds: backlog.oldestAge)
+                try await backlog()
             } catch {
                 logger.debug("outbox housekeeping failed", metadata: ["error": "\(error)"])
             }
@@ -278,12 +277,16 @@ public final class OutboxRelay: Service, Sendable {
         }
     }
 
-    /// Unsent rows (parked ones excluded) and the age of the oldest, in seconds.
+    /// Unsent rows (parked ones excluded) and the age of the oldest, in seconds; also recorded in
+    /// the backlog gauges.
+    @discardableResult
     public func backlog() async throws -> (count: Int, oldestAge: Double) {
         let row = try await database.query("""
             SELECT count(*)::bigint AS n, COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS age
             FROM \(unescaped: settings.table) WHERE sent_at IS NULL AND failed_at IS NULL
             """).single()
-        return (Int(try row.decode("n", as: Int64.self)), try row.decode("age", as: Double.self))
+        let backlog = (count: Int(try row.decode("n", as: Int64.self)), oldestAge: try row.decode("age", as: Double.self))
+        metrics.outbox(backlog: backlog.count, oldestUnsentSeconds: backlog.oldestAge)
+        return backlog
     }
 }
