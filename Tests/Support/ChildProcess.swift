@@ -56,7 +56,7 @@ public final class ChildProcess: Sendable {
     public static func shell(_ command: String, timeout: Duration = .seconds(60)) async throws -> String {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("emporium-\(UUID().uuidString).out")
         defer { try? FileManager.default.removeItem(at: output) }
-        try await run(["/bin/sh", "-c", "\(command) > '\(output.path)'"], timeout: timeout)
+        try await run(["/bin/sh", "-c", "( \(command) ) > '\(output.path)'"], timeout: timeout)
         return try String(contentsOf: output, encoding: .utf8)
     }
 
