@@ -159,11 +159,14 @@ let package = Package(
             name: "EmporiumBench",
             dependencies: [
                 "AMQP",
+                "ConnectionPool",
                 "Kafka",
+                "Messaging",
                 "Postgres",
                 "Redis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Benchmarks/EmporiumBench",
             swiftSettings: strict

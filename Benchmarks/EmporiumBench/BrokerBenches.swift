@@ -4,7 +4,7 @@ import Foundation
 import Kafka
 import Logging
 
-private let quietLogger: Logger = {
+let quietLogger: Logger = {
     var logger = Logger(label: "bench")
     logger.logLevel = .error
     return logger

@@ -10,7 +10,10 @@ import Redis
 struct EmporiumBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "emporium-bench",
-        subcommands: [OrderOutboxBench.self, RedisSetBench.self, KafkaProduceBench.self, KafkaConsumeBench.self, AMQPPublishBench.self, AMQPConsumeBench.self]
+        subcommands: [
+            OrderOutboxBench.self, RedisSetBench.self, KafkaProduceBench.self, KafkaConsumeBench.self, AMQPPublishBench.self,
+            AMQPConsumeBench.self, RelayBench.self, ConsumerBench.self,
+        ]
     )
 }
 

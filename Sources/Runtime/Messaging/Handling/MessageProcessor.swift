@@ -11,11 +11,15 @@ public struct MessageConsumerSettings: Sendable {
     /// How long the Redis guard keeps other replicas off a message being worked; longer than the
     /// slowest handler. `nil` turns the guard off (the inbox alone still prevents a second effect).
     public var guardTimeToLive: Duration?
+    /// Off only for handlers that are idempotent by themselves (an upsert keyed by the message):
+    /// then neither the inbox row nor the Redis guard is written.
+    public var usesInbox: Bool
 
-    public init(name: String, retry: RetryPolicy = RetryPolicy(), guardTimeToLive: Duration? = .seconds(30)) {
+    public init(name: String, retry: RetryPolicy = RetryPolicy(), guardTimeToLive: Duration? = .seconds(30), usesInbox: Bool = true) {
         self.name = name
         self.retry = retry
         self.guardTimeToLive = guardTimeToLive
+        self.usesInbox = usesInbox
     }
 }
 
@@ -70,7 +74,7 @@ public final class MessageProcessor: Sendable {
         }
 
         let lock: RedisLock?
-        switch await takeGuard(envelope) {
+        switch settings.usesInbox ? await takeGuard(envelope) : .taken(nil) {
         case .taken(let taken): lock = taken
         case .heldElsewhere: return .busy
         }
@@ -82,8 +86,8 @@ public final class MessageProcessor: Sendable {
         logger[metadataKey: "correlation.id"] = "\(envelope.correlationID)"
         let outcome: Outcome
         do {
-            let fresh = try await database.withTransaction { [consumer] connection in
-                let recorded = try await connection.execute("""
+            let fresh = try await database.withTransaction { [consumer, settings] connection in
+                let recorded = !settings.usesInbox ? 1 : try await connection.execute("""
                     INSERT INTO messaging.inbox (consumer, message_id, message_type)
                     VALUES (\(consumer), \(envelope.idString)::uuid, \(envelope.type))
                     ON CONFLICT DO NOTHING

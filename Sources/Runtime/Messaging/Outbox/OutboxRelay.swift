@@ -133,22 +133,25 @@ public final class OutboxRelay: Service, Sendable {
     }
 
     static func claim(limit: Int, table: String, on connection: PostgresConnection) async throws -> [Row] {
+        // `blocked`: aggregates with an older unsent row that is not ours (another relay holds it).
+        // The LATERAL probe keeps the (aggregate, id) index in use whatever the table's statistics.
         let rows = try await connection.query("""
             WITH claimed AS (
-                SELECT id, aggregate FROM \(unescaped: table)
+                SELECT * FROM \(unescaped: table)
                 WHERE sent_at IS NULL AND failed_at IS NULL
                 ORDER BY id LIMIT \(limit)
                 FOR UPDATE SKIP LOCKED
+            ), blocked AS (
+                SELECT f.aggregate FROM (SELECT aggregate, min(id) AS first_id FROM claimed GROUP BY aggregate) f
+                CROSS JOIN LATERAL (
+                    SELECT 1 FROM \(unescaped: table) p
+                    WHERE p.aggregate = f.aggregate AND p.id < f.first_id AND p.sent_at IS NULL AND p.failed_at IS NULL
+                    LIMIT 1) earlier
             )
-            SELECT o.id, o.aggregate, o.transport, o.destination, o.delay_ms, o.message_id::text, o.message_type,
-                o.schema_version, o.message_key, o.correlation_id, o.causation_id, o.traceparent, o.occurred_at,
-                o.body::text, o.attempts
-            FROM \(unescaped: table) o JOIN claimed c USING (id)
-            WHERE NOT EXISTS (
-                SELECT 1 FROM \(unescaped: table) p
-                WHERE p.aggregate = c.aggregate AND p.id < c.id AND p.sent_at IS NULL AND p.failed_at IS NULL
-                    AND p.id NOT IN (SELECT id FROM claimed))
-            ORDER BY o.id
+            SELECT id, aggregate, transport, destination, delay_ms, message_id::text, message_type, schema_version,
+                message_key, correlation_id, causation_id, traceparent, occurred_at, body::text, attempts
+            FROM claimed WHERE aggregate NOT IN (SELECT aggregate FROM blocked)
+            ORDER BY id
             """)
         return try rows.map { row in
             let transport = try row.decode("transport", as: String.self)

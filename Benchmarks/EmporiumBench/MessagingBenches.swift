@@ -1,0 +1,131 @@
+import ArgumentParser
+import ConnectionPool
+import Foundation
+import Kafka
+import Logging
+import Messaging
+import Postgres
+import Redis
+import ServiceLifecycle
+
+private struct BenchEvent: MessagePayload {
+    static let messageType = "bench.event"
+    let sequence: Int
+    let padding: String
+}
+
+private func benchEnvelope(_ sequence: Int) throws -> MessageEnvelope {
+    // About 200 B of JSON, like the Kafka benchmarks' messages.
+    try MessageEnvelope(BenchEvent(sequence: sequence, padding: String(repeating: "x", count: 170)), key: "key-\(sequence)")
+}
+
+private func database() throws -> PostgresPool {
+    var configuration = try PostgresConfiguration(
+        url: ProcessInfo.processInfo.environment["POSTGRES_PRIMARY_URL"] ?? "postgresql://emporium:emporium@127.0.0.1:5432/emporium")
+    configuration.maximumConnections = 16
+    return PostgresPool(configuration: configuration, logger: quietLogger)
+}
+
+/// Outbox rows to acknowledged Kafka messages: fills an outbox table of its own with `messages`
+/// rows (not timed), then times one relay publishing all of them.
+struct RelayBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "relay")
+    @Option var bootstrap: String
+    @Option var topic: String
+    @Option var messages = 100_000
+
+    func run() async throws {
+        let pool = try database()
+        let table = "bench.relay_outbox"
+        try await pool.execute("DROP TABLE IF EXISTS \(unescaped: table)")
+        try await pool.execute("CREATE TABLE \(unescaped: table) (LIKE messaging.outbox INCLUDING ALL)")
+        for start in stride(from: 0, to: messages, by: 1000) {
+            let rows = try (start..<min(start + 1000, messages)).map { OutboxMessage(try benchEnvelope($0), to: .kafka(topic)) }
+            try await pool.withTransaction { try await Outbox.append(rows, on: $0, table: table) }
+        }
+        let producer = try KafkaProducer.make(configuration: KafkaProducerConfiguration(bootstrapServers: [bootstrap]), logger: quietLogger)
+        var settings = OutboxRelaySettings()
+        settings.table = table
+        settings.pollInterval = .milliseconds(20)
+        let relay = OutboxRelay(
+            settings: settings, database: pool, listener: nil, kafka: producer, amqp: nil, delays: nil, logger: quietLogger)
+        // Warm up: the producer connects to every broker before the clock starts.
+        try await withRunning([producer], logger: quietLogger) {
+            _ = try await producer.send([KafkaOutgoingMessage(topic: topic, key: "warm-up", value: "{}")])
+            let started = ContinuousClock.now
+            let elapsed = try await withRunning([relay], logger: quietLogger) {
+                while try await relay.backlog().count > 0 { try await Task.sleep(for: .milliseconds(20)) }
+                return ContinuousClock.now - started
+            }
+            report(name: "outbox relay to kafka", value: Double(messages) / elapsed.seconds, unit: "msg/s")
+        }
+        try await pool.execute("DROP TABLE \(unescaped: table)")
+        pool.close()
+    }
+}
+
+/// The Kafka consumer of the messaging runtime, each message's effect an insert in the handler's
+/// transaction; with the inbox (a row per message in the same transaction, and the Redis guard)
+/// or without. Timed from the first handled message to the last.
+struct ConsumerBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "consumer")
+    @Option var bootstrap: String
+    @Option var topic: String
+    @Option var messages = 20_000
+    @Flag(inversion: .prefixedNo) var inbox = true
+
+    func run() async throws {
+        let pool = try database()
+        let redis = RedisPool(
+            configuration: try RedisConfiguration(url: ProcessInfo.processInfo.environment["REDIS_URL"] ?? "redis://127.0.0.1:6379"),
+            logger: quietLogger)
+        try await pool.execute("CREATE TABLE IF NOT EXISTS bench.consumer_effects (message_id uuid NOT NULL, sequence integer NOT NULL)")
+        let producer = try KafkaProducer.make(configuration: KafkaProducerConfiguration(bootstrapServers: [bootstrap]), logger: quietLogger)
+        let handled = AtomicCounter()
+        let clock = BenchClock()
+        var handlers = MessageHandlers()
+        handlers.on(BenchEvent.self) { event, context in
+            try await context.connection.execute("""
+                INSERT INTO bench.consumer_effects (message_id, sequence) VALUES (\(context.envelope.idString)::uuid, \(event.sequence))
+                """)
+            clock.mark(handled.adding(1))
+        }
+        let name = "bench-\(inbox ? "inbox" : "plain")-\(UUID().uuidString.prefix(8))"
+        let processor = MessageProcessor(
+            settings: MessageConsumerSettings(name: name, guardTimeToLive: .seconds(30), usesInbox: inbox),
+            handlers: handlers, database: pool, redis: redis, logger: quietLogger)
+        var kafka = KafkaConsumerConfiguration(bootstrapServers: [bootstrap], groupID: name)
+        kafka.sessionTimeout = .seconds(6)
+        var settings = KafkaMessageConsumerSettings(topics: [topic], kafka: kafka)
+        settings.maximumConcurrentHandlers = 16
+        let consumer = KafkaMessageConsumer(settings: settings, processor: processor, deadLetterProducer: producer, logger: quietLogger)
+        let total = messages
+        try await withRunning([producer], logger: quietLogger) {
+            for start in stride(from: 0, to: total, by: 5000) {
+                _ = try await producer.send(try (start..<min(start + 5000, total)).map { try benchEnvelope($0).kafkaMessage(topic: topic) })
+            }
+            try await withRunning([consumer], logger: quietLogger) {
+                while handled.value < total { try await Task.sleep(for: .milliseconds(10)) }
+            }
+        }
+        report(name: "messaging consumer \(inbox ? "with" : "without") inbox", value: Double(total - 1) / clock.elapsed.seconds, unit: "msg/s")
+        try await pool.execute("DELETE FROM messaging.inbox WHERE consumer = \(name)")
+        pool.close()
+        redis.close()
+    }
+}
+
+/// The times of the first and the last handled message.
+private final class BenchClock: Sendable {
+    private let first = AtomicCounter()
+    private let last = AtomicCounter()
+    private let origin = ContinuousClock.now
+
+    func mark(_ count: Int) {
+        let nanoseconds = Int((ContinuousClock.now - origin).seconds * 1e9)
+        if count == 1 { first.add(nanoseconds) }
+        last.add(nanoseconds - last.value)
+    }
+
+    var elapsed: Duration { .nanoseconds(last.value - first.value) }
+}
