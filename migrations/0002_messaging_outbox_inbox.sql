@@ -29,8 +29,12 @@ CREATE TABLE messaging.outbox (
     last_error     text
 );
 
+-- The relay's claim walks this one in id order.
 CREATE INDEX outbox_unsent ON messaging.outbox (id) WHERE sent_at IS NULL AND failed_at IS NULL;
-CREATE INDEX outbox_unsent_aggregate ON messaging.outbox (aggregate, id) WHERE sent_at IS NULL AND failed_at IS NULL;
+-- The relay's "older unsent row of the same aggregate?" probe uses this one; its predicate differs
+-- from outbox_unsent's on purpose, so that the probe (which cannot prove failed_at IS NULL) is
+-- never planned over outbox_unsent, whatever the statistics say.
+CREATE INDEX outbox_unsent_aggregate ON messaging.outbox (aggregate, id) WHERE sent_at IS NULL;
 CREATE INDEX outbox_sent_at ON messaging.outbox (sent_at) WHERE sent_at IS NOT NULL;
 
 -- Wakes the relays when a writer commits (NOTIFY is delivered at commit, once per transaction).

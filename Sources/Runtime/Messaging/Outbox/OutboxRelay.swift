@@ -13,6 +13,10 @@ public struct OutboxRelaySettings: Sendable {
     public var table = Outbox.defaultTable
     /// Rows claimed and published per transaction.
     public var batchSize = 500
+    /// Batches in flight at once in this process, each in a transaction of its own (the broker's
+    /// acknowledgement takes tens of milliseconds; several batches hide it). They split the rows as
+    /// replicas do, so the rows of one aggregate still go out in order.
+    public var concurrency = 4
     /// How often to look for rows without a notification (a missed NOTIFY, a listener reconnecting).
     public var pollInterval: Duration = .seconds(1)
     /// Sent rows older than this are deleted.
@@ -79,7 +83,11 @@ public final class OutboxRelay: Service, Sendable {
                     }
                 }
                 group.addTask { await self.housekeeping() }
-                await self.relayLoop()
+                await withTaskGroup(of: Void.self) { loops in
+                    for _ in 0..<max(1, self.settings.concurrency) {
+                        loops.addTask { await self.relayLoop() }
+                    }
+                }
                 group.cancelAll()
             }
         } onGracefulShutdown: {
@@ -134,18 +142,25 @@ public final class OutboxRelay: Service, Sendable {
 
     static func claim(limit: Int, table: String, on connection: PostgresConnection) async throws -> [Row] {
         // `blocked`: aggregates with an older unsent row that is not ours (another relay holds it).
-        // The LATERAL probe keeps the (aggregate, id) index in use whatever the table's statistics.
+        // The probe is written so that only the (aggregate, id) index can serve it, whatever the
+        // table's statistics say (a new table has none): LATERAL with LIMIT 1, `id + 0` (no id
+        // index), and a failed_at test that does not imply the id index's predicate. Planned over
+        // the id index, each probe scanned every unsent row below the batch.
+        // The limit is a literal: with a bind parameter, the cached generic plan walked the primary
+        // key through every sent row (claims slowed down as the table filled).
         let rows = try await connection.query("""
             WITH claimed AS (
                 SELECT * FROM \(unescaped: table)
                 WHERE sent_at IS NULL AND failed_at IS NULL
-                ORDER BY id LIMIT \(limit)
+                ORDER BY id LIMIT \(unescaped: String(limit))
                 FOR UPDATE SKIP LOCKED
             ), blocked AS (
                 SELECT f.aggregate FROM (SELECT aggregate, min(id) AS first_id FROM claimed GROUP BY aggregate) f
                 CROSS JOIN LATERAL (
                     SELECT 1 FROM \(unescaped: table) p
-                    WHERE p.aggregate = f.aggregate AND p.id < f.first_id AND p.sent_at IS NULL AND p.failed_at IS NULL
+                    WHERE p.aggregate = f.aggregate AND p.id + 0 < f.first_id AND p.sent_at IS NULL
+                        AND coalesce(p.failed_at, 'infinity') = 'infinity'
+
                     LIMIT 1) earlier
             )
             SELECT id, aggregate, transport, destination, delay_ms, message_id::text, message_type, schema_version,
