@@ -141,32 +141,39 @@ public final class OutboxRelay: Service, Sendable {
     }
 
     static func claim(limit: Int, table: String, on connection: PostgresConnection) async throws -> [Row] {
-        // `blocked`: aggregates with an older unsent row that is not ours (another relay holds it).
+        // The rows of one aggregate go out in id order, so a claimed row must wait while any older
+        // row of its aggregate is unsent and not ours: `foreign` finds, per aggregate, the oldest
+        // unsent row that another relay holds (below our newest row of it; SKIP LOCKED can leave
+        // such a row between two of ours), and only our rows before it go out now.
         // The probe is written so that only the (aggregate, id) index can serve it, whatever the
-        // table's statistics say (a new table has none): LATERAL with LIMIT 1, `id + 0` (no id
-        // index), and a failed_at test that does not imply the id index's predicate. Planned over
-        // the id index, each probe scanned every unsent row below the batch.
-        // The limit is a literal: with a bind parameter, the cached generic plan walked the primary
-        // key through every sent row (claims slowed down as the table filled).
+        // table's statistics say (a new table has none): LATERAL with LIMIT 1, ordered as that
+        // index is, `id + 0` (no id index), and a failed_at test that does not imply the id
+        // index's predicate. Planned over the id index, each probe scanned every unsent row below
+        // the batch. The limit is a literal: with a bind parameter, the cached generic plan
+        // walked the primary key through every sent row.
         let rows = try await connection.query("""
             WITH claimed AS (
                 SELECT * FROM \(unescaped: table)
                 WHERE sent_at IS NULL AND failed_at IS NULL
                 ORDER BY id LIMIT \(unescaped: String(limit))
                 FOR UPDATE SKIP LOCKED
-            ), blocked AS (
-                SELECT f.aggregate FROM (SELECT aggregate, min(id) AS first_id FROM claimed GROUP BY aggregate) f
+            ), foreign_rows AS MATERIALIZED (
+                SELECT b.aggregate, earlier.id AS first_foreign
+                FROM (SELECT aggregate, max(id) AS last_id FROM claimed GROUP BY aggregate) b
                 CROSS JOIN LATERAL (
-                    SELECT 1 FROM \(unescaped: table) p
-                    WHERE p.aggregate = f.aggregate AND p.id + 0 < f.first_id AND p.sent_at IS NULL
+                    SELECT p.id FROM \(unescaped: table) p
+                    WHERE p.aggregate = b.aggregate AND p.id + 0 < b.last_id AND p.sent_at IS NULL
                         AND coalesce(p.failed_at, 'infinity') = 'infinity'
-
+                        AND p.id NOT IN (SELECT id FROM claimed)
+                    ORDER BY p.aggregate, p.id
                     LIMIT 1) earlier
             )
-            SELECT id, aggregate, transport, destination, delay_ms, message_id::text, message_type, schema_version,
-                message_key, correlation_id, causation_id, traceparent, occurred_at, body::text, attempts
-            FROM claimed WHERE aggregate NOT IN (SELECT aggregate FROM blocked)
-            ORDER BY id
+            SELECT c.id, c.aggregate, c.transport, c.destination, c.delay_ms, c.message_id::text, c.message_type,
+                c.schema_version, c.message_key, c.correlation_id, c.causation_id, c.traceparent, c.occurred_at,
+                c.body::text, c.attempts
+            FROM claimed c LEFT JOIN foreign_rows f USING (aggregate)
+            WHERE f.first_foreign IS NULL OR c.id < f.first_foreign
+            ORDER BY c.id
             """)
         return try rows.map { row in
             let transport = try row.decode("transport", as: String.self)
