@@ -8,6 +8,10 @@
 #             development Kafka (mock cluster) of the run's own.
 #   AMQP:     publish with confirms (batches of 1,000) and consume with prefetch 1,000 (ack each), 100 B
 #             persistent messages on a quorum queue, through our wrapper vs Benchmarks/amqp_reference.c.
+#   Relay:    outbox rows to acknowledged Kafka messages (~200 B envelopes, 16 partitions) vs kcat
+#             producing the same number of 200 B messages: what the database round trips cost.
+#   Inbox:    the messaging runtime's Kafka consumer, an insert per message in the handler's
+#             transaction, with the inbox vs the same consumer without it (target: ratio >= 0.7).
 #
 # Prints a table and appends one JSON object per comparison to bench-results.jsonl:
 #   {"name":..., "ours":..., "reference":..., "unit":..., "ratio":...}   (ratio = ours / reference)
@@ -106,7 +110,9 @@ KAFKA_DIR="$(mktemp -d)"
 EMPORIUM="$(swift build --show-bin-path)/emporium"
 [[ -x "$EMPORIUM" ]] || swift build --product emporium >&2
 kafka_topics=""
-for ((round = 0; round < ROUNDS; round++)); do kafka_topics+="ref-$round:16,ours-$round:16,"; done
+for ((round = 0; round < ROUNDS; round++)); do
+    kafka_topics+="ref-$round:16,ours-$round:16,relay-ref-$round:16,relay-$round:16,inbox-$round:16,plain-$round:16,"
+done
 "$EMPORIUM" dev kafka --bootstrap-file "$KAFKA_DIR/bootstrap" --topics "${kafka_topics%,}" >"$KAFKA_DIR/log" 2>&1 &
 KAFKA_PID=$!
 trap 'kill $KAFKA_PID 2>/dev/null; rm -rf "$KAFKA_DIR"' EXIT
@@ -160,8 +166,36 @@ ours() { "$BENCH" amqp-consume --queue "$AMQP_QUEUE" --count "$AMQP_MESSAGES" --
 compare
 record "amqp consume with prefetch 1,000, ack each, quorum queue (vs rabbitmq-c)" "$OURS" "$REF" "msg/s"
 
+# MARK: Messaging runtime
+
+RELAY_MESSAGES="${BENCH_RELAY_MESSAGES:-50000}"
+CONSUMER_MESSAGES="${BENCH_CONSUMER_MESSAGES:-20000}"
+PGOPTIONS="-c client_min_messages=warning" "$EMPORIUM" migrate >/dev/null
+head -n "$RELAY_MESSAGES" "$KAFKA_DIR/messages" >"$KAFKA_DIR/relay-messages"
+refs=() ; ourses=()
+for ((round = 0; round < ROUNDS; round++)); do
+    reference() {
+        local start end
+        start=$(date +%s.%N)
+        kcat -P -b "$KAFKA" -t "relay-ref-$round" -K: "${KCAT_PRODUCER[@]}" <"$KAFKA_DIR/relay-messages"
+        end=$(date +%s.%N)
+        python3 -c "print($RELAY_MESSAGES/($end-$start))"
+    }
+    ours() { "$BENCH" relay --bootstrap "$KAFKA" --topic "relay-$round" --messages "$RELAY_MESSAGES" | value_of; }
+    if ((round % 2 == 0)); then refs+=("$(reference)"); ourses+=("$(ours)"); else ourses+=("$(ours)"); refs+=("$(reference)"); fi
+done
+record "outbox relay to kafka, ~200 B envelopes, 16 partitions (vs kcat producing as many)" "$(median "${ourses[@]}")" "$(median "${refs[@]}")" "msg/s"
+
+refs=() ; ourses=()
+for ((round = 0; round < ROUNDS; round++)); do
+    reference() { "$BENCH" consumer --bootstrap "$KAFKA" --topic "plain-$round" --messages "$CONSUMER_MESSAGES" --no-inbox | value_of; }
+    ours() { "$BENCH" consumer --bootstrap "$KAFKA" --topic "inbox-$round" --messages "$CONSUMER_MESSAGES" | value_of; }
+    if ((round % 2 == 0)); then refs+=("$(reference)"); ourses+=("$(ours)"); else ourses+=("$(ours)"); refs+=("$(reference)"); fi
+done
+record "messaging consumer with the inbox (vs the same consumer without it)" "$(median "${ourses[@]}")" "$(median "${refs[@]}")" "msg/s"
+
 printf '\n%-90s %12s %12s %8s %7s\n' BENCHMARK OURS REFERENCE UNIT RATIO
 for line in "${ROWS[@]}"; do
     python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print("%-90s %12.1f %12.1f %8s %7.3f" % (d["name"], d["ours"], d["reference"], d["unit"], d["ratio"]))' "$line"
 done
-echo "appended to $RESULTS (targets: ratio >= 0.8 for Postgres and Redis, >= 0.9 for Kafka and AMQP)"
+echo "appended to $RESULTS (targets: ratio >= 0.8 for Postgres and Redis, >= 0.9 for Kafka and AMQP, >= 0.7 for the inbox)"

@@ -119,6 +119,12 @@ public final class KafkaConsumer: Service, Sendable {
         return lag
     }
 
+    /// When `partition` was assigned to this member, or `nil` if it is not assigned now. Until the
+    /// previous owner's in-flight work is surely over, a message may be in work there too.
+    public func assignedAt(_ partition: KafkaTopicPartition) -> ContinuousClock.Instant? {
+        KafkaClientContext.of(client.handle)?.assignments.withLock { $0[partition] }
+    }
+
     // MARK: - Flow control
 
     /// Stops fetching from these partitions (already buffered messages still arrive).
@@ -251,6 +257,11 @@ private func rebalance(_ client: OpaquePointer, _ reason: rd_kafka_resp_err_t, _
     let logger = KafkaClientContext.of(client)?.logger
     switch reason {
     case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+        let now = ContinuousClock.now
+        let assigned = partitions.map { TopicPartitionList.elements(of: $0).map(\.0) } ?? []
+        KafkaClientContext.of(client)?.assignments.withLock { assignments in
+            for partition in assigned { assignments[partition] = now }
+        }
         logger?.info("kafka partitions assigned", metadata: ["kafka.partitions": "\(partitions.map { TopicPartitionList.elements(of: $0).map(\.0) } ?? [])"])
         if cooperative {
             if let error = rd_kafka_incremental_assign(client, partitions) { rd_kafka_error_destroy(error) }
@@ -265,6 +276,10 @@ private func rebalance(_ client: OpaquePointer, _ reason: rd_kafka_resp_err_t, _
         let committed = rd_kafka_commit(client, nil, 0)
         if committed != RD_KAFKA_RESP_ERR_NO_ERROR && committed != RD_KAFKA_RESP_ERR__NO_OFFSET {
             logger?.info("kafka commit before revoke refused", metadata: ["kafka.error": "\(String(cString: rd_kafka_err2name(committed)))"])
+        }
+        let revoked = partitions.map { TopicPartitionList.elements(of: $0).map(\.0) } ?? []
+        KafkaClientContext.of(client)?.assignments.withLock { assignments in
+            for partition in revoked { assignments[partition] = nil }
         }
         logger?.info("kafka partitions revoked", metadata: ["kafka.partitions": "\(partitions.map { TopicPartitionList.elements(of: $0).map(\.0) } ?? [])"])
         if cooperative {

@@ -64,6 +64,8 @@ final class RDKafkaClient: @unchecked Sendable {
 /// Shared with librdkafka's callbacks: the logger, and what the consumer's rebalance needs.
 final class KafkaClientContext: @unchecked Sendable {
     let logger: Logger
+    /// When each partition now assigned to this consumer was assigned (set by the rebalance callback).
+    let assignments = Mutex<[KafkaTopicPartition: ContinuousClock.Instant]>([:])
 
     init(logger: Logger) {
         self.logger = logger
@@ -87,6 +89,7 @@ final class KafkaClientContext: @unchecked Sendable {
 }
 
 import Dispatch
+import Synchronization
 
 extension RDKafkaClient {
     /// Runs a blocking librdkafka call (metadata, commit, seek) on a thread of its own, never on

@@ -115,7 +115,7 @@ public final class AMQPMessageConsumer: Service, Sendable {
             return
         }
         let attempt = Int(delivery.headers[EnvelopeHeader.attempts]?.text ?? "") .map { $0 + 1 } ?? 1
-        switch await processor.process(envelope, attempt: attempt) {
+        switch await processor.process(envelope, attempt: attempt, mayBeInWorkElsewhere: delivery.redelivered) {
         case .handled, .duplicate, .ignored:
             settle(delivery) { try $0.ack() }
         case .busy:

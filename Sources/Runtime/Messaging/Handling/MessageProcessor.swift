@@ -60,8 +60,13 @@ public final class MessageProcessor: Sendable {
         case failed(HandlingFailure)
     }
 
-    /// Runs the handler for `envelope` once (attempt number `attempt`).
-    func process(_ envelope: MessageEnvelope, attempt: Int) async -> Outcome {
+    /// Runs the handler for `envelope` once (attempt number `attempt`). `mayBeInWorkElsewhere`
+    /// says whether another replica could be working on the same message right now (a Kafka
+    /// partition that changed owners within the guard's time to live, an AMQP redelivery); only
+    /// then is the Redis guard taken. Otherwise the broker hands a message to one consumer at a
+    /// time, and the inbox row, inserted before the handler runs, makes a concurrent copy (two
+    /// relayed copies of one event) wait for the first and then find it done.
+    func process(_ envelope: MessageEnvelope, attempt: Int, mayBeInWorkElsewhere: Bool = true) async -> Outcome {
         guard let handler = handlers.handler(for: envelope.type) else {
             metrics.count(.ignored, consumer: consumer, type: envelope.type)
             return .ignored
@@ -74,7 +79,7 @@ public final class MessageProcessor: Sendable {
         }
 
         let lock: RedisLock?
-        switch settings.usesInbox ? await takeGuard(envelope) : .taken(nil) {
+        switch settings.usesInbox && mayBeInWorkElsewhere ? await takeGuard(envelope) : .taken(nil) {
         case .taken(let taken): lock = taken
         case .heldElsewhere: return .busy
         }

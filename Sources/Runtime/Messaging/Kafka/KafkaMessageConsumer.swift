@@ -99,7 +99,7 @@ public final class KafkaMessageConsumer: Service, Sendable {
     private func work(lane first: KafkaMessage, consumer: KafkaConsumer, handlers: AsyncSemaphore, inFlight: AsyncSemaphore) async {
         var current: KafkaMessage? = first
         while let message = current {
-            let finished = await handlers.withPermit { await self.handle(message) }
+            let finished = await handlers.withPermit { await self.handle(message, consumer: consumer) }
             guard finished else {
                 let dropped = lanes.withLock { $0.abandon(message) }
                 for _ in 0...dropped.count { inFlight.release() }
@@ -114,7 +114,7 @@ public final class KafkaMessageConsumer: Service, Sendable {
 
     /// Handles one message to the end: handled, duplicate, ignored or dead-lettered. Returns false
     /// only when shutdown interrupted it (it is then left for the next owner).
-    private func handle(_ message: KafkaMessage) async -> Bool {
+    private func handle(_ message: KafkaMessage, consumer: KafkaConsumer) async -> Bool {
         let envelope: MessageEnvelope
         do {
             envelope = try MessageEnvelope(kafka: message)
@@ -124,7 +124,7 @@ public final class KafkaMessageConsumer: Service, Sendable {
         var attempt = 1
         var firstFailure: Date?
         while true {
-            switch await processor.process(envelope, attempt: attempt) {
+            switch await processor.process(envelope, attempt: attempt, mayBeInWorkElsewhere: recentlyAssigned(message, consumer)) {
             case .handled, .duplicate, .ignored:
                 return true
             case .busy:
@@ -141,6 +141,13 @@ public final class KafkaMessageConsumer: Service, Sendable {
                 attempt += 1
             }
         }
+    }
+
+    /// Whether the message's partition came to this member so recently that its previous owner
+    /// may still be working on the message (within the guard's time to live).
+    private func recentlyAssigned(_ message: KafkaMessage, _ consumer: KafkaConsumer) -> Bool {
+        guard let assigned = consumer.assignedAt(message.topicPartition) else { return true }
+        return ContinuousClock.now - assigned < (processor.settings.guardTimeToLive ?? .zero)
     }
 
     /// Sleeps; false if graceful shutdown cut it short.
