@@ -61,6 +61,8 @@ struct InteropTests {
         try await withHarness(.amqp) { harness in
             let id = UUID().uuidString.lowercased()
             try await harness.withConsumer(harness.fixture.recordingHandler()) { () async throws in
+                // The queue and its binding exist once the publisher's connection declared them.
+                _ = try await harness.publisher!.messageCount(queue: harness.fixture.queue)
                 _ = try await shell("""
                     \(rabbitmqadmin) publish exchange=\(ConformanceFixture.delays.workExchange) routing_key=\(harness.fixture.queue) \
                     payload='{"sequence": 9}' \
@@ -91,6 +93,42 @@ struct InteropTests {
             let headers = try #require(properties["headers"] as? [String: Any])
             #expect(headers["message-key"] as? String == "order-6")
             #expect(headers["schema-version"] as? Int == 1)
+        }
+    }
+
+    /// Dead-letters two of four messages, runs `replay` (a stock-tools recipe from deploy/tools),
+    /// and expects every message handled once.
+    func replayWithStockTools(_ kind: TransportKind, _ replay: (ConformanceHarness) async throws -> Void) async throws {
+        try await withHarness(kind) { harness in
+            let broken = LockedBox(true)
+            let handlers = harness.fixture.recordingHandler { event, _ in
+                if broken.value && event.sequence < 2 { throw MessagingError.permanent("not yet") }
+            }
+            try await harness.withConsumer(handlers) { () async throws in
+                try await harness.publish(try (0..<4).map { try harness.fixture.envelope($0) })
+                #expect(try await eventually(timeout: .seconds(30)) { try await harness.deadLetters().count == 2 })
+                broken.mutate { $0 = false }
+                try await replay(harness)
+                #expect(try await harness.waitForEffects(4))
+            }
+            let effects = try await harness.effects()
+            #expect(effects.rows == 4 && effects.distinct == 4)
+        }
+    }
+
+    @Test("the README's kcat recipe replays a dead-letter topic, envelope headers kept")
+    func kcatReplay() async throws {
+        try await replayWithStockTools(.kafka) { harness in
+            let script = TestDatabase.repositoryRoot.appendingPathComponent("deploy/tools/replay-with-kcat.sh").path
+            _ = try await shell("KAFKA_BOOTSTRAP_SERVERS='\(harness.fixture.kafkaBootstrap)' bash '\(script)' '\(harness.fixture.topic).dlq' '\(harness.fixture.topic)'")
+        }
+    }
+
+    @Test("the README's shovel recipe replays a dead-letter queue; the messages start over")
+    func shovelReplay() async throws {
+        try await replayWithStockTools(.amqp) { harness in
+            let script = TestDatabase.repositoryRoot.appendingPathComponent("deploy/tools/replay-with-shovel.sh").path
+            _ = try await shell("MESSAGING_WORK_EXCHANGE='\(ConformanceFixture.delays.workExchange)' bash '\(script)' '\(harness.fixture.amqpSettings.deadLetterQueue)' '\(harness.fixture.queue)'")
         }
     }
 }

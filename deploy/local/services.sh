@@ -83,6 +83,7 @@ install_missing() {
     [[ -f /usr/include/librdkafka/rdkafka_mock.h ]] || packages+=(librdkafka-dev)
     [[ -f /usr/include/amqp.h ]] || packages+=(librabbitmq-dev)
     command -v kcat >/dev/null || packages+=(kcat)
+    command -v jq >/dev/null || packages+=(jq)
     command -v amqp-publish >/dev/null || packages+=(amqp-tools)
     [[ -x "$RABBITMQ_LIB/rabbitmq-server" ]] || packages+=(rabbitmq-server)
     command -v python3 >/dev/null || packages+=(python3)
@@ -414,8 +415,14 @@ rabbitmq-restart)
     log "rabbitmq restarted"
     ;;
 replica-start) replica_start ;;
+rabbitmqctl)
+    # rabbitmqctl against the local node (which lives under .local), e.g. to set up a shovel.
+    shift
+    rabbit_env
+    exec "$RABBITMQ_LIB/rabbitmqctl" "$@"
+    ;;
 *)
-    echo "usage: $0 up|down|status|env|replica-stop|replica-start|rabbitmq-restart" >&2
+    echo "usage: $0 up|down|status|env|replica-stop|replica-start|rabbitmq-restart|rabbitmqctl ARGS..." >&2
     exit 2
     ;;
 esac

@@ -114,7 +114,7 @@ public final class AMQPMessageConsumer: Service, Sendable {
             await deadLetter(delivery, type: delivery.type ?? "unknown", failure: HandlingFailure(error), attempt: 1)
             return
         }
-        let attempt = Int(delivery.headers[EnvelopeHeader.attempts]?.text ?? "") .map { $0 + 1 } ?? 1
+        let attempt = Self.isReplayedDeadLetter(delivery) ? 1 : Int(delivery.headers[EnvelopeHeader.attempts]?.text ?? "").map { $0 + 1 } ?? 1
         switch await processor.process(envelope, attempt: attempt, mayBeInWorkElsewhere: delivery.redelivered) {
         case .handled, .duplicate, .ignored:
             settle(delivery) { try $0.ack() }
@@ -131,7 +131,7 @@ public final class AMQPMessageConsumer: Service, Sendable {
     }
 
     private func retry(_ delivery: AMQPDelivery, type: String, attempts: Int, after delay: Duration, failure: HandlingFailure?) async {
-        var message = Self.copy(of: delivery, exchange: delays.workExchange, routingKey: settings.queue)
+        var message = Self.copy(of: delivery, exchange: delays.workExchange, routingKey: settings.queue, startingOver: true)
         message.headers[EnvelopeHeader.deliverAt] = nil
         message.headers[EnvelopeHeader.attempts] = .integer(Int64(attempts))
         if failure != nil {
@@ -143,7 +143,7 @@ public final class AMQPMessageConsumer: Service, Sendable {
     }
 
     private func deadLetter(_ delivery: AMQPDelivery, type: String, failure: HandlingFailure, attempt: Int) async {
-        var message = Self.copy(of: delivery, exchange: "", routingKey: settings.deadLetterQueue)
+        var message = Self.copy(of: delivery, exchange: "", routingKey: settings.deadLetterQueue, startingOver: true)
         let now = WireTime.format(Date())
         for name in [EnvelopeHeader.deliverAt, EnvelopeHeader.target] { message.headers[name] = nil }
         message.headers[EnvelopeHeader.errorType] = .string(failure.errorType)
@@ -184,11 +184,23 @@ public final class AMQPMessageConsumer: Service, Sendable {
         }
     }
 
-    static func copy(of delivery: AMQPDelivery, exchange: String, routingKey: String) -> AMQPOutgoingMessage {
-        AMQPOutgoingMessage(
+    /// A copy of `delivery` for `exchange` and `routingKey`. With `startingOver`, a dead letter
+    /// sent back by other means than `emporium replay` (a shovel keeps every header) loses its old
+    /// failure headers: it starts over with a full set of attempts, and its retries count again.
+    static func copy(of delivery: AMQPDelivery, exchange: String, routingKey: String, startingOver: Bool = false) -> AMQPOutgoingMessage {
+        var headers = delivery.headers
+        if startingOver && isReplayedDeadLetter(delivery) {
+            for name in EnvelopeHeader.deadLetterHeaders { headers[name] = nil }
+        }
+        return AMQPOutgoingMessage(
             exchange: exchange, routingKey: routingKey, body: delivery.body, messageID: delivery.messageID,
             contentType: delivery.contentType, type: delivery.type, correlationID: delivery.correlationID,
-            headers: delivery.headers)
+            headers: headers)
+    }
+
+    /// A message that carries the dead-letter headers but arrived in a work queue was replayed.
+    static func isReplayedDeadLetter(_ delivery: AMQPDelivery) -> Bool {
+        delivery.headers[EnvelopeHeader.errorType] != nil
     }
 
     private func reportDepths() async {
