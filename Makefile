@@ -3,18 +3,21 @@ SHELL := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
 
 SERVICES := deploy/local/services.sh
+FLEET := deploy/local/fleet.sh
 # The addresses of the local services, for the fleet and the tests.
 WITH_ENV := eval "$$(bash $(SERVICES) env)" &&
 
-.PHONY: run test bench build migrate services-up services-down services-status
+.PHONY: run test bench build migrate services-up services-down services-status fleet-up fleet-down
 
-## Installs what is missing, starts the local services, migrates and prints where everything is.
+## Installs what is missing, starts the local services, migrates, starts the fleet and prints
+## where everything is.
 run: services-up build migrate
+	@bash $(FLEET) up
 	@bash $(SERVICES) status
+	@bash $(FLEET) status
 	@echo
-	@echo "Emporium's services are up. The fleet (api, workers, relay) arrives with the order pipeline;"
-	@echo "today 'make run' provides the databases, brokers and mail catcher above, migrated."
-	@echo "Stop them with 'make services-down'."
+	@echo "Emporium is up: the services above and the fleet (today the outbox relay; the API and the"
+	@echo "workers join with the order pipeline). Stop everything with 'make services-down'."
 
 ## The same services, then every test.
 test: services-up
@@ -35,7 +38,15 @@ services-up:
 	bash $(SERVICES) up
 
 services-down:
+	bash $(FLEET) down
 	bash $(SERVICES) down
 
 services-status:
 	bash $(SERVICES) status
+	bash $(FLEET) status
+
+fleet-up: build
+	bash $(FLEET) up
+
+fleet-down:
+	bash $(FLEET) down

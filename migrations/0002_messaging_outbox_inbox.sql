@@ -26,6 +26,8 @@ CREATE TABLE messaging.outbox (
     -- skips the row; clearing it queues the row again.
     failed_at      timestamptz,
     attempts       integer     NOT NULL DEFAULT 0,
+    -- After a failed publish the row waits until then (exponential backoff per row).
+    next_attempt_at timestamptz NOT NULL DEFAULT now(),
     last_error     text
 );
 

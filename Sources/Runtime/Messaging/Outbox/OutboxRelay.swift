@@ -27,6 +27,10 @@ public struct OutboxRelaySettings: Sendable {
     /// Publishing attempts after which a row that fails with a non-retriable error is parked
     /// (`failed_at`) instead of being tried forever.
     public var maximumAttempts = 10
+    /// A row that failed waits this long before its next attempt, doubling per attempt up to
+    /// `rowRetryMaximumDelay`; other rows go on meanwhile.
+    public var rowRetryInitialDelay: Duration = .seconds(1)
+    public var rowRetryMaximumDelay: Duration = .seconds(300)
     /// The wait after a failed batch; it doubles up to `maximumBackoff`.
     public var initialBackoff: Duration = .milliseconds(100)
     public var maximumBackoff: Duration = .seconds(5)
@@ -154,7 +158,7 @@ public final class OutboxRelay: Service, Sendable {
         let rows = try await connection.query("""
             WITH claimed AS (
                 SELECT * FROM \(unescaped: table)
-                WHERE sent_at IS NULL AND failed_at IS NULL
+                WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= now()
                 ORDER BY id LIMIT \(unescaped: String(limit))
                 FOR UPDATE SKIP LOCKED
             ), foreign_rows AS MATERIALIZED (
@@ -225,8 +229,8 @@ public final class OutboxRelay: Service, Sendable {
     }
 
     /// After a failed batch: rows go one at a time, in order. A row that fails keeps the later rows
-    /// of its aggregate back in this pass, records its error, and is parked once it has failed
-    /// `maximumAttempts` times with an error a retry cannot fix. (A failed batch may have put some
+    /// of its aggregate back, records its error, waits for its next attempt (backoff per row), and
+    /// is parked once it has failed `maximumAttempts` times with an error a retry cannot fix. (A failed batch may have put some
     /// rows out already, a returned AMQP message does not stop the ones behind it; those rows go
     /// again, and the inbox drops the repeat.)
     private func publishSingly(_ rows: [Row], on connection: PostgresConnection) async throws {
@@ -239,10 +243,15 @@ public final class OutboxRelay: Service, Sendable {
             } catch {
                 blocked.insert(row.aggregate)
                 let failure = HandlingFailure(error)
-                let park = !failure.isRetriable && row.attempts + 1 >= settings.maximumAttempts
+                // No route (no queue bound yet: its consumer is not deployed) is worth waiting for.
+                let retriable = failure.isRetriable || (error as? AMQPError)?.code == .returned
+                let park = !retriable && row.attempts + 1 >= settings.maximumAttempts
+                let wait = min(
+                    settings.rowRetryInitialDelay * pow(2, Double(min(row.attempts, 20))), settings.rowRetryMaximumDelay)
                 try await connection.execute("""
                     UPDATE \(unescaped: settings.table) SET attempts = attempts + 1, last_error = \(failure.description),
-                        failed_at = CASE WHEN \(park) THEN now() END
+                        failed_at = CASE WHEN \(park) THEN now() END,
+                        next_attempt_at = now() + make_interval(secs => \(Double(wait.wholeMilliseconds) / 1000))
                     WHERE id = \(row.id)
                     """)
                 let metadata: Logger.Metadata = [

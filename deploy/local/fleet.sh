@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The Emporium fleet on the local services (deploy/local/services.sh must be up):
+#
+#   fleet.sh up        start every role not running yet, in the background (logs in $STATE/logs)
+#   fleet.sh down      stop what `up` started (SIGTERM: each process finishes its work first)
+#   fleet.sh status    what runs, and where its metrics are
+#
+# Roles today: the outbox relay (metrics on 9400). The API and the workers join as they land.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+STATE="${EMPORIUM_STATE_DIR:-$ROOT/.local}"
+EMPORIUM_BIN="${EMPORIUM_BIN:-$ROOT/.build/debug/emporium}"
+RUN="$STATE/fleet"
+LOGS="$STATE/logs"
+
+# role name, subcommand, metrics port
+ROLES=(
+    "relay relay 9400"
+)
+
+log() { printf '[fleet] %s\n' "$*" >&2; }
+pid_of() { [[ -f "$RUN/$1.pid" ]] && head -n1 "$RUN/$1.pid" | tr -d '[:space:]' || true; }
+alive() { [[ -n "${1:-}" ]] && kill -0 "$1" 2>/dev/null; }
+
+up() {
+    [[ -x "$EMPORIUM_BIN" ]] || { log "building emporium"; (cd "$ROOT" && swift build --product emporium >&2); }
+    mkdir -p "$RUN" "$LOGS"
+    eval "$(bash "$ROOT/deploy/local/services.sh" env)"
+    for entry in "${ROLES[@]}"; do
+        read -r name command port <<<"$entry"
+        if alive "$(pid_of "$name")"; then continue; fi
+        METRICS_PORT="$port" EMPORIUM_MIGRATIONS_DIR="$ROOT/migrations" \
+            nohup "$EMPORIUM_BIN" $command >>"$LOGS/$name.log" 2>&1 &
+        echo $! >"$RUN/$name.pid"
+        # Up once its metrics endpoint answers (it exits at once on a bad setting: say so).
+        for _ in $(seq 100); do
+            if ! alive "$(pid_of "$name")"; then
+                log "$name exited at start; last lines of $LOGS/$name.log:"
+                tail -n 5 "$LOGS/$name.log" >&2
+                exit 1
+            fi
+            (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+            sleep 0.1
+        done
+        log "$name up (pid $(pid_of "$name"), metrics http://127.0.0.1:$port/metrics, log $LOGS/$name.log)"
+    done
+}
+
+down() {
+    for entry in "${ROLES[@]}"; do
+        read -r name _ _ <<<"$entry"
+        local pid
+        pid="$(pid_of "$name")"
+        if alive "$pid"; then
+            kill -TERM "$pid"
+            for _ in $(seq 150); do alive "$pid" || break; sleep 0.1; done
+            alive "$pid" && kill -KILL "$pid"
+            log "$name stopped"
+        fi
+        rm -f "$RUN/$name.pid"
+    done
+}
+
+status() {
+    for entry in "${ROLES[@]}"; do
+        read -r name _ port <<<"$entry"
+        if alive "$(pid_of "$name")"; then
+            printf '%-22s %-8s %s\n' "$name" up "http://127.0.0.1:$port/metrics"
+        else
+            printf '%-22s %-8s %s\n' "$name" down "-"
+        fi
+    done
+}
+
+case "${1:-}" in
+up) up ;;
+down) down ;;
+status) status ;;
+*)
+    echo "usage: $0 up|down|status" >&2
+    exit 2
+    ;;
+esac
