@@ -41,14 +41,12 @@ struct ReplayCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show one dead letter, with its headers and body.")
         @OptionGroup var source: Source
 
-        @Argument(help: "Its message id, or its position as `list` and `send` print it (partition@offset, or queue#n).")
+        @Argument(help: "Its message id, or its position as the audit lines give it (topic[partition]@offset, or queue#n).")
         var message: String
 
         func run() async throws {
             let letters = try await DeadLetterTool(source: source).read()
-            guard let letter = letters.first(where: {
-                $0.messageID?.lowercased() == message.lowercased() || $0.position == message || $0.position.hasSuffix("]@\(message)") || $0.position.hasSuffix("#\(message)")
-            }) else {
+            guard let letter = letters.first(where: { $0.messageID?.lowercased() == message.lowercased() || $0.position == message }) else {
                 throw ValidationError("no dead letter \(message) among \(letters.count)")
             }
             print(letter.rendered)

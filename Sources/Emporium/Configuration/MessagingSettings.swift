@@ -30,8 +30,11 @@ struct MessagingSettings: Sendable {
         amqp = try environment.parse("AMQP_URL", default: "amqp://guest:guest@127.0.0.1:5672") { try AMQPConfiguration(url: $0, key: "AMQP_URL") }
         redis = try environment.parse("REDIS_URL", default: "redis://127.0.0.1:6379") { try RedisConfiguration(url: $0, key: "REDIS_URL") }
         let levels = try environment.durations("MESSAGING_DELAY_LEVELS", default: AMQPDelays.defaultLevels)
-        let exchange = environment.string("MESSAGING_WORK_EXCHANGE", default: "emporium.work")
-        delays = try environment.parse("MESSAGING_DELAY_LEVELS", default: "") { _ in try AMQPDelays(levels: levels, workExchange: exchange) }
+        do {
+            delays = try AMQPDelays(levels: levels, workExchange: environment.string("MESSAGING_WORK_EXCHANGE", default: "emporium.work"))
+        } catch {
+            throw ConfigurationError(key: "MESSAGING_DELAY_LEVELS", message: error.message)
+        }
         retry = RetryPolicy(
             maximumAttempts: try environment.integer("MESSAGING_RETRY_ATTEMPTS", default: 5, range: 1...100),
             initialDelay: try environment.duration("MESSAGING_RETRY_INITIAL_DELAY", default: .milliseconds(500)),

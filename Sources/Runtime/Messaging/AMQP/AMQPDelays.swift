@@ -67,9 +67,9 @@ public struct AMQPDelays: Sendable {
         guard case .integer(let deliverAt)? = delivery.headers[EnvelopeHeader.deliverAt] else { return nil }
         let remaining = Duration.milliseconds(deliverAt - WireTime.milliseconds(now))
         guard remaining >= levels[0] / 2 else { return nil }
-        let queue = delivery.headers[EnvelopeHeader.target]?.text ?? delivery.routingKey
+        // Dead-lettering kept the routing key the message was scheduled with: its destination.
         let message = AMQPOutgoingMessage(
-            exchange: workExchange, routingKey: queue, body: delivery.body, messageID: delivery.messageID,
+            exchange: workExchange, routingKey: delivery.routingKey, body: delivery.body, messageID: delivery.messageID,
             contentType: delivery.contentType, type: delivery.type, correlationID: delivery.correlationID,
             headers: delivery.headers)
         return route(message, remaining: remaining)

@@ -145,7 +145,7 @@ public final class AMQPMessageConsumer: Service, Sendable {
     private func deadLetter(_ delivery: AMQPDelivery, type: String, failure: HandlingFailure, attempt: Int) async {
         var message = Self.copy(of: delivery, exchange: "", routingKey: settings.deadLetterQueue, startingOver: true)
         let now = WireTime.format(Date())
-        for name in [EnvelopeHeader.deliverAt, EnvelopeHeader.target] { message.headers[name] = nil }
+        message.headers[EnvelopeHeader.deliverAt] = nil
         message.headers[EnvelopeHeader.errorType] = .string(failure.errorType)
         message.headers[EnvelopeHeader.errorMessage] = .string(String(failure.message.prefix(2000)))
         message.headers[EnvelopeHeader.attempts] = .integer(Int64(attempt))

@@ -79,14 +79,13 @@ public enum EnvelopeHeader {
     public static let originPartition = "x-origin-partition"
     public static let originOffset = "x-origin-offset"
     public static let originQueue = "x-origin-queue"
-    /// Delays (AMQP): when the message is due (ms since the epoch) and where it then goes.
+    /// Delays (AMQP): when the message is due, in milliseconds since the epoch.
     public static let deliverAt = "x-deliver-at"
-    public static let target = "x-delay-target"
 
     /// Headers the runtime adds on the way to a dead-letter destination, dropped again on replay.
     public static let deadLetterHeaders: Set<String> = [
         errorType, errorMessage, consumer, originTopic, originPartition, originOffset, originQueue,
-        attempts, firstFailureAt, lastFailureAt, deliverAt, target,
+        attempts, firstFailureAt, lastFailureAt, deliverAt,
     ]
 }
 
