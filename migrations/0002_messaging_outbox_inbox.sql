@@ -37,6 +37,8 @@ CREATE INDEX outbox_unsent ON messaging.outbox (id) WHERE sent_at IS NULL AND fa
 -- from outbox_unsent's on purpose, so that the probe (which cannot prove failed_at IS NULL) is
 -- never planned over outbox_unsent, whatever the statistics say.
 CREATE INDEX outbox_unsent_aggregate ON messaging.outbox (aggregate, id) WHERE sent_at IS NULL;
+-- Rows backing off after a failed publish (few): their aggregates' later rows are not claimed.
+CREATE INDEX outbox_waiting ON messaging.outbox (next_attempt_at) WHERE sent_at IS NULL;
 CREATE INDEX outbox_sent_at ON messaging.outbox (sent_at) WHERE sent_at IS NOT NULL;
 
 -- Wakes the relays when a writer commits (NOTIFY is delivered at commit, once per transaction).

@@ -137,11 +137,15 @@ public struct ConformanceFixture: Sendable {
     /// The consumer's services, in `ServiceGroup` order. Kafka: the consumer (the dead-letter
     /// producer is the caller's). AMQP: the consumer, then a connection of its own, listed last so
     /// that it is told to shut down first and drains the consumer's deliveries.
-    public func consumerServices(processor: MessageProcessor, producer: KafkaProducer?) throws -> [any Service] {
+    public func consumerServices(
+        processor: MessageProcessor, producer: KafkaProducer?, maximumConcurrentHandlers: Int? = nil
+    ) throws -> [any Service] {
         switch kind {
         case .kafka:
             guard let producer else { preconditionFailure("a Kafka consumer needs the dead-letter producer") }
-            return [KafkaMessageConsumer(settings: kafkaSettings, processor: processor, deadLetterProducer: producer, logger: Self.logger)]
+            var settings = kafkaSettings
+            if let maximumConcurrentHandlers { settings.maximumConcurrentHandlers = maximumConcurrentHandlers }
+            return [KafkaMessageConsumer(settings: settings, processor: processor, deadLetterProducer: producer, logger: Self.logger)]
         case .amqp:
             let connection = try AMQPConnection(configuration: Self.amqp, logger: Self.logger)
             let consumer = AMQPMessageConsumer(

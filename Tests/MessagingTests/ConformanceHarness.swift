@@ -102,10 +102,11 @@ final class ConformanceHarness: Sendable {
 
     /// Runs a consumer with `handlers` while `body` runs, then shuts it down gracefully.
     func withConsumer<R: Sendable>(
-        _ handlers: MessageHandlers, retry: RetryPolicy? = nil, _ body: () async throws -> R
+        _ handlers: MessageHandlers, retry: RetryPolicy? = nil, maximumConcurrentHandlers: Int? = nil, _ body: () async throws -> R
     ) async throws -> R {
         let processor = retry.map { self.processor(handlers, retry: $0) } ?? self.processor(handlers)
-        return try await withRunning(try fixture.consumerServices(processor: processor, producer: producer), logger: ConformanceFixture.logger, body)
+        let services = try fixture.consumerServices(processor: processor, producer: producer, maximumConcurrentHandlers: maximumConcurrentHandlers)
+        return try await withRunning(services, logger: ConformanceFixture.logger, body)
     }
 
     // MARK: - Observing

@@ -39,9 +39,9 @@ struct ConsumerBehaviourTests {
         }
     }
 
-    @Test("two replicas given the same message at once: the Redis guard lets one work it, the inbox keeps the effect single", arguments: TransportKind.allCases)
-    func guardAgainstConcurrentReplicas(kind: TransportKind) async throws {
-        try await withHarness(kind) { harness in
+    @Test("two replicas given the same message at once: the Redis guard lets one work it, the inbox keeps the effect single")
+    func guardAgainstConcurrentReplicas() async throws {
+        try await withHarness(.kafka) { harness in
             let inHandler = LockedBox(0)
             let maximum = LockedBox(0)
             let handlers = harness.fixture.recordingHandler { _, _ in
@@ -96,6 +96,27 @@ struct ConsumerBehaviourTests {
                 })
             }
             #expect(try await harness.deadLetters().isEmpty)
+        }
+    }
+
+    @Test("Kafka: keys in backoff do not hold handler slots; another key is handled meanwhile")
+    func backoffFreesHandlerSlots() async throws {
+        try await withHarness(.kafka, partitions: 1) { harness in
+            let handled = LockedBox<[String]>([])
+            let handlers = harness.fixture.recordingHandler { _, context in
+                if context.envelope.key != "free" && context.attempt < 3 { throw MessagingError.transient("later") }
+                handled.mutate { $0.append(context.envelope.key) }
+            }
+            let retry = RetryPolicy(maximumAttempts: 5, initialDelay: .seconds(2), maximumDelay: .seconds(2), jitter: 0)
+            try await harness.withConsumer(handlers, retry: retry, maximumConcurrentHandlers: 2) { () async throws in
+                try await harness.publish([
+                    try harness.fixture.envelope(1, key: "slow-a"), try harness.fixture.envelope(2, key: "slow-b"),
+                    try harness.fixture.envelope(3, key: "free"),
+                ])
+                #expect(try await harness.waitForEffects(3, timeout: .seconds(30)))
+            }
+            // Both slots were taken by keys that then waited 2 s twice; "free" did not wait for them.
+            #expect(handled.value.first == "free")
         }
     }
 }

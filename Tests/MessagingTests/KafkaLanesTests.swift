@@ -41,4 +41,18 @@ struct KafkaLanesTests {
         #expect(dropped == [1])
         #expect(stored == nil)
     }
+
+    @Test("an offset fetched again after a rebalance does not freeze the stored position")
+    func refetchedOffsets() {
+        var lanes = KafkaLanes()
+        // 5 is slow; 6 and 7 finish; then the partition comes back and 6 and 7 arrive again.
+        for offset in [5, 6, 7] { _ = lanes.arrive(message(Int64(offset), key: "k\(offset)")) }
+        var stored = [6, 7].map { lanes.finish(message(Int64($0), key: "k\($0)")).store?.offset }
+        for offset in [6, 7] { _ = lanes.arrive(message(Int64(offset), key: "again\(offset)")) }
+        stored += [6, 7].map { lanes.finish(message(Int64($0), key: "again\($0)")).store?.offset }
+        stored.append(lanes.finish(message(5, key: "k5")).store?.offset)
+        _ = lanes.arrive(message(8, key: "k8"))
+        stored.append(lanes.finish(message(8, key: "k8")).store?.offset)
+        #expect(stored == [nil, nil, nil, nil, 7, 8])
+    }
 }

@@ -250,6 +250,31 @@ struct OutboxRelayTests {
         }
     }
 
+    @Test("rows queued behind a row in backoff do not fill the batches: other aggregates still go out")
+    func backoffDoesNotStallTheOutbox() async throws {
+        try await withHarness(.amqp) { harness in
+            try await withOutbox(harness) { table in
+                var rows = [OutboxMessage(try harness.fixture.envelope(0, key: "stuck"), to: .amqp("nowhere.\(harness.fixture.id)"))]
+                rows += try (1...12).map { OutboxMessage(try harness.fixture.envelope($0, key: "stuck"), to: harness.destination) }
+                rows.append(OutboxMessage(try harness.fixture.envelope(99, key: "free"), to: harness.destination))
+                try await append(harness, table: table, rows)
+                let (relay, listener) = try relay(harness, table: table) {
+                    $0.batchSize = 5
+                    $0.concurrency = 1
+                    $0.rowRetryInitialDelay = .seconds(60)
+                }
+                try await withRunning([listener, relay]) { () async throws in
+                    try await harness.withConsumer(harness.fixture.recordingHandler()) { () async throws in
+                        #expect(try await harness.waitForEffects(1, timeout: .seconds(20)))
+                    }
+                }
+                let applied = try await harness.database.query("SELECT sequence FROM \(unescaped: harness.fixture.effectsTable)")
+                #expect(try applied.map { try $0.decode("sequence", as: Int.self) } == [99])
+                #expect(try await unsent(harness, table: table) == 13)
+            }
+        }
+    }
+
     @Test("sent rows are pruned after the retention; unsent rows stay")
     func pruning() async throws {
         try await withHarness(.kafka) { harness in

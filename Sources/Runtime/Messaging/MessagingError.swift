@@ -58,11 +58,15 @@ public struct HandlingFailure: Sendable, Hashable, CustomStringConvertible {
     public var errorType: String
     public var message: String
     public var isRetriable: Bool
+    /// The database could not be reached (connection refused or lost, pool exhausted, server
+    /// starting or shutting down): consumers wait for it without using up the message's attempts.
+    public var isInfrastructure: Bool
 
-    public init(errorType: String, message: String, isRetriable: Bool) {
+    public init(errorType: String, message: String, isRetriable: Bool, isInfrastructure: Bool = false) {
         self.errorType = errorType
         self.message = message
         self.isRetriable = isRetriable
+        self.isInfrastructure = isInfrastructure
     }
 
     /// Classifies an error by the `isRetriable` of the module that threw it. Errors the runtime
@@ -72,7 +76,10 @@ public struct HandlingFailure: Sendable, Hashable, CustomStringConvertible {
         case let error as MessagingError:
             self.init(errorType: error.code.description, message: error.message, isRetriable: error.isRetriable)
         case let error as PostgresError:
-            self.init(errorType: "postgres.\(error.sqlState ?? error.code.description)", message: error.message, isRetriable: error.isRetriable)
+            self.init(
+                errorType: "postgres.\(error.sqlState ?? error.code.description)", message: error.message, isRetriable: error.isRetriable,
+                isInfrastructure: error.isConnectionLoss || error.code == .poolTimeout
+                    || ["57P01", "57P02", "57P03"].contains(error.sqlState ?? "") || error.sqlState?.hasPrefix("53") == true)
         case let error as RedisError:
             self.init(errorType: "redis.\(error.code)", message: error.message, isRetriable: error.isRetriable)
         case let error as KafkaError:

@@ -6,7 +6,7 @@ import CoreMetrics
 ///   `ignored`, `failed`, `retried` or `dead_lettered`.
 /// - `messaging_handler_duration_seconds{consumer,type}`.
 /// - `messaging_consumer_lag{consumer,topic,partition}` (Kafka).
-/// - `messaging_outbox_backlog`, `messaging_outbox_oldest_unsent_seconds`,
+/// - `messaging_outbox_backlog`, `messaging_outbox_oldest_unsent_seconds`, `messaging_outbox_parked`,
 ///   `messaging_outbox_published_total{transport}`.
 /// - `messaging_queue_depth{queue}`.
 struct MessagingMetrics: Sendable {
@@ -34,9 +34,10 @@ struct MessagingMetrics: Sendable {
         ], factory: factory).record(lag)
     }
 
-    func outbox(backlog: Int, oldestUnsentSeconds: Double) {
+    func outbox(backlog: Int, oldestUnsentSeconds: Double, parked: Int) {
         Gauge(label: "messaging_outbox_backlog", factory: factory).record(backlog)
         Gauge(label: "messaging_outbox_oldest_unsent_seconds", factory: factory).record(oldestUnsentSeconds)
+        Gauge(label: "messaging_outbox_parked", factory: factory).record(parked)
     }
 
     func published(_ count: Int, transport: MessageDestination.Transport) {

@@ -9,6 +9,9 @@ public import Foundation
 /// A delay that is not a level is composed of levels: the message goes to the largest level that
 /// fits, carrying `x-deliver-at`; the consumer that receives it early sends it on to the next
 /// level (``nextHop(for:now:)``) until what is left is under half the smallest level.
+///
+/// A delayed message needs its destination queue bound when it comes due (a consumer declares
+/// its queue and bindings at start); the broker drops a dead letter that no queue takes.
 public struct AMQPDelays: Sendable {
     /// The direct exchange every consumer queue is bound to, by its own name and by the routing
     /// keys it takes. Delay queues dead-letter into it.
@@ -44,7 +47,11 @@ public struct AMQPDelays: Sendable {
         for level in levels {
             let name = queueName(for: level)
             topology.exchanges.append(AMQPExchange(name: name, type: "fanout"))
-            topology.queues.append(AMQPQueue(name: name, kind: .quorum, messageTTL: level, deadLetterExchange: workExchange))
+            // At-least-once dead-lettering (which needs reject-publish overflow): a message whose TTL
+            // runs out during a leader change is kept until the work exchange has it, not dropped.
+            topology.queues.append(AMQPQueue(
+                name: name, kind: .quorum, messageTTL: level, deadLetterExchange: workExchange, overflow: "reject-publish",
+                extraArguments: ["x-dead-letter-strategy": .string("at-least-once")]))
             topology.bindings.append(AMQPBinding(queue: name, exchange: name, routingKey: ""))
         }
         return topology

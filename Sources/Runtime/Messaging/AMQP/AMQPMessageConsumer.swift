@@ -59,7 +59,8 @@ public final class AMQPMessageConsumer: Service, Sendable {
         var topology = delays.topology
         topology.queues.append(AMQPQueue(
             name: settings.queue, kind: .quorum, deadLetterExchange: "", deadLetterRoutingKey: settings.deadLetterQueue,
-            deliveryLimit: settings.deliveryLimit))
+            deliveryLimit: settings.deliveryLimit, overflow: "reject-publish",
+            extraArguments: ["x-dead-letter-strategy": .string("at-least-once")]))
         topology.queues.append(AMQPQueue(name: settings.deadLetterQueue, kind: .quorum))
         for key in [settings.queue] + settings.routingKeys {
             topology.bindings.append(AMQPBinding(queue: settings.queue, exchange: delays.workExchange, routingKey: key))
@@ -121,6 +122,10 @@ public final class AMQPMessageConsumer: Service, Sendable {
         case .busy:
             // Another replica works it; look again shortly, without counting an attempt.
             await retry(delivery, type: envelope.type, attempts: attempt - 1, after: delays.levels[0], failure: nil)
+        case .failed(let failure) where failure.isInfrastructure:
+            // The database is out of reach: not the message's fault; it comes back later without
+            // using up an attempt, and is never dead-lettered for it.
+            await retry(delivery, type: envelope.type, attempts: attempt - 1, after: processor.settings.retry.delay(after: attempt), failure: nil)
         case .failed(let failure):
             guard failure.isRetriable, processor.settings.retry.allowsRetry(after: attempt) else {
                 await deadLetter(delivery, type: envelope.type, failure: failure, attempt: attempt)

@@ -13,9 +13,11 @@ struct KafkaLanes: Sendable {
         let unkeyedOffset: Int64?
     }
 
+    /// A partition's offsets in arrival order. After a rebalance the same offset can arrive again
+    /// (fetched anew from the committed position), so finishes are counted per offset.
     private struct Pending {
         var offsets: [Int64] = []
-        var finished: Set<Int64> = []
+        var finished: [Int64: Int] = [:]
         var messages: [Int64: KafkaMessage] = [:]
         var head = 0
     }
@@ -53,12 +55,12 @@ struct KafkaLanes: Sendable {
             lanes[key] = nil
         }
         guard var pending = partitions[message.topicPartition] else { return (next, nil) }
-        pending.finished.insert(message.offset)
+        pending.finished[message.offset, default: 0] += 1
         var store: KafkaMessage?
-        while pending.head < pending.offsets.count, pending.finished.contains(pending.offsets[pending.head]) {
+        while pending.head < pending.offsets.count, let count = pending.finished[pending.offsets[pending.head]] {
             let offset = pending.offsets[pending.head]
-            pending.finished.remove(offset)
-            store = pending.messages.removeValue(forKey: offset)
+            pending.finished[offset] = count > 1 ? count - 1 : nil
+            if let popped = pending.messages.removeValue(forKey: offset), popped.offset > (store?.offset ?? -1) { store = popped }
             pending.head += 1
         }
         if pending.head > 1024 {

@@ -64,6 +64,9 @@ public final class KafkaMessageConsumer: Service, Sendable {
         let consumer = try await KafkaConsumer.make(configuration: settings.kafka, topics: settings.topics, logger: logger)
         let inFlight = AsyncSemaphore(permits: settings.maximumInFlight)
         let handlers = AsyncSemaphore(permits: settings.maximumConcurrentHandlers)
+        // Set at graceful shutdown: no message opens a lane any more (the stream still hands out
+        // what it had buffered), so a key whose message was left in backoff gets nothing after it.
+        let stopping = AtomicCounter()
         try await withThrowingTaskGroup(of: Void.self) { services in
             services.addTask { try await consumer.run() }
             services.addTask { await self.reportLag(consumer) }
@@ -72,6 +75,7 @@ public final class KafkaMessageConsumer: Service, Sendable {
                 await withGracefulShutdownHandler {
                     do {
                         for try await message in consumer.messages {
+                            if stopping.value > 0 { break }
                             await inFlight.acquire()
                             if self.lanes.withLock({ $0.arrive(message) }) {
                                 workers.addTask {
@@ -84,6 +88,7 @@ public final class KafkaMessageConsumer: Service, Sendable {
                     }
                 } onGracefulShutdown: {
                     // No more messages; the running handlers finish below, then the consumer commits.
+                    stopping.add(1)
                     consumer.stopFetching()
                 }
                 await workers.waitForAll()
@@ -99,7 +104,7 @@ public final class KafkaMessageConsumer: Service, Sendable {
     private func work(lane first: KafkaMessage, consumer: KafkaConsumer, handlers: AsyncSemaphore, inFlight: AsyncSemaphore) async {
         var current: KafkaMessage? = first
         while let message = current {
-            let finished = await handlers.withPermit { await self.handle(message, consumer: consumer) }
+            let finished = await handle(message, consumer: consumer, handlers: handlers)
             guard finished else {
                 let dropped = lanes.withLock { $0.abandon(message) }
                 for _ in 0...dropped.count { inFlight.release() }
@@ -113,8 +118,9 @@ public final class KafkaMessageConsumer: Service, Sendable {
     }
 
     /// Handles one message to the end: handled, duplicate, ignored or dead-lettered. Returns false
-    /// only when shutdown interrupted it (it is then left for the next owner).
-    private func handle(_ message: KafkaMessage, consumer: KafkaConsumer) async -> Bool {
+    /// only when shutdown interrupted it (it is then left for the next owner). A handler slot is
+    /// held only while the handler runs, not through a backoff.
+    private func handle(_ message: KafkaMessage, consumer: KafkaConsumer, handlers: AsyncSemaphore) async -> Bool {
         let envelope: MessageEnvelope
         do {
             envelope = try MessageEnvelope(kafka: message)
@@ -122,15 +128,24 @@ public final class KafkaMessageConsumer: Service, Sendable {
             return await deadLetter(message, type: "unknown", failure: HandlingFailure(error), attempts: 1, firstFailure: Date())
         }
         var attempt = 1
+        var outages = 0
         var firstFailure: Date?
         while true {
-            switch await processor.process(envelope, attempt: attempt, mayBeInWorkElsewhere: recentlyAssigned(message, consumer)) {
+            let outcome = await handlers.withPermit {
+                await processor.process(envelope, attempt: attempt, mayBeInWorkElsewhere: recentlyAssigned(message, consumer))
+            }
+            switch outcome {
             case .handled, .duplicate, .ignored:
                 return true
             case .busy:
                 // Another replica works it right now (a rebalance moved the partition); once it is
                 // done, the inbox answers "duplicate".
                 guard await pause(for: .milliseconds(200)) else { return false }
+            case .failed(let failure) where failure.isInfrastructure:
+                // The database is out of reach: not the message's fault, so no attempt is used up
+                // and nothing is dead-lettered; the key waits until it is back.
+                outages += 1
+                guard await pause(for: processor.settings.retry.delay(after: min(outages, 10))) else { return false }
             case .failed(let failure):
                 firstFailure = firstFailure ?? Date()
                 guard failure.isRetriable, processor.settings.retry.allowsRetry(after: attempt) else {

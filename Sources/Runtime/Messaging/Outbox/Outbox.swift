@@ -3,7 +3,12 @@ public import Postgres
 
 /// Where the relay publishes an outbox message.
 public struct MessageDestination: Sendable, Hashable, CustomStringConvertible {
-    public enum Transport: String, Sendable, Hashable { case kafka, amqp }
+    /// Kafka or AMQP.
+    public struct Transport: Sendable, Hashable {
+        public let rawValue: String
+        public static let kafka = Transport(rawValue: "kafka")
+        public static let amqp = Transport(rawValue: "amqp")
+    }
 
     public let transport: Transport
     /// The Kafka topic, or the routing key on the AMQP work exchange.
@@ -41,6 +46,10 @@ public struct OutboxMessage: Sendable {
 /// The transactional outbox: events are appended with the caller's state change, in the caller's
 /// transaction, and the relay (``OutboxRelay``) publishes them after the commit. A rolled-back
 /// transaction leaves no event behind; a committed one always gets published.
+///
+/// The rows of one aggregate go out in id order, and ids are taken at append, so two
+/// transactions appending for the same aggregate must not overlap: append after the write that
+/// locks the aggregate's row (the status update, the stock change), as domain code does anyway.
 public enum Outbox {
     /// Appends `messages` on `connection`, which should be inside the caller's transaction
     /// (`withTransaction`). One round trip, whatever the count.

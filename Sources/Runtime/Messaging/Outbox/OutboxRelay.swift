@@ -43,8 +43,8 @@ public struct OutboxRelaySettings: Sendable {
 /// Each pass claims the oldest unsent rows with `FOR UPDATE SKIP LOCKED`, so replicas never
 /// publish the same row at once, and leaves out any row whose aggregate has an older unsent row
 /// claimed by another replica, so the rows of one aggregate go out in order. It publishes them
-/// (Kafka: acknowledged by all in-sync replicas; AMQP: publisher confirms) and marks them sent in
-/// the same transaction. A relay that dies mid-batch marks nothing: the rows go out again, and
+/// (Kafka: acknowledged by all in-sync replicas, one call per batch; AMQP: publisher confirms, in
+/// waves of one row per aggregate) and marks them sent in the same transaction. A relay that dies mid-batch marks nothing: the rows go out again, and
 /// consumers' inboxes drop the duplicates.
 ///
 /// A NOTIFY on commit (a trigger on the outbox) wakes the relay; it also polls every
@@ -78,7 +78,13 @@ public final class OutboxRelay: Service, Sendable {
     public static let notificationChannel = "messaging_outbox"
 
     public func run() async throws {
-        let notifications = try await listener?.listen(to: Self.notificationChannel)
+        // Subscribing waits for the listener's connection; shutdown must not wait on it.
+        let notifications: AsyncStream<PostgresNotification>?
+        do {
+            notifications = try await cancelWhenGracefulShutdown { try await self.listener?.listen(to: Self.notificationChannel) }
+        } catch is CancellationError {
+            return
+        }
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 if let notifications {
@@ -130,25 +136,22 @@ public final class OutboxRelay: Service, Sendable {
         try await database.withTransaction { connection in
             let rows = try await Self.claim(limit: settings.batchSize, table: settings.table, on: connection)
             guard !rows.isEmpty else { return 0 }
-            do {
-                try await publish(rows)
-                try await Self.markSent(rows.map(\.id), table: settings.table, on: connection)
-                metrics.published(rows.count { $0.destination.transport == .kafka }, transport: .kafka)
-                metrics.published(rows.count { $0.destination.transport == .amqp }, transport: .amqp)
-            } catch {
-                // Something in the batch failed: find out which, one row at a time, in order.
-                logger.info("outbox batch failed; publishing its rows one by one", metadata: ["error": "\(error)"])
-                try await publishSingly(rows, on: connection)
-            }
+            let published = await publish(rows)
+            for (row, error) in published.failed { try await recordFailure(of: row, error, on: connection) }
+            try await Self.markSent(published.sent.map(\.id), table: settings.table, on: connection)
+            metrics.published(published.sent.count { $0.destination.transport == .kafka }, transport: .kafka)
+            metrics.published(published.sent.count { $0.destination.transport == .amqp }, transport: .amqp)
             return rows.count
         }
     }
 
     static func claim(limit: Int, table: String, on connection: PostgresConnection) async throws -> [Row] {
-        // The rows of one aggregate go out in id order, so a claimed row must wait while any older
-        // row of its aggregate is unsent and not ours: `foreign` finds, per aggregate, the oldest
-        // unsent row that another relay holds (below our newest row of it; SKIP LOCKED can leave
-        // such a row between two of ours), and only our rows before it go out now.
+        // The rows of one aggregate go out in id order, so a row must wait while any older row of
+        // its aggregate is unsent. `waiting`: aggregates whose oldest unsent row is backing off
+        // after a failure; their later rows are not even claimed (claimed and dropped, enough of
+        // them would fill every batch and stall the outbox). `foreign_rows`: per aggregate, the
+        // oldest unsent row that another relay holds (below our newest row of it; SKIP LOCKED can
+        // leave such a row between two of ours); only our rows before it go out now.
         // The probe is written so that only the (aggregate, id) index can serve it, whatever the
         // table's statistics say (a new table has none): LATERAL with LIMIT 1, ordered as that
         // index is, `id + 0` (no id index), and a failed_at test that does not imply the id
@@ -156,11 +159,16 @@ public final class OutboxRelay: Service, Sendable {
         // the batch. The limit is a literal: with a bind parameter, the cached generic plan
         // walked the primary key through every sent row.
         let rows = try await connection.query("""
-            WITH claimed AS (
-                SELECT * FROM \(unescaped: table)
+            WITH waiting AS MATERIALIZED (
+                SELECT aggregate, min(id) AS first_id FROM \(unescaped: table)
+                WHERE sent_at IS NULL AND next_attempt_at > now() AND coalesce(failed_at, 'infinity') = 'infinity'
+                GROUP BY aggregate
+            ), claimed AS (
+                SELECT * FROM \(unescaped: table) o
                 WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= now()
+                    AND NOT EXISTS (SELECT 1 FROM waiting w WHERE w.aggregate = o.aggregate AND w.first_id < o.id)
                 ORDER BY id LIMIT \(unescaped: String(limit))
-                FOR UPDATE SKIP LOCKED
+                FOR UPDATE OF o SKIP LOCKED
             ), foreign_rows AS MATERIALIZED (
                 SELECT b.aggregate, earlier.id AS first_foreign
                 FROM (SELECT aggregate, max(id) AS last_id FROM claimed GROUP BY aggregate) b
@@ -198,74 +206,29 @@ public final class OutboxRelay: Service, Sendable {
         }
     }
 
-    private func publish(_ rows: [Row]) async throws {
-        let kafkaMessages = rows.filter { $0.destination.transport == .kafka }.map {
-            $0.envelope.kafkaMessage(topic: $0.destination.name)
+    /// Records a failed publish: the error, the row's next attempt (backoff per row), and parks
+    /// it once it has failed `maximumAttempts` times with an error a retry cannot fix.
+    private func recordFailure(of row: Row, _ error: any Error, on connection: PostgresConnection) async throws {
+        let failure = HandlingFailure(error)
+        // No route (no queue bound yet: its consumer is not deployed) is worth waiting for.
+        let retriable = failure.isRetriable || (error as? AMQPError)?.code == .returned
+        let park = !retriable && row.attempts + 1 >= settings.maximumAttempts
+        let wait = min(settings.rowRetryInitialDelay * pow(2, Double(min(row.attempts, 20))), settings.rowRetryMaximumDelay)
+        try await connection.execute("""
+            UPDATE \(unescaped: settings.table) SET attempts = attempts + 1, last_error = \(failure.description),
+                failed_at = CASE WHEN \(park) THEN now() END,
+                next_attempt_at = now() + make_interval(secs => \(Double(wait.wholeMilliseconds) / 1000))
+            WHERE id = \(row.id)
+            """)
+        let metadata: Logger.Metadata = [
+            "outbox.id": "\(row.id)", "message.id": "\(row.envelope.idString)", "destination": "\(row.destination)",
+            "error": "\(failure)",
+        ]
+        if park {
+            logger.error("outbox row parked after repeated permanent failures; clear failed_at to retry it", metadata: metadata)
+        } else {
+            logger.warning("outbox row not published; will retry", metadata: metadata)
         }
-        let amqpMessages = try rows.filter { $0.destination.transport == .amqp }.map(amqpMessage)
-        async let kafkaSent: Void = sendKafka(kafkaMessages)
-        async let amqpSent: Void = sendAMQP(amqpMessages)
-        _ = try await (kafkaSent, amqpSent)
-    }
-
-    private func sendKafka(_ messages: [KafkaOutgoingMessage]) async throws {
-        guard !messages.isEmpty else { return }
-        guard let kafka else { throw MessagingError(.configuration, "outbox rows for Kafka, but the relay has no Kafka producer") }
-        try await kafka.send(messages)
-    }
-
-    private func sendAMQP(_ messages: [AMQPOutgoingMessage]) async throws {
-        guard !messages.isEmpty else { return }
-        guard let amqp else { throw MessagingError(.configuration, "outbox rows for AMQP, but the relay has no AMQP connection") }
-        try await amqp.publish(messages)
-    }
-
-    private func amqpMessage(_ row: Row) throws -> AMQPOutgoingMessage {
-        let workExchange = delays?.workExchange ?? "emporium.work"
-        let message = row.envelope.amqpMessage(exchange: workExchange, routingKey: row.destination.name)
-        guard row.destination.delay > .zero else { return message }
-        guard let delays else { throw MessagingError(.configuration, "a delayed outbox row, but the relay has no delay levels") }
-        return delays.schedule(message, after: row.destination.delay)
-    }
-
-    /// After a failed batch: rows go one at a time, in order. A row that fails keeps the later rows
-    /// of its aggregate back, records its error, waits for its next attempt (backoff per row), and
-    /// is parked once it has failed `maximumAttempts` times with an error a retry cannot fix. (A failed batch may have put some
-    /// rows out already, a returned AMQP message does not stop the ones behind it; those rows go
-    /// again, and the inbox drops the repeat.)
-    private func publishSingly(_ rows: [Row], on connection: PostgresConnection) async throws {
-        var blocked: Set<String> = []
-        var sent: [Int64] = []
-        for row in rows where !blocked.contains(row.aggregate) {
-            do {
-                try await publish([row])
-                sent.append(row.id)
-            } catch {
-                blocked.insert(row.aggregate)
-                let failure = HandlingFailure(error)
-                // No route (no queue bound yet: its consumer is not deployed) is worth waiting for.
-                let retriable = failure.isRetriable || (error as? AMQPError)?.code == .returned
-                let park = !retriable && row.attempts + 1 >= settings.maximumAttempts
-                let wait = min(
-                    settings.rowRetryInitialDelay * pow(2, Double(min(row.attempts, 20))), settings.rowRetryMaximumDelay)
-                try await connection.execute("""
-                    UPDATE \(unescaped: settings.table) SET attempts = attempts + 1, last_error = \(failure.description),
-                        failed_at = CASE WHEN \(park) THEN now() END,
-                        next_attempt_at = now() + make_interval(secs => \(Double(wait.wholeMilliseconds) / 1000))
-                    WHERE id = \(row.id)
-                    """)
-                let metadata: Logger.Metadata = [
-                    "outbox.id": "\(row.id)", "message.id": "\(row.envelope.idString)", "destination": "\(row.destination)",
-                    "error": "\(failure)",
-                ]
-                if park {
-                    logger.error("outbox row parked after repeated permanent failures; clear failed_at to retry it", metadata: metadata)
-                } else {
-                    logger.warning("outbox row not published; will retry", metadata: metadata)
-                }
-            }
-        }
-        try await Self.markSent(sent, table: settings.table, on: connection)
     }
 
     static func markSent(_ ids: [Int64], table: String, on connection: PostgresConnection) async throws {
@@ -312,15 +275,17 @@ public final class OutboxRelay: Service, Sendable {
     }
 
     /// Unsent rows (parked ones excluded) and the age of the oldest, in seconds; also recorded in
-    /// the backlog gauges.
+    /// the backlog gauges, with the number of parked rows.
     @discardableResult
     public func backlog() async throws -> (count: Int, oldestAge: Double) {
         let row = try await database.query("""
-            SELECT count(*)::bigint AS n, COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS age
-            FROM \(unescaped: settings.table) WHERE sent_at IS NULL AND failed_at IS NULL
+            SELECT count(*) FILTER (WHERE failed_at IS NULL)::bigint AS n,
+                count(*) FILTER (WHERE failed_at IS NOT NULL)::bigint AS parked,
+                COALESCE(EXTRACT(EPOCH FROM now() - min(created_at) FILTER (WHERE failed_at IS NULL)), 0)::float8 AS age
+            FROM \(unescaped: settings.table) WHERE sent_at IS NULL
             """).single()
         let backlog = (count: Int(try row.decode("n", as: Int64.self)), oldestAge: try row.decode("age", as: Double.self))
-        metrics.outbox(backlog: backlog.count, oldestUnsentSeconds: backlog.oldestAge)
+        metrics.outbox(backlog: backlog.count, oldestUnsentSeconds: backlog.oldestAge, parked: Int(try row.decode("parked", as: Int64.self)))
         return backlog
     }
 }

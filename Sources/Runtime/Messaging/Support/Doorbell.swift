@@ -5,6 +5,8 @@ final class Doorbell: Sendable {
     private struct State {
         var rung = false
         var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+        /// Waiters whose time ran out before they were registered (a cancelled sleep returns at once).
+        var expired: Set<Int> = []
         var nextWaiter = 0
     }
 
@@ -35,6 +37,7 @@ final class Doorbell: Sendable {
             }
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { state -> Bool in
+                    if state.expired.remove(id) != nil { return true }
                     if state.rung {
                         state.rung = false
                         return true
@@ -46,11 +49,19 @@ final class Doorbell: Sendable {
             }
             group.cancelAll()
         }
+        // The timer has run by now; if a ring came first, it left an expired mark behind.
+        state.withLock { _ = $0.expired.remove(id) }
     }
 
-    /// Wakes one waiter (its time-out), if it still waits.
+    /// Wakes one waiter (its time-out), or marks it expired if it is not registered yet.
     private func wake(_ id: Int) {
-        let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard let waiter = state.waiters.removeValue(forKey: id) else {
+                state.expired.insert(id)
+                return nil
+            }
+            return waiter
+        }
         waiter?.resume()
     }
 }
