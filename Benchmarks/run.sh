@@ -129,14 +129,17 @@ for line in sys.stdin:
 print((count-1)/(time.monotonic()-first))'
 KCAT_PRODUCER=(-X enable.idempotence=true -X acks=all -X linger.ms=5 -X batch.num.messages=10000)
 
-produce_round=0
-reference() {
-    local start end
+# Messages per second of kcat producing FILE (COUNT key:value lines) to TOPIC.
+kcat_produce_rate() {
+    local topic="$1" file="$2" count="$3" start end
     start=$(date +%s.%N)
-    kcat -P -b "$KAFKA" -t "ref-$produce_round" -K: "${KCAT_PRODUCER[@]}" <"$KAFKA_DIR/messages"
+    kcat -P -b "$KAFKA" -t "$topic" -K: "${KCAT_PRODUCER[@]}" <"$file"
     end=$(date +%s.%N)
-    python3 -c "print($KAFKA_MESSAGES/($end-$start))"
+    python3 -c "print($count/($end-$start))"
 }
+
+produce_round=0
+reference() { kcat_produce_rate "ref-$produce_round" "$KAFKA_DIR/messages" "$KAFKA_MESSAGES"; }
 ours() { "$BENCH" kafka-produce --bootstrap "$KAFKA" --topic "ours-$produce_round" --messages "$KAFKA_MESSAGES" --size 200 | value_of; }
 refs=() ; ourses=()
 for ((produce_round = 0; produce_round < ROUNDS; produce_round++)); do
@@ -174,13 +177,7 @@ PGOPTIONS="-c client_min_messages=warning" "$EMPORIUM" migrate >/dev/null
 head -n "$RELAY_MESSAGES" "$KAFKA_DIR/messages" >"$KAFKA_DIR/relay-messages"
 refs=() ; ourses=()
 for ((round = 0; round < ROUNDS; round++)); do
-    reference() {
-        local start end
-        start=$(date +%s.%N)
-        kcat -P -b "$KAFKA" -t "relay-ref-$round" -K: "${KCAT_PRODUCER[@]}" <"$KAFKA_DIR/relay-messages"
-        end=$(date +%s.%N)
-        python3 -c "print($RELAY_MESSAGES/($end-$start))"
-    }
+    reference() { kcat_produce_rate "relay-ref-$round" "$KAFKA_DIR/relay-messages" "$RELAY_MESSAGES"; }
     ours() { "$BENCH" relay --bootstrap "$KAFKA" --topic "relay-$round" --messages "$RELAY_MESSAGES" | value_of; }
     if ((round % 2 == 0)); then refs+=("$(reference)"); ourses+=("$(ours)"); else ourses+=("$(ours)"); refs+=("$(reference)"); fi
 done

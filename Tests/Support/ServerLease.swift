@@ -12,27 +12,17 @@ public actor ServerLease {
     private var queue: [(exclusive: Bool, continuation: CheckedContinuation<Void, Never>)] = []
 
     public func withShared<R: Sendable>(_ body: () async throws -> R) async throws -> R {
-        await acquire(exclusive: false)
-        do {
-            let result = try await body()
-            release(exclusive: false)
-            return result
-        } catch {
-            release(exclusive: false)
-            throw error
-        }
+        try await with(exclusive: false, body)
     }
 
     public func withExclusive<R: Sendable>(_ body: () async throws -> R) async throws -> R {
-        await acquire(exclusive: true)
-        do {
-            let result = try await body()
-            release(exclusive: true)
-            return result
-        } catch {
-            release(exclusive: true)
-            throw error
-        }
+        try await with(exclusive: true, body)
+    }
+
+    private func with<R: Sendable>(exclusive: Bool, _ body: () async throws -> R) async throws -> R {
+        await acquire(exclusive: exclusive)
+        defer { release(exclusive: exclusive) }
+        return try await body()
     }
 
     private func acquire(exclusive: Bool) async {
@@ -73,11 +63,7 @@ public struct RabbitMQLease: TestTrait, SuiteTrait, TestScoping {
         for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
     ) async throws {
         guard testCase != nil else { return try await function() }
-        if exclusive {
-            try await ServerLease.rabbitMQ.withExclusive(function)
-        } else {
-            try await ServerLease.rabbitMQ.withShared(function)
-        }
+        try await exclusive ? ServerLease.rabbitMQ.withExclusive(function) : ServerLease.rabbitMQ.withShared(function)
     }
 }
 
