@@ -3,7 +3,7 @@ import Foundation
 @testable import Messaging
 import MessagingConformance
 import MetricsTestKit
-import Postgres
+@testable import Postgres
 import Redis
 import Testing
 
@@ -117,6 +117,29 @@ struct ConsumerBehaviourTests {
             }
             // Both slots were taken by keys that then waited 2 s twice; "free" did not wait for them.
             #expect(handled.value.first == "free")
+        }
+    }
+
+    @Test("a database out of reach uses up no attempts: the message waits, is handled once it is back, and nothing is dead-lettered", arguments: TransportKind.allCases)
+    func databaseOutageIsNotTheMessagesFault(kind: TransportKind) async throws {
+        try await withHarness(kind) { harness in
+            let outage = LockedBox(6)
+            let handlers = harness.fixture.recordingHandler { _, _ in
+                let down = outage.mutate { remaining -> Bool in
+                    defer { remaining -= 1 }
+                    return remaining > 0
+                }
+                if down { throw PostgresError(.connectionFailed, "could not connect to server: Connection refused") }
+            }
+            // Three attempts allowed, six failures in a row: only an outage may outlast them.
+            let retry = RetryPolicy(maximumAttempts: 3, initialDelay: .milliseconds(50), maximumDelay: .milliseconds(200))
+            try await harness.withConsumer(handlers, retry: retry) { () async throws in
+                try await harness.publish([try harness.fixture.envelope(1)])
+                #expect(try await harness.waitForEffects(1, timeout: .seconds(30)))
+            }
+            #expect(outage.value < 0)
+            #expect(harness.outcomes("dead_lettered") == 0)
+            #expect(try await harness.deadLetters().isEmpty)
         }
     }
 }
