@@ -62,7 +62,10 @@ extension Environment {
         do {
             return try make(text)
         } catch {
-            throw ConfigurationError(key: key, message: "\(error)")
+            // Wrappers name the key themselves; keep only what follows it.
+            let description = "\(error)"
+            let message = description.range(of: "\(key): ", options: .backwards).map { String(description[$0.upperBound...]) }
+            throw ConfigurationError(key: key, message: message ?? description)
         }
     }
 }
