@@ -35,4 +35,21 @@ struct MetricsEndpointTests {
             }
         }
     }
+
+    @Test("emporium relay serves its outbox gauges at /metrics and stops cleanly on SIGTERM")
+    func relayProcess() async throws {
+        let port = Int.random(in: 20_000..<60_000)
+        let binary = TestDatabase.repositoryRoot.appendingPathComponent(".build/debug/emporium").path
+        let relay = try ChildProcess([binary, "relay"], environment: [
+            "METRICS_PORT": String(port), "EMPORIUM_MIGRATIONS_DIR": TestDatabase.repositoryRoot.appendingPathComponent("migrations").path,
+        ])
+        let served = try await eventually(timeout: .seconds(30), every: .milliseconds(200)) {
+            let body = try? await ChildProcess.shell("curl -sf http://127.0.0.1:\(port)/metrics")
+            return body?.contains("messaging_outbox_backlog ") == true && body?.contains("messaging_outbox_parked ") == true
+        }
+        relay.signal(SIGTERM)
+        let status = try await relay.wait(timeout: .seconds(30))
+        #expect(served)
+        #expect(status == 0)
+    }
 }

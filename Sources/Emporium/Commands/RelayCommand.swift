@@ -20,6 +20,8 @@ struct RelayCommand: AsyncParsableCommand {
         let environment = Environment()
         let database = try DatabaseSettings(environment: environment)
         let messaging = try MessagingSettings(environment: environment)
+        // First: what is created from here on records into the registry /metrics serves.
+        let metrics = ObservabilityServer(host: messaging.metricsHost, port: messaging.metricsPort ?? 9400, logger: logger)
 
         let pool = PostgresPool(configuration: database.primary, logger: logger)
         let listener = try PostgresListener(configuration: database.primary, logger: logger)
@@ -29,7 +31,6 @@ struct RelayCommand: AsyncParsableCommand {
         let relay = OutboxRelay(
             settings: messaging.relay, database: pool, listener: listener, kafka: producer, amqp: amqp,
             delays: messaging.delays, logger: logger)
-        let metrics = ObservabilityServer(host: messaging.metricsHost, port: messaging.metricsPort ?? 9400, logger: logger)
         // Shut down in reverse order: stop serving, finish the batch, then drain the producers.
         let group = ServiceGroup(configuration: .init(
             services: [pool, listener, producer, amqp, relay, metrics],
