@@ -70,8 +70,16 @@ public final class PostgresConnection: @unchecked Sendable {
 
     /// Runs `work` on the connection's queue. Cancelling the task asks the server to cancel the
     /// running statement (`PQcancel` is the one libpq call that is safe from another thread).
+    /// A cancellation that comes before the statement reaches the server (the task was cancelled
+    /// while the connection was being set up, or while the work waited on the queue) fails it
+    /// the same way, instead of being lost.
     func run<T: Sendable>(_ work: @escaping @Sendable (PGConnectionHandle) throws -> T) async throws -> T {
-        try await queue.run { try work(self.handle) } onCancel: { self.requestCancel() }
+        try await queue.run {
+            guard !self.cancelRequested.load(ordering: .relaxed) else {
+                throw PostgresError(.server, "canceling statement due to user request (before it started)", sqlState: "57014", server: self.address)
+            }
+            return try work(self.handle)
+        } onCancel: { self.requestCancel() }
     }
 
     /// PQcancel opens a connection of its own and waits for it, so it runs on a queue of its own,
