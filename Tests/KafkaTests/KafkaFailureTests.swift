@@ -18,7 +18,9 @@ struct KafkaFailureTests {
             }
             #expect(error.code == .delivery)
             #expect(error.isRetriable)
-            #expect(ContinuousClock.now - started < .seconds(10))
+            // The 2 s time-out, give or take librdkafka's once-a-second scan; the margin is for a
+            // machine busy with the rest of the suite (11 s was seen), the bound is for a hang.
+            #expect(ContinuousClock.now - started < .seconds(30))
             cluster.setAllBrokers(up: true)
         }
     }
