@@ -96,15 +96,19 @@ final class ConformanceHarness: Sendable {
         ])
     }
 
-    func processor(_ handlers: MessageHandlers, retry: RetryPolicy = RetryPolicy(maximumAttempts: 3, initialDelay: .milliseconds(100), maximumDelay: .milliseconds(400))) -> MessageProcessor {
-        fixture.processor(handlers: handlers, database: database, redis: redis, retry: retry, metricsFactory: metrics)
+    func processor(
+        _ handlers: MessageHandlers, retry: RetryPolicy = RetryPolicy(maximumAttempts: 3, initialDelay: .milliseconds(100), maximumDelay: .milliseconds(400)),
+        database: PostgresPool? = nil
+    ) -> MessageProcessor {
+        fixture.processor(handlers: handlers, database: database ?? self.database, redis: redis, retry: retry, metricsFactory: metrics)
     }
 
     /// Runs a consumer with `handlers` while `body` runs, then shuts it down gracefully.
     func withConsumer<R: Sendable>(
-        _ handlers: MessageHandlers, retry: RetryPolicy? = nil, maximumConcurrentHandlers: Int? = nil, _ body: () async throws -> R
+        _ handlers: MessageHandlers, retry: RetryPolicy? = nil, maximumConcurrentHandlers: Int? = nil, database: PostgresPool? = nil,
+        _ body: () async throws -> R
     ) async throws -> R {
-        let processor = retry.map { self.processor(handlers, retry: $0) } ?? self.processor(handlers)
+        let processor = retry.map { self.processor(handlers, retry: $0, database: database) } ?? self.processor(handlers, database: database)
         let services = try fixture.consumerServices(processor: processor, producer: producer, maximumConcurrentHandlers: maximumConcurrentHandlers)
         return try await withRunning(services, logger: ConformanceFixture.logger, body)
     }

@@ -120,26 +120,41 @@ struct ConsumerBehaviourTests {
         }
     }
 
-    @Test("a database out of reach uses up no attempts: the message waits, is handled once it is back, and nothing is dead-lettered", arguments: TransportKind.allCases)
+    @Test("a database out of reach uses up no attempts: nothing is dead-lettered, and the message is handled once it is back", arguments: TransportKind.allCases)
     func databaseOutageIsNotTheMessagesFault(kind: TransportKind) async throws {
         try await withHarness(kind) { harness in
-            let outage = LockedBox(6)
-            let handlers = harness.fixture.recordingHandler { _, _ in
-                let down = outage.mutate { remaining -> Bool in
-                    defer { remaining -= 1 }
-                    return remaining > 0
-                }
-                if down { throw PostgresError(.connectionFailed, "could not connect to server: Connection refused") }
+            // Nothing listens on port 1: every attempt fails to connect, before the handler runs.
+            var unreachable = try PostgresConfiguration(url: "postgresql://emporium:emporium@127.0.0.1:1/emporium")
+            unreachable.connectTimeout = .seconds(1)
+            let down = PostgresPool(configuration: unreachable, logger: ConformanceFixture.logger)
+            defer { down.close() }
+            let retry = RetryPolicy(maximumAttempts: 3, initialDelay: .milliseconds(50), maximumDelay: .milliseconds(200))
+            try await harness.publish([try harness.fixture.envelope(1)])
+            try await harness.withConsumer(harness.fixture.recordingHandler(), retry: retry, database: down) { () async throws in
+                // Three attempts are allowed; the outage outlasts twice as many tries.
+                #expect(try await eventually(timeout: .seconds(30)) { harness.outcomes("failed") >= 6 })
             }
-            // Three attempts allowed, six failures in a row: only an outage may outlast them.
+            #expect(harness.outcomes("dead_lettered") == 0)
+            try await harness.withConsumer(harness.fixture.recordingHandler(), retry: retry) { () async throws in
+                #expect(try await harness.waitForEffects(1, timeout: .seconds(30)))
+            }
+            #expect(try await harness.deadLetters().isEmpty)
+            #expect(try await harness.effects().rows == 1)
+        }
+    }
+
+    @Test("a handler whose own connection fails uses up its attempts like any other failure")
+    func connectionLostInHandlerCounts() async throws {
+        try await withHarness(.kafka) { harness in
+            let handlers = harness.fixture.recordingHandler { _, _ in
+                throw PostgresError(.connectionClosed, "server closed the connection unexpectedly")
+            }
             let retry = RetryPolicy(maximumAttempts: 3, initialDelay: .milliseconds(50), maximumDelay: .milliseconds(200))
             try await harness.withConsumer(handlers, retry: retry) { () async throws in
                 try await harness.publish([try harness.fixture.envelope(1)])
-                #expect(try await harness.waitForEffects(1, timeout: .seconds(30)))
+                #expect(try await eventually(timeout: .seconds(30)) { harness.outcomes("dead_lettered") == 1 })
             }
-            #expect(outage.value < 0)
-            #expect(harness.outcomes("dead_lettered") == 0)
-            #expect(try await harness.deadLetters().isEmpty)
+            #expect(harness.outcomes("failed") == 3)
         }
     }
 }

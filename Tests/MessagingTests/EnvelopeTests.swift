@@ -92,15 +92,17 @@ struct DelayAndRetryTests {
         AMQPOutgoingMessage(exchange: "", routingKey: "order.expiry", body: [], messageID: "m")
     }
 
-    @Test("each level is a fanout exchange and a quorum queue whose TTL dead-letters into the work exchange")
+    @Test("each level is a fanout exchange and a quorum queue whose TTL dead-letters, at least once, into the due exchange")
     func topology() {
         let topology = delays.topology
-        #expect(topology.exchanges.map(\.name) == ["work", "delay.1s", "delay.5s", "delay.30s", "delay.4h"])
+        #expect(topology.exchanges.map(\.name) == ["work", "work.unrouted", "work.due", "delay.1s", "delay.5s", "delay.30s", "delay.4h"])
+        #expect(topology.exchanges.first { $0.name == "work.due" }?.alternateExchange == "work.unrouted")
         let queue = topology.queues.first { $0.name == "delay.4h" }
         #expect(queue?.kind == .quorum)
         #expect(queue?.messageTTL == .seconds(4 * 3600))
-        #expect(queue?.deadLetterExchange == "work")
+        #expect(queue?.deadLetterExchange == "work.due")
         #expect(queue?.deadLetterRoutingKey == nil)
+        #expect(queue?.extraArguments["x-dead-letter-strategy"] == .string("at-least-once"))
     }
 
     @Test("a delay goes to the largest level that fits and carries its due time; a short one goes straight")

@@ -16,7 +16,7 @@ struct KafkaLanesTests {
         let opened = [
             message(0, key: "a"), message(1, key: "a"), message(2, key: "b"), message(3, key: nil), message(4, key: nil),
             message(0, key: "a", partition: 1),
-        ].map { lanes.arrive($0) }
+        ].map { lanes.arrive($0) == .opened }
         #expect(opened == [true, false, true, true, true, true])
         let (next, _) = lanes.finish(message(0, key: "a"))
         #expect(next?.offset == 1)
@@ -30,7 +30,7 @@ struct KafkaLanesTests {
         #expect(stored == [nil, nil, 2, 3])
     }
 
-    @Test("abandoning a message drops the rest of its lane and stores nothing past it")
+    @Test("abandoning a message drops the rest of its lane, stores nothing past it, and takes no new message")
     func abandon() {
         var lanes = KafkaLanes()
         _ = lanes.arrive(message(0, key: "a"))
@@ -38,8 +38,10 @@ struct KafkaLanesTests {
         _ = lanes.arrive(message(2, key: "b"))
         let dropped = lanes.abandon(message(0, key: "a")).map(\.offset)
         let stored = lanes.finish(message(2, key: "b")).store
+        let later = lanes.arrive(message(3, key: "a"))
         #expect(dropped == [1])
         #expect(stored == nil)
+        #expect(later == .refused)
     }
 
     @Test("an offset fetched again after a rebalance does not freeze the stored position")

@@ -59,7 +59,9 @@ public struct HandlingFailure: Sendable, Hashable, CustomStringConvertible {
     public var message: String
     public var isRetriable: Bool
     /// The database could not be reached (connection refused or lost, pool exhausted, server
-    /// starting or shutting down): consumers wait for it without using up the message's attempts.
+    /// starting or shutting down, too many connections), or the work was interrupted (shutdown):
+    /// not the message's fault. The processor keeps this only for failures before the handler
+    /// ran; consumers then wait without using up the message's attempts.
     public var isInfrastructure: Bool
 
     public init(errorType: String, message: String, isRetriable: Bool, isInfrastructure: Bool = false) {
@@ -79,7 +81,7 @@ public struct HandlingFailure: Sendable, Hashable, CustomStringConvertible {
             self.init(
                 errorType: "postgres.\(error.sqlState ?? error.code.description)", message: error.message, isRetriable: error.isRetriable,
                 isInfrastructure: error.isConnectionLoss || error.code == .poolTimeout
-                    || ["57P01", "57P02", "57P03"].contains(error.sqlState ?? "") || error.sqlState?.hasPrefix("53") == true)
+                    || ["57P01", "57P02", "57P03", "53300"].contains(error.sqlState ?? ""))
         case let error as RedisError:
             self.init(errorType: "redis.\(error.code)", message: error.message, isRetriable: error.isRetriable)
         case let error as KafkaError:
@@ -89,7 +91,7 @@ public struct HandlingFailure: Sendable, Hashable, CustomStringConvertible {
         case is DecodingError:
             self.init(errorType: MessagingError.Code.poisonMessage.description, message: "\(error)", isRetriable: false)
         case is CancellationError:
-            self.init(errorType: "cancelled", message: "the handler was cancelled", isRetriable: true)
+            self.init(errorType: "cancelled", message: "the handler was cancelled", isRetriable: true, isInfrastructure: true)
         default:
             self.init(errorType: String(describing: type(of: error)), message: "\(error)", isRetriable: true)
         }

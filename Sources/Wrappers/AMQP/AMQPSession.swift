@@ -66,12 +66,14 @@ final class AMQPSession {
     func declare(_ topology: AMQPTopology) throws {
         let channel = Self.publishChannel
         for exchange in topology.exchanges {
-            exchange.name.withBytes { name in
-                exchange.type.withBytes { type in
-                    _ = amqp_exchange_declare(state, channel, name, type, 0, exchange.durable ? 1 : 0, 0, 0, amqp_empty_table)
+            try withTable(exchange.arguments) { arguments in
+                exchange.name.withBytes { name in
+                    exchange.type.withBytes { type in
+                        _ = amqp_exchange_declare(state, channel, name, type, 0, exchange.durable ? 1 : 0, 0, 0, arguments)
+                    }
                 }
+                try check("declare exchange \(exchange.name)")
             }
-            try check("declare exchange \(exchange.name)")
         }
         for queue in topology.queues {
             try withTable(queue.arguments) { arguments in

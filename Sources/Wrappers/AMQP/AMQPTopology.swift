@@ -13,11 +13,18 @@ public struct AMQPExchange: Sendable, Hashable {
     /// `direct`, `topic`, `fanout` or `headers`.
     public var type: String
     public var durable: Bool
+    /// `alternate-exchange`: where messages this exchange cannot route go instead of vanishing.
+    public var alternateExchange: String?
 
-    public init(name: String, type: String = "direct", durable: Bool = true) {
+    public init(name: String, type: String = "direct", durable: Bool = true, alternateExchange: String? = nil) {
         self.name = name
         self.type = type
         self.durable = durable
+        self.alternateExchange = alternateExchange
+    }
+
+    var arguments: [String: AMQPFieldValue] {
+        alternateExchange.map { ["alternate-exchange": .string($0)] } ?? [:]
     }
 }
 

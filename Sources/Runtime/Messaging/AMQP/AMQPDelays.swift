@@ -3,15 +3,16 @@ import ConnectionPool
 public import Foundation
 
 /// Delayed delivery on stock RabbitMQ, without the delayed-message plugin (which keeps a single,
-/// unreplicated copy): one quorum queue per delay level, whose message TTL dead-letters into the
-/// work exchange under the message's own routing key.
+/// unreplicated copy): one quorum queue per delay level, whose message TTL dead-letters (at least
+/// once) into the due exchange under the message's own routing key; every consumer queue is bound
+/// to the due exchange as to the work exchange. What the due exchange cannot route (its queue was
+/// deleted, or is not deployed yet) goes to its alternate exchange and waits in the
+/// `<work exchange>.unrouted` queue, instead of vanishing or piling up in the delay queue.
 ///
 /// A delay that is not a level is composed of levels: the message goes to the largest level that
 /// fits, carrying `x-deliver-at`; the consumer that receives it early sends it on to the next
 /// level (``nextHop(for:now:)``) until what is left is under half the smallest level.
 ///
-/// A delayed message needs its destination queue bound when it comes due (a consumer declares
-/// its queue and bindings at start); the broker drops a dead letter that no queue takes.
 public struct AMQPDelays: Sendable {
     /// The direct exchange every consumer queue is bound to, by its own name and by the routing
     /// keys it takes. Delay queues dead-letter into it.
@@ -19,6 +20,11 @@ public struct AMQPDelays: Sendable {
     /// Sorted, shortest first.
     public let levels: [Duration]
     let prefix: String
+
+    /// Where delayed messages arrive when they are due (see the type's documentation).
+    public var dueExchange: String { workExchange + ".due" }
+    /// Where due messages that no queue takes wait for an operator.
+    public var unroutedQueue: String { workExchange + ".unrouted" }
 
     public init(levels: [Duration], workExchange: String = "emporium.work", prefix: String = "emporium.delay") throws(MessagingError) {
         let sorted = Array(Set(levels.filter { $0 > .zero })).sorted()
@@ -40,17 +46,24 @@ public struct AMQPDelays: Sendable {
 
     public var queueNames: [String] { levels.map(queueName) }
 
-    /// The work exchange, and per level a fanout exchange bound to a quorum queue with the
-    /// level's TTL, dead-lettering into the work exchange.
+    /// The work and due exchanges, the unrouted queue, and per level a fanout exchange bound to a
+    /// quorum queue with the level's TTL, dead-lettering into the due exchange.
     public var topology: AMQPTopology {
-        var topology = AMQPTopology(exchanges: [AMQPExchange(name: workExchange, type: "direct")])
+        var topology = AMQPTopology(
+            exchanges: [
+                AMQPExchange(name: workExchange, type: "direct"),
+                AMQPExchange(name: unroutedQueue, type: "fanout"),
+                AMQPExchange(name: dueExchange, type: "direct", alternateExchange: unroutedQueue),
+            ],
+            queues: [AMQPQueue(name: unroutedQueue, kind: .quorum)],
+            bindings: [AMQPBinding(queue: unroutedQueue, exchange: unroutedQueue, routingKey: "")])
         for level in levels {
             let name = queueName(for: level)
             topology.exchanges.append(AMQPExchange(name: name, type: "fanout"))
             // At-least-once dead-lettering (which needs reject-publish overflow): a message whose TTL
-            // runs out during a leader change is kept until the work exchange has it, not dropped.
+            // runs out during a leader change is kept until the due exchange has it, not dropped.
             topology.queues.append(AMQPQueue(
-                name: name, kind: .quorum, messageTTL: level, deadLetterExchange: workExchange, overflow: "reject-publish",
+                name: name, kind: .quorum, messageTTL: level, deadLetterExchange: dueExchange, overflow: "reject-publish",
                 extraArguments: ["x-dead-letter-strategy": .string("at-least-once")]))
             topology.bindings.append(AMQPBinding(queue: name, exchange: name, routingKey: ""))
         }

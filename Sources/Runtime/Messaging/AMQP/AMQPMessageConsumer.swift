@@ -64,6 +64,7 @@ public final class AMQPMessageConsumer: Service, Sendable {
         topology.queues.append(AMQPQueue(name: settings.deadLetterQueue, kind: .quorum))
         for key in [settings.queue] + settings.routingKeys {
             topology.bindings.append(AMQPBinding(queue: settings.queue, exchange: delays.workExchange, routingKey: key))
+            topology.bindings.append(AMQPBinding(queue: settings.queue, exchange: delays.dueExchange, routingKey: key))
         }
         return topology
     }
@@ -123,9 +124,12 @@ public final class AMQPMessageConsumer: Service, Sendable {
             // Another replica works it; look again shortly, without counting an attempt.
             await retry(delivery, type: envelope.type, attempts: attempt - 1, after: delays.levels[0], failure: nil)
         case .failed(let failure) where failure.isInfrastructure:
-            // The database is out of reach: not the message's fault; it comes back later without
-            // using up an attempt, and is never dead-lettered for it.
-            await retry(delivery, type: envelope.type, attempts: attempt - 1, after: processor.settings.retry.delay(after: attempt), failure: nil)
+            // The database is out of reach: not the message's fault; it comes back later (backing
+            // off as the outage goes on) without using up an attempt, and is never dead-lettered for it.
+            let outages = (Int(delivery.headers[EnvelopeHeader.outages]?.text ?? "") ?? 0) + 1
+            await retry(
+                delivery, type: envelope.type, attempts: attempt - 1,
+                after: processor.settings.retry.delay(after: min(outages, 10)), failure: nil, outages: outages)
         case .failed(let failure):
             guard failure.isRetriable, processor.settings.retry.allowsRetry(after: attempt) else {
                 await deadLetter(delivery, type: envelope.type, failure: failure, attempt: attempt)
@@ -135,10 +139,13 @@ public final class AMQPMessageConsumer: Service, Sendable {
         }
     }
 
-    private func retry(_ delivery: AMQPDelivery, type: String, attempts: Int, after delay: Duration, failure: HandlingFailure?) async {
+    private func retry(
+        _ delivery: AMQPDelivery, type: String, attempts: Int, after delay: Duration, failure: HandlingFailure?, outages: Int? = nil
+    ) async {
         var message = Self.copy(of: delivery, exchange: delays.workExchange, routingKey: settings.queue, startingOver: true)
         message.headers[EnvelopeHeader.deliverAt] = nil
         message.headers[EnvelopeHeader.attempts] = .integer(Int64(attempts))
+        if let outages { message.headers[EnvelopeHeader.outages] = .integer(Int64(outages)) }
         if failure != nil {
             let now = WireTime.format(Date())
             if message.headers[EnvelopeHeader.firstFailureAt] == nil { message.headers[EnvelopeHeader.firstFailureAt] = .string(now) }

@@ -70,6 +70,8 @@ public enum EnvelopeHeader {
 
     /// Retries and dead letters.
     public static let attempts = "x-attempts"
+    /// AMQP: how many times the message came back because the database was out of reach.
+    public static let outages = "x-outages"
     public static let firstFailureAt = "x-first-failure-at"
     public static let lastFailureAt = "x-last-failure-at"
     public static let errorType = "x-error-type"
@@ -85,7 +87,7 @@ public enum EnvelopeHeader {
     /// Headers the runtime adds on the way to a dead-letter destination, dropped again on replay.
     public static let deadLetterHeaders: Set<String> = [
         errorType, errorMessage, consumer, originTopic, originPartition, originOffset, originQueue,
-        attempts, firstFailureAt, lastFailureAt, deliverAt,
+        attempts, outages, firstFailureAt, lastFailureAt, deliverAt,
     ]
 }
 

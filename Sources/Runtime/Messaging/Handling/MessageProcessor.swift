@@ -90,6 +90,7 @@ public final class MessageProcessor: Sendable {
         logger[metadataKey: "message.type"] = "\(envelope.type)"
         logger[metadataKey: "correlation.id"] = "\(envelope.correlationID)"
         let outcome: Outcome
+        var handlerRan = false
         do {
             let fresh = try await database.withTransaction { [consumer, settings] connection in
                 let recorded = !settings.usesInbox ? 1 : try await connection.execute("""
@@ -98,6 +99,7 @@ public final class MessageProcessor: Sendable {
                     ON CONFLICT DO NOTHING
                     """)
                 guard recorded == 1 else { return false }
+                handlerRan = true
                 try await prepared(MessageContext(
                     envelope: envelope, consumer: consumer, attempt: attempt, connection: connection, logger: logger))
                 return true
@@ -106,7 +108,12 @@ public final class MessageProcessor: Sendable {
             metrics.count(fresh ? .handled : .duplicate, consumer: consumer, type: envelope.type)
             outcome = fresh ? .handled : .duplicate
         } catch {
-            outcome = failed(HandlingFailure(error), envelope, attempt: attempt, logger: logger)
+            var failure = HandlingFailure(error)
+            // Only a failure to reach the database before the handler ran is surely not the
+            // message's doing (a handler can get its own connection killed); an interruption
+            // by shutdown never is.
+            failure.isInfrastructure = (failure.isInfrastructure && !handlerRan) || Task.isCancelled
+            outcome = failed(failure, envelope, attempt: attempt, logger: logger)
         }
         if let lock {
             do { try await lock.release() } catch { logger.debug("inbox guard release failed", metadata: ["error": "\(error)"]) }

@@ -24,23 +24,37 @@ struct KafkaLanes: Sendable {
 
     private var lanes: [LaneKey: [KafkaMessage]] = [:]
     private var partitions: [KafkaTopicPartition: Pending] = [:]
+    /// Set at shutdown (and by the first abandoned message): no message is taken any more, so
+    /// none can overtake one of its key that was left for the next owner.
+    private(set) var closed = false
+
+    enum Arrival {
+        /// The message opens a lane: the caller starts a worker for it.
+        case opened
+        /// It waits in its lane behind the messages of the same key.
+        case queued
+        /// Shutting down: the message is not taken (the partition's next owner gets it).
+        case refused
+    }
+
+    mutating func close() { closed = true }
 
     static func laneKey(of message: KafkaMessage) -> LaneKey {
         LaneKey(partition: message.topicPartition, key: message.key, unkeyedOffset: message.key == nil ? message.offset : nil)
     }
 
-    /// Takes a new message. Returns true when it opens a lane (the caller starts a worker for it);
-    /// otherwise it waits in its lane behind the messages of the same key.
-    mutating func arrive(_ message: KafkaMessage) -> Bool {
+    /// Takes a new message.
+    mutating func arrive(_ message: KafkaMessage) -> Arrival {
+        guard !closed else { return .refused }
         partitions[message.topicPartition, default: Pending()].offsets.append(message.offset)
         partitions[message.topicPartition]!.messages[message.offset] = message
         let key = Self.laneKey(of: message)
         if lanes[key] != nil {
             lanes[key]!.append(message)
-            return false
+            return .queued
         }
         lanes[key] = []
-        return true
+        return .opened
     }
 
     /// Marks `message` finished. Returns the lane's next message (nil closes the lane) and the
@@ -74,6 +88,7 @@ struct KafkaLanes: Sendable {
     /// Gives up on `message` (shutdown during a retry): its lane closes; nothing after it in its
     /// partition is stored any more, so the next owner sees it again.
     mutating func abandon(_ message: KafkaMessage) -> [KafkaMessage] {
+        closed = true
         let key = Self.laneKey(of: message)
         let dropped = lanes.removeValue(forKey: key) ?? []
         return dropped

@@ -64,9 +64,6 @@ public final class KafkaMessageConsumer: Service, Sendable {
         let consumer = try await KafkaConsumer.make(configuration: settings.kafka, topics: settings.topics, logger: logger)
         let inFlight = AsyncSemaphore(permits: settings.maximumInFlight)
         let handlers = AsyncSemaphore(permits: settings.maximumConcurrentHandlers)
-        // Set at graceful shutdown: no message opens a lane any more (the stream still hands out
-        // what it had buffered), so a key whose message was left in backoff gets nothing after it.
-        let stopping = AtomicCounter()
         try await withThrowingTaskGroup(of: Void.self) { services in
             services.addTask { try await consumer.run() }
             services.addTask { await self.reportLag(consumer) }
@@ -75,20 +72,28 @@ public final class KafkaMessageConsumer: Service, Sendable {
                 await withGracefulShutdownHandler {
                     do {
                         for try await message in consumer.messages {
-                            if stopping.value > 0 { break }
                             await inFlight.acquire()
-                            if self.lanes.withLock({ $0.arrive(message) }) {
+                            // After shutdown began (the stream still hands out what it had
+                            // buffered), lanes take nothing more: no message can overtake one of
+                            // its key that was left in backoff for the next owner.
+                            switch self.lanes.withLock({ $0.arrive(message) }) {
+                            case .opened:
                                 workers.addTask {
                                     await self.work(lane: message, consumer: consumer, handlers: handlers, inFlight: inFlight)
                                 }
+                            case .queued:
+                                break
+                            case .refused:
+                                inFlight.release()
                             }
+                            if self.lanes.withLock({ $0.closed }) { break }
                         }
                     } catch {
                         failure = error
                     }
                 } onGracefulShutdown: {
                     // No more messages; the running handlers finish below, then the consumer commits.
-                    stopping.add(1)
+                    self.lanes.withLock { $0.close() }
                     consumer.stopFetching()
                 }
                 await workers.waitForAll()

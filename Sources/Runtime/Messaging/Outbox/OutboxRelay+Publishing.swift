@@ -7,56 +7,21 @@ extension OutboxRelay {
     struct Published {
         var sent: [Row] = []
         var failed: [(Row, any Error)] = []
+        /// A broker was out of reach: the pass stops there.
+        var brokerDown = false
 
         static func + (lhs: Published, rhs: Published) -> Published {
-            Published(sent: lhs.sent + rhs.sent, failed: lhs.failed + rhs.failed)
+            Published(sent: lhs.sent + rhs.sent, failed: lhs.failed + rhs.failed, brokerDown: lhs.brokerDown || rhs.brokerDown)
         }
     }
 
+    /// Publishes in waves: the first row of every aggregate, then the second, and so on. A wave
+    /// holds one row per aggregate, so its rows may go out in any order and at once (Kafka in one
+    /// call, RabbitMQ one confirmed message each); an aggregate whose row failed, on either
+    /// broker, sends nothing more in this pass, so its rows keep their order. (RabbitMQ routes
+    /// each message of a batch on its own: without waves, the rows after an unroutable one would
+    /// overtake it.)
     func publish(_ rows: [Row]) async -> Published {
-        async let kafka = publishKafka(rows.filter { $0.destination.transport == .kafka })
-        async let amqp = publishAMQP(rows.filter { $0.destination.transport == .amqp })
-        return await kafka + amqp
-    }
-
-    /// Kafka keeps a partition's order (the producer is idempotent), so a batch goes in one call.
-    /// Only when it fails are its rows sent one at a time, in order, to find which failed.
-    private func publishKafka(_ rows: [Row]) async -> Published {
-        guard !rows.isEmpty else { return Published() }
-        guard let kafka else {
-            return Self.failFirstOfEach(rows, MessagingError(.configuration, "outbox rows for Kafka, but the relay has no Kafka producer"))
-        }
-        do {
-            try await kafka.send(rows.map { $0.envelope.kafkaMessage(topic: $0.destination.name) })
-            return Published(sent: rows)
-        } catch {
-            logger.info("outbox batch failed; publishing its rows one by one", metadata: ["error": "\(error)"])
-        }
-        var result = Published()
-        var blocked: Set<String> = []
-        for row in rows where !blocked.contains(row.aggregate) {
-            do {
-                try await kafka.send(row.envelope.kafkaMessage(topic: row.destination.name))
-                result.sent.append(row)
-            } catch {
-                blocked.insert(row.aggregate)
-                result.failed.append((row, error))
-                // A broker out of reach fails every row the same way, each after its time-out.
-                if Self.isBrokerDown(error) { break }
-            }
-        }
-        return result
-    }
-
-    /// RabbitMQ routes each message of a batch on its own (an unroutable one does not stop the
-    /// ones after it), so rows go in waves: the first row of every aggregate, then the second,
-    /// and so on, each message published and confirmed on its own (a whole wave at once). An
-    /// aggregate whose row failed sends nothing more in this pass, so its order holds.
-    private func publishAMQP(_ rows: [Row]) async -> Published {
-        guard !rows.isEmpty else { return Published() }
-        guard let amqp else {
-            return Self.failFirstOfEach(rows, MessagingError(.configuration, "outbox rows for AMQP, but the relay has no AMQP connection"))
-        }
         var waves: [[Row]] = []
         var depth: [String: Int] = [:]
         for row in rows {
@@ -68,32 +33,77 @@ extension OutboxRelay {
         var result = Published()
         var blocked: Set<String> = []
         for wave in waves {
-            let outcomes = await withTaskGroup(of: (Row, (any Error)?).self) { group in
-                for row in wave where !blocked.contains(row.aggregate) {
-                    group.addTask {
-                        do {
-                            try await amqp.publish(try self.amqpMessage(row))
-                            return (row, nil)
-                        } catch {
-                            return (row, error)
-                        }
+            let live = wave.filter { !blocked.contains($0.aggregate) }
+            async let kafka = publishKafka(live.filter { $0.destination.transport == .kafka })
+            async let amqp = publishAMQP(live.filter { $0.destination.transport == .amqp })
+            let outcome = await kafka + amqp
+            result = result + outcome
+            for (row, _) in outcome.failed { blocked.insert(row.aggregate) }
+            if outcome.brokerDown { break }
+        }
+        return result
+    }
+
+    /// One wave's Kafka rows (one per aggregate) in one call; only when it fails are they sent one
+    /// at a time, to find which failed.
+    private func publishKafka(_ rows: [Row]) async -> Published {
+        guard !rows.isEmpty else { return Published() }
+        guard let kafka else {
+            return Published(failed: rows.map { ($0, MessagingError(.configuration, "outbox rows for Kafka, but the relay has no Kafka producer")) })
+        }
+        do {
+            try await kafka.send(rows.map { $0.envelope.kafkaMessage(topic: $0.destination.name) })
+            return Published(sent: rows)
+        } catch {
+            logger.info("outbox batch failed; publishing its rows one by one", metadata: ["error": "\(error)"])
+        }
+        var result = Published()
+        for row in rows {
+            do {
+                try await kafka.send(row.envelope.kafkaMessage(topic: row.destination.name))
+                result.sent.append(row)
+            } catch {
+                result.failed.append((row, error))
+                // A broker out of reach fails every row the same way, each after its time-out.
+                if Self.isBrokerDown(error) {
+                    result.brokerDown = true
+                    break
+                }
+            }
+        }
+        return result
+    }
+
+    /// One wave's RabbitMQ rows (one per aggregate), each published and confirmed on its own, all
+    /// at once.
+    private func publishAMQP(_ rows: [Row]) async -> Published {
+        guard !rows.isEmpty else { return Published() }
+        guard let amqp else {
+            return Published(failed: rows.map { ($0, MessagingError(.configuration, "outbox rows for AMQP, but the relay has no AMQP connection")) })
+        }
+        let outcomes = await withTaskGroup(of: (Row, (any Error)?).self) { group in
+            for row in rows {
+                group.addTask {
+                    do {
+                        try await amqp.publish(try self.amqpMessage(row))
+                        return (row, nil)
+                    } catch {
+                        return (row, error)
                     }
                 }
-                var outcomes: [(Row, (any Error)?)] = []
-                for await outcome in group { outcomes.append(outcome) }
-                return outcomes
             }
-            var brokerDown = false
-            for (row, error) in outcomes.sorted(by: { $0.0.id < $1.0.id }) {
-                if let error {
-                    blocked.insert(row.aggregate)
-                    result.failed.append((row, error))
-                    brokerDown = brokerDown || Self.isBrokerDown(error)
-                } else {
-                    result.sent.append(row)
-                }
+            var outcomes: [(Row, (any Error)?)] = []
+            for await outcome in group { outcomes.append(outcome) }
+            return outcomes
+        }
+        var result = Published()
+        for (row, error) in outcomes.sorted(by: { $0.0.id < $1.0.id }) {
+            if let error {
+                result.failed.append((row, error))
+                result.brokerDown = result.brokerDown || Self.isBrokerDown(error)
+            } else {
+                result.sent.append(row)
             }
-            if brokerDown { break }
         }
         return result
     }
@@ -108,10 +118,5 @@ extension OutboxRelay {
     /// A broker out of reach, rather than one message refused.
     private static func isBrokerDown(_ error: any Error) -> Bool {
         HandlingFailure(error).isRetriable && (error as? AMQPError)?.code != .returned
-    }
-
-    private static func failFirstOfEach(_ rows: [Row], _ error: any Error) -> Published {
-        var seen: Set<String> = []
-        return Published(failed: rows.filter { seen.insert($0.aggregate).inserted }.map { ($0, error) })
     }
 }

@@ -101,7 +101,7 @@ public final class OutboxRelay: Service, Sendable {
                 group.cancelAll()
             }
         } onGracefulShutdown: {
-            self.doorbell.ring()
+            self.doorbell.close()
         }
     }
 

@@ -4,6 +4,8 @@ import Synchronization
 final class Doorbell: Sendable {
     private struct State {
         var rung = false
+        /// Once closed, every wait returns at once.
+        var closed = false
         var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
         /// Waiters whose time ran out before they were registered (a cancelled sleep returns at once).
         var expired: Set<Int> = []
@@ -11,6 +13,12 @@ final class Doorbell: Sendable {
     }
 
     private let state = Mutex(State())
+
+    /// Wakes every waiter now and every later one at once (shutdown).
+    func close() {
+        state.withLock { $0.closed = true }
+        ring()
+    }
 
     func ring() {
         let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
@@ -37,7 +45,7 @@ final class Doorbell: Sendable {
             }
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { state -> Bool in
-                    if state.expired.remove(id) != nil { return true }
+                    if state.expired.remove(id) != nil || state.closed { return true }
                     if state.rung {
                         state.rung = false
                         return true
