@@ -40,7 +40,9 @@ struct MetricsEndpointTests {
     func relayProcess() async throws {
         let port = Int.random(in: 20_000..<60_000)
         let binary = TestDatabase.repositoryRoot.appendingPathComponent(".build/debug/emporium").path
-        let relay = try ChildProcess([binary, "relay"], environment: [
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("emporium-relay-\(port).log")
+        defer { try? FileManager.default.removeItem(at: log) }
+        let relay = try ChildProcess(["/bin/sh", "-c", "exec '\(binary)' relay > '\(log.path)' 2>&1"], environment: [
             "METRICS_PORT": String(port), "EMPORIUM_MIGRATIONS_DIR": TestDatabase.repositoryRoot.appendingPathComponent("migrations").path,
         ])
         let served = try await eventually(timeout: .seconds(30), every: .milliseconds(200)) {
@@ -49,7 +51,8 @@ struct MetricsEndpointTests {
         }
         relay.signal(SIGTERM)
         let status = try await relay.wait(timeout: .seconds(30))
-        #expect(served)
-        #expect(status == 0)
+        let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        #expect(served, "\(output.suffix(2000))")
+        #expect(status == 0, "\(output.suffix(2000))")
     }
 }
