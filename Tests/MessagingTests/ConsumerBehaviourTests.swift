@@ -1,3 +1,4 @@
+import AMQP
 import EmporiumTestSupport
 import Foundation
 @testable import Messaging
@@ -155,6 +156,27 @@ struct ConsumerBehaviourTests {
                 #expect(try await eventually(timeout: .seconds(30)) { harness.outcomes("dead_lettered") == 1 })
             }
             #expect(harness.outcomes("failed") == 3)
+        }
+    }
+
+    @Test("a delayed message that no queue takes when it comes due is parked in the unrouted queue, not lost")
+    func unroutedDelayedMessageIsParked() async throws {
+        try await withHarness(.amqp) { harness in
+            let envelope = try harness.fixture.envelope(1)
+            let delays = ConformanceFixture.delays
+            let message = delays.schedule(
+                envelope.amqpMessage(exchange: delays.workExchange, routingKey: "nowhere.\(harness.fixture.id)"), after: .seconds(1))
+            try await harness.publisher!.publish(message)
+            let parked = try await eventually(timeout: .seconds(20), every: .milliseconds(500)) {
+                var configuration = try ConformanceFixture.amqp
+                configuration.drainTimeout = .milliseconds(200)
+                let connection = try AMQPConnection(configuration: configuration, logger: ConformanceFixture.logger)
+                let letters = try await withRunning([connection], logger: ConformanceFixture.logger) {
+                    try await AMQPDeadLetters(queue: delays.unroutedQueue, connection: connection, logger: ConformanceFixture.logger).read()
+                }
+                return letters.contains { $0.messageID == envelope.idString }
+            }
+            #expect(parked)
         }
     }
 }
