@@ -138,7 +138,7 @@ public struct ConformanceFixture: Sendable {
     /// producer is the caller's). AMQP: the consumer, then a connection of its own, listed last so
     /// that it is told to shut down first and drains the consumer's deliveries.
     public func consumerServices(
-        processor: MessageProcessor, producer: KafkaProducer?, maximumConcurrentHandlers: Int? = nil
+        processor: MessageProcessor, producer: KafkaProducer?, maximumConcurrentHandlers: Int? = nil, delays: AMQPDelays = Self.delays
     ) throws -> [any Service] {
         switch kind {
         case .kafka:
@@ -149,7 +149,7 @@ public struct ConformanceFixture: Sendable {
         case .amqp:
             let connection = try AMQPConnection(configuration: Self.amqp, logger: Self.logger)
             let consumer = AMQPMessageConsumer(
-                settings: amqpSettings, processor: processor, connection: connection, delays: Self.delays, logger: Self.logger)
+                settings: amqpSettings, processor: processor, connection: connection, delays: delays, logger: Self.logger)
             return [consumer, connection]
         }
     }

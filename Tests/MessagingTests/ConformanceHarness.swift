@@ -106,10 +106,11 @@ final class ConformanceHarness: Sendable {
     /// Runs a consumer with `handlers` while `body` runs, then shuts it down gracefully.
     func withConsumer<R: Sendable>(
         _ handlers: MessageHandlers, retry: RetryPolicy? = nil, maximumConcurrentHandlers: Int? = nil, database: PostgresPool? = nil,
-        _ body: () async throws -> R
+        delays: AMQPDelays = ConformanceFixture.delays, _ body: () async throws -> R
     ) async throws -> R {
         let processor = retry.map { self.processor(handlers, retry: $0, database: database) } ?? self.processor(handlers, database: database)
-        let services = try fixture.consumerServices(processor: processor, producer: producer, maximumConcurrentHandlers: maximumConcurrentHandlers)
+        let services = try fixture.consumerServices(
+            processor: processor, producer: producer, maximumConcurrentHandlers: maximumConcurrentHandlers, delays: delays)
         return try await withRunning(services, logger: ConformanceFixture.logger, body)
     }
 

@@ -57,10 +57,12 @@ public final class AMQPMessageConsumer: Service, Sendable {
     /// The queue, its dead-letter queue, its bindings, and the delay topology.
     public static func topology(_ settings: AMQPMessageConsumerSettings, delays: AMQPDelays) -> AMQPTopology {
         var topology = delays.topology
+        // Broker-side dead-lettering here is only the delivery-limit backstop, at most once: with
+        // at-least-once (which needs reject-publish overflow) the work queue was seen to nack
+        // ordinary publishes under load.
         topology.queues.append(AMQPQueue(
             name: settings.queue, kind: .quorum, deadLetterExchange: "", deadLetterRoutingKey: settings.deadLetterQueue,
-            deliveryLimit: settings.deliveryLimit, overflow: "reject-publish",
-            extraArguments: ["x-dead-letter-strategy": .string("at-least-once")]))
+            deliveryLimit: settings.deliveryLimit))
         topology.queues.append(AMQPQueue(name: settings.deadLetterQueue, kind: .quorum))
         for key in [settings.queue] + settings.routingKeys {
             topology.bindings.append(AMQPBinding(queue: settings.queue, exchange: delays.workExchange, routingKey: key))
