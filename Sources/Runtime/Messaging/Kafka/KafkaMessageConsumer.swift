@@ -71,7 +71,7 @@ public final class KafkaMessageConsumer: Service, Sendable {
             await withTaskGroup(of: Void.self) { workers in
                 await withGracefulShutdownHandler {
                     do {
-                        for try await message in consumer.messages {
+                        dispatch: for try await message in consumer.messages {
                             await inFlight.acquire()
                             // After shutdown began (the stream still hands out what it had
                             // buffered), lanes take nothing more: no message can overtake one of
@@ -85,8 +85,8 @@ public final class KafkaMessageConsumer: Service, Sendable {
                                 break
                             case .refused:
                                 inFlight.release()
+                                break dispatch
                             }
-                            if self.lanes.withLock({ $0.closed }) { break }
                         }
                     } catch {
                         failure = error

@@ -117,6 +117,6 @@ extension OutboxRelay {
 
     /// A broker out of reach, rather than one message refused.
     private static func isBrokerDown(_ error: any Error) -> Bool {
-        HandlingFailure(error).isRetriable && (error as? AMQPError)?.code != .returned
+        HandlingFailure(error).isRetriable && !isUnrouted(error)
     }
 }

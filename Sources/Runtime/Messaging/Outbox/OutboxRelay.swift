@@ -206,12 +206,17 @@ public final class OutboxRelay: Service, Sendable {
         }
     }
 
+    /// RabbitMQ had no queue for the message (none bound yet: its consumer is not deployed). Not a
+    /// broker outage, and worth waiting for.
+    static func isUnrouted(_ error: any Error) -> Bool {
+        (error as? AMQPError)?.code == .returned
+    }
+
     /// Records a failed publish: the error, the row's next attempt (backoff per row), and parks
     /// it once it has failed `maximumAttempts` times with an error a retry cannot fix.
     private func recordFailure(of row: Row, _ error: any Error, on connection: PostgresConnection) async throws {
         let failure = HandlingFailure(error)
-        // No route (no queue bound yet: its consumer is not deployed) is worth waiting for.
-        let retriable = failure.isRetriable || (error as? AMQPError)?.code == .returned
+        let retriable = failure.isRetriable || Self.isUnrouted(error)
         let park = !retriable && row.attempts + 1 >= settings.maximumAttempts
         let wait = min(settings.rowRetryInitialDelay * pow(2, Double(min(row.attempts, 20))), settings.rowRetryMaximumDelay)
         try await connection.execute("""
