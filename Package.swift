@@ -2,9 +2,11 @@
 import PackageDescription
 
 // Layers (each imports only the ones above it):
-//   C modules   CLibPQ, CHiredis                       one .systemLibrary each
-//   wrappers    Postgres, Redis                        own the C handles
-//   executable  Emporium (`emporium`)                  subcommands
+//   C modules   CLibPQ, CRdKafka, CRabbitMQ, CHiredis        one .systemLibrary each
+//   wrappers    Postgres, Kafka, AMQP, Redis                  own the C handles
+//   runtime     Messaging, HTTPRuntime, Observability
+//   domains     Contracts (messages), Catalog, Ordering       model, SQL, routes, handlers
+//   assembly    Gateway (HTTP app), Emporium (`emporium`)     subcommands
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("InternalImportsByDefault"),
@@ -27,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        // Already in the graph through Hummingbird, which re-exports only some of its types.
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // MARK: - C modules
@@ -124,6 +128,57 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "HTTPRuntime",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            path: "Sources/Runtime/HTTP",
+            swiftSettings: strict
+        ),
+
+        // MARK: - Domains
+        .target(
+            name: "Contracts",
+            dependencies: ["Messaging"],
+            path: "Sources/Domains/Contracts",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "Catalog",
+            dependencies: [
+                "Contracts", "HTTPRuntime", "Messaging", "Postgres",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Domains/Catalog",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "Ordering",
+            dependencies: [
+                "Contracts", "HTTPRuntime", "Messaging", "Postgres", "Redis",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Domains/Ordering",
+            swiftSettings: strict
+        ),
+
+        // MARK: - Assembly
+        .target(
+            name: "Gateway",
+            dependencies: [
+                "Catalog", "HTTPRuntime", "Observability", "Ordering",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Gateway",
+            swiftSettings: strict
+        ),
+        .target(
             name: "Observability",
             dependencies: [
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -141,13 +196,18 @@ let package = Package(
             name: "Emporium",
             dependencies: [
                 "AMQP",
+                "Catalog",
                 "ConnectionPool",
+                "Contracts",
+                "Gateway",
                 "Kafka",
                 "Messaging",
                 "Observability",
+                "Ordering",
                 "Postgres",
                 "Redis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

@@ -8,13 +8,15 @@ import Redis
 ///
 /// Keys: `KAFKA_BOOTSTRAP_SERVERS` (`127.0.0.1:9092`), `AMQP_URL`
 /// (`amqp://guest:guest@127.0.0.1:5672`), `REDIS_URL` (`redis://127.0.0.1:6379`),
-/// `MESSAGING_DELAY_LEVELS` (`1s,5s,30s,2m,10m,1h,4h,12h,22h,24h`), `MESSAGING_WORK_EXCHANGE`
-/// (`emporium.work`), `MESSAGING_RETRY_ATTEMPTS` (5), `MESSAGING_RETRY_INITIAL_DELAY` (500ms),
+/// `MESSAGING_DELAY_LEVELS` (`1s,5s,30s,2m,10m,1h,4h,12h,22h,24h`), `MESSAGING_NAMESPACE`
+/// (`emporium`: prefixes the RabbitMQ exchanges and queues and the Kafka consumer groups, so two
+/// fleets can share one broker), `MESSAGING_WORK_EXCHANGE` (`<namespace>.work`), `MESSAGING_RETRY_ATTEMPTS` (5), `MESSAGING_RETRY_INITIAL_DELAY` (500ms),
 /// `MESSAGING_RETRY_MAX_DELAY` (60s), `MESSAGING_GUARD_TTL` (30s), `OUTBOX_BATCH_SIZE` (500),
 /// `OUTBOX_POLL_INTERVAL` (1s), `OUTBOX_RETENTION` (168h), `METRICS_HOST` (`127.0.0.1`),
 /// `METRICS_PORT` (per role; 0 picks a free port). Durations take `ms`, `s`, `m`, `h`, `d`.
 struct MessagingSettings: Sendable {
     var kafkaBootstrapServers: [String]
+    var namespace: String
     var amqp: AMQPConfiguration
     var redis: RedisConfiguration
     var delays: AMQPDelays
@@ -29,9 +31,15 @@ struct MessagingSettings: Sendable {
             .split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
         amqp = try environment.parse("AMQP_URL", default: "amqp://guest:guest@127.0.0.1:5672") { try AMQPConfiguration(url: $0, key: "AMQP_URL") }
         redis = try environment.parse("REDIS_URL", default: "redis://127.0.0.1:6379") { try RedisConfiguration(url: $0, key: "REDIS_URL") }
+        namespace = environment.string("MESSAGING_NAMESPACE", default: "emporium")
+        guard namespace.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }), namespace.utf8.count <= 100 else {
+            throw ConfigurationError(key: "MESSAGING_NAMESPACE", message: "expected up to 100 printable ASCII characters, got \"\(namespace)\"")
+        }
         let levels = try environment.durations("MESSAGING_DELAY_LEVELS", default: AMQPDelays.defaultLevels)
         do {
-            delays = try AMQPDelays(levels: levels, workExchange: environment.string("MESSAGING_WORK_EXCHANGE", default: "emporium.work"))
+            delays = try AMQPDelays(
+                levels: levels, workExchange: environment.string("MESSAGING_WORK_EXCHANGE", default: "\(namespace).work"),
+                prefix: "\(namespace).delay")
         } catch {
             throw ConfigurationError(key: "MESSAGING_DELAY_LEVELS", message: error.message)
         }
@@ -49,4 +57,7 @@ struct MessagingSettings: Sendable {
             try environment.integer("METRICS_PORT", default: 0, range: 0...65535)
         }
     }
+
+    /// A queue or consumer group name in this fleet's namespace.
+    func named(_ name: String) -> String { "\(namespace).\(name)" }
 }

@@ -1,0 +1,140 @@
+public import Contracts
+public import Foundation
+public import HTTPRuntime
+import Messaging
+public import Postgres
+
+/// The catalog's SQL: products and their stock. Writes go to the primary with their events in
+/// the same transaction (the outbox); reads that may be a little stale go through the router to
+/// the replica.
+public struct CatalogStore: Sendable {
+    let database: PostgresRouter
+
+    public init(database: PostgresRouter) {
+        self.database = database
+    }
+
+    /// Who asked for a change: recorded as the events' correlation and causation.
+    public struct Cause: Sendable {
+        public var requestID: String
+        public var correlationID: String
+        public init(requestID: String, correlationID: String) {
+            self.requestID = requestID
+            self.correlationID = correlationID
+        }
+    }
+
+    static let columns = """
+        p.sku, p.name, p.description, p.price_minor, p.currency, s.available, p.version, p.created_at, p.updated_at
+        """
+
+    // MARK: - Writes
+
+    /// Creates a product and its stock; 409 if the SKU is taken (also by a deleted product).
+    public func create(_ product: NewProduct, cause: Cause) async throws -> Product {
+        try await database.withTransaction { connection in
+            let rows = try await connection.query("""
+                WITH p AS (
+                    INSERT INTO catalog.products (sku, name, description, price_minor, currency)
+                    VALUES (\(product.sku), \(product.name), \(product.description ?? ""), \(product.priceMinor), \(product.currency))
+                    ON CONFLICT (sku) DO NOTHING
+                    RETURNING *
+                ), s AS (
+                    INSERT INTO catalog.stock (sku, available) SELECT sku, \(product.stock) FROM p RETURNING *
+                )
+                SELECT \(unescaped: Self.columns) FROM p JOIN s ON s.sku = p.sku
+                """)
+            guard let row = rows.first else {
+                throw Problem.conflict("The SKU \(product.sku) is already taken.")
+            }
+            let created = try Self.product(row)
+            try await append(ProductCreated(product: created.snapshot), sku: created.sku, cause: cause, on: connection)
+            return created
+        }
+    }
+
+    /// Applies `changes` to a live product; 404 if there is none.
+    public func update(_ sku: String, _ changes: ProductChanges, cause: Cause) async throws -> Product {
+        try await database.withTransaction { connection in
+            let rows = try await connection.query("""
+                WITH p AS (
+                    UPDATE catalog.products SET
+                        name = COALESCE(\(changes.name)::text, name),
+                        description = COALESCE(\(changes.description)::text, description),
+                        price_minor = COALESCE(\(changes.priceMinor)::bigint, price_minor),
+                        currency = COALESCE(\(changes.currency)::text, currency),
+                        version = version + 1, updated_at = now()
+                    WHERE sku = \(sku) AND deleted_at IS NULL
+                    RETURNING *
+                ), s AS (
+                    UPDATE catalog.stock SET available = COALESCE(\(changes.stock)::integer, available)
+                    WHERE sku = (SELECT sku FROM p)
+                    RETURNING *
+                )
+                SELECT \(unescaped: Self.columns) FROM p JOIN s ON s.sku = p.sku
+                """)
+            guard let row = rows.first else { throw Problem.notFound("There is no product \(sku).") }
+            let updated = try Self.product(row)
+            try await append(ProductUpdated(product: updated.snapshot), sku: sku, cause: cause, on: connection)
+            return updated
+        }
+    }
+
+    /// Deletes a live product (softly: the SKU stays taken); 404 if there is none.
+    public func delete(_ sku: String, cause: Cause) async throws {
+        try await database.withTransaction { connection in
+            let rows = try await connection.query("""
+                UPDATE catalog.products SET deleted_at = now(), updated_at = now(), version = version + 1
+                WHERE sku = \(sku) AND deleted_at IS NULL
+                RETURNING version
+                """)
+            guard let row = rows.first else { throw Problem.notFound("There is no product \(sku).") }
+            try await append(ProductDeleted(sku: sku, version: try row.decode("version")), sku: sku, cause: cause, on: connection)
+        }
+    }
+
+    private func append<Payload: MessagePayload>(_ event: Payload, sku: String, cause: Cause, on connection: PostgresConnection) async throws {
+        let envelope = try MessageEnvelope(event, key: sku, correlationID: cause.correlationID, causationID: cause.requestID)
+        try await Outbox.append(OutboxMessage(envelope, to: Destinations.products, aggregate: "product:\(sku)"), on: connection)
+    }
+
+    // MARK: - Reads (replica)
+
+    /// A live product, or `nil`.
+    public func product(_ sku: String) async throws -> Product? {
+        let rows = try await database.read("""
+            SELECT \(unescaped: Self.columns) FROM catalog.products p JOIN catalog.stock s ON s.sku = p.sku
+            WHERE p.sku = \(sku) AND p.deleted_at IS NULL
+            """)
+        return try rows.first.map(Self.product)
+    }
+
+    /// A page of live products in SKU order.
+    public func products(_ query: ProductQuery) async throws -> Page<Product> {
+        let pattern = query.search.map { "%" + $0.replacingOccurrences(of: "\\", with: "\\\\")
+            .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%" }
+        let rows = try await database.read("""
+            SELECT \(unescaped: Self.columns) FROM catalog.products p JOIN catalog.stock s ON s.sku = p.sku
+            WHERE p.deleted_at IS NULL
+              AND (\(query.after)::text IS NULL OR p.sku > \(query.after)::text)
+              AND (\(pattern)::text IS NULL OR p.name ILIKE \(pattern)::text OR p.sku ILIKE \(pattern)::text)
+              AND (\(query.currency)::text IS NULL OR p.currency = \(query.currency)::text)
+              AND (\(query.minimumPrice)::bigint IS NULL OR p.price_minor >= \(query.minimumPrice)::bigint)
+              AND (\(query.maximumPrice)::bigint IS NULL OR p.price_minor <= \(query.maximumPrice)::bigint)
+              AND (NOT \(query.inStockOnly) OR s.available > 0)
+            ORDER BY p.sku
+            LIMIT \(unescaped: String(query.limit + 1))
+            """)
+        var items = try rows.map(Self.product)
+        let more = items.count > query.limit
+        if more { items.removeLast() }
+        return Page(items: items, nextCursor: more ? items.last?.sku : nil)
+    }
+
+    static func product(_ row: PostgresRow) throws -> Product {
+        Product(
+            sku: try row.decode("sku"), name: try row.decode("name"), description: try row.decode("description"),
+            priceMinor: try row.decode("price_minor"), currency: try row.decode("currency"), stock: try row.decode("available"),
+            version: try row.decode("version"), createdAt: try row.decode("created_at"), updatedAt: try row.decode("updated_at"))
+    }
+}

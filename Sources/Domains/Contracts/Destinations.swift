@@ -1,0 +1,20 @@
+public import Messaging
+
+/// Where the domains' messages travel. Kafka topics carry events keyed by their aggregate (SKU,
+/// order id), so each key's events stay in order; RabbitMQ carries commands and delayed messages.
+public enum Destinations {
+    /// Catalog events, keyed by SKU.
+    public static let productTopic = "product"
+    /// Order lifecycle and stock decisions, keyed by order id.
+    public static let orderTopic = "order"
+
+    public static let products = MessageDestination.kafka(productTopic)
+    public static let orders = MessageDestination.kafka(orderTopic)
+
+    /// Routing keys on the work exchange.
+    public static let paymentReminderKey = PaymentReminderDue.messageType
+    public static let expiryKey = OrderExpiryDue.messageType
+    public static let mailKey = MailSend.messageType
+
+    public static let mail = MessageDestination.amqp(mailKey)
+}

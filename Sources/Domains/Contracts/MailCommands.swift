@@ -1,0 +1,33 @@
+public import Foundation
+public import Messaging
+
+/// `mail.send`: a command to the mail worker, on RabbitMQ. `template` names what to render,
+/// `data` fills it in.
+public struct MailSend: MessagePayload, Hashable {
+    public static let messageType = "mail.send"
+
+    /// The templates the mail worker renders.
+    public struct Template: RawRepresentable, Codable, Sendable, Hashable {
+        public var rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public static let verification = Template(rawValue: "verification")
+        public static let orderConfirmation = Template(rawValue: "order_confirmation")
+        public static let paymentReminder = Template(rawValue: "payment_reminder")
+        public static let orderCancelled = Template(rawValue: "order_cancelled")
+        public static let outOfStock = Template(rawValue: "out_of_stock")
+        public static let paymentReceived = Template(rawValue: "payment_received")
+    }
+
+    public var template: Template
+    /// The customer (until accounts exist, the id is all the order side knows).
+    public var customerID: String
+    public var orderID: UUID?
+    public var data: [String: String]
+
+    public init(template: Template, customerID: String, orderID: UUID? = nil, data: [String: String] = [:]) {
+        self.template = template
+        self.customerID = customerID
+        self.orderID = orderID
+        self.data = data
+    }
+}

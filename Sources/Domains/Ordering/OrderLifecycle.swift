@@ -1,0 +1,113 @@
+public import Contracts
+import Foundation
+import Logging
+public import Messaging
+import Postgres
+
+/// The order worker's handlers: the catalog copy, the product worker's stock decisions, and the
+/// delayed reminders and expiry. Each runs in the consumer's inbox transaction; a transition is a
+/// compare-and-set on the locked order row, so a message that finds the order already moved on
+/// (paid before its reminder, cancelled before its expiry) changes nothing and sends nothing.
+public enum OrderLifecycle {
+    static let actor = "worker-order"
+
+    /// Every handler of the order worker: Kafka (`product.*`, `stock.*`) and AMQP (reminders,
+    /// expiry) share one processor and one inbox.
+    public static func handlers() -> MessageHandlers {
+        var handlers = MessageHandlers()
+        handlers.on(ProductCreated.self) { event, context in try await copy(event.product, context: context) }
+        handlers.on(ProductUpdated.self) { event, context in try await copy(event.product, context: context) }
+        handlers.on(ProductDeleted.self, deleteCopy)
+        handlers.on(StockReserved.self, stockReserved)
+        handlers.on(StockRejected.self, stockRejected)
+        handlers.on(PaymentReminderDue.self, remind)
+        handlers.on(OrderExpiryDue.self, expire)
+        return handlers
+    }
+
+    // MARK: - Catalog copy
+
+    /// Upserts the product unless the copy already has this version or a newer one.
+    static func copy(_ product: ProductSnapshot, context: MessageContext) async throws {
+        try await context.connection.execute("""
+            INSERT INTO ordering.catalog (sku, name, price_minor, currency, version, deleted)
+            VALUES (\(product.sku), \(product.name), \(product.priceMinor), \(product.currency), \(product.version), false)
+            ON CONFLICT (sku) DO UPDATE SET name = excluded.name, price_minor = excluded.price_minor,
+                currency = excluded.currency, version = excluded.version, deleted = false, updated_at = now()
+            WHERE ordering.catalog.version < excluded.version
+            """)
+    }
+
+    static func deleteCopy(_ event: ProductDeleted, context: MessageContext) async throws {
+        try await context.connection.execute("""
+            INSERT INTO ordering.catalog (sku, name, price_minor, currency, version, deleted)
+            VALUES (\(event.sku), '', 0, 'XXX', \(event.version), true)
+            ON CONFLICT (sku) DO UPDATE SET deleted = true, version = excluded.version, updated_at = now()
+            WHERE ordering.catalog.version < excluded.version
+            """)
+    }
+
+    // MARK: - Stock decisions
+
+    /// Records the reservation and, for a PENDING order, mails the confirmation.
+    static func stockReserved(_ event: StockReserved, context: MessageContext) async throws {
+        let connection = context.connection
+        guard let order = try await OrderStore.lock(event.orderID, on: connection) else {
+            throw MessagingError(.poisonMessage, "stock.reserved for an unknown order \(event.orderID)")
+        }
+        guard order.stock == "awaiting" else { return }
+        try await connection.execute("UPDATE ordering.orders SET stock = 'reserved', updated_at = now() WHERE id = \(event.orderID)")
+        guard order.status == .pending else { return }
+        try await OrderMessages.mail(.orderConfirmation, to: order.customerID, orderID: event.orderID, cause: cause(context), on: connection)
+    }
+
+    /// PENDING -> CANCELLED (`out_of_stock`), with the shortages in the customer's mail.
+    static func stockRejected(_ event: StockRejected, context: MessageContext) async throws {
+        let connection = context.connection
+        guard let order = try await OrderStore.lock(event.orderID, on: connection) else {
+            throw MessagingError(.poisonMessage, "stock.rejected for an unknown order \(event.orderID)")
+        }
+        guard order.stock == "awaiting" else { return }
+        try await connection.execute("UPDATE ordering.orders SET stock = 'rejected', updated_at = now() WHERE id = \(event.orderID)")
+        guard order.status == .pending else { return }
+        let shortages = event.shortages.map { "\($0.sku): \($0.requested) requested, \($0.available) available" }
+        try await OrderMessages.cancel(
+            event.orderID, order, reason: "out_of_stock", mail: .outOfStock, data: ["shortages": shortages.joined(separator: "; ")],
+            cause: cause(context), on: connection)
+    }
+
+    // MARK: - Reminders and expiry
+
+    /// Mails reminder `number` if the order is still PENDING (and this reminder was not sent yet).
+    static func remind(_ event: PaymentReminderDue, context: MessageContext) async throws {
+        let connection = context.connection
+        guard let order = try await OrderStore.lock(event.orderID, on: connection) else { return }
+        guard order.status == .pending, order.remindersSent < event.number else { return }
+        try await connection.execute("""
+            UPDATE ordering.orders SET reminders_sent = \(event.number), updated_at = now() WHERE id = \(event.orderID)
+            """)
+        try await OrderMessages.mail(
+            .paymentReminder, to: order.customerID, orderID: event.orderID, data: ["reminder": String(event.number)],
+            cause: cause(context), on: connection)
+    }
+
+    /// PENDING -> CANCELLED (`expired`) with `order.cancelled`; PAID -> COMPLETED with `order.completed`.
+    static func expire(_ event: OrderExpiryDue, context: MessageContext) async throws {
+        let connection = context.connection
+        guard let order = try await OrderStore.lock(event.orderID, on: connection) else { return }
+        switch order.status {
+        case .pending:
+            try await OrderMessages.cancel(event.orderID, order, reason: "expired", mail: .orderCancelled, cause: cause(context), on: connection)
+        case .paid:
+            try await OrderStore.transition(event.orderID, from: .paid, to: .completed, cause: cause(context), on: connection)
+            try await OrderMessages.append(
+                OrderCompleted(orderID: event.orderID), orderID: event.orderID, to: Destinations.orders, cause: cause(context), on: connection)
+        default:
+            return
+        }
+    }
+
+    private static func cause(_ context: MessageContext) -> OrderStore.Cause {
+        .message(context.envelope, actor: actor)
+    }
+}

@@ -1,0 +1,126 @@
+public import Foundation
+public import HTTPRuntime
+public import Messaging
+public import Postgres
+
+/// The ordering schema's SQL, on a connection the caller holds (a request's transaction or a
+/// message's inbox transaction).
+public enum OrderStore {
+    /// Why a transition happened: the request or message that caused it, and who acted.
+    public struct Cause: Sendable, Hashable {
+        public var kind: String
+        public var id: String
+        public var actor: String
+        public var correlationID: String
+
+        public static func request(_ requestID: String, correlationID: String, actor: String) -> Cause {
+            Cause(kind: "request", id: requestID, actor: actor, correlationID: correlationID)
+        }
+
+        public static func message(_ envelope: MessageEnvelope, actor: String) -> Cause {
+            Cause(kind: "message", id: envelope.idString, actor: actor, correlationID: envelope.correlationID)
+        }
+    }
+
+    static let orderColumns = """
+        o.id, o.customer_id, o.status, o.cancel_reason, o.stock, o.currency, o.total_minor, o.created_at, o.updated_at,
+        (SELECT json_agg(json_build_object('sku', l.sku, 'name', l.name, 'quantity', l.quantity,
+                'unitPriceMinor', l.unit_price_minor, 'lineTotalMinor', l.unit_price_minor * l.quantity) ORDER BY l.line_number)
+         FROM ordering.order_lines l WHERE l.order_id = o.id)::text AS lines
+        """
+
+    /// The order with its lines, if `customerID` may see it (`nil`: anyone, for admins and workers).
+    public static func order(_ id: UUID, visibleTo customerID: String?, on connection: PostgresConnection) async throws -> Order? {
+        let rows = try await connection.query("""
+            SELECT \(unescaped: orderColumns) FROM ordering.orders o
+            WHERE o.id = \(id) AND (\(customerID)::text IS NULL OR o.customer_id = \(customerID)::text)
+            """)
+        return try rows.first.map(order)
+    }
+
+    /// A page of a customer's orders, newest first. The cursor is the last order id of the
+    /// previous page.
+    public static func orders(of customerID: String, limit: Int, after cursor: UUID?, on connection: PostgresConnection) async throws -> Page<Order> {
+        let rows = try await connection.query("""
+            SELECT \(unescaped: orderColumns) FROM ordering.orders o
+            WHERE o.customer_id = \(customerID)
+              AND (\(cursor)::uuid IS NULL OR (o.created_at, o.id) < (
+                  SELECT created_at, id FROM ordering.orders WHERE id = \(cursor)::uuid AND customer_id = \(customerID)))
+            ORDER BY o.created_at DESC, o.id DESC
+            LIMIT \(unescaped: String(limit + 1))
+            """)
+        var items = try rows.map(order)
+        let more = items.count > limit
+        if more { items.removeLast() }
+        return Page(items: items, nextCursor: more ? items.last?.id.uuidString.lowercased() : nil)
+    }
+
+    /// The order's row, locked for a transition: its status, owner and stock decision.
+    struct Locked: Sendable {
+        var status: OrderStatus
+        var customerID: String
+        var stock: String
+        var remindersSent: Int
+    }
+
+    static func lock(_ id: UUID, on connection: PostgresConnection) async throws -> Locked? {
+        let rows = try await connection.query("""
+            SELECT status, customer_id, stock, reminders_sent FROM ordering.orders WHERE id = \(id) FOR UPDATE
+            """)
+        guard let row = rows.first else { return nil }
+        return Locked(
+            status: OrderStatus(rawValue: try row.decode("status")), customerID: try row.decode("customer_id"),
+            stock: try row.decode("stock"), remindersSent: try row.decode("reminders_sent"))
+    }
+
+    /// Sets the status of a locked order and records the transition with its cause.
+    static func transition(
+        _ id: UUID, from previous: OrderStatus, to next: OrderStatus, reason: String? = nil, cause: Cause,
+        on connection: PostgresConnection
+    ) async throws {
+        try await connection.execute("""
+            WITH changed AS (
+                UPDATE ordering.orders SET status = \(next.rawValue), cancel_reason = \(reason)::text, updated_at = now()
+                WHERE id = \(id) RETURNING id
+            )
+            INSERT INTO ordering.status_history (order_id, from_status, to_status, reason, cause_kind, cause_id, actor)
+            SELECT id, \(previous.rawValue), \(next.rawValue), \(reason)::text, \(cause.kind), \(cause.id), \(cause.actor) FROM changed
+            """)
+    }
+
+    /// An order's transitions, oldest first.
+    public static func history(_ id: UUID, on connection: PostgresConnection) async throws -> [StatusChange] {
+        try await connection.query("""
+            SELECT from_status, to_status, reason, cause_kind, cause_id, actor, at
+            FROM ordering.status_history WHERE order_id = \(id) ORDER BY id
+            """).map { row in
+            StatusChange(
+                from: try row.decode("from_status", as: String?.self).map(OrderStatus.init(rawValue:)),
+                to: OrderStatus(rawValue: try row.decode("to_status")), reason: try row.decode("reason"),
+                causeKind: try row.decode("cause_kind"), causeID: try row.decode("cause_id"), actor: try row.decode("actor"),
+                at: try row.decode("at"))
+        }
+    }
+
+    static func order(_ row: PostgresRow) throws -> Order {
+        let lines = try row.decode("lines", as: String?.self).map {
+            try JSONDecoder().decode([OrderLine].self, from: Data($0.utf8))
+        } ?? []
+        return Order(
+            id: try row.decode("id"), customerId: try row.decode("customer_id"), status: OrderStatus(rawValue: try row.decode("status")),
+            cancelReason: try row.decode("cancel_reason"), stock: try row.decode("stock"), currency: try row.decode("currency"),
+            totalMinor: try row.decode("total_minor"), lines: lines, createdAt: try row.decode("created_at"),
+            updatedAt: try row.decode("updated_at"))
+    }
+}
+
+/// One recorded transition.
+public struct StatusChange: Codable, Sendable, Hashable {
+    public var from: OrderStatus?
+    public var to: OrderStatus
+    public var reason: String?
+    public var causeKind: String
+    public var causeID: String
+    public var actor: String
+    public var at: Date
+}

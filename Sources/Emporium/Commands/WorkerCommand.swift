@@ -1,0 +1,110 @@
+import AMQP
+import ArgumentParser
+import Catalog
+import Contracts
+import Kafka
+import Logging
+import Messaging
+import Observability
+import Ordering
+import Postgres
+import Redis
+import ServiceLifecycle
+import UnixSignals
+
+/// `emporium worker <role>`: the message consumers, each scalable by replica count.
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run a worker (any number of replicas of each).",
+        subcommands: [ProductWorkerCommand.self, OrderWorkerCommand.self]
+    )
+}
+
+/// `emporium worker product`: reserves, releases and sells stock from the order topic.
+struct ProductWorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "product", abstract: "Reserve and release stock for orders (Kafka: order).")
+
+    func run() async throws {
+        let worker = try WorkerProcess(name: "worker-product", defaultMetricsPort: 9402)
+        let consumer = try worker.kafkaConsumer(topics: [Destinations.orderTopic], handlers: StockReservations.handlers())
+        try await worker.run(consumer)
+    }
+}
+
+/// `emporium worker order`: the catalog copy, stock decisions, reminders and expiry.
+struct OrderWorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "order",
+        abstract: "Keep the catalog copy and move orders along (Kafka: product, order; RabbitMQ: reminders, expiry).")
+
+    func run() async throws {
+        let worker = try WorkerProcess(name: "worker-order", defaultMetricsPort: 9403)
+        let processor = worker.processor(OrderLifecycle.handlers())
+        let kafka = try worker.kafkaConsumer(topics: [Destinations.productTopic, Destinations.orderTopic], processor: processor)
+        // The mail worker's queue is declared here too, so mail commands have somewhere to wait
+        // (an unroutable publish is retried by the relay) until a mail worker consumes them.
+        let mailQueue = AMQPMessageConsumer.topology(
+            AMQPMessageConsumerSettings(queue: worker.messaging.named("mail"), routingKeys: [Destinations.mailKey]),
+            delays: worker.messaging.delays)
+        let connection = try AMQPConnection(configuration: worker.messaging.amqp, topology: mailQueue, logger: worker.logger)
+        var settings = AMQPMessageConsumerSettings(
+            queue: worker.messaging.named("order"), routingKeys: [Destinations.paymentReminderKey, Destinations.expiryKey])
+        settings.concurrency = 8
+        let timers = AMQPMessageConsumer(
+            settings: settings, processor: processor, connection: connection, delays: worker.messaging.delays, logger: worker.logger)
+        try await worker.run(kafka, timers, connection)
+    }
+}
+
+/// What every worker process has: settings, the database, Redis, the dead-letter producer and
+/// the metrics endpoint.
+struct WorkerProcess {
+    let name: String
+    let logger: Logger
+    let messaging: MessagingSettings
+    let database: Databases
+    let redis: RedisPool
+    let producer: KafkaProducer
+    let metrics: ObservabilityServer
+
+    init(name: String, defaultMetricsPort: Int) throws {
+        logger = Logger(label: "emporium.\(name)")
+        self.name = name
+        let environment = Environment()
+        let databases = try DatabaseSettings(environment: environment)
+        messaging = try MessagingSettings(environment: environment)
+        metrics = ObservabilityServer(host: messaging.metricsHost, port: messaging.metricsPort ?? defaultMetricsPort, logger: logger)
+        database = Databases(databases, logger: logger)
+        redis = RedisPool(configuration: messaging.redis, logger: logger)
+        producer = try KafkaProducer.make(
+            configuration: KafkaProducerConfiguration(bootstrapServers: messaging.kafkaBootstrapServers), logger: logger)
+    }
+
+    func processor(_ handlers: MessageHandlers) -> MessageProcessor {
+        MessageProcessor(
+            settings: MessageConsumerSettings(name: name, retry: messaging.retry, guardTimeToLive: messaging.guardTimeToLive),
+            handlers: handlers, database: database.primary, redis: redis, logger: logger)
+    }
+
+    func kafkaConsumer(topics: [String], handlers: MessageHandlers) throws -> KafkaMessageConsumer {
+        try kafkaConsumer(topics: topics, processor: processor(handlers))
+    }
+
+    func kafkaConsumer(topics: [String], processor: MessageProcessor) throws -> KafkaMessageConsumer {
+        let configuration = KafkaConsumerConfiguration(bootstrapServers: messaging.kafkaBootstrapServers, groupID: messaging.named(name))
+        return KafkaMessageConsumer(
+            settings: KafkaMessageConsumerSettings(topics: topics, kafka: configuration), processor: processor,
+            deadLetterProducer: producer, logger: logger)
+    }
+
+    /// Runs `services` (consumers, then the AMQP connection they use) until SIGTERM or SIGINT. A
+    /// group stops in reverse order: the AMQP connection drains first, which ends its consumers'
+    /// deliveries; the database, Redis and the dead-letter producer outlive every consumer.
+    func run(_ consumers: any Service...) async throws {
+        let services: [any Service] = database.services + [redis, producer] + consumers + [metrics]
+        logger.info("\(name) starting", metadata: ["kafka": "\(messaging.kafkaBootstrapServers.joined(separator: ","))"])
+        try await ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
+    }
+}

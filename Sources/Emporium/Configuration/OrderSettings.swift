@@ -1,0 +1,24 @@
+import Ordering
+
+/// The order lifecycle's delays.
+///
+/// Keys: `ORDER_REMINDER_DELAYS` (`4h,12h,22h`: payment reminders after creation),
+/// `ORDER_EXPIRY_DELAY` (`24h`: PENDING orders are cancelled, PAID ones completed; after the last
+/// reminder), `ORDER_IDEMPOTENCY_LOCK_TTL` (`10s`: the Redis lock on a request's Idempotency-Key).
+struct OrderSettings: Sendable {
+    var timings: OrderTimings
+
+    init(environment: Environment) throws {
+        let defaults = OrderTimings()
+        timings = OrderTimings(
+            reminders: try environment.durations("ORDER_REMINDER_DELAYS", default: defaults.reminders),
+            expiry: try environment.duration("ORDER_EXPIRY_DELAY", default: defaults.expiry),
+            idempotencyLock: try environment.duration("ORDER_IDEMPOTENCY_LOCK_TTL", default: defaults.idempotencyLock))
+        if let last = timings.reminders.max(), last >= timings.expiry {
+            throw ConfigurationError(key: "ORDER_EXPIRY_DELAY", message: "must be longer than the last reminder (\(last))")
+        }
+        if timings.expiry <= .zero {
+            throw ConfigurationError(key: "ORDER_EXPIRY_DELAY", message: "must be positive")
+        }
+    }
+}

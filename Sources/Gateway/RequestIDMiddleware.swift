@@ -1,0 +1,33 @@
+import Foundation
+public import HTTPRuntime
+public import Hummingbird
+public import HTTPTypes
+
+/// Gives every request an id (the client's `X-Request-Id` if it is sensible, else a new UUID) and
+/// a correlation id (`X-Correlation-Id`, else the request id), puts both in the log metadata, and
+/// returns them as response headers.
+public struct RequestIDMiddleware<Context: IdentifiedRequestContext>: RouterMiddleware {
+    public static var requestIDHeader: HTTPField.Name { HTTPField.Name("X-Request-Id")! }
+    public static var correlationIDHeader: HTTPField.Name { HTTPField.Name("X-Correlation-Id")! }
+
+    public init() {}
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        context.requestID = Self.sensible(request.headers[Self.requestIDHeader]) ?? UUID().uuidString.lowercased()
+        context.correlationID = Self.sensible(request.headers[Self.correlationIDHeader]) ?? context.requestID
+        context.logger[metadataKey: "request.id"] = .string(context.requestID)
+        context.logger[metadataKey: "correlation.id"] = .string(context.correlationID)
+        var response = try await next(request, context)
+        response.headers[Self.requestIDHeader] = context.requestID
+        response.headers[Self.correlationIDHeader] = context.correlationID
+        return response
+    }
+
+    /// A client's id is kept if it is short printable ASCII; anything else is replaced.
+    static func sensible(_ value: String?) -> String? {
+        guard let value, (1...128).contains(value.utf8.count),
+              value.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else { return nil }
+        return value
+    }
+}

@@ -1,0 +1,51 @@
+public import Hummingbird
+
+/// Who is calling: set by the identity middleware (today the development header middleware,
+/// later the JWT middleware) and read by handlers, which never look at how it was established.
+public struct Caller: Sendable, Hashable {
+    public struct Role: RawRepresentable, Sendable, Hashable {
+        public var rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public static let customer = Role(rawValue: "customer")
+        public static let admin = Role(rawValue: "admin")
+    }
+
+    public var id: String
+    public var role: Role
+
+    public init(id: String, role: Role) {
+        self.id = id
+        self.role = role
+    }
+
+    public var isAdmin: Bool { role == .admin }
+}
+
+/// A request context that knows the caller and the request's ids. The gateway's context
+/// conforms; domain routes are written against this protocol.
+public protocol IdentifiedRequestContext: RequestContext {
+    var caller: Caller? { get set }
+    /// From `X-Request-Id`, or generated: the cause recorded for what the request changes.
+    var requestID: String { get set }
+    /// From `X-Correlation-Id`, else the request id: carried into every message the request causes.
+    var correlationID: String { get set }
+}
+
+extension IdentifiedRequestContext {
+    /// The caller, or 401.
+    public func requireCaller() throws -> Caller {
+        guard let caller else {
+            throw Problem(.unauthorized, "Unauthorized", detail: "This route needs a signed-in caller.")
+        }
+        return caller
+    }
+
+    /// The caller if an admin: 401 without one, 403 for anyone else.
+    public func requireAdmin() throws -> Caller {
+        let caller = try requireCaller()
+        guard caller.isAdmin else {
+            throw Problem(.forbidden, "Forbidden", detail: "This route is for admins.")
+        }
+        return caller
+    }
+}

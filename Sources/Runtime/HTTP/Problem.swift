@@ -1,0 +1,83 @@
+public import Foundation
+public import Hummingbird
+import NIOCore
+
+/// An error answered as an RFC 9457 problem document (`application/problem+json`): a status, a
+/// short title, a detail for the person reading it, and extension members where they help a
+/// client fix the request (`skus` for unknown products, `errors` for invalid fields).
+public struct Problem: Error, HTTPResponseError, Sendable {
+    public var status: HTTPResponse.Status
+    public var title: String
+    public var detail: String?
+    /// Extension members, encoded next to the standard ones.
+    public var extensions: [String: ProblemValue]
+    /// Extra response headers (`Retry-After`, `Location`).
+    public var headers: HTTPFields
+
+    public init(
+        _ status: HTTPResponse.Status, _ title: String, detail: String? = nil,
+        extensions: [String: ProblemValue] = [:], headers: HTTPFields = [:]
+    ) {
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.extensions = extensions
+        self.headers = headers
+    }
+
+    public static func badRequest(_ detail: String) -> Problem { Problem(.badRequest, "Bad request", detail: detail) }
+    public static func notFound(_ detail: String) -> Problem { Problem(.notFound, "Not found", detail: detail) }
+    public static func conflict(_ detail: String, extensions: [String: ProblemValue] = [:]) -> Problem {
+        Problem(.conflict, "Conflict", detail: detail, extensions: extensions)
+    }
+    /// 422 with one message per invalid field.
+    public static func invalid(_ errors: [String], extensions: [String: ProblemValue] = [:]) -> Problem {
+        var members = extensions
+        members["errors"] = .strings(errors)
+        return Problem(.unprocessableContent, "The request is not valid", detail: errors.joined(separator: "; "), extensions: members)
+    }
+
+    /// The problem document's bytes.
+    public var document: [UInt8] {
+        var members: [String: ProblemValue] = extensions
+        members["type"] = .string("about:blank")
+        members["title"] = .string(title)
+        members["status"] = .int(Int(status.code))
+        if let detail { members["detail"] = .string(detail) }
+        return (try? JSONEncoder.sorted.encode(members)).map { [UInt8]($0) } ?? []
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var fields = headers
+        fields[.contentType] = "application/problem+json"
+        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: document)))
+    }
+}
+
+/// A value of a problem document's extension member.
+public enum ProblemValue: Encodable, Sendable, Hashable {
+    case string(String)
+    case int(Int)
+    case strings([String])
+    case objects([[String: ProblemValue]])
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .string(let value): try container.encode(value)
+        case .int(let value): try container.encode(value)
+        case .strings(let value): try container.encode(value)
+        case .objects(let value): try container.encode(value)
+        }
+    }
+}
+
+extension JSONEncoder {
+    /// Sorted keys: stable output, so stored responses replay byte for byte.
+    public static var sorted: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        return encoder
+    }
+}

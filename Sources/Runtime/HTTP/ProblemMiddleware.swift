@@ -1,0 +1,26 @@
+public import Hummingbird
+public import Logging
+
+/// Answers every error as a problem document: ``Problem`` as it is, Hummingbird's own errors
+/// (404 for an unknown route, 413 for a body over the limit) with their status, and anything
+/// else as a 500 whose detail names only the request id (the error itself goes to the log).
+public struct ProblemMiddleware<Context: IdentifiedRequestContext>: RouterMiddleware {
+    public init() {}
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let problem as Problem {
+            return try problem.response(from: request, context: context)
+        } catch let error as any HTTPResponseError {
+            let title = error.status.reasonPhrase
+            let detail = (error as? HTTPError)?.body ?? title
+            return try Problem(error.status, title, detail: detail).response(from: request, context: context)
+        } catch {
+            context.logger.error("request failed", metadata: ["error": "\(error)", "request.id": "\(context.requestID)"])
+            return try Problem(
+                .internalServerError, "Internal server error", detail: "The request failed; its id is \(context.requestID).")
+                .response(from: request, context: context)
+        }
+    }
+}
