@@ -65,6 +65,8 @@ CREATE TABLE ordering.orders (
     cancel_reason  text CHECK ((status = 'CANCELLED') = (cancel_reason IS NOT NULL)),
     -- What the product worker decided: awaiting, reserved or rejected.
     stock          text NOT NULL DEFAULT 'awaiting' CHECK (stock IN ('awaiting', 'reserved', 'rejected')),
+    -- When the order side learned the product worker's decision (the load test's "reserved" time).
+    stock_decided_at timestamptz,
     currency       char(3) NOT NULL,
     total_minor    bigint NOT NULL CHECK (total_minor >= 0),
     reminders_sent integer NOT NULL DEFAULT 0,

@@ -8,6 +8,8 @@ public struct Order: Codable, Sendable, Hashable {
     public var cancelReason: String?
     /// What the product worker decided: `awaiting`, `reserved` or `rejected`.
     public var stock: String
+    /// When the order side learned that decision.
+    public var stockDecidedAt: Date?
     public var currency: String
     public var totalMinor: Int64
     public var lines: [OrderLine]

@@ -56,7 +56,7 @@ public enum OrderLifecycle {
             throw MessagingError(.poisonMessage, "stock.reserved for an unknown order \(event.orderID)")
         }
         guard order.stock == "awaiting" else { return }
-        try await connection.execute("UPDATE ordering.orders SET stock = 'reserved', updated_at = now() WHERE id = \(event.orderID)")
+        try await connection.execute("UPDATE ordering.orders SET stock = 'reserved', stock_decided_at = now(), updated_at = now() WHERE id = \(event.orderID)")
         guard order.status == .pending else { return }
         try await OrderMessages.mail(.orderConfirmation, to: order.customerID, orderID: event.orderID, cause: cause(context), on: connection)
     }
@@ -68,7 +68,7 @@ public enum OrderLifecycle {
             throw MessagingError(.poisonMessage, "stock.rejected for an unknown order \(event.orderID)")
         }
         guard order.stock == "awaiting" else { return }
-        try await connection.execute("UPDATE ordering.orders SET stock = 'rejected', updated_at = now() WHERE id = \(event.orderID)")
+        try await connection.execute("UPDATE ordering.orders SET stock = 'rejected', stock_decided_at = now(), updated_at = now() WHERE id = \(event.orderID)")
         guard order.status == .pending else { return }
         let shortages = event.shortages.map { "\($0.sku): \($0.requested) requested, \($0.available) available" }
         try await OrderMessages.cancel(

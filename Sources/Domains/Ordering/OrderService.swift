@@ -128,7 +128,7 @@ public struct OrderService: Sendable {
                 throw Problem.invalid(["lines: every product of an order must be priced in one currency, got \(currencies.sorted().joined(separator: ", "))"])
             }
             let order = Order(
-                id: orderID, customerId: customerID, status: .pending, cancelReason: nil, stock: "awaiting", currency: currency,
+                id: orderID, customerId: customerID, status: .pending, cancelReason: nil, stock: "awaiting", stockDecidedAt: nil, currency: currency,
                 totalMinor: lines.reduce(0) { $0 + $1.lineTotalMinor }, lines: lines, createdAt: now, updatedAt: now)
             let body = try [UInt8](JSONEncoder.sorted.encode(order))
             let inserted = try await connection.query("""

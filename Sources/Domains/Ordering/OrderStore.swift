@@ -23,7 +23,7 @@ public enum OrderStore {
     }
 
     static let orderColumns = """
-        o.id, o.customer_id, o.status, o.cancel_reason, o.stock, o.currency, o.total_minor, o.created_at, o.updated_at,
+        o.id, o.customer_id, o.status, o.cancel_reason, o.stock, o.stock_decided_at, o.currency, o.total_minor, o.created_at, o.updated_at,
         (SELECT json_agg(json_build_object('sku', l.sku, 'name', l.name, 'quantity', l.quantity,
                 'unitPriceMinor', l.unit_price_minor, 'lineTotalMinor', l.unit_price_minor * l.quantity) ORDER BY l.line_number)
          FROM ordering.order_lines l WHERE l.order_id = o.id)::text AS lines
@@ -108,7 +108,8 @@ public enum OrderStore {
         } ?? []
         return Order(
             id: try row.decode("id"), customerId: try row.decode("customer_id"), status: OrderStatus(rawValue: try row.decode("status")),
-            cancelReason: try row.decode("cancel_reason"), stock: try row.decode("stock"), currency: try row.decode("currency"),
+            cancelReason: try row.decode("cancel_reason"), stock: try row.decode("stock"),
+            stockDecidedAt: try row.decode("stock_decided_at"), currency: try row.decode("currency"),
             totalMinor: try row.decode("total_minor"), lines: lines, createdAt: try row.decode("created_at"),
             updatedAt: try row.decode("updated_at"))
     }

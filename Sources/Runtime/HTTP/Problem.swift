@@ -73,11 +73,17 @@ public enum ProblemValue: Encodable, Sendable, Hashable {
 }
 
 extension JSONEncoder {
+    /// UTC with milliseconds: `2026-11-22T04:05:51.123Z`.
+    static let timestampStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt)
+
     /// Sorted keys: stable output, so stored responses replay byte for byte.
     public static var sorted: JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(date.formatted(Self.timestampStyle))
+        }
         return encoder
     }
 }
