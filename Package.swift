@@ -31,6 +31,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         // Already in the graph through Hummingbird, which re-exports only some of its types.
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        // Also in the graph through Hummingbird: `emporium loadtest`'s HTTP client.
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         // MARK: - C modules
@@ -209,6 +211,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
@@ -295,6 +300,12 @@ let package = Package(
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             path: "Tests/MessagingTests",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "OrderPipelineTests",
+            dependencies: ["AMQP", "Contracts", "EmporiumTestSupport", "Kafka", "Postgres"],
+            path: "Tests/OrderPipelineTests",
             swiftSettings: strict
         ),
         .testTarget(

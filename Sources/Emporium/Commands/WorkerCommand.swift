@@ -93,7 +93,8 @@ struct WorkerProcess {
     }
 
     func kafkaConsumer(topics: [String], processor: MessageProcessor) throws -> KafkaMessageConsumer {
-        let configuration = KafkaConsumerConfiguration(bootstrapServers: messaging.kafkaBootstrapServers, groupID: messaging.named(name))
+        var configuration = KafkaConsumerConfiguration(bootstrapServers: messaging.kafkaBootstrapServers, groupID: messaging.named(name))
+        configuration.sessionTimeout = messaging.kafkaSessionTimeout
         return KafkaMessageConsumer(
             settings: KafkaMessageConsumerSettings(topics: topics, kafka: configuration), processor: processor,
             deadLetterProducer: producer, logger: logger)

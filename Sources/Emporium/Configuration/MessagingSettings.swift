@@ -6,7 +6,8 @@ import Redis
 
 /// Brokers, Redis and the messaging runtime's knobs.
 ///
-/// Keys: `KAFKA_BOOTSTRAP_SERVERS` (`127.0.0.1:9092`), `AMQP_URL`
+/// Keys: `KAFKA_BOOTSTRAP_SERVERS` (`127.0.0.1:9092`), `KAFKA_SESSION_TIMEOUT` (`10s`: how long a
+/// vanished consumer keeps its partitions, and how long a rebalance may wait), `AMQP_URL`
 /// (`amqp://guest:guest@127.0.0.1:5672`), `REDIS_URL` (`redis://127.0.0.1:6379`),
 /// `MESSAGING_DELAY_LEVELS` (`1s,5s,30s,2m,10m,1h,4h,12h,22h,24h`), `MESSAGING_NAMESPACE`
 /// (`emporium`: prefixes the RabbitMQ exchanges and queues and the Kafka consumer groups, so two
@@ -16,6 +17,7 @@ import Redis
 /// `METRICS_PORT` (per role; 0 picks a free port). Durations take `ms`, `s`, `m`, `h`, `d`.
 struct MessagingSettings: Sendable {
     var kafkaBootstrapServers: [String]
+    var kafkaSessionTimeout: Duration
     var namespace: String
     var amqp: AMQPConfiguration
     var redis: RedisConfiguration
@@ -31,6 +33,7 @@ struct MessagingSettings: Sendable {
             .split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
         amqp = try environment.parse("AMQP_URL", default: "amqp://guest:guest@127.0.0.1:5672") { try AMQPConfiguration(url: $0, key: "AMQP_URL") }
         redis = try environment.parse("REDIS_URL", default: "redis://127.0.0.1:6379") { try RedisConfiguration(url: $0, key: "REDIS_URL") }
+        kafkaSessionTimeout = try environment.duration("KAFKA_SESSION_TIMEOUT", default: .seconds(10))
         namespace = environment.string("MESSAGING_NAMESPACE", default: "emporium")
         guard namespace.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }), namespace.utf8.count <= 100 else {
             throw ConfigurationError(key: "MESSAGING_NAMESPACE", message: "expected up to 100 printable ASCII characters, got \"\(namespace)\"")

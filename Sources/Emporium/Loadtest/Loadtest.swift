@@ -1,0 +1,273 @@
+import Catalog
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Ordering
+import Synchronization
+
+/// `emporium loadtest` in three phases against a running fleet:
+///
+/// 1. products: creates the run's products (a SKU prefix of its own, stock nothing will exhaust)
+///    and waits until the order side's catalog copy has them (an order stops being 422);
+/// 2. orders: `clients` concurrent clients, each with its own customer id and keep-alive
+///    connection, POST orders as fast as they are answered, each with a new Idempotency-Key;
+/// 3. decisions: polls every accepted order until its stock is no longer `awaiting`, and takes
+///    the latency from the POST's send time to the order's `stockDecidedAt`.
+struct Loadtest: Sendable {
+    struct Options: Sendable {
+        var endpoint: HTTPEndpoint
+        var clients: Int
+        /// Orders in all; unused with `duration`.
+        var orders: Int
+        var duration: Duration?
+        var products: Int
+        var maximumLines: Int
+        var decisionTimeout: Duration
+        /// At most this many connections poll for decisions.
+        var pollers = 4
+        var pollInterval: Duration = .milliseconds(500)
+    }
+
+    let options: Options
+    let group: any EventLoopGroup
+    let progress: LoadtestProgress
+    /// Prefixes the run's SKUs, customer ids and Idempotency-Keys.
+    let runID: String
+
+    init(options: Options, group: any EventLoopGroup, progress: LoadtestProgress) {
+        self.options = options
+        self.group = group
+        self.progress = progress
+        runID = "LT-" + String(UInt64(Date().timeIntervalSince1970 * 1000), radix: 36).uppercased()
+            + "-" + String(UInt32.random(in: 0...UInt32.max), radix: 36).uppercased()
+    }
+
+    /// An order the API accepted.
+    struct Accepted: Sendable {
+        var id: String
+        /// Wall clock, to compare with the server's `stockDecidedAt`.
+        var sentAt: Date
+        var roundTrip: Duration
+    }
+
+    struct Decision: Sendable {
+        var stock: String
+        /// `nil` if the order had no `stockDecidedAt` (it always should).
+        var latencyMilliseconds: Double?
+    }
+
+    func run() async throws -> LoadtestReport {
+        let skus = try await createProducts()
+
+        progress.enter("orders")
+        let start = ContinuousClock.now
+        let dispenser = OrderDispenser(total: options.duration == nil ? options.orders : nil, deadline: options.duration.map { start + $0 })
+        let accepted = await withTaskGroup(of: [Accepted].self) { group in
+            for client in 0..<options.clients {
+                group.addTask { await sendOrders(client: client, skus: skus, dispenser: dispenser) }
+            }
+            return await group.reduce(into: []) { $0 += $1 }
+        }
+        let sending = ContinuousClock.now - start
+
+        progress.enter("decisions")
+        let (decisions, unresolved) = await awaitDecisions(of: accepted)
+
+        let counts = progress.snapshot
+        return LoadtestReport(
+            url: options.endpoint.description, skuPrefix: runID, clients: options.clients, products: options.products,
+            maximumLines: options.maximumLines, sent: counts.sent, accepted: accepted.count, durationSeconds: sending.seconds,
+            ordersPerSecond: sending > .zero ? Double(accepted.count) / sending.seconds : 0, errors: counts.errors,
+            reserved: decisions.count(where: { $0.stock == "reserved" }), rejected: decisions.count(where: { $0.stock != "reserved" }),
+            unresolved: unresolved, latencyMs: .init(decisions.compactMap(\.latencyMilliseconds)),
+            postLatencyMs: .init(accepted.map { $0.roundTrip.seconds * 1000 }), pollErrors: counts.pollErrors)
+    }
+
+    // MARK: - Phase 1: products
+
+    private var adminHeaders: [(String, String)] { [("X-Customer-Id", "\(runID)-admin"), ("X-Customer-Role", "admin")] }
+
+    private func createProducts() async throws -> [String] {
+        let connection = try await HTTPClientConnection.connect(to: options.endpoint, on: group)
+        do {
+            let skus = (0..<options.products).map { "\(runID)-\($0)" }
+            for (index, sku) in skus.enumerated() {
+                let product = NewProduct(
+                    sku: sku, name: "Load test product \(index)", priceMinor: Int64(250 + (index * 370) % 9_000), currency: "EUR",
+                    stock: 1_000_000)
+                let response = try await connection.send(.POST, "/products", headers: adminHeaders, body: try Self.json(product))
+                guard response.status == 201 else {
+                    throw LoadtestError("POST /products (\(sku)): HTTP \(response.status): \(String(decoding: response.bytes, as: UTF8.self))")
+                }
+            }
+            try await waitForCatalogCopy(of: skus, on: connection)
+            await connection.close()
+            return skus
+        } catch {
+            await connection.close()
+            throw error
+        }
+    }
+
+    /// The order side learns products from Kafka: an order naming every SKU is 422 until it has
+    /// them all.
+    private func waitForCatalogCopy(of skus: [String], on connection: HTTPClientConnection) async throws {
+        let deadline = ContinuousClock.now + .seconds(120)
+        var attempt = 0
+        for start in stride(from: 0, to: skus.count, by: NewOrder.maximumLines) {
+            let order = NewOrder(lines: skus[start..<min(start + NewOrder.maximumLines, skus.count)].map { .init(sku: $0, quantity: 1) })
+            let body = try Self.json(order)
+            while true {
+                attempt += 1
+                let headers = [("X-Customer-Id", "\(runID)-probe"), ("Idempotency-Key", "\(runID)-probe-\(attempt)")]
+                let response = try await connection.send(.POST, "/orders", headers: headers, body: body)
+                if response.status == 201 { break }
+                guard response.status == 422, ContinuousClock.now < deadline else {
+                    throw LoadtestError(
+                        "the order side does not know the products: POST /orders: HTTP \(response.status): \(String(decoding: response.bytes, as: UTF8.self))")
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
+
+    // MARK: - Phase 2: orders
+
+    private func sendOrders(client: Int, skus: [String], dispenser: OrderDispenser) async -> [Accepted] {
+        let customer = "\(runID)-c\(client)"
+        var accepted: [Accepted] = []
+        var connection: HTTPClientConnection?
+        var sequence = 0
+        var random = SystemRandomNumberGenerator()
+        let encoder = JSONEncoder()
+        let decoder = JSONDecoder()
+        while dispenser.take() {
+            sequence += 1
+            progress.sent()
+            do {
+                if connection == nil { connection = try await HTTPClientConnection.connect(to: options.endpoint, on: group) }
+                let lines = skus.shuffled(using: &random).prefix(Int.random(in: 1...options.maximumLines, using: &random))
+                let body = try [UInt8](encoder.encode(NewOrder(lines: lines.map { .init(sku: $0, quantity: Int.random(in: 1...3, using: &random)) })))
+                let headers = [("X-Customer-Id", customer), ("Idempotency-Key", "\(customer)-\(sequence)")]
+                let sentAt = Date()
+                let start = ContinuousClock.now
+                let response = try await connection!.send(.POST, "/orders", headers: headers, body: body)
+                let roundTrip = ContinuousClock.now - start
+                guard response.status == 201, let created = try? decoder.decode(CreatedOrder.self, from: Data(response.bytes)) else {
+                    progress.failed("HTTP \(response.status)")
+                    continue
+                }
+                accepted.append(Accepted(id: created.id, sentAt: sentAt, roundTrip: roundTrip))
+                progress.accepted()
+            } catch let error as HTTPTransportError {
+                progress.failed(error.kind)
+                await connection?.close()
+                connection = nil
+                // Not a tight loop against an API that is down.
+                try? await Task.sleep(for: .milliseconds(100))
+            } catch {
+                progress.failed("client error")
+            }
+        }
+        await connection?.close()
+        return accepted
+    }
+
+    private struct CreatedOrder: Decodable {
+        var id: String
+    }
+
+    // MARK: - Phase 3: decisions
+
+    private func awaitDecisions(of accepted: [Accepted]) async -> (decisions: [Decision], unresolved: Int) {
+        let deadline = ContinuousClock.now + options.decisionTimeout
+        let pollers = max(1, min(options.pollers, options.clients, accepted.count))
+        return await withTaskGroup(of: ([Decision], Int).self) { group in
+            for poller in 0..<pollers {
+                let share = stride(from: poller, to: accepted.count, by: pollers).map { accepted[$0] }
+                group.addTask { await poll(share, until: deadline) }
+            }
+            return await group.reduce(into: ([], 0)) { result, part in
+                result.0 += part.0
+                result.1 += part.1
+            }
+        }
+    }
+
+    /// Polls `orders` on one connection, a pass over the undecided ones every `pollInterval`.
+    private func poll(_ orders: [Accepted], until deadline: ContinuousClock.Instant) async -> ([Decision], Int) {
+        var waiting = orders
+        var decisions: [Decision] = []
+        var connection: HTTPClientConnection?
+        let decoder = JSONDecoder()
+        let timestamps = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+        while !waiting.isEmpty, ContinuousClock.now < deadline {
+            var still: [Accepted] = []
+            for order in waiting {
+                guard ContinuousClock.now < deadline else {
+                    still.append(order)
+                    continue
+                }
+                do {
+                    if connection == nil { connection = try await HTTPClientConnection.connect(to: options.endpoint, on: group) }
+                    let response = try await connection!.send(.GET, "/orders/\(order.id)", headers: adminHeaders)
+                    guard response.status == 200, let seen = try? decoder.decode(PolledOrder.self, from: Data(response.bytes)) else {
+                        progress.pollFailed("HTTP \(response.status)")
+                        still.append(order)
+                        continue
+                    }
+                    guard seen.stock != "awaiting" else {
+                        still.append(order)
+                        continue
+                    }
+                    let decidedAt = seen.stockDecidedAt.flatMap { try? timestamps.parse($0) }
+                    if decidedAt == nil { progress.pollFailed("decided without stockDecidedAt") }
+                    decisions.append(Decision(stock: seen.stock, latencyMilliseconds: decidedAt.map { $0.timeIntervalSince(order.sentAt) * 1000 }))
+                    progress.decided(seen.stock)
+                } catch let error as HTTPTransportError {
+                    progress.pollFailed(error.kind)
+                    still.append(order)
+                    await connection?.close()
+                    connection = nil
+                } catch {
+                    progress.pollFailed("client error")
+                    still.append(order)
+                }
+            }
+            waiting = still
+            if !waiting.isEmpty { try? await Task.sleep(for: options.pollInterval) }
+        }
+        await connection?.close()
+        return (decisions, waiting.count)
+    }
+
+    private struct PolledOrder: Decodable {
+        var stock: String
+        var stockDecidedAt: String?
+    }
+
+    private static func json(_ value: some Encodable) throws -> [UInt8] {
+        try [UInt8](JSONEncoder().encode(value))
+    }
+}
+
+/// Hands out the orders to send: a fixed number, or until a deadline.
+final class OrderDispenser: Sendable {
+    private let remaining: Mutex<Int>
+    private let deadline: ContinuousClock.Instant?
+
+    init(total: Int?, deadline: ContinuousClock.Instant?) {
+        remaining = Mutex(total ?? .max)
+        self.deadline = deadline
+    }
+
+    /// Whether the caller may send one more.
+    func take() -> Bool {
+        if let deadline, ContinuousClock.now >= deadline { return false }
+        return remaining.withLock { remaining in
+            guard remaining > 0 else { return false }
+            remaining -= 1
+            return true
+        }
+    }
+}

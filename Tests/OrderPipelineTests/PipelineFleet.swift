@@ -1,0 +1,208 @@
+import AMQP
+import EmporiumTestSupport
+import Foundation
+import Kafka
+import Logging
+import Postgres
+import Synchronization
+
+/// The whole order pipeline as separate `emporium` processes (api, relay, three product workers,
+/// an order worker) on the real servers, with delays of seconds. Everything it uses is its own:
+/// a fresh database (on the primary, streamed to the replica), a Kafka mock cluster, and a
+/// RabbitMQ namespace; so the suites' tests can share it while each uses its own SKUs and
+/// customers. Started once per test process (``shared``); its processes get SIGTERM at exit.
+final class PipelineFleet: Sendable {
+    static let reminders: [Duration] = [.seconds(1), .seconds(2), .seconds(3)]
+    static let expiry: Duration = .seconds(5)
+    static let productWorkers = 3
+
+    let id: String
+    let apiURL: URL
+    let database: PostgresPool
+    let cluster: KafkaMockCluster
+    let environment: [String: String]
+    let logDirectory: URL
+    let mail: MailCollector
+    private let processes: Mutex<[String: ChildProcess]>
+
+    static let binary = repositoryRoot.appendingPathComponent(".build/debug/emporium").path
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static var logger: Logger {
+        var logger = Logger(label: "order-pipeline-tests")
+        logger.logLevel = .critical
+        return logger
+    }
+
+    /// The one fleet of this test process.
+    static let shared = SharedFleet()
+
+    private init(
+        id: String, apiURL: URL, database: PostgresPool, cluster: KafkaMockCluster, environment: [String: String],
+        logDirectory: URL, mail: MailCollector
+    ) {
+        self.id = id
+        self.apiURL = apiURL
+        self.database = database
+        self.cluster = cluster
+        self.environment = environment
+        self.logDirectory = logDirectory
+        self.mail = mail
+        processes = Mutex([:])
+    }
+
+    static func start() async throws -> PipelineFleet {
+        let id = "e2e_" + UUID().uuidString.prefix(8).lowercased()
+        let base = ProcessInfo.processInfo.environment
+        let primary = try PostgresConfiguration(url: base["POSTGRES_PRIMARY_URL"] ?? "postgresql://emporium:emporium@127.0.0.1:5432/emporium")
+        let replicaURL = base["POSTGRES_REPLICA_URL"] ?? "postgresql://emporium:emporium@127.0.0.1:5433/emporium"
+        try await createDatabase(id, on: primary)
+
+        let cluster = try KafkaMockCluster.make(brokers: 3, logger: logger)
+        for (topic, partitions) in [("product", 8), ("product.dlq", 2), ("order", 12), ("order.dlq", 2)] {
+            try cluster.createTopic(topic, partitions: partitions)
+        }
+        let apiPort = try freePort()
+        let logDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("emporium-\(id)")
+        try FileManager.default.createDirectory(at: logDirectory, withIntermediateDirectories: true)
+        let environment: [String: String] = [
+            "POSTGRES_PRIMARY_URL": swapDatabase(in: base["POSTGRES_PRIMARY_URL"] ?? "postgresql://emporium:emporium@127.0.0.1:5432/emporium", to: id),
+            "POSTGRES_REPLICA_URL": swapDatabase(in: replicaURL, to: id),
+            "POSTGRES_POOL_SIZE": "8",
+            "KAFKA_BOOTSTRAP_SERVERS": cluster.bootstrapServers,
+            "KAFKA_SESSION_TIMEOUT": "6s",
+            "MESSAGING_NAMESPACE": id,
+            "MESSAGING_DELAY_LEVELS": "250ms,500ms,1s,2s,4s",
+            "MESSAGING_RETRY_INITIAL_DELAY": "100ms",
+            "ORDER_REMINDER_DELAYS": reminders.map { "\($0.components.seconds)s" }.joined(separator: ","),
+            "ORDER_EXPIRY_DELAY": "\(expiry.components.seconds)s",
+            "OUTBOX_POLL_INTERVAL": "200ms",
+            "METRICS_PORT": "0",
+            "API_PORT": String(apiPort),
+            "EMPORIUM_MIGRATIONS_DIR": repositoryRoot.appendingPathComponent("migrations").path,
+        ]
+        try await ChildProcess.run(
+            ["/bin/sh", "-c", "exec '\(binary)' migrate >> '\(logDirectory.path)/migrate.log' 2>&1"], environment: environment, timeout: .seconds(60))
+
+        var appConfiguration = primary
+        appConfiguration.database = id
+        let database = PostgresPool(configuration: appConfiguration, logger: logger)
+        Task { try await database.run() }
+        let mail = try MailCollector(queue: "\(id).mail", exchange: "\(id).work")
+        let fleet = PipelineFleet(
+            id: id, apiURL: URL(string: "http://127.0.0.1:\(apiPort)")!, database: database, cluster: cluster,
+            environment: environment, logDirectory: logDirectory, mail: mail)
+        fleet.spawn("relay", ["relay"])
+        for index in 1...productWorkers { fleet.spawn("worker-product-\(index)", ["worker", "product"]) }
+        fleet.spawn("worker-order", ["worker", "order"])
+        fleet.spawn("api", ["api"])
+        atexit { PipelineFleet.shared.terminateAtExit() }
+        try await fleet.waitUntilReady()
+        return fleet
+    }
+
+    /// Starts `emporium <arguments>` with its output in `<logDirectory>/<name>.log`.
+    @discardableResult
+    func spawn(_ name: String, _ arguments: [String], extraEnvironment: [String: String] = [:]) -> ChildProcess? {
+        let command = "exec '\(Self.binary)' \(arguments.joined(separator: " ")) >> '\(logDirectory.path)/\(name).log' 2>&1"
+        guard let child = try? ChildProcess(["/bin/sh", "-c", command], environment: environment.merging(extraEnvironment) { $1 }) else {
+            return nil
+        }
+        processes.withLock { $0[name] = child }
+        return child
+    }
+
+    func stop(_ name: String) async throws {
+        guard let child = processes.withLock({ $0.removeValue(forKey: name) }) else { return }
+        child.signal(SIGTERM)
+        try await child.wait(timeout: .seconds(30))
+    }
+
+    func terminateAll() {
+        for child in processes.withLock({ $0.values }) { child.signal(SIGTERM) }
+    }
+
+    /// The API answers, the mail queue exists, and both Kafka consumer groups have partitions: a
+    /// product created now reaches the order side's catalog copy.
+    private func waitUntilReady() async throws {
+        let api = APIClient(baseURL: apiURL)
+        let up = try await eventually(timeout: .seconds(60), every: .milliseconds(200)) {
+            (try? await api.send("GET", "/health/ready").status) == 200
+        }
+        guard up else { throw FleetFailure(description: "the api did not come up; logs in \(logDirectory.path)") }
+        try await mail.start()
+        let sku = "READY-\(id)"
+        _ = try await api.send("POST", "/products", as: .admin, body: NewProductBody(sku: sku, name: "ready", priceMinor: 1, currency: "EUR", stock: 0))
+        guard try await eventually(timeout: .seconds(90), every: .milliseconds(200), { try await self.catalogCopyKnows(sku) }) else {
+            throw FleetFailure(description: "the order worker never copied \(sku); logs in \(logDirectory.path)")
+        }
+    }
+
+    func catalogCopyKnows(_ sku: String) async throws -> Bool {
+        try await !database.query("SELECT 1 FROM ordering.catalog WHERE sku = \(sku) AND NOT deleted").isEmpty
+    }
+
+    // MARK: - Set-up helpers
+
+    private static func createDatabase(_ name: String, on primary: PostgresConfiguration) async throws {
+        var admin = primary
+        admin.user = "postgres"
+        admin.password = nil
+        admin.maximumConnections = 1
+        let pool = PostgresPool(configuration: admin, logger: logger)
+        let runner = Task { try await pool.run() }
+        defer { pool.close(); runner.cancel() }
+        // Databases of earlier runs that were not cleaned up.
+        for row in try await pool.query("SELECT datname FROM pg_database WHERE datname LIKE 'e2e\\_%' AND datname <> \(name)") {
+            let stale: String = try row.decode("datname")
+            _ = try? await pool.execute("DROP DATABASE IF EXISTS \(unescaped: stale) WITH (FORCE)")
+        }
+        try await pool.execute("CREATE DATABASE \(unescaped: name) OWNER \(unescaped: primary.user)")
+    }
+
+    private static func swapDatabase(in url: String, to name: String) -> String {
+        guard var components = URLComponents(string: url) else { return url }
+        components.path = "/" + name
+        return components.string ?? url
+    }
+
+    private static func freePort() throws -> Int {
+        let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(socketFD) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        try withUnsafeMutablePointer(to: &address) { pointer in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+                guard bind(socketFD, raw, length) == 0, getsockname(socketFD, raw, &length) == 0 else {
+                    throw FleetFailure(description: "no free port: \(String(cString: strerror(errno)))")
+                }
+            }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// Starts the fleet on first use; every test awaits the same one.
+final class SharedFleet: Sendable {
+    private let task = Mutex<Task<PipelineFleet, any Error>?>(nil)
+    private let started = Mutex<PipelineFleet?>(nil)
+
+    func get() async throws -> PipelineFleet {
+        let task = self.task.withLock { current in
+            if let current { return current }
+            let created = Task { try await PipelineFleet.start() }
+            current = created
+            return created
+        }
+        let fleet = try await task.value
+        started.withLock { $0 = fleet }
+        return fleet
+    }
+
+    func terminateAtExit() {
+        started.withLock { $0 }?.terminateAll()
+    }
+}
