@@ -16,8 +16,13 @@ run: services-up build migrate
 	@bash $(SERVICES) status
 	@bash $(FLEET) status
 	@echo
-	@echo "Emporium is up: the services above and the fleet (today the outbox relay; the API and the"
-	@echo "workers join with the order pipeline). Stop everything with 'make services-down'."
+	@echo "Emporium is up: the services above and the fleet."
+	@echo "  API                  http://127.0.0.1:8080  (e.g. curl http://127.0.0.1:8080/products; until accounts"
+	@echo "                       land the caller is the X-Customer-Id header, admins add X-Customer-Role: admin)"
+	@echo "  RabbitMQ management  http://127.0.0.1:15672"
+	@echo "  mail commands        RabbitMQ queue emporium.mail (a mail worker sends them once it lands)"
+	@echo "  logs                 .local/logs/"
+	@echo "Stop everything with 'make services-down'."
 
 ## The same services, then every test.
 test: services-up

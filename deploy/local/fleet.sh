@@ -5,7 +5,9 @@
 #   fleet.sh down      stop what `up` started (SIGTERM: each process finishes its work first)
 #   fleet.sh status    what runs, and where its metrics are
 #
-# Roles today: the outbox relay (metrics on 9400). The API and the workers join as they land.
+# Roles: the API (http://127.0.0.1:8080, its /metrics there too), the outbox relay (metrics on
+# 9400), the product worker (9402) and the order worker (9403). The auth and mail workers join
+# when they land.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -14,9 +16,12 @@ EMPORIUM_BIN="${EMPORIUM_BIN:-$ROOT/.build/debug/emporium}"
 RUN="$STATE/fleet"
 LOGS="$STATE/logs"
 
-# role name, subcommand, metrics port
+# role name, port (the API's own, else the metrics endpoint's), subcommand
 ROLES=(
-    "relay relay 9400"
+    "relay 9400 relay"
+    "worker-product 9402 worker product"
+    "worker-order 9403 worker order"
+    "api 8080 api"
 )
 
 log() { printf '[fleet] %s\n' "$*" >&2; }
@@ -28,9 +33,10 @@ up() {
     mkdir -p "$RUN" "$LOGS"
     eval "$(bash "$ROOT/deploy/local/services.sh" env)"
     for entry in "${ROLES[@]}"; do
-        read -r name command port <<<"$entry"
+        read -r name port command <<<"$entry"
         if alive "$(pid_of "$name")"; then continue; fi
-        METRICS_PORT="$port" EMPORIUM_MIGRATIONS_DIR="$ROOT/migrations" \
+        # shellcheck disable=SC2086 # the subcommand is words
+        METRICS_PORT="$port" API_PORT="$port" EMPORIUM_MIGRATIONS_DIR="$ROOT/migrations" \
             nohup "$EMPORIUM_BIN" $command >>"$LOGS/$name.log" 2>&1 &
         echo $! >"$RUN/$name.pid"
         # Up once its metrics endpoint answers (it exits at once on a bad setting: say so).
@@ -43,13 +49,15 @@ up() {
             (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
             sleep 0.1
         done
-        log "$name up (pid $(pid_of "$name"), metrics http://127.0.0.1:$port/metrics, log $LOGS/$name.log)"
+        log "$name up (pid $(pid_of "$name"), http://127.0.0.1:$port/metrics, log $LOGS/$name.log)"
     done
 }
 
 down() {
-    for entry in "${ROLES[@]}"; do
-        read -r name _ _ <<<"$entry"
+    # In reverse: the API stops taking orders first, the relay publishes what is left last.
+    local index
+    for ((index = ${#ROLES[@]} - 1; index >= 0; index--)); do
+        read -r name _ <<<"${ROLES[$index]}"
         local pid
         pid="$(pid_of "$name")"
         if alive "$pid"; then
@@ -64,7 +72,7 @@ down() {
 
 status() {
     for entry in "${ROLES[@]}"; do
-        read -r name _ port <<<"$entry"
+        read -r name port _ <<<"$entry"
         if alive "$(pid_of "$name")"; then
             printf '%-22s %-8s %s\n' "$name" up "http://127.0.0.1:$port/metrics"
         else

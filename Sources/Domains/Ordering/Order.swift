@@ -17,6 +17,24 @@ public struct Order: Codable, Sendable, Hashable {
     public var updatedAt: Date
 }
 
+extension Order {
+    /// The id in lower case, as every other place (headers, messages, paths) writes it.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id.uuidString.lowercased(), forKey: .id)
+        try container.encode(customerId, forKey: .customerId)
+        try container.encode(status, forKey: .status)
+        try container.encodeIfPresent(cancelReason, forKey: .cancelReason)
+        try container.encode(stock, forKey: .stock)
+        try container.encodeIfPresent(stockDecidedAt, forKey: .stockDecidedAt)
+        try container.encode(currency, forKey: .currency)
+        try container.encode(totalMinor, forKey: .totalMinor)
+        try container.encode(lines, forKey: .lines)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(updatedAt, forKey: .updatedAt)
+    }
+}
+
 public struct OrderLine: Codable, Sendable, Hashable {
     public var sku: String
     public var name: String
