@@ -15,10 +15,16 @@ struct OrderSettings: Sendable {
             expiry: try environment.duration("ORDER_EXPIRY_DELAY", default: defaults.expiry),
             idempotencyLock: try environment.duration("ORDER_IDEMPOTENCY_LOCK_TTL", default: defaults.idempotencyLock))
         if let last = timings.reminders.max(), last >= timings.expiry {
-            throw ConfigurationError(key: "ORDER_EXPIRY_DELAY", message: "must be longer than the last reminder (\(last))")
+            throw ConfigurationError(key: "ORDER_EXPIRY_DELAY", message: "must be longer than the last reminder (\(last.components.seconds)s)")
         }
         if timings.expiry <= .zero {
             throw ConfigurationError(key: "ORDER_EXPIRY_DELAY", message: "must be positive")
+        }
+        if timings.reminders.contains(where: { $0 <= .zero }) {
+            throw ConfigurationError(key: "ORDER_REMINDER_DELAYS", message: "every delay must be positive")
+        }
+        if timings.idempotencyLock < .milliseconds(100) {
+            throw ConfigurationError(key: "ORDER_IDEMPOTENCY_LOCK_TTL", message: "must be at least 100ms")
         }
     }
 }

@@ -1,0 +1,27 @@
+import EmporiumTestSupport
+import Foundation
+import Testing
+
+/// A wrong setting stops a role at start-up, before it connects anywhere, naming the key.
+@Suite("Order pipeline configuration")
+struct ConfigurationTests {
+    @Test("a wrong value stops the role with the key's name", arguments: [
+        ("api", "ORDER_EXPIRY_DELAY", "1h", ["ORDER_REMINDER_DELAYS": "2h"]),
+        ("api", "ORDER_REMINDER_DELAYS", "soon", [:]),
+        ("api", "ORDER_IDEMPOTENCY_LOCK_TTL", "-3s", [:]),
+        ("api", "API_PORT", "99999", [:]),
+        ("api", "API_IDENTITY", "jwt", [:]),
+        ("worker product", "MESSAGING_NAMESPACE", "two words", [:]),
+        ("worker product", "KAFKA_SESSION_TIMEOUT", "long", [:]),
+        ("worker order", "POSTGRES_POOL_SIZE", "0", [:]),
+        ("worker order", "MESSAGING_DELAY_LEVELS", "1s,banana", [:]),
+    ] as [(String, String, String, [String: String])])
+    func wrongValueNamesTheKey(role: String, key: String, value: String, other: [String: String]) async throws {
+        let settings = other.merging([key: value]) { $1 }
+        let assignments = settings.map { "\($0.key)='\($0.value)'" }.joined(separator: " ")
+        let output = try await ChildProcess.shell(
+            "env \(assignments) '\(PipelineFleet.binary)' \(role) 2>&1; echo \"exit=$?\"", timeout: .seconds(30))
+        #expect(!output.contains("exit=0"), "\(role) started with \(key)=\(value): \(output)")
+        #expect(output.contains(key), "the error does not name \(key): \(output)")
+    }
+}
