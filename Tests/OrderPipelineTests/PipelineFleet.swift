@@ -118,8 +118,21 @@ final class PipelineFleet: Sendable {
         try await child.wait(timeout: .seconds(30))
     }
 
+    /// SIGTERM to every process, then up to 20 s for them to drain (the Kafka mock cluster lives
+    /// in this process, so it must outlive them), then SIGKILL for any still running.
     func terminateAll() {
-        for child in processes.withLock({ $0.values }) { child.signal(SIGTERM) }
+        let children = processes.withLock { Array($0.values) }
+        for child in children { child.signal(SIGTERM) }
+        let deadline = ContinuousClock.now + .seconds(20)
+        var running = children
+        while !running.isEmpty && ContinuousClock.now < deadline {
+            running = running.filter { child in
+                var status: Int32 = 0
+                return waitpid(child.pid, &status, WNOHANG) == 0
+            }
+            if !running.isEmpty { usleep(50_000) }
+        }
+        for child in running { child.signal(SIGKILL) }
     }
 
     /// The API answers, the mail queue exists, and both Kafka consumer groups have partitions: a

@@ -24,6 +24,7 @@ struct APICommand: AsyncParsableCommand {
         let databases = try DatabaseSettings(environment: environment)
         let messaging = try MessagingSettings(environment: environment)
         let orders = try OrderSettings(environment: environment)
+        let shutdown = try ShutdownSettings(environment: environment)
         _ = ProcessMetrics.registry
 
         let database = Databases(databases, logger: logger)
@@ -39,8 +40,6 @@ struct APICommand: AsyncParsableCommand {
             },
             logger: logger)
         logger.warning("API_IDENTITY=headers: the caller is taken from X-Customer-Id and X-Customer-Role until accounts land")
-        let group = ServiceGroup(configuration: .init(
-            services: database.services + [redis, application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        try await shutdown.group(database.services + [redis, application], logger: logger).run()
     }
 }

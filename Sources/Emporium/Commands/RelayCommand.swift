@@ -20,6 +20,7 @@ struct RelayCommand: AsyncParsableCommand {
         let environment = Environment()
         let database = try DatabaseSettings(environment: environment)
         let messaging = try MessagingSettings(environment: environment)
+        let shutdown = try ShutdownSettings(environment: environment)
         // First: what is created from here on records into the registry /metrics serves.
         let metrics = ObservabilityServer(host: messaging.metricsHost, port: messaging.metricsPort ?? 9400, logger: logger)
 
@@ -32,9 +33,7 @@ struct RelayCommand: AsyncParsableCommand {
             settings: messaging.relay, database: pool, listener: listener, kafka: producer, amqp: amqp,
             delays: messaging.delays, logger: logger)
         // Shut down in reverse order: stop serving, finish the batch, then drain the producers.
-        let group = ServiceGroup(configuration: .init(
-            services: [pool, listener, producer, amqp, relay, metrics],
-            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = shutdown.group([pool, listener, producer, amqp, relay, metrics], logger: logger)
         logger.info("relay starting", metadata: [
             "postgres": "\(database.primary.address)", "kafka": "\(messaging.kafkaBootstrapServers.joined(separator: ","))",
             "amqp": "\(messaging.amqp.address)",

@@ -68,6 +68,7 @@ struct WorkerProcess {
     let redis: RedisPool
     let producer: KafkaProducer
     let metrics: ObservabilityServer
+    let shutdown: ShutdownSettings
 
     init(name: String, defaultMetricsPort: Int) throws {
         logger = Logger(label: "emporium.\(name)")
@@ -75,6 +76,7 @@ struct WorkerProcess {
         let environment = Environment()
         let databases = try DatabaseSettings(environment: environment)
         messaging = try MessagingSettings(environment: environment)
+        shutdown = try ShutdownSettings(environment: environment)
         metrics = ObservabilityServer(host: messaging.metricsHost, port: messaging.metricsPort ?? defaultMetricsPort, logger: logger)
         database = Databases(databases, logger: logger)
         redis = RedisPool(configuration: messaging.redis, logger: logger)
@@ -106,6 +108,6 @@ struct WorkerProcess {
     func run(_ consumers: any Service...) async throws {
         let services: [any Service] = database.services + [redis, producer] + consumers + [metrics]
         logger.info("\(name) starting", metadata: ["kafka": "\(messaging.kafkaBootstrapServers.joined(separator: ","))"])
-        try await ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
+        try await shutdown.group(services, logger: logger).run()
     }
 }
