@@ -12,9 +12,13 @@
 #             producing the same number of 200 B messages: what the database round trips cost.
 #   Inbox:    the messaging runtime's Kafka consumer, an insert per message in the handler's
 #             transaction, with the inbox vs the same consumer without it (target: ratio >= 0.7).
+#   Orders:   the fleet (api, relay, workers) under `emporium loadtest` vs pgbench doing the same
+#             database writes per order (Benchmarks/order_pipeline.sh; targets: ratio >= 0.5,
+#             p99 POST -> stock decided < 500 ms). BENCH_ONLY=order-pipeline runs only this one.
 #
 # Prints a table and appends one JSON object per comparison to bench-results.jsonl:
 #   {"name":..., "ours":..., "reference":..., "unit":..., "ratio":...}   (ratio = ours / reference)
+# (the order pipeline's line also has p50_ms, p95_ms, p99_ms, errors, unresolved and rounds).
 # The machine is shared and noisy: each pair runs BENCH_ROUNDS times (default 3), alternating which
 # side goes first, and the medians are compared. BENCH_SECONDS (default 5) sets each Postgres run's
 # length; BENCH_REDIS_REQUESTS (default 400000) each Redis run's size.
@@ -28,11 +32,23 @@ ROUNDS="${BENCH_ROUNDS:-3}"
 REDIS_REQUESTS="${BENCH_REDIS_REQUESTS:-400000}"
 RESULTS="$ROOT/bench-results.jsonl"
 PGBENCH=/usr/lib/postgresql/15/bin/pgbench
+ONLY="${BENCH_ONLY:-}"
 export PGPASSWORD=emporium
 
-echo "building the benchmark (release)..." >&2
-swift build -c release --product EmporiumBench >&2
-BENCH="$(swift build -c release --show-bin-path)/EmporiumBench"
+# What each section starts, stopped on any exit (a failure, ^C) as well.
+CLEANUPS=()
+cleanup() {
+    local step
+    for step in "${CLEANUPS[@]}"; do eval "$step" || true; done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if [[ -z $ONLY ]]; then
+    echo "building the benchmark (release)..." >&2
+    swift build -c release --product EmporiumBench >&2
+    BENCH="$(swift build -c release --show-bin-path)/EmporiumBench"
+fi
 
 PGOPTIONS="-c client_min_messages=warning" psql -X -q -h 127.0.0.1 -U postgres -d emporium -c "CREATE SCHEMA IF NOT EXISTS bench AUTHORIZATION emporium"
 psql -X -q -h 127.0.0.1 -U emporium -d emporium <<'SQL'
@@ -49,13 +65,24 @@ reset_tables() { psql -X -q -h 127.0.0.1 -U emporium -d emporium -c "TRUNCATE be
 value_of() { python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["value"])'; }
 
 ROWS=()
+# record NAME OURS REFERENCE UNIT [EXTRA]: EXTRA is a JSON object of further fields for the line.
 record() {
-    local name="$1" ours="$2" reference="$3" unit="$4"
+    local name="$1" ours="$2" reference="$3" unit="$4" extra="${5:-}"
     local line
-    line="$(python3 -c 'import json,sys; n,o,r,u=sys.argv[1:]; o=float(o); r=float(r); print(json.dumps({"name":n,"ours":round(o,1),"reference":round(r,1),"unit":u,"ratio":round(o/r,3) if r else None}))' \
-        "$name" "$ours" "$reference" "$unit")"
+    [[ -n $extra ]] || extra='{}'
+    line="$(python3 -c 'import json,sys; n,o,r,u,x=sys.argv[1:]; o=float(o); r=float(r); print(json.dumps({"name":n,"ours":round(o,1),"reference":round(r,1),"unit":u,"ratio":round(o/r,3) if r else None, **json.loads(x)}))' \
+        "$name" "$ours" "$reference" "$unit" "$extra")"
     echo "$line" >>"$RESULTS"
     ROWS+=("$line")
+}
+
+print_table() {
+    printf '\n%-90s %12s %12s %8s %7s\n' BENCHMARK OURS REFERENCE UNIT RATIO
+    for line in "${ROWS[@]}"; do
+        python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print("%-90s %12.1f %12.1f %8s %7.3f" % (d["name"], d["ours"], d["reference"], d["unit"], d["ratio"]))
+if "p99_ms" in d: print("    POST -> stock decided: p50 %.1f ms, p95 %.1f ms, p99 %.1f ms (medians of %d rounds); %d errors, %d orders undecided" % (d["p50_ms"], d["p95_ms"], d["p99_ms"], d["rounds"], d["errors"], d["unresolved"]))' "$line"
+    done
+    echo "appended to $RESULTS (targets: ratio >= 0.8 for Postgres and Redis, >= 0.9 for Kafka and AMQP, >= 0.7 for the inbox, >= 0.5 and p99 < 500 ms for the order pipeline)"
 }
 
 median() { python3 -c 'import statistics,sys; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
@@ -69,6 +96,15 @@ compare() {
     REF="$(median "${refs[@]}")"
     OURS="$(median "${ourses[@]}")"
 }
+
+# shellcheck source=Benchmarks/order_pipeline.sh
+source "$ROOT/Benchmarks/order_pipeline.sh"
+if [[ -n $ONLY ]]; then
+    [[ $ONLY == order-pipeline ]] || { echo "BENCH_ONLY: only order-pipeline can run alone, not $ONLY" >&2; exit 2; }
+    order_pipeline_bench
+    print_table
+    exit 0
+fi
 
 # Two ways of using our pool: one lease per transaction (what request handlers do; costs a thread
 # hand-off in and out per lease), and one lease per client for the whole run (as a pgbench client
@@ -115,7 +151,7 @@ for ((round = 0; round < ROUNDS; round++)); do
 done
 "$EMPORIUM" dev kafka --bootstrap-file "$KAFKA_DIR/bootstrap" --topics "${kafka_topics%,}" >"$KAFKA_DIR/log" 2>&1 &
 KAFKA_PID=$!
-trap 'kill $KAFKA_PID 2>/dev/null; rm -rf "$KAFKA_DIR"' EXIT
+CLEANUPS+=("kill $KAFKA_PID 2>/dev/null; rm -rf '$KAFKA_DIR'")
 for _ in $(seq 100); do [[ -s "$KAFKA_DIR/bootstrap" ]] && break; sleep 0.1; done
 KAFKA="$(tr -d '[:space:]' <"$KAFKA_DIR/bootstrap")"
 python3 -c 'import sys; v="x"*200; sys.stdout.write("".join("key-%d:%s\n" % (i, v) for i in range(int(sys.argv[1]))))' "$KAFKA_MESSAGES" >"$KAFKA_DIR/messages"
@@ -191,8 +227,8 @@ for ((round = 0; round < ROUNDS; round++)); do
 done
 record "messaging consumer with the inbox (vs the same consumer without it)" "$(median "${ourses[@]}")" "$(median "${refs[@]}")" "msg/s"
 
-printf '\n%-90s %12s %12s %8s %7s\n' BENCHMARK OURS REFERENCE UNIT RATIO
-for line in "${ROWS[@]}"; do
-    python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print("%-90s %12.1f %12.1f %8s %7.3f" % (d["name"], d["ours"], d["reference"], d["unit"], d["ratio"]))' "$line"
-done
-echo "appended to $RESULTS (targets: ratio >= 0.8 for Postgres and Redis, >= 0.9 for Kafka and AMQP, >= 0.7 for the inbox)"
+# MARK: Order pipeline
+
+order_pipeline_bench
+
+print_table

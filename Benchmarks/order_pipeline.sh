@@ -1,0 +1,152 @@
+# Sourced by Benchmarks/run.sh (uses its record, median, ROUNDS, PGBENCH and CLEANUPS).
+#
+# Order pipeline: the whole fleet (api, relay, worker product, worker order; release build) on a
+# database, a development Kafka and a RabbitMQ namespace of its own, driven by `emporium loadtest`
+# (orders accepted per second; POST -> stock decided latency), against pgbench running the same
+# database writes per order (Benchmarks/pgbench/order-pipeline.sql: the API's, the product
+# worker's and the order worker's transactions) on a second database. The ratio says what the
+# services, the brokers and the hops between them cost on top of the database work.
+# Targets: ratio >= 0.5, p99 < 500 ms.
+#
+# BENCH_LOADTEST_CLIENTS (16) clients on both sides, BENCH_LOADTEST_ORDERS (2000) orders per
+# loadtest round, BENCH_PGBENCH_SECONDS (20) per pgbench round. Logs stay in $OP_DIR (printed).
+
+OP_PIDS=()
+OP_KAFKA_PID=""
+OP_DIR=""
+OP_NAMESPACE=""
+
+# Stops the fleet (SIGTERM, then SIGKILL after 15 s), then its Kafka (the workers commit their
+# offsets on the way out), and removes the fleet's RabbitMQ queues and exchanges (the delayed
+# reminders and expiries would otherwise wait there for a day). Safe to call twice; run.sh also
+# calls it on exit.
+order_pipeline_stop() {
+    op_terminate "${OP_PIDS[@]}"
+    OP_PIDS=()
+    op_terminate $OP_KAFKA_PID
+    OP_KAFKA_PID=""
+    if [[ -n $OP_NAMESPACE ]]; then
+        python3 - "$OP_NAMESPACE" <<'PY' || echo "order pipeline: could not remove the RabbitMQ objects of $OP_NAMESPACE" >&2
+import base64, json, sys, urllib.parse, urllib.request
+prefix = sys.argv[1] + "."
+auth = {"Authorization": "Basic " + base64.b64encode(b"emporium:emporium").decode()}
+def call(method, path):
+    request = urllib.request.Request("http://127.0.0.1:15672/api/" + path, method=method, headers=auth)
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response) if method == "GET" else None
+for kind in ("queues", "exchanges"):
+    for item in call("GET", kind + "?columns=name,vhost"):
+        if item["name"].startswith(prefix):
+            call("DELETE", "/".join([kind, urllib.parse.quote(item["vhost"], safe=""), urllib.parse.quote(item["name"], safe="")]))
+PY
+        OP_NAMESPACE=""
+    fi
+}
+
+op_terminate() {
+    local pid _
+    for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "$@"; do
+        for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        if kill -KILL "$pid" 2>/dev/null; then echo "order pipeline: pid $pid did not stop in 15 s; killed" >&2; fi
+    done
+}
+
+order_pipeline_bench() {
+    local clients="${BENCH_LOADTEST_CLIENTS:-16}" orders="${BENCH_LOADTEST_ORDERS:-2000}" pg_seconds="${BENCH_PGBENCH_SECONDS:-20}"
+    local fleet_db=emporium_bench pgbench_db=emporium_bench_pgbench
+    local threads=$((clients < 2 ? clients : 2))
+    local emporium port db_url replica_url round _
+
+    echo "building emporium (release)..." >&2
+    swift build -c release --product emporium >&2
+    emporium="$(swift build -c release --show-bin-path)/emporium"
+    OP_DIR="$(mktemp -d /tmp/emporium-order-pipeline.XXXXXX)"
+    CLEANUPS+=(order_pipeline_stop)
+    echo "order pipeline: logs in $OP_DIR" >&2
+
+    # Two fresh databases: the fleet's, and pgbench's (the relay would publish pgbench's outbox rows).
+    local db
+    for db in "$fleet_db" "$pgbench_db"; do
+        PGOPTIONS="-c client_min_messages=warning" psql -X -q -h 127.0.0.1 -U postgres -d postgres \
+            -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db OWNER emporium"
+        POSTGRES_PRIMARY_URL="postgresql://emporium:emporium@127.0.0.1:5432/$db" POSTGRES_REPLICA_URL="" \
+            PGOPTIONS="-c client_min_messages=warning" "$emporium" migrate >/dev/null 2>>"$OP_DIR/migrate.log"
+    done
+    psql -X -q -h 127.0.0.1 -U emporium -d "$pgbench_db" <<'SQL'
+INSERT INTO catalog.products (sku, name, price_minor, currency)
+SELECT 'PGB-' || i, 'pgbench product ' || i, 250 + i * 370, 'EUR' FROM generate_series(0, 19) i;
+INSERT INTO catalog.stock (sku, available) SELECT sku, 1000000000 FROM catalog.products;
+INSERT INTO ordering.catalog (sku, name, price_minor, currency, version) SELECT sku, name, price_minor, currency, 1 FROM catalog.products;
+SQL
+    db_url="postgresql://emporium:emporium@127.0.0.1:5432/$fleet_db"
+    replica_url="postgresql://emporium:emporium@127.0.0.1:5433/$fleet_db"
+    for _ in $(seq 100); do
+        psql -X -q -h 127.0.0.1 -p 5433 -U emporium -d "$fleet_db" -c "SELECT 1 FROM ordering.catalog LIMIT 1" >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+
+    # The fleet: a Kafka of its own (a new consumer group on the shared one would start from the
+    # topics' beginning: every earlier run's and test's messages), a namespace of its own.
+    "$emporium" dev kafka --bootstrap-file "$OP_DIR/bootstrap" >"$OP_DIR/kafka.log" 2>&1 &
+    OP_KAFKA_PID=$!
+    for _ in $(seq 100); do [[ -s "$OP_DIR/bootstrap" ]] && break; sleep 0.1; done
+    OP_NAMESPACE="bench-$(date +%Y%m%d%H%M%S)-$$"
+    port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    local fleet_env=(
+        POSTGRES_PRIMARY_URL="$db_url" POSTGRES_REPLICA_URL="$replica_url"
+        KAFKA_BOOTSTRAP_SERVERS="$(tr -d '[:space:]' <"$OP_DIR/bootstrap")" MESSAGING_NAMESPACE="$OP_NAMESPACE"
+        METRICS_PORT=0 API_PORT="$port" API_HOST=127.0.0.1
+    )
+    local role
+    for role in api relay "worker product" "worker order"; do
+        # shellcheck disable=SC2086 # the role is the subcommand and its argument
+        env "${fleet_env[@]}" "$emporium" $role >"$OP_DIR/${role// /-}.log" 2>&1 &
+        OP_PIDS+=($!)
+    done
+    op_alive() {
+        local pid
+        for pid in "${OP_PIDS[@]}"; do
+            kill -0 "$pid" 2>/dev/null || { echo "order pipeline: a fleet process exited; see $OP_DIR" >&2; return 1; }
+        done
+    }
+    local ready=""
+    for _ in $(seq 600); do
+        op_alive || return 1
+        curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null && grep -q "partitions assigned" "$OP_DIR/worker-product.log" \
+            && grep -q "partitions assigned" "$OP_DIR/worker-order.log" && { ready=yes; break; }
+        sleep 0.1
+    done
+    [[ -n $ready ]] || { echo "order pipeline: the fleet was not ready in 60 s; see $OP_DIR" >&2; return 1; }
+    echo "order pipeline: fleet up (api :$port, namespace $OP_NAMESPACE); warming up" >&2
+    "$emporium" loadtest --url "http://127.0.0.1:$port" --clients "$clients" --orders 200 --json >/dev/null 2>>"$OP_DIR/loadtest.log"
+
+    local rates=() p50s=() p95s=() p99s=() tps=() errors=0 unresolved=0
+    op_loadtest() {
+        local report rate p50 p95 p99 failed waiting
+        echo "order pipeline: loadtest round $round" >>"$OP_DIR/loadtest.log"
+        report="$("$emporium" loadtest --url "http://127.0.0.1:$port" --clients "$clients" --orders "$orders" --json 2>>"$OP_DIR/loadtest.log")"
+        echo "$report" >>"$OP_DIR/loadtest.jsonl"
+        op_alive || return 1
+        read -r rate p50 p95 p99 failed waiting < <(python3 -c 'import json,sys
+d = json.loads(sys.argv[1]); l = d.get("latencyMs") or {}
+print(d["ordersPerSecond"], l.get("p50", 0), l.get("p95", 0), l.get("p99", 0), sum(d["errors"].values()), d["unresolved"])' "$report")
+        rates+=("$rate"); p50s+=("$p50"); p95s+=("$p95"); p99s+=("$p99")
+        errors=$((errors + failed)); unresolved=$((unresolved + waiting))
+    }
+    op_pgbench() {
+        tps+=("$("$PGBENCH" -h 127.0.0.1 -U emporium -n -M prepared -c "$clients" -j "$threads" -T "$pg_seconds" \
+            -f Benchmarks/pgbench/order-pipeline.sql "$pgbench_db" 2>>"$OP_DIR/pgbench.log" | awk '/^tps = / {print $3; exit}')")
+    }
+    for ((round = 0; round < ROUNDS; round++)); do
+        if ((round % 2 == 0)); then op_loadtest; op_pgbench; else op_pgbench; op_loadtest; fi
+    done
+    order_pipeline_stop
+
+    local extra
+    extra="$(python3 -c 'import json,sys; p50,p95,p99,e,u,r=sys.argv[1:]
+print(json.dumps({"p50_ms": float(p50), "p95_ms": float(p95), "p99_ms": float(p99), "errors": int(e), "unresolved": int(u), "rounds": int(r)}))' \
+        "$(median "${p50s[@]}")" "$(median "${p95s[@]}")" "$(median "${p99s[@]}")" "$errors" "$unresolved" "$ROUNDS")"
+    record "order pipeline: emporium loadtest, $clients clients, $orders orders, fleet of 4 processes (vs pgbench, the same writes per order)" \
+        "$(median "${rates[@]}")" "$(median "${tps[@]}")" "orders/s" "$extra"
+}
