@@ -101,6 +101,28 @@ struct AMQPTests {
         }
     }
 
+    @Test("a command the server answers by closing the channel fails, and the connection carries on")
+    func channelClosedByServer() async throws {
+        let connection = try AMQPConnection(configuration: try TestAMQP.configuration, logger: TestAMQP.logger)
+        let queue = TestAMQP.queueName("after-channel-close")
+        try await withRunning([connection]) {
+            // A passive declare of a missing queue: the server closes the channel (404).
+            for _ in 0..<2 {
+                let error = try await #require(throws: AMQPError.self) {
+                    try await connection.messageCount(queue: "no-such-queue-\(UUID())")
+                }
+                #expect(error.code == .server)
+                #expect(error.message.contains("404"))
+            }
+            // Everything after it still works (it used to wait for ever on the closed channel).
+            try await connection.declare(AMQPTopology(queues: [AMQPQueue(name: queue, kind: .classic)]))
+            try await connection.publish(AMQPOutgoingMessage(exchange: "", routingKey: queue, body: [1]))
+            let counted = try await eventually(timeout: .seconds(5)) { try await connection.messageCount(queue: queue) == 1 }
+            #expect(counted)
+            try await connection.deleteQueue(queue)
+        }
+    }
+
     @Test("wrong credentials, an unknown vhost and a closed port fail the publish promptly, naming the server")
     func badConnections() async throws {
         var wrongPassword = try TestAMQP.configuration

@@ -288,6 +288,11 @@ public final class AMQPConnection: Service, Sendable {
                 throw error
             } catch {
                 command.onFailure(error)
+                if session.isBroken {
+                    // The caller has its answer; the rest wait for the next connection.
+                    state.withLock { $0.commands.insert(contentsOf: commands[(index + 1)...], at: 0) }
+                    throw AMQPError(.connectionLost, "the server closed a channel (\(error)); starting over")
+                }
             }
         }
     }

@@ -9,6 +9,10 @@ final class AMQPSession {
     let address: String
     /// The channel publishes go through, in confirm mode; consumers get channels of their own.
     static let publishChannel: UInt16 = 1
+    /// The server closed a channel in answer to a command (a passive declare of a missing queue,
+    /// a refused declaration). A closed channel answers nothing more, so the connection must start
+    /// over: the owner reconnects rather than wait on it.
+    private(set) var isBroken = false
     private var nextChannel: UInt16 = 2
     /// Delivery tag of the last publish on the publish channel (confirms count from 1).
     private(set) var lastPublishTag: UInt64 = 0
@@ -315,6 +319,7 @@ final class AMQPSession {
                 return AMQPError(.server, "\(context): \(close.reply_code) \(close.reply_text.string)", nativeCode: Int32(close.reply_code))
             }
             if reply.reply.id == EMP_AMQP_CHANNEL_CLOSE {
+                isBroken = true
                 let close = reply.reply.decoded.assumingMemoryBound(to: amqp_channel_close_t.self).pointee
                 return AMQPError(.server, "\(context): \(close.reply_code) \(close.reply_text.string)", nativeCode: Int32(close.reply_code))
             }
