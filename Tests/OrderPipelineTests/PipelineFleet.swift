@@ -71,6 +71,7 @@ final class PipelineFleet: Sendable {
             "POSTGRES_POOL_SIZE": "8",
             "KAFKA_BOOTSTRAP_SERVERS": cluster.bootstrapServers,
             "KAFKA_SESSION_TIMEOUT": "6s",
+            "KAFKA_FETCH_WAIT_MAX": "10ms",
             "MESSAGING_NAMESPACE": id,
             "MESSAGING_DELAY_LEVELS": "250ms,500ms,1s,2s,4s",
             "MESSAGING_RETRY_INITIAL_DELAY": "100ms",

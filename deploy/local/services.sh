@@ -366,6 +366,9 @@ export AMQP_URL='amqp://emporium:emporium@127.0.0.1:$AMQP_PORT'
 export SMTP_URL='smtp://127.0.0.1:$SMTP_PORT'
 export EMPORIUM_MAIL_DIR='$STATE/mail'
 export KAFKA_BOOTSTRAP_SERVERS='$(cat "$STATE/kafka/bootstrap" 2>/dev/null | tr -d '[:space:]')'
+# The mock cluster holds a fetch without data for all of fetch.wait.max.ms (a real broker answers
+# when data arrives): keep each Kafka hop short on the development Kafka.
+export KAFKA_FETCH_WAIT_MAX='10ms'
 export EMPORIUM_SERVICES_SCRIPT='$ROOT/deploy/local/services.sh'
 EOF
 }

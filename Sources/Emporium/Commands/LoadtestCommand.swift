@@ -28,6 +28,9 @@ struct LoadtestCommand: AsyncParsableCommand {
     @Option(help: "Send orders for this long instead, e.g. 30s or 2m.")
     var duration: String?
 
+    @Option(help: "Offer this many orders per second in all (paced), instead of as fast as the API answers.")
+    var rate: Double?
+
     @Option(help: "Products to create for the run.")
     var products = 20
 
@@ -43,6 +46,7 @@ struct LoadtestCommand: AsyncParsableCommand {
     func validate() throws {
         guard clients >= 1 else { throw ValidationError("--clients: at least 1") }
         guard orders >= 1 else { throw ValidationError("--orders: at least 1") }
+        if let rate, !(rate > 0 && rate <= 100_000) { throw ValidationError("--rate: more than 0, at most 100000") }
         guard products >= 1 else { throw ValidationError("--products: at least 1") }
         guard (1...min(products, 100)).contains(lines) else { throw ValidationError("--lines: 1 to min(--products, 100)") }
         if let duration, (AMQPDelays.parseDuration(duration) ?? .zero) <= .zero {
@@ -56,7 +60,7 @@ struct LoadtestCommand: AsyncParsableCommand {
     func run() async throws {
         let options = Loadtest.Options(
             endpoint: try HTTPEndpoint(url: url), clients: clients, orders: orders, duration: duration.flatMap(AMQPDelays.parseDuration),
-            products: products, maximumLines: lines, decisionTimeout: AMQPDelays.parseDuration(decisionTimeout) ?? .seconds(120))
+            rate: rate, products: products, maximumLines: lines, decisionTimeout: AMQPDelays.parseDuration(decisionTimeout) ?? .seconds(120))
         // One event-loop thread is plenty for a few dozen connections, and leaves the cores to the fleet.
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let progress = LoadtestProgress()

@@ -97,6 +97,7 @@ struct WorkerProcess {
     func kafkaConsumer(topics: [String], processor: MessageProcessor) throws -> KafkaMessageConsumer {
         var configuration = KafkaConsumerConfiguration(bootstrapServers: messaging.kafkaBootstrapServers, groupID: messaging.named(name))
         configuration.sessionTimeout = messaging.kafkaSessionTimeout
+        configuration.fetchWaitMax = messaging.kafkaFetchWaitMax
         return KafkaMessageConsumer(
             settings: KafkaMessageConsumerSettings(topics: topics, kafka: configuration), processor: processor,
             deadLetterProducer: producer, logger: logger)

@@ -7,7 +7,8 @@ import Redis
 /// Brokers, Redis and the messaging runtime's knobs.
 ///
 /// Keys: `KAFKA_BOOTSTRAP_SERVERS` (`127.0.0.1:9092`), `KAFKA_SESSION_TIMEOUT` (`10s`: how long a
-/// vanished consumer keeps its partitions, and how long a rebalance may wait), `AMQP_URL`
+/// vanished consumer keeps its partitions, and how long a rebalance may wait),
+/// `KAFKA_FETCH_WAIT_MAX` (`500ms`; the development Kafka wants `10ms`, see the services script), `AMQP_URL`
 /// (`amqp://guest:guest@127.0.0.1:5672`), `REDIS_URL` (`redis://127.0.0.1:6379`),
 /// `MESSAGING_DELAY_LEVELS` (`1s,5s,30s,2m,10m,1h,4h,12h,22h,24h`), `MESSAGING_NAMESPACE`
 /// (`emporium`: prefixes the RabbitMQ exchanges and queues and the Kafka consumer groups, so two
@@ -18,6 +19,7 @@ import Redis
 struct MessagingSettings: Sendable {
     var kafkaBootstrapServers: [String]
     var kafkaSessionTimeout: Duration
+    var kafkaFetchWaitMax: Duration
     var namespace: String
     var amqp: AMQPConfiguration
     var redis: RedisConfiguration
@@ -34,6 +36,7 @@ struct MessagingSettings: Sendable {
         amqp = try environment.parse("AMQP_URL", default: "amqp://guest:guest@127.0.0.1:5672") { try AMQPConfiguration(url: $0, key: "AMQP_URL") }
         redis = try environment.parse("REDIS_URL", default: "redis://127.0.0.1:6379") { try RedisConfiguration(url: $0, key: "REDIS_URL") }
         kafkaSessionTimeout = try environment.duration("KAFKA_SESSION_TIMEOUT", default: .seconds(10))
+        kafkaFetchWaitMax = try environment.duration("KAFKA_FETCH_WAIT_MAX", default: .milliseconds(500))
         namespace = environment.string("MESSAGING_NAMESPACE", default: "emporium")
         guard namespace.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }), namespace.utf8.count <= 100 else {
             throw ConfigurationError(key: "MESSAGING_NAMESPACE", message: "expected up to 100 printable ASCII characters, got \"\(namespace)\"")

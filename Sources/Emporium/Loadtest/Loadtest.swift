@@ -20,6 +20,9 @@ struct Loadtest: Sendable {
         /// Orders in all; unused with `duration`.
         var orders: Int
         var duration: Duration?
+        /// Orders per second to offer (spread evenly over the clients' sends); `nil`: as fast as
+        /// the API answers.
+        var rate: Double?
         var products: Int
         var maximumLines: Int
         var decisionTimeout: Duration
@@ -61,7 +64,8 @@ struct Loadtest: Sendable {
 
         progress.enter("orders")
         let start = ContinuousClock.now
-        let dispenser = OrderDispenser(total: options.duration == nil ? options.orders : nil, deadline: options.duration.map { start + $0 })
+        let dispenser = OrderDispenser(
+            total: options.duration == nil ? options.orders : nil, deadline: options.duration.map { start + $0 }, rate: options.rate, start: start)
         let accepted = await withTaskGroup(of: [Accepted].self) { group in
             for client in 0..<options.clients {
                 group.addTask { await sendOrders(client: client, skus: skus, dispenser: dispenser) }
@@ -75,7 +79,7 @@ struct Loadtest: Sendable {
 
         let counts = progress.snapshot
         return LoadtestReport(
-            url: options.endpoint.description, skuPrefix: runID, clients: options.clients, products: options.products,
+            url: options.endpoint.description, skuPrefix: runID, clients: options.clients, offeredRate: options.rate, products: options.products,
             maximumLines: options.maximumLines, sent: counts.sent, accepted: accepted.count, durationSeconds: sending.seconds,
             ordersPerSecond: sending > .zero ? Double(accepted.count) / sending.seconds : 0, errors: counts.errors,
             reserved: decisions.count(where: { $0.stock == "reserved" }), rejected: decisions.count(where: { $0.stock != "reserved" }),
@@ -141,7 +145,8 @@ struct Loadtest: Sendable {
         var random = SystemRandomNumberGenerator()
         let encoder = JSONEncoder()
         let decoder = JSONDecoder()
-        while dispenser.take() {
+        while let due = dispenser.take() {
+            if due > ContinuousClock.now { try? await Task.sleep(until: due, clock: .continuous) }
             sequence += 1
             progress.sent()
             do {
@@ -251,23 +256,33 @@ struct Loadtest: Sendable {
     }
 }
 
-/// Hands out the orders to send: a fixed number, or until a deadline.
+/// Hands out the orders to send: a fixed number, or until a deadline; each at once, or at a
+/// fixed rate (the n-th order is due n / rate seconds after the start, whichever client sends it).
 final class OrderDispenser: Sendable {
-    private let remaining: Mutex<Int>
+    private let handedOut: Mutex<Int>
+    private let total: Int
     private let deadline: ContinuousClock.Instant?
+    private let interval: Duration?
+    private let start: ContinuousClock.Instant
 
-    init(total: Int?, deadline: ContinuousClock.Instant?) {
-        remaining = Mutex(total ?? .max)
+    init(total: Int?, deadline: ContinuousClock.Instant?, rate: Double? = nil, start: ContinuousClock.Instant = .now) {
+        handedOut = Mutex(0)
+        self.total = total ?? .max
         self.deadline = deadline
+        interval = rate.map { Duration.nanoseconds(Int64(1e9 / $0)) }
+        self.start = start
     }
 
-    /// Whether the caller may send one more.
-    func take() -> Bool {
-        if let deadline, ContinuousClock.now >= deadline { return false }
-        return remaining.withLock { remaining in
-            guard remaining > 0 else { return false }
-            remaining -= 1
-            return true
-        }
+    /// When the caller may send one more, or `nil` when there are no more to send.
+    func take() -> ContinuousClock.Instant? {
+        let now = ContinuousClock.now
+        guard let sequence = handedOut.withLock({ count -> Int? in
+            guard count < total else { return nil }
+            count += 1
+            return count - 1
+        }) else { return nil }
+        let due = interval.map { start + $0 * sequence } ?? now
+        if let deadline, due >= deadline { return nil }
+        return due
     }
 }

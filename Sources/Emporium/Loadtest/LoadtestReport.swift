@@ -5,6 +5,8 @@ struct LoadtestReport: Encodable, Sendable {
     var url: String
     var skuPrefix: String
     var clients: Int
+    /// Orders per second offered (`--rate`); `nil` when sent as fast as answered.
+    var offeredRate: Double?
     var products: Int
     var maximumLines: Int
     /// Orders whose POST went out, and those answered 201.
@@ -66,7 +68,7 @@ struct LoadtestReport: Encodable, Sendable {
         }
         return """
             emporium loadtest against \(url): \(clients) clients, \(products) products (\(skuPrefix)-*), 1 to \(maximumLines) lines per order
-            sent \(sent), accepted \(accepted) in \(String(format: "%.2f", durationSeconds)) s: \(String(format: "%.1f", ordersPerSecond)) orders/s
+            \(offeredRate.map { "offered \(String(format: "%.1f", $0)) orders/s; " } ?? "")sent \(sent), accepted \(accepted) in \(String(format: "%.2f", durationSeconds)) s: \(String(format: "%.1f", ordersPerSecond)) orders/s
             errors: \(kinds(errors))
             stock decisions: \(reserved) reserved, \(rejected) rejected, \(unresolved) still awaiting at the timeout
             POST -> stock decided: \(latencyMs?.text ?? "no samples")

@@ -61,6 +61,10 @@ public struct KafkaConsumerConfiguration: Sendable {
     public var commitInterval: Duration = .seconds(1)
     /// `allow.auto.create.topics`; off means subscribing to an unknown topic is an error.
     public var allowAutoCreateTopics = false
+    /// `fetch.wait.max.ms`: how long a broker may hold a fetch that has no data yet. A real broker
+    /// answers as soon as data arrives; librdkafka's mock cluster holds every such fetch for the
+    /// whole time, so the development Kafka wants a short one.
+    public var fetchWaitMax: Duration = .milliseconds(500)
     /// Whether graceful shutdown stops the consumer at once (commit, leave the group). An owner that
     /// first lets in-flight messages finish sets this to false and calls `shutdown()` itself.
     public var stopsOnGracefulShutdown = true
@@ -83,6 +87,7 @@ public struct KafkaConsumerConfiguration: Sendable {
             "session.timeout.ms": String(sessionTimeout.wholeMilliseconds),
             "heartbeat.interval.ms": String(max(100, sessionTimeout.wholeMilliseconds / 3)),
             "allow.auto.create.topics": allowAutoCreateTopics ? "true" : "false",
+            "fetch.wait.max.ms": String(fetchWaitMax.wholeMilliseconds),
         ]
         properties.merge(extra) { _, new in new }
         return properties
