@@ -180,7 +180,7 @@ final class PipelineFleet: Sendable {
         return components.string ?? url
     }
 
-    private static func freePort() throws -> Int {
+    static func freePort() throws -> Int {
         let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(socketFD) }
         var address = sockaddr_in()

@@ -12,15 +12,15 @@ public enum OrderLifecycle {
     static let actor = "worker-order"
 
     /// Every handler of the order worker: Kafka (`product.*`, `stock.*`) and AMQP (reminders,
-    /// expiry) share one processor and one inbox.
-    public static func handlers() -> MessageHandlers {
+    /// expiry) share one processor and one inbox. `timings` place each reminder's successor.
+    public static func handlers(timings: OrderTimings) -> MessageHandlers {
         var handlers = MessageHandlers()
         handlers.on(ProductCreated.self) { event, context in try await copy(event.product, context: context) }
         handlers.on(ProductUpdated.self) { event, context in try await copy(event.product, context: context) }
         handlers.on(ProductDeleted.self, deleteCopy)
         handlers.on(StockReserved.self, stockReserved)
         handlers.on(StockRejected.self, stockRejected)
-        handlers.on(PaymentReminderDue.self, remind)
+        handlers.on(PaymentReminderDue.self) { event, context in try await remind(event, timings: timings, context: context) }
         handlers.on(OrderExpiryDue.self, expire)
         return handlers
     }
@@ -78,17 +78,26 @@ public enum OrderLifecycle {
 
     // MARK: - Reminders and expiry
 
-    /// Mails reminder `number` if the order is still PENDING (and this reminder was not sent yet).
-    static func remind(_ event: PaymentReminderDue, context: MessageContext) async throws {
+    /// Mails reminder `number` if the order is still PENDING (and this reminder was not sent yet),
+    /// then sets the next timer: the next reminder, or the expiry once the reminders are done or
+    /// the order is paid. A cancelled or completed order's chain ends here.
+    static func remind(_ event: PaymentReminderDue, timings: OrderTimings, context: MessageContext) async throws {
         let connection = context.connection
         guard let order = try await OrderStore.lock(event.orderID, on: connection) else { return }
-        guard order.status == .pending, order.remindersSent < event.number else { return }
-        try await connection.execute("""
-            UPDATE ordering.orders SET reminders_sent = \(event.number), updated_at = now() WHERE id = \(event.orderID)
-            """)
-        try await OrderMessages.mail(
-            .paymentReminder, to: order.customerID, orderID: event.orderID, data: ["reminder": String(event.number)],
-            cause: cause(context), on: connection)
+        guard order.status == .pending || order.status == .paid else { return }
+        if order.status == .pending, order.remindersSent < event.number {
+            try await connection.execute("""
+                UPDATE ordering.orders SET reminders_sent = \(event.number), updated_at = now() WHERE id = \(event.orderID)
+                """)
+            try await OrderMessages.mail(
+                .paymentReminder, to: order.customerID, orderID: event.orderID, data: ["reminder": String(event.number)],
+                cause: cause(context), on: connection)
+        }
+        let next = OrderTimers.next(
+            after: event.number, of: event.orderID, createdAt: order.createdAt, timings: timings,
+            skipReminders: order.status != .pending, now: Date())
+        try await Outbox.append(
+            try next.outboxMessage(key: event.orderID.uuidString.lowercased(), cause: cause(context)), on: connection)
     }
 
     /// PENDING -> CANCELLED (`expired`) with `order.cancelled`; PAID -> COMPLETED with `order.completed`.

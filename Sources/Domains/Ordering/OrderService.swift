@@ -57,11 +57,11 @@ public struct OrderService: Sendable {
                 }
             }
         }
-        if let stored = try await storedResponse(caller.id, idempotencyKey, fingerprint: request.fingerprint) { return stored }
+        // No look-up first: the insert finds a stored response by its key conflict, and repeats are rare.
         if let created = try await insert(request, idempotencyKey: idempotencyKey, customerID: caller.id, cause: cause) {
             return created
         }
-        // Another request with the key committed first (possible only without the Redis lock).
+        // The key has a response: a repeat, or (without the Redis lock) a concurrent request that committed first.
         guard let stored = try await storedResponse(caller.id, idempotencyKey, fingerprint: request.fingerprint) else {
             throw Problem(.conflict, "Request in progress", detail: "A request with this Idempotency-Key is still being processed; retry shortly.", headers: [.retryAfter: "1"])
         }
@@ -176,23 +176,19 @@ public struct OrderService: Sendable {
         return prices
     }
 
-    /// `order.created` for the product worker, and the delayed reminders and expiry. Each delayed
-    /// message is an aggregate of its own: they need no order among themselves.
+    /// `order.created` for the product worker, and the first of the order's timers (the first
+    /// reminder, or the expiry when there are none): each timer schedules the next when it fires
+    /// (``OrderLifecycle``), so an order carries one delayed message at a time.
     private func appendCreationMessages(_ order: Order, cause: OrderStore.Cause, on connection: PostgresConnection) async throws {
         let key = order.id.uuidString.lowercased()
         let created = OrderCreated(
             orderID: order.id, customerID: order.customerId, lines: order.lines.map { StockLine(sku: $0.sku, quantity: $0.quantity) },
             totalMinor: order.totalMinor, currency: order.currency)
-        var messages = [try outboxMessage(created, key: key, to: Destinations.orders, aggregate: "order:\(key)", cause: cause)]
-        for (index, delay) in timings.reminders.enumerated() {
-            messages.append(try outboxMessage(
-                PaymentReminderDue(orderID: order.id, number: index + 1), key: key,
-                to: .amqp(Destinations.paymentReminderKey, delay: delay), aggregate: "reminder:\(index + 1):\(key)", cause: cause))
-        }
-        messages.append(try outboxMessage(
-            OrderExpiryDue(orderID: order.id), key: key, to: .amqp(Destinations.expiryKey, delay: timings.expiry),
-            aggregate: "expiry:\(key)", cause: cause))
-        try await Outbox.append(messages, on: connection)
+        let timer = OrderTimers.first(of: order.id, createdAt: order.createdAt, timings: timings, now: order.createdAt)
+        try await Outbox.append([
+            try outboxMessage(created, key: key, to: Destinations.orders, aggregate: "order:\(key)", cause: cause),
+            try timer.outboxMessage(key: key, cause: cause),
+        ], on: connection)
     }
 
     private func outboxMessage<Payload: MessagePayload>(

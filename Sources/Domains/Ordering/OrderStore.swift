@@ -61,16 +61,17 @@ public enum OrderStore {
         var customerID: String
         var stock: String
         var remindersSent: Int
+        var createdAt: Date
     }
 
     static func lock(_ id: UUID, on connection: PostgresConnection) async throws -> Locked? {
         let rows = try await connection.query("""
-            SELECT status, customer_id, stock, reminders_sent FROM ordering.orders WHERE id = \(id) FOR UPDATE
+            SELECT status, customer_id, stock, reminders_sent, created_at FROM ordering.orders WHERE id = \(id) FOR UPDATE
             """)
         guard let row = rows.first else { return nil }
         return Locked(
             status: OrderStatus(rawValue: try row.decode("status")), customerID: try row.decode("customer_id"),
-            stock: try row.decode("stock"), remindersSent: try row.decode("reminders_sent"))
+            stock: try row.decode("stock"), remindersSent: try row.decode("reminders_sent"), createdAt: try row.decode("created_at"))
     }
 
     /// Sets the status of a locked order and records the transition with its cause.

@@ -41,7 +41,8 @@ struct OrderWorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let worker = try WorkerProcess(name: "worker-order", defaultMetricsPort: 9403)
-        let processor = worker.processor(OrderLifecycle.handlers())
+        let orders = try OrderSettings(environment: Environment())
+        let processor = worker.processor(OrderLifecycle.handlers(timings: orders.timings))
         let kafka = try worker.kafkaConsumer(topics: [Destinations.productTopic, Destinations.orderTopic], processor: processor)
         // The mail worker's queue is declared here too, so mail commands have somewhere to wait
         // (an unroutable publish is retried by the relay) until a mail worker consumes them.
