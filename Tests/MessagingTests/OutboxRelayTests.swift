@@ -129,10 +129,34 @@ struct OutboxRelayTests {
     func notifyWakesTheRelay() async throws {
         try await withHarness(.kafka) { harness in
             try await withOutbox(harness) { table in
-                let (relay, listener) = try relay(harness, table: table) { $0.pollInterval = .seconds(120) }
+                let (relay, listener) = try relay(harness, table: table) {
+                    $0.pollInterval = .seconds(120)
+                    $0.watchInterval = nil
+                }
                 try await withRunning([listener, relay]) { () async throws in
                     try await harness.withConsumer(harness.fixture.recordingHandler()) { () async throws in
                         // The first pass runs at start; this row comes after, while the relay sleeps.
+                        try await Task.sleep(for: .milliseconds(500))
+                        try await append(harness, table: table, [OutboxMessage(try harness.fixture.envelope(1), to: harness.destination)])
+                        #expect(try await eventually(timeout: .seconds(10)) { try await unsent(harness, table: table) == 0 })
+                        #expect(try await harness.waitForEffects(1))
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("without NOTIFY (the default schema) the watcher wakes the relay, without waiting for its poll")
+    func watcherWakesTheRelay() async throws {
+        try await withHarness(.kafka) { harness in
+            try await withOutbox(harness) { table in
+                try await harness.database.execute("DROP TRIGGER outbox_notify ON \(unescaped: table)")
+                let (relay, listener) = try relay(harness, table: table) {
+                    $0.pollInterval = .seconds(120)
+                    $0.watchInterval = .milliseconds(25)
+                }
+                try await withRunning([listener, relay]) { () async throws in
+                    try await harness.withConsumer(harness.fixture.recordingHandler()) { () async throws in
                         try await Task.sleep(for: .milliseconds(500))
                         try await append(harness, table: table, [OutboxMessage(try harness.fixture.envelope(1), to: harness.destination)])
                         #expect(try await eventually(timeout: .seconds(10)) { try await unsent(harness, table: table) == 0 })

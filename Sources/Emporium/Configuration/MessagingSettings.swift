@@ -14,7 +14,7 @@ import Redis
 /// (`emporium`: prefixes the RabbitMQ exchanges and queues and the Kafka consumer groups, so two
 /// fleets can share one broker), `MESSAGING_WORK_EXCHANGE` (`<namespace>.work`), `MESSAGING_RETRY_ATTEMPTS` (5), `MESSAGING_RETRY_INITIAL_DELAY` (500ms),
 /// `MESSAGING_RETRY_MAX_DELAY` (60s), `MESSAGING_GUARD_TTL` (30s), `OUTBOX_BATCH_SIZE` (500),
-/// `OUTBOX_POLL_INTERVAL` (1s), `OUTBOX_RETENTION` (168h), `METRICS_HOST` (`127.0.0.1`),
+/// `OUTBOX_POLL_INTERVAL` (1s), `OUTBOX_WATCH_INTERVAL` (25ms; 0 turns the watcher off), `OUTBOX_RETENTION` (168h), `METRICS_HOST` (`127.0.0.1`),
 /// `METRICS_PORT` (per role; 0 picks a free port). Durations take `ms`, `s`, `m`, `h`, `d`.
 struct MessagingSettings: Sendable {
     var kafkaBootstrapServers: [String]
@@ -57,6 +57,8 @@ struct MessagingSettings: Sendable {
         relay = OutboxRelaySettings()
         relay.batchSize = try environment.integer("OUTBOX_BATCH_SIZE", default: 500, range: 1...10_000)
         relay.pollInterval = try environment.duration("OUTBOX_POLL_INTERVAL", default: .seconds(1))
+        let watch = try environment.duration("OUTBOX_WATCH_INTERVAL", default: .milliseconds(25))
+        relay.watchInterval = watch > .zero ? watch : nil
         relay.retention = try environment.duration("OUTBOX_RETENTION", default: .seconds(168 * 3600))
         metricsHost = environment.string("METRICS_HOST", default: "127.0.0.1")
         metricsPort = try environment.optionalString("METRICS_PORT").map { _ in

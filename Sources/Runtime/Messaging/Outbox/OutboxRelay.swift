@@ -17,8 +17,12 @@ public struct OutboxRelaySettings: Sendable {
     /// acknowledgement takes tens of milliseconds; several batches hide it). They split the rows as
     /// replicas do, so the rows of one aggregate still go out in order.
     public var concurrency = 4
-    /// How often to look for rows without a notification (a missed NOTIFY, a listener reconnecting).
+    /// How often an idle relay runs a pass regardless (rows whose backoff ended, a missed wake-up).
     public var pollInterval: Duration = .seconds(1)
+    /// How often the relay looks for ready rows with a cheap query and wakes its idle loops when
+    /// there are some; `nil` leaves waking to NOTIFY and `pollInterval`. (The default schema sends
+    /// no NOTIFY: it serialises the writers' commits; see migration 0004.)
+    public var watchInterval: Duration? = .milliseconds(25)
     /// Sent rows older than this are deleted.
     public var retention: Duration = .seconds(7 * 24 * 3600)
     public var pruneInterval: Duration = .seconds(60)
@@ -47,8 +51,9 @@ public struct OutboxRelaySettings: Sendable {
 /// waves of one row per aggregate) and marks them sent in the same transaction. A relay that dies mid-batch marks nothing: the rows go out again, and
 /// consumers' inboxes drop the duplicates.
 ///
-/// A NOTIFY on commit (a trigger on the outbox) wakes the relay; it also polls every
-/// `pollInterval`. Sent rows are pruned after `retention`.
+/// The relay wakes when its watcher sees a ready row (every `watchInterval`), when a NOTIFY
+/// arrives (only if a trigger on the table sends one), and every `pollInterval`; a loop that found
+/// rows goes on until a pass finds none. Sent rows are pruned after `retention`.
 public final class OutboxRelay: Service, Sendable {
     let settings: OutboxRelaySettings
     let database: PostgresPool
@@ -93,6 +98,9 @@ public final class OutboxRelay: Service, Sendable {
                     }
                 }
                 group.addTask { await self.housekeeping() }
+                if let interval = self.settings.watchInterval {
+                    group.addTask { await self.watch(every: interval) }
+                }
                 await withTaskGroup(of: Void.self) { loops in
                     for _ in 0..<max(1, self.settings.concurrency) {
                         loops.addTask { await self.relayLoop() }
@@ -111,7 +119,7 @@ public final class OutboxRelay: Service, Sendable {
             do {
                 let claimed = try await relayBatch()
                 backoff = settings.initialBackoff
-                if claimed < settings.batchSize { await doorbell.wait(timeout: settings.pollInterval) }
+                if claimed == 0 { await doorbell.wait(timeout: settings.pollInterval) }
             } catch {
                 logger.warning("outbox relay pass failed; backing off", metadata: ["error": "\(error)", "backoff": "\(backoff)"])
                 await doorbell.wait(timeout: backoff)
@@ -242,6 +250,26 @@ public final class OutboxRelay: Service, Sendable {
             UPDATE \(unescaped: table) SET sent_at = now(), attempts = attempts + 1
             WHERE id = ANY(\(ids.map(String.init))::text[]::bigint[])
             """)
+    }
+
+    // MARK: - Watching
+
+    /// Rings the doorbell while ready rows exist: one probe of the unsent rows' partial index per
+    /// interval, so an idle relay costs the database next to nothing.
+    private func watch(every interval: Duration) async {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                let ready = try await database.query("""
+                    SELECT 1 FROM \(unescaped: settings.table)
+                    WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= now()
+                    LIMIT 1
+                    """)
+                if !ready.isEmpty { doorbell.ring() }
+            } catch {
+                logger.debug("outbox watch failed", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: interval)
+        }
     }
 
     // MARK: - Housekeeping
