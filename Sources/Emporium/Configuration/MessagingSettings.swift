@@ -13,7 +13,7 @@ import Redis
 /// `MESSAGING_DELAY_LEVELS` (`1s,5s,30s,2m,10m,1h,4h,12h,22h,24h`), `MESSAGING_NAMESPACE`
 /// (`emporium`: prefixes the RabbitMQ exchanges and queues and the Kafka consumer groups, so two
 /// fleets can share one broker), `MESSAGING_WORK_EXCHANGE` (`<namespace>.work`), `MESSAGING_RETRY_ATTEMPTS` (5), `MESSAGING_RETRY_INITIAL_DELAY` (500ms),
-/// `MESSAGING_RETRY_MAX_DELAY` (60s), `MESSAGING_GUARD_TTL` (30s), `OUTBOX_BATCH_SIZE` (500),
+/// `MESSAGING_RETRY_MAX_DELAY` (60s), `MESSAGING_GUARD_TTL` (30s), `OUTBOX_BATCH_SIZE` (500), `OUTBOX_CONCURRENCY` (4 batches in flight per relay),
 /// `OUTBOX_POLL_INTERVAL` (1s), `OUTBOX_WATCH_INTERVAL` (25ms; 0 turns the watcher off), `OUTBOX_RETENTION` (168h), `METRICS_HOST` (`127.0.0.1`),
 /// `METRICS_PORT` (per role; 0 picks a free port). Durations take `ms`, `s`, `m`, `h`, `d`.
 struct MessagingSettings: Sendable {
@@ -56,6 +56,7 @@ struct MessagingSettings: Sendable {
         guardTimeToLive = try environment.duration("MESSAGING_GUARD_TTL", default: .seconds(30))
         relay = OutboxRelaySettings()
         relay.batchSize = try environment.integer("OUTBOX_BATCH_SIZE", default: 500, range: 1...10_000)
+        relay.concurrency = try environment.integer("OUTBOX_CONCURRENCY", default: 4, range: 1...64)
         relay.pollInterval = try environment.duration("OUTBOX_POLL_INTERVAL", default: .seconds(1))
         let watch = try environment.duration("OUTBOX_WATCH_INTERVAL", default: .milliseconds(25))
         relay.watchInterval = watch > .zero ? watch : nil
