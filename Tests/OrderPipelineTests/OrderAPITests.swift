@@ -64,7 +64,9 @@ struct OrderAPITests {
         #expect(order.totalMinor == 1500)
 
         #expect(try await fleet.api.send("DELETE", "/products/\(sku)", as: .admin).status == 204)
-        #expect(try await fleet.api.send("GET", "/products/\(sku)").status == 404)
+        // Product reads come from the replica: a little stale is allowed, so wait for it.
+        let unlisted = try await eventually(timeout: .seconds(10)) { try await fleet.api.send("GET", "/products/\(sku)").status == 404 }
+        #expect(unlisted)
         let gone = try await eventually(timeout: .seconds(20)) { try await !fleet.catalogCopyKnows(sku) }
         #expect(gone)
         let refused = try await fleet.api.send(

@@ -1,3 +1,4 @@
+import Synchronization
 public import AMQP
 import ConnectionPool
 import Foundation
@@ -64,6 +65,7 @@ public final class OutboxRelay: Service, Sendable {
     let logger: Logger
     let metrics: MessagingMetrics
     private let doorbell = Doorbell()
+    private let scanFloor = Mutex(ScanFloor())
 
     public init(
         settings: OutboxRelaySettings, database: PostgresPool, listener: PostgresListener?,
@@ -142,8 +144,10 @@ public final class OutboxRelay: Service, Sendable {
     @discardableResult
     public func relayBatch() async throws -> Int {
         try await database.withTransaction { connection in
-            let rows = try await Self.claim(limit: settings.batchSize, table: settings.table, on: connection)
+            let floor = scanFloor.withLock { $0.floor(now: .now, fullScanEvery: settings.pollInterval) }
+            let rows = try await Self.claim(limit: settings.batchSize, table: settings.table, from: floor, on: connection)
             guard !rows.isEmpty else { return 0 }
+            scanFloor.withLock { $0.advance(to: rows[0].id) }
             let published = await publish(rows)
             for (row, error) in published.failed { try await recordFailure(of: row, error, on: connection) }
             try await Self.markSent(published.sent.map(\.id), table: settings.table, on: connection)
@@ -153,7 +157,7 @@ public final class OutboxRelay: Service, Sendable {
         }
     }
 
-    static func claim(limit: Int, table: String, on connection: PostgresConnection) async throws -> [Row] {
+    static func claim(limit: Int, table: String, from floor: Int64 = 0, on connection: PostgresConnection) async throws -> [Row] {
         // The rows of one aggregate go out in id order, so a row must wait while any older row of
         // its aggregate is unsent. `waiting`: aggregates whose oldest unsent row is backing off
         // after a failure; their later rows are not even claimed (claimed and dropped, enough of
@@ -173,7 +177,7 @@ public final class OutboxRelay: Service, Sendable {
                 GROUP BY aggregate
             ), claimed AS (
                 SELECT * FROM \(unescaped: table) o
-                WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= now()
+                WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= now() AND id >= \(unescaped: String(floor))
                     AND NOT EXISTS (SELECT 1 FROM waiting w WHERE w.aggregate = o.aggregate AND w.first_id < o.id)
                 ORDER BY id LIMIT \(unescaped: String(limit))
                 FOR UPDATE OF o SKIP LOCKED
@@ -259,9 +263,10 @@ public final class OutboxRelay: Service, Sendable {
     private func watch(every interval: Duration) async {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
+                let floor = scanFloor.withLock { $0.lowest }
                 let ready = try await database.query("""
                     SELECT 1 FROM \(unescaped: settings.table)
-                    WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= now()
+                    WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= now() AND id >= \(unescaped: String(floor))
                     LIMIT 1
                     """)
                 if !ready.isEmpty { doorbell.ring() }
@@ -320,5 +325,30 @@ public final class OutboxRelay: Service, Sendable {
         let backlog = (count: Int(try row.decode("n", as: Int64.self)), oldestAge: try row.decode("age", as: Double.self))
         metrics.outbox(backlog: backlog.count, oldestUnsentSeconds: backlog.oldestAge, parked: Int(try row.decode("parked", as: Int64.self)))
         return backlog
+    }
+}
+
+/// Where the relay's scans of unsent rows start. Rows are marked sent in place, so until vacuum
+/// comes the unsent rows' index starts with entries of rows already sent, which every scan from
+/// the beginning steps over (under load, thousands of pages per claim, more with every second
+/// vacuum is held back: the relay fell further behind the faster it had to go). A claim starts at
+/// the lowest id the last claim found; a row below it can only be one whose transaction
+/// committed late or whose batch failed, and a full scan, once per poll interval, finds those.
+/// (The rows of one aggregate commit in id order, so none of them can be left behind a later
+/// one.)
+struct ScanFloor: Sendable {
+    private(set) var lowest: Int64 = 0
+    private var nextFullScan: ContinuousClock.Instant?
+
+    /// The id to start the next claim at: 0 when a full scan is due.
+    mutating func floor(now: ContinuousClock.Instant, fullScanEvery interval: Duration) -> Int64 {
+        if let nextFullScan, now < nextFullScan { return lowest }
+        nextFullScan = now + interval
+        return 0
+    }
+
+    /// Called with the lowest id a claim returned.
+    mutating func advance(to id: Int64) {
+        lowest = max(lowest, id)
     }
 }
