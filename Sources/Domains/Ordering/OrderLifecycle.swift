@@ -51,29 +51,31 @@ public enum OrderLifecycle {
 
     /// Records the reservation and, for a PENDING order, mails the confirmation.
     static func stockReserved(_ event: StockReserved, context: MessageContext) async throws {
-        let connection = context.connection
-        guard let order = try await OrderStore.lock(event.orderID, on: connection) else {
-            throw MessagingError(.poisonMessage, "stock.reserved for an unknown order \(event.orderID)")
-        }
-        guard order.stock == "awaiting" else { return }
-        try await connection.execute("UPDATE ordering.orders SET stock = 'reserved', stock_decided_at = now(), updated_at = now() WHERE id = \(event.orderID)")
-        guard order.status == .pending else { return }
-        try await OrderMessages.mail(.orderConfirmation, to: order.customerID, orderID: event.orderID, cause: cause(context), on: connection)
+        guard let order = try await recordDecision("reserved", of: event.orderID, context: context), order.status == .pending else { return }
+        try await OrderMessages.mail(
+            .orderConfirmation, to: order.customerID, orderID: event.orderID, cause: cause(context), on: context.connection)
     }
 
     /// PENDING -> CANCELLED (`out_of_stock`), with the shortages in the customer's mail.
     static func stockRejected(_ event: StockRejected, context: MessageContext) async throws {
-        let connection = context.connection
-        guard let order = try await OrderStore.lock(event.orderID, on: connection) else {
-            throw MessagingError(.poisonMessage, "stock.rejected for an unknown order \(event.orderID)")
-        }
-        guard order.stock == "awaiting" else { return }
-        try await connection.execute("UPDATE ordering.orders SET stock = 'rejected', stock_decided_at = now(), updated_at = now() WHERE id = \(event.orderID)")
-        guard order.status == .pending else { return }
+        guard let order = try await recordDecision("rejected", of: event.orderID, context: context), order.status == .pending else { return }
         let shortages = event.shortages.map { "\($0.sku): \($0.requested) requested, \($0.available) available" }
         try await OrderMessages.cancel(
             event.orderID, order, reason: "out_of_stock", mail: .outOfStock, data: ["shortages": shortages.joined(separator: "; ")],
-            cause: cause(context), on: connection)
+            cause: cause(context), on: context.connection)
+    }
+
+    /// Records the product worker's decision on the locked order, once: returns the order as it
+    /// was, or `nil` when a decision was already recorded. An unknown order is poison.
+    private static func recordDecision(_ decision: String, of orderID: UUID, context: MessageContext) async throws -> OrderStore.Locked? {
+        guard let order = try await OrderStore.lock(orderID, on: context.connection) else {
+            throw MessagingError(.poisonMessage, "\(context.envelope.type) for an unknown order \(orderID)")
+        }
+        guard order.stock == "awaiting" else { return nil }
+        try await context.connection.execute("""
+            UPDATE ordering.orders SET stock = \(decision), stock_decided_at = now(), updated_at = now() WHERE id = \(orderID)
+            """)
+        return order
     }
 
     // MARK: - Reminders and expiry
@@ -96,8 +98,7 @@ public enum OrderLifecycle {
         let next = OrderTimers.next(
             after: event.number, of: event.orderID, createdAt: order.createdAt, timings: timings,
             skipReminders: order.status != .pending, now: Date())
-        try await Outbox.append(
-            try next.outboxMessage(key: event.orderID.uuidString.lowercased(), cause: cause(context)), on: connection)
+        try await Outbox.append(try next.outboxMessage(orderID: event.orderID, cause: cause(context)), on: connection)
     }
 
     /// PENDING -> CANCELLED (`expired`) with `order.cancelled`; PAID -> COMPLETED with `order.completed`.

@@ -6,14 +6,21 @@ import Postgres
 /// The messages an order's transitions cause, appended to the outbox in the transition's
 /// transaction, with the cause as their causation and its correlation id.
 enum OrderMessages {
+    /// An outbox message keyed by the order, caused by `cause` and carrying its correlation id.
+    static func message<Payload: MessagePayload>(
+        _ payload: Payload, orderID: UUID, to destination: MessageDestination, aggregate: String? = nil, cause: OrderStore.Cause
+    ) throws -> OutboxMessage {
+        let envelope = try MessageEnvelope(
+            payload, key: orderID.uuidString.lowercased(), correlationID: cause.correlationID, causationID: cause.id)
+        return OutboxMessage(envelope, to: destination, aggregate: aggregate ?? "order:\(envelope.key)")
+    }
+
     static func append<Payload: MessagePayload>(
         _ payload: Payload, orderID: UUID, to destination: MessageDestination, aggregate: String? = nil,
         cause: OrderStore.Cause, on connection: PostgresConnection
     ) async throws {
-        let envelope = try MessageEnvelope(
-            payload, key: orderID.uuidString.lowercased(), correlationID: cause.correlationID, causationID: cause.id)
         try await Outbox.append(
-            OutboxMessage(envelope, to: destination, aggregate: aggregate ?? "order:\(envelope.key)"), on: connection)
+            try message(payload, orderID: orderID, to: destination, aggregate: aggregate, cause: cause), on: connection)
     }
 
     /// A `mail.send` command. Mails need no order among themselves: each is its own aggregate,

@@ -43,9 +43,7 @@ public struct OrderService: Sendable {
         let lock = await lockKey(customerID: caller.id, idempotencyKey: idempotencyKey)
         if case .heldElsewhere = lock {
             if let stored = try await storedResponse(caller.id, idempotencyKey, fingerprint: request.fingerprint) { return stored }
-            throw Problem(
-                .conflict, "Request in progress",
-                detail: "A request with this Idempotency-Key is still being processed; retry shortly.", headers: [.retryAfter: "1"])
+            throw Self.inProgress
         }
         defer {
             if case .held(let redisLock) = lock {
@@ -63,9 +61,15 @@ public struct OrderService: Sendable {
         }
         // The key has a response: a repeat, or (without the Redis lock) a concurrent request that committed first.
         guard let stored = try await storedResponse(caller.id, idempotencyKey, fingerprint: request.fingerprint) else {
-            throw Problem(.conflict, "Request in progress", detail: "A request with this Idempotency-Key is still being processed; retry shortly.", headers: [.retryAfter: "1"])
+            throw Self.inProgress
         }
         return stored
+    }
+
+    private static var inProgress: Problem {
+        Problem(
+            .conflict, "Request in progress",
+            detail: "A request with this Idempotency-Key is still being processed; retry shortly.", headers: [.retryAfter: "1"])
     }
 
     private enum IdempotencyLock {
@@ -180,22 +184,14 @@ public struct OrderService: Sendable {
     /// reminder, or the expiry when there are none): each timer schedules the next when it fires
     /// (``OrderLifecycle``), so an order carries one delayed message at a time.
     private func appendCreationMessages(_ order: Order, cause: OrderStore.Cause, on connection: PostgresConnection) async throws {
-        let key = order.id.uuidString.lowercased()
         let created = OrderCreated(
             orderID: order.id, customerID: order.customerId, lines: order.lines.map { StockLine(sku: $0.sku, quantity: $0.quantity) },
             totalMinor: order.totalMinor, currency: order.currency)
         let timer = OrderTimers.first(of: order.id, createdAt: order.createdAt, timings: timings, now: order.createdAt)
         try await Outbox.append([
-            try outboxMessage(created, key: key, to: Destinations.orders, aggregate: "order:\(key)", cause: cause),
-            try timer.outboxMessage(key: key, cause: cause),
+            try OrderMessages.message(created, orderID: order.id, to: Destinations.orders, cause: cause),
+            try timer.outboxMessage(orderID: order.id, cause: cause),
         ], on: connection)
-    }
-
-    private func outboxMessage<Payload: MessagePayload>(
-        _ payload: Payload, key: String, to destination: MessageDestination, aggregate: String, cause: OrderStore.Cause
-    ) throws -> OutboxMessage {
-        let envelope = try MessageEnvelope(payload, key: key, correlationID: cause.correlationID, causationID: cause.id)
-        return OutboxMessage(envelope, to: destination, aggregate: aggregate)
     }
 
     // MARK: - Reads

@@ -89,20 +89,6 @@ public enum OrderStore {
             """)
     }
 
-    /// An order's transitions, oldest first.
-    public static func history(_ id: UUID, on connection: PostgresConnection) async throws -> [StatusChange] {
-        try await connection.query("""
-            SELECT from_status, to_status, reason, cause_kind, cause_id, actor, at
-            FROM ordering.status_history WHERE order_id = \(id) ORDER BY id
-            """).map { row in
-            StatusChange(
-                from: try row.decode("from_status", as: String?.self).map(OrderStatus.init(rawValue:)),
-                to: OrderStatus(rawValue: try row.decode("to_status")), reason: try row.decode("reason"),
-                causeKind: try row.decode("cause_kind"), causeID: try row.decode("cause_id"), actor: try row.decode("actor"),
-                at: try row.decode("at"))
-        }
-    }
-
     static func order(_ row: PostgresRow) throws -> Order {
         let lines = try row.decode("lines", as: String?.self).map {
             try JSONDecoder().decode([OrderLine].self, from: Data($0.utf8))
@@ -114,15 +100,4 @@ public enum OrderStore {
             totalMinor: try row.decode("total_minor"), lines: lines, createdAt: try row.decode("created_at"),
             updatedAt: try row.decode("updated_at"))
     }
-}
-
-/// One recorded transition.
-public struct StatusChange: Codable, Sendable, Hashable {
-    public var from: OrderStatus?
-    public var to: OrderStatus
-    public var reason: String?
-    public var causeKind: String
-    public var causeID: String
-    public var actor: String
-    public var at: Date
 }

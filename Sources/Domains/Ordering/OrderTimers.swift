@@ -15,9 +15,10 @@ struct OrderTimers {
         var delay: Duration
         var label: String
 
-        func outboxMessage(key: String, cause: OrderStore.Cause) throws -> OutboxMessage {
-            let envelope = try MessageEnvelope(payload, key: key, correlationID: cause.correlationID, causationID: cause.id)
-            return OutboxMessage(envelope, to: .amqp(routingKey, delay: delay), aggregate: "\(label):\(key)")
+        func outboxMessage(orderID: UUID, cause: OrderStore.Cause) throws -> OutboxMessage {
+            try OrderMessages.message(
+                payload, orderID: orderID, to: .amqp(routingKey, delay: delay),
+                aggregate: "\(label):\(orderID.uuidString.lowercased())", cause: cause)
         }
     }
 
