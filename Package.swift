@@ -2,10 +2,12 @@
 import PackageDescription
 
 // Layers (each imports only the ones above it):
-//   C modules   CLibPQ, CRdKafka, CRabbitMQ, CHiredis        one .systemLibrary each
-//   wrappers    Postgres, Kafka, AMQP, Redis                  own the C handles
+//   C modules   CLibPQ, CRdKafka, CRabbitMQ, CHiredis,        one .systemLibrary each
+//               CSodium, CCurl
+//   wrappers    Postgres, Kafka, AMQP, Redis, Sodium, SMTP    own the C handles
 //   runtime     Messaging, HTTPRuntime, Observability
-//   domains     Contracts (messages), Catalog, Ordering       model, SQL, routes, handlers
+//   domains     Contracts (messages), Auth, Catalog,          model, SQL, routes, handlers
+//               Ordering, Mailing
 //   assembly    Gateway (HTTP app), Emporium (`emporium`)     subcommands
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
@@ -33,6 +35,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         // Also in the graph through Hummingbird: `emporium loadtest`'s HTTP client.
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // MARK: - C modules
@@ -57,7 +61,34 @@ let package = Package(
             providers: [.apt(["libhiredis-dev"])]
         ),
 
+        .systemLibrary(
+            name: "CSodium",
+            path: "Sources/C/CSodium",
+            providers: [.apt(["libsodium-dev"])]
+        ),
+        .systemLibrary(
+            name: "CCurl",
+            path: "Sources/C/CCurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+
         // MARK: - Wrappers
+        .target(
+            name: "Sodium",
+            dependencies: ["CSodium"],
+            path: "Sources/Wrappers/Sodium",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "SMTP",
+            dependencies: [
+                "CCurl",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Sources/Wrappers/SMTP",
+            swiftSettings: strict
+        ),
         .target(
             name: "ConnectionPool",
             dependencies: [
@@ -168,16 +199,41 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        .target(
+            name: "Auth",
+            dependencies: [
+                "Contracts", "HTTPRuntime", "Messaging", "Postgres", "Redis", "Sodium",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Sources/Domains/Auth",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "Mailing",
+            dependencies: [
+                "Contracts", "Messaging", "Postgres", "SMTP",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Mustache", package: "swift-mustache"),
+            ],
+            path: "Sources/Domains/Mailing",
+            swiftSettings: strict
+        ),
+
         // MARK: - Assembly
         .target(
             name: "Gateway",
             dependencies: [
-                "Catalog", "HTTPRuntime", "Observability", "Ordering",
+                "Auth", "Catalog", "HTTPRuntime", "Observability", "Ordering", "Redis",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Gateway",
+            resources: [.embedInCode("openapi.json")],
             swiftSettings: strict
         ),
         .target(
@@ -198,16 +254,20 @@ let package = Package(
             name: "Emporium",
             dependencies: [
                 "AMQP",
+                "Auth",
                 "Catalog",
                 "ConnectionPool",
                 "Contracts",
                 "Gateway",
                 "Kafka",
+                "Mailing",
                 "Messaging",
                 "Observability",
                 "Ordering",
                 "Postgres",
                 "Redis",
+                "SMTP",
+                "Sodium",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,25 +1,53 @@
+public import Auth
 public import Catalog
 import HTTPRuntime
 public import Hummingbird
 public import Logging
-import Observability
+public import Observability
 public import Ordering
 
 /// `emporium api`: the routes of every domain behind the gateway's middleware.
 public enum Gateway {
-    /// The router: request ids first (so every answer, errors included, carries them), then
-    /// problem documents for every error, HTTP metrics, the caller's identity, and the routes.
-    public static func router(
-        catalog: CatalogStore, orders: OrderService, ready: @escaping @Sendable () async -> Bool
-    ) -> Router<GatewayContext> {
+    /// What the routes need.
+    public struct Services: Sendable {
+        public var auth: AuthService
+        public var tokens: AccessTokens
+        public var catalog: CatalogStore
+        public var orders: OrderService
+        public var limiter: RateLimiter?
+        public var readiness: [HealthCheck]
+
+        public init(
+            auth: AuthService, tokens: AccessTokens, catalog: CatalogStore, orders: OrderService, limiter: RateLimiter?, readiness: [HealthCheck]
+        ) {
+            self.auth = auth
+            self.tokens = tokens
+            self.catalog = catalog
+            self.orders = orders
+            self.limiter = limiter
+            self.readiness = readiness
+        }
+    }
+
+    /// The router: request ids first (so every answer, errors included, carries them), HTTP
+    /// metrics (which see the final status), problem documents for every error, the caller's
+    /// identity, the rate limits (per caller once known), and the routes.
+    public static func router(_ services: Services) -> Router<GatewayContext> {
         let router = Router(context: GatewayContext.self)
         router.add(middleware: RequestIDMiddleware())
+        router.add(middleware: HTTPMetricsMiddleware())
         router.add(middleware: ProblemMiddleware())
-        router.add(middleware: MetricsMiddleware())
-        router.add(middleware: HeaderIdentityMiddleware())
-        addObservabilityRoutes(to: router, ready: ready)
-        CatalogRoutes(store: catalog).register(on: router)
-        OrderRoutes(service: orders).register(on: router)
+        router.add(middleware: BearerIdentityMiddleware(tokens: services.tokens))
+        if let limiter = services.limiter { router.add(middleware: RateLimitMiddleware(limiter: limiter)) }
+        addObservabilityRoutes(to: router, checks: services.readiness)
+        router.get("openapi.json") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.bytes)))
+        }
+        AuthRoutes(service: services.auth, clientAddress: { _, context in context.clientAddress }).register(on: router)
+        CatalogRoutes(store: services.catalog).register(on: router)
+        OrderRoutes(service: services.orders).register(on: router)
         return router
     }
 }

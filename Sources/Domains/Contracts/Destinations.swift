@@ -7,14 +7,18 @@ public enum Destinations {
     public static let productTopic = "product"
     /// Order lifecycle and stock decisions, keyed by order id.
     public static let orderTopic = "order"
+    /// Account events, keyed by account id.
+    public static let userTopic = "user"
 
     public static let products = MessageDestination.kafka(productTopic)
     public static let orders = MessageDestination.kafka(orderTopic)
+    public static let users = MessageDestination.kafka(userTopic)
 
     /// Routing keys on the work exchange.
     public static let paymentReminderKey = PaymentReminderDue.messageType
     public static let expiryKey = OrderExpiryDue.messageType
     public static let mailKey = MailSend.messageType
+    public static let codeExpiryKey = VerificationCodeExpiryDue.messageType
 
     public static let mail = MessageDestination.amqp(mailKey)
 }

@@ -19,14 +19,18 @@ public struct MailSend: MessagePayload, Hashable {
     }
 
     public var template: Template
-    /// The customer (until accounts exist, the id is all the order side knows).
+    /// The customer (the account id); the mail worker looks up the address unless `to` is set.
     public var customerID: String
+    /// The address, when the sender knows it (the verification mail of an account not yet in
+    /// the mail worker's copy).
+    public var to: String?
     public var orderID: UUID?
     public var data: [String: String]
 
-    public init(template: Template, customerID: String, orderID: UUID? = nil, data: [String: String] = [:]) {
+    public init(template: Template, customerID: String, to: String? = nil, orderID: UUID? = nil, data: [String: String] = [:]) {
         self.template = template
         self.customerID = customerID
+        self.to = to
         self.orderID = orderID
         self.data = data
     }

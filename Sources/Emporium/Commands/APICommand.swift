@@ -1,7 +1,10 @@
+import AMQP
 import ArgumentParser
+import Auth
 import Catalog
 import Gateway
 import Hummingbird
+import Kafka
 import Logging
 import Observability
 import Ordering
@@ -24,22 +27,54 @@ struct APICommand: AsyncParsableCommand {
         let databases = try DatabaseSettings(environment: environment)
         let messaging = try MessagingSettings(environment: environment)
         let orders = try OrderSettings(environment: environment)
+        let auth = try AuthSettings(environment: environment, namespace: messaging.namespace)
+        let tokenSettings = try AuthSettings.tokens(environment: environment)
         let shutdown = try ShutdownSettings(environment: environment)
         _ = ProcessMetrics.registry
 
         let database = Databases(databases, logger: logger)
         let redis = RedisPool(configuration: messaging.redis, logger: logger)
-        let router = Gateway.router(
-            catalog: CatalogStore(database: database.router),
+        // Only for /health/ready: the API itself writes to the outbox, never to a broker.
+        let work = AMQPTopology(exchanges: [AMQPExchange(name: messaging.delays.workExchange, type: "direct")])
+        let amqp = try AMQPConnection(configuration: messaging.amqp, topology: work, logger: logger)
+        let kafka = try KafkaProducer.make(
+            configuration: KafkaProducerConfiguration(bootstrapServers: messaging.kafkaBootstrapServers), logger: logger)
+
+        let tokens = await AccessTokens(settings: tokenSettings)
+        let authService = AuthService(
+            database: database.router, redis: redis, tokens: tokens, passwords: try PasswordVault(cost: auth.passwordCost),
+            policy: auth.policy, logger: logger)
+        let readiness = [
+            HealthCheck("postgres") {
+                guard await database.isPrimaryReachable() else { throw ReadinessFailure(description: "primary unreachable") }
+            },
+            HealthCheck("redis") { _ = try await redis.command(["PING"]) },
+            HealthCheck("rabbitmq") { try await amqp.declare(work) },
+            HealthCheck("kafka") { _ = try await kafka.topics(timeout: .seconds(2)) },
+        ]
+        let router = Gateway.router(Gateway.Services(
+            auth: authService, tokens: tokens, catalog: CatalogStore(database: database.router),
             orders: OrderService(database: database.router, redis: redis, timings: orders.timings, logger: logger),
-            ready: { await database.isPrimaryReachable() })
+            limiter: settings.rateLimits.isEmpty
+                ? nil : RateLimiter(redis: redis, rules: settings.rateLimits, prefix: messaging.namespace, logger: logger),
+            readiness: readiness))
         let application = Application(
             router: router, configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
             onServerRunning: { channel in
                 logger.info("api listening", metadata: ["http.address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+                if let admin = auth.admin {
+                    Task {
+                        do { try await authService.bootstrapAdmin(email: admin.email, password: admin.password) } catch {
+                            logger.error("could not create the admin account", metadata: ["error": "\(error)"])
+                        }
+                    }
+                }
             },
             logger: logger)
-        logger.warning("API_IDENTITY=headers: the caller is taken from X-Customer-Id and X-Customer-Role until accounts land")
-        try await shutdown.group(database.services + [redis, application], logger: logger).run()
+        try await shutdown.group(database.services + [redis, kafka, amqp, application], logger: logger).run()
     }
+}
+
+struct ReadinessFailure: Error, CustomStringConvertible {
+    var description: String
 }

@@ -1,3 +1,4 @@
+import Auth
 import ArgumentParser
 import Foundation
 import Messaging
@@ -60,7 +61,8 @@ struct LoadtestCommand: AsyncParsableCommand {
     func run() async throws {
         let options = Loadtest.Options(
             endpoint: try HTTPEndpoint(url: url), clients: clients, orders: orders, duration: duration.flatMap(AMQPDelays.parseDuration),
-            rate: rate, products: products, maximumLines: lines, decisionTimeout: AMQPDelays.parseDuration(decisionTimeout) ?? .seconds(120))
+            rate: rate, products: products, maximumLines: lines, decisionTimeout: AMQPDelays.parseDuration(decisionTimeout) ?? .seconds(120),
+            tokens: await AccessTokens(settings: try AuthSettings.tokens(environment: Environment())))
         // One event-loop thread is plenty for a few dozen connections, and leaves the cores to the fleet.
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let progress = LoadtestProgress()

@@ -1,14 +1,17 @@
 import AMQP
 import ArgumentParser
+import Auth
 import Catalog
 import Contracts
 import Kafka
 import Logging
+import Mailing
 import Messaging
 import Observability
 import Ordering
 import Postgres
 import Redis
+import SMTP
 import ServiceLifecycle
 import UnixSignals
 
@@ -17,8 +20,53 @@ struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "worker",
         abstract: "Run a worker (any number of replicas of each).",
-        subcommands: [ProductWorkerCommand.self, OrderWorkerCommand.self]
+        subcommands: [AuthWorkerCommand.self, ProductWorkerCommand.self, OrderWorkerCommand.self, MailWorkerCommand.self]
     )
+}
+
+/// `emporium worker auth`: verification codes for registrations and resends, their expiry, and
+/// the purge of accounts never verified.
+struct AuthWorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "auth", abstract: "Mail verification codes and expire them; purge unverified accounts (Kafka: user; RabbitMQ: code expiry).")
+
+    func run() async throws {
+        let worker = try WorkerProcess(name: "worker-auth", defaultMetricsPort: 9401)
+        let auth = try AuthSettings(environment: Environment(), namespace: worker.messaging.namespace)
+        let processor = worker.processor(AccountLifecycle.handlers(policy: auth.policy))
+        let kafka = try worker.kafkaConsumer(topics: [Destinations.userTopic], processor: processor)
+        let settings = AMQPMessageConsumerSettings(queue: worker.messaging.named("auth"), routingKeys: [Destinations.codeExpiryKey])
+        let connection = try AMQPConnection(configuration: worker.messaging.amqp, logger: worker.logger)
+        let expiries = AMQPMessageConsumer(
+            settings: settings, processor: processor, connection: connection, delays: worker.messaging.delays, logger: worker.logger)
+        let purge = AccountPurge(database: worker.database.primary, policy: auth.policy, interval: auth.purgeInterval, logger: worker.logger)
+        try await worker.run(kafka, expiries, purge, connection)
+    }
+}
+
+/// `emporium worker mail`: renders and sends `mail.send` commands over SMTP, with retries
+/// through the delay queues; keeps the copy of customers' addresses from the user topic.
+struct MailWorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mail", abstract: "Send mails over SMTP (RabbitMQ: mail.send; Kafka: user, for addresses).")
+
+    func run() async throws {
+        let worker = try WorkerProcess(name: "worker-mail", defaultMetricsPort: 9404)
+        let mail = try MailSettings(environment: Environment())
+        let delivery = try MailDelivery(
+            sender: SMTPClient(configuration: mail.smtp, logger: worker.logger), database: worker.database.primary, retry: mail.retry)
+        let recipients = try worker.kafkaConsumer(topics: [Destinations.userTopic], handlers: MailDelivery.recipientHandlers)
+        var settings = AMQPMessageConsumerSettings(queue: worker.messaging.named("mail"), routingKeys: [Destinations.mailKey])
+        settings.concurrency = 8
+        let connection = try AMQPConnection(configuration: worker.messaging.amqp, logger: worker.logger)
+        let processor = MessageProcessor(
+            settings: MessageConsumerSettings(name: worker.name, retry: mail.retry, guardTimeToLive: worker.messaging.guardTimeToLive),
+            handlers: delivery.commandHandlers, database: worker.database.primary, redis: worker.redis, logger: worker.logger)
+        let commands = AMQPMessageConsumer(
+            settings: settings, processor: processor, connection: connection, delays: worker.messaging.delays, logger: worker.logger)
+        worker.logger.info("sending mail through \(mail.smtp.server)")
+        try await worker.run(recipients, commands, connection)
+    }
 }
 
 /// `emporium worker product`: reserves, releases and sells stock from the order topic.

@@ -1,18 +1,31 @@
+import Gateway
+import Messaging
+
 /// The HTTP gateway.
 ///
 /// Keys: `API_HOST` (`127.0.0.1`), `API_PORT` (`8080`; 0 picks a free port, logged at start),
-/// `API_IDENTITY` (`headers`, the only mode until accounts land: the caller comes from
-/// `X-Customer-Id` and `X-Customer-Role`, so run it only behind something that sets them).
+/// `RATE_LIMIT_AUTH` (`20/1m`: `/auth/*` requests per client), `RATE_LIMIT_WRITE` (`120/1m`:
+/// other non-GET requests), `RATE_LIMIT_READ` (`600/1m`: GET and HEAD); each `<count>/<window>`
+/// or `off`. The client is the token's account, else the peer's address; counts live in Redis,
+/// so the limits hold across replicas.
 struct APISettings: Sendable {
     var host: String
     var port: Int
+    var rateLimits: [RateLimiter.RouteClass: RateLimiter.Rule]
 
     init(environment: Environment) throws {
         host = environment.string("API_HOST", default: "127.0.0.1")
         port = try environment.integer("API_PORT", default: 8080, range: 0...65535)
-        let identity = environment.string("API_IDENTITY", default: "headers")
-        guard identity == "headers" else {
-            throw ConfigurationError(key: "API_IDENTITY", message: "expected \"headers\" (the only mode until accounts land), got \"\(identity)\"")
+        rateLimits = [:]
+        let defaults: [RateLimiter.RouteClass: String] = [.auth: "20/1m", .write: "120/1m", .read: "600/1m"]
+        for routeClass in RateLimiter.RouteClass.allCases {
+            let key = "RATE_LIMIT_\(routeClass.rawValue.uppercased())"
+            let text = environment.string(key, default: defaults[routeClass]!)
+            if text == "off" { continue }
+            guard let rule = RateLimiter.Rule(text, parseDuration: AMQPDelays.parseDuration) else {
+                throw ConfigurationError(key: key, message: "expected <count>/<window> such as 20/1m, or off, got \"\(text)\"")
+            }
+            rateLimits[routeClass] = rule
         }
     }
 }

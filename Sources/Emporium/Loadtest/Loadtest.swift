@@ -1,3 +1,4 @@
+import Auth
 import Catalog
 import Foundation
 import NIOCore
@@ -29,6 +30,8 @@ struct Loadtest: Sendable {
         /// At most this many connections poll for decisions.
         var pollers = 4
         var pollInterval: Duration = .milliseconds(500)
+        /// Signs the run's customers' and admin's access tokens (the API's own key).
+        var tokens: AccessTokens
     }
 
     let options: Options
@@ -89,7 +92,10 @@ struct Loadtest: Sendable {
 
     // MARK: - Phase 1: products
 
-    private var adminHeaders: [(String, String)] { [("X-Customer-Id", "\(runID)-admin"), ("X-Customer-Role", "admin")] }
+    /// `Authorization: Bearer` with a token the API accepts for `subject`.
+    private func authorization(_ subject: String, role: String = "customer") async throws -> (String, String) {
+        ("Authorization", "Bearer " + (try await options.tokens.issue(subject: subject, role: role).token))
+    }
 
     private func createProducts() async throws -> [String] {
         let connection = try await HTTPClientConnection.connect(to: options.endpoint, on: group)
@@ -99,7 +105,7 @@ struct Loadtest: Sendable {
                 let product = NewProduct(
                     sku: sku, name: "Load test product \(index)", priceMinor: Int64(250 + (index * 370) % 9_000), currency: "EUR",
                     stock: 1_000_000)
-                let response = try await connection.send(.POST, "/products", headers: adminHeaders, body: try Self.json(product))
+                let response = try await connection.send(.POST, "/products", headers: [try await authorization("\(runID)-admin", role: "admin")], body: try Self.json(product))
                 guard response.status == 201 else {
                     throw LoadtestError("POST /products (\(sku)): HTTP \(response.status): \(String(decoding: response.bytes, as: UTF8.self))")
                 }
@@ -123,7 +129,7 @@ struct Loadtest: Sendable {
             let body = try Self.json(order)
             while true {
                 attempt += 1
-                let headers = [("X-Customer-Id", "\(runID)-probe"), ("Idempotency-Key", "\(runID)-probe-\(attempt)")]
+                let headers = [try await authorization("\(runID)-probe"), ("Idempotency-Key", "\(runID)-probe-\(attempt)")]
                 let response = try await connection.send(.POST, "/orders", headers: headers, body: body)
                 if response.status == 201 { break }
                 guard response.status == 422, ContinuousClock.now < deadline else {
@@ -139,6 +145,7 @@ struct Loadtest: Sendable {
 
     private func sendOrders(client: Int, skus: [String], dispenser: OrderDispenser) async -> [Accepted] {
         let customer = "\(runID)-c\(client)"
+        guard let customerAuthorization = try? await authorization(customer) else { return [] }
         var accepted: [Accepted] = []
         var connection: HTTPClientConnection?
         var sequence = 0
@@ -153,7 +160,7 @@ struct Loadtest: Sendable {
                 if connection == nil { connection = try await HTTPClientConnection.connect(to: options.endpoint, on: group) }
                 let lines = skus.shuffled(using: &random).prefix(Int.random(in: 1...options.maximumLines, using: &random))
                 let body = try [UInt8](encoder.encode(NewOrder(lines: lines.map { .init(sku: $0, quantity: Int.random(in: 1...3, using: &random)) })))
-                let headers = [("X-Customer-Id", customer), ("Idempotency-Key", "\(customer)-\(sequence)")]
+                let headers = [customerAuthorization, ("Idempotency-Key", "\(customer)-\(sequence)")]
                 let sentAt = Date()
                 let start = ContinuousClock.now
                 let response = try await connection!.send(.POST, "/orders", headers: headers, body: body)
@@ -206,6 +213,7 @@ struct Loadtest: Sendable {
         var connection: HTTPClientConnection?
         let decoder = JSONDecoder()
         let timestamps = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+        let admin = (try? await authorization("\(runID)-admin", role: "admin")) ?? ("Authorization", "")
         while !waiting.isEmpty, ContinuousClock.now < deadline {
             var still: [Accepted] = []
             for order in waiting {
@@ -215,7 +223,7 @@ struct Loadtest: Sendable {
                 }
                 do {
                     if connection == nil { connection = try await HTTPClientConnection.connect(to: options.endpoint, on: group) }
-                    let response = try await connection!.send(.GET, "/orders/\(order.id)", headers: adminHeaders)
+                    let response = try await connection!.send(.GET, "/orders/\(order.id)", headers: [admin])
                     guard response.status == 200, let seen = try? decoder.decode(PolledOrder.self, from: Data(response.bytes)) else {
                         progress.pollFailed("HTTP \(response.status)")
                         still.append(order)

@@ -40,6 +40,13 @@ public enum ProcessMetrics {
 public func addObservabilityRoutes<Context: RequestContext>(
     to router: Router<Context>, ready: @escaping @Sendable () async -> Bool = { true }
 ) {
+    addMetricsAndLiveness(to: router)
+    router.get("/health/ready") { _, _ in
+        await ready() ? HTTPResponse.Status.ok : HTTPResponse.Status.serviceUnavailable
+    }
+}
+
+func addMetricsAndLiveness<Context: RequestContext>(to router: Router<Context>) {
     router.get("/metrics") { _, _ in
         let bytes = ProcessMetrics.exposition()
         return Response(
@@ -47,9 +54,6 @@ public func addObservabilityRoutes<Context: RequestContext>(
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
     }
     router.get("/health/live") { _, _ in HTTPResponse.Status.ok }
-    router.get("/health/ready") { _, _ in
-        await ready() ? HTTPResponse.Status.ok : HTTPResponse.Status.serviceUnavailable
-    }
 }
 
 /// A small HTTP server for processes without an API of their own (workers, the relay): it serves

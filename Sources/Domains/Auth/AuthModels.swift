@@ -1,0 +1,88 @@
+public import Foundation
+
+/// `POST /auth/register` and `POST /auth/login`.
+public struct Credentials: Decodable, Sendable {
+    public var email: String
+    public var password: String
+
+    /// What is wrong with the fields, one message each.
+    func validationErrors(checkingPasswordRules: Bool) -> [String] {
+        var errors: [String] = []
+        if !Self.isEmail(email) { errors.append("email: not an e-mail address") }
+        if checkingPasswordRules {
+            if password.count < 10 { errors.append("password: at least 10 characters") }
+            if password.utf8.count > 1024 { errors.append("password: at most 1024 bytes") }
+        } else if password.isEmpty || password.utf8.count > 1024 {
+            errors.append("password: 1 to 1024 bytes")
+        }
+        return errors
+    }
+
+    var normalisedEmail: String { email.trimmingCharacters(in: .whitespaces).lowercased() }
+
+    static func isEmail(_ text: String) -> Bool {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let parts = trimmed.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."), !parts[1].hasSuffix("."),
+              (3...254).contains(trimmed.utf8.count)
+        else { return false }
+        return trimmed.unicodeScalars.allSatisfy { $0.isASCII && $0.value > 0x20 && !"<>()[],;:\\\"".unicodeScalars.contains($0) }
+    }
+}
+
+/// `POST /auth/verify`.
+public struct VerificationAttempt: Decodable, Sendable {
+    public var email: String
+    public var code: String
+}
+
+/// `POST /auth/resend`.
+public struct ResendRequest: Decodable, Sendable {
+    public var email: String
+}
+
+/// `POST /auth/refresh` and `POST /auth/logout`.
+public struct RefreshRequest: Decodable, Sendable {
+    public var refreshToken: String
+}
+
+/// An account as the API shows it.
+public struct AccountView: Encodable, Sendable {
+    public var id: UUID
+    public var email: String
+    public var role: String
+    public var verified: Bool
+    public var createdAt: Date
+
+    init(_ account: Account) {
+        id = account.id
+        email = account.email
+        role = account.role.rawValue
+        verified = account.isVerified
+        createdAt = account.createdAt
+    }
+}
+
+/// What login and refresh return.
+public struct TokenPair: Encodable, Sendable {
+    public var accessToken: String
+    public var tokenType = "Bearer"
+    /// Seconds.
+    public var expiresIn: Int
+    public var refreshToken: String
+    public var refreshExpiresIn: Int
+}
+
+/// Where a change came from: the request's id and correlation id, carried into its events.
+public struct RequestOrigin: Sendable {
+    public var requestID: String
+    public var correlationID: String
+    /// The client's address, for per-client login throttling.
+    public var client: String
+
+    public init(requestID: String, correlationID: String, client: String) {
+        self.requestID = requestID
+        self.correlationID = correlationID
+        self.client = client
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+public import HTTPRuntime
+public import Hummingbird
+import HTTPTypes
+
+/// `/auth/*` and `/me`.
+public struct AuthRoutes<Context: IdentifiedRequestContext>: Sendable {
+    let service: AuthService
+    /// The client's address as the gateway sees it (for per-client login throttling).
+    let clientAddress: @Sendable (Request, Context) -> String
+
+    public init(service: AuthService, clientAddress: @escaping @Sendable (Request, Context) -> String) {
+        self.service = service
+        self.clientAddress = clientAddress
+    }
+
+    public func register(on router: Router<Context>) {
+        let auth = router.group("auth")
+        auth.post("register", use: register)
+        auth.post("verify", use: verify)
+        auth.post("resend", use: resend)
+        auth.post("login", use: login)
+        auth.post("refresh", use: refresh)
+        auth.post("logout", use: logout)
+        router.get("me", use: me)
+    }
+
+    @Sendable func register(_ request: Request, context: Context) async throws -> Response {
+        let credentials = try await request.decodeJSON(Credentials.self, context: context)
+        let account = try await service.register(credentials, origin: origin(request, context))
+        return try jsonResponse(account, status: .created, headers: [.location: "/me"])
+    }
+
+    @Sendable func verify(_ request: Request, context: Context) async throws -> Response {
+        let attempt = try await request.decodeJSON(VerificationAttempt.self, context: context)
+        return try jsonResponse(try await service.verify(attempt, origin: origin(request, context)))
+    }
+
+    @Sendable func resend(_ request: Request, context: Context) async throws -> Response {
+        let body = try await request.decodeJSON(ResendRequest.self, context: context)
+        try await service.resend(body, origin: origin(request, context))
+        return Response(status: .accepted)
+    }
+
+    @Sendable func login(_ request: Request, context: Context) async throws -> Response {
+        let credentials = try await request.decodeJSON(Credentials.self, context: context)
+        return try jsonResponse(try await service.login(credentials, origin: origin(request, context)), headers: [.cacheControl: "no-store"])
+    }
+
+    @Sendable func refresh(_ request: Request, context: Context) async throws -> Response {
+        let body = try await request.decodeJSON(RefreshRequest.self, context: context)
+        return try jsonResponse(try await service.refresh(body), headers: [.cacheControl: "no-store"])
+    }
+
+    @Sendable func logout(_ request: Request, context: Context) async throws -> Response {
+        let body = try await request.decodeJSON(RefreshRequest.self, context: context)
+        try await service.logout(body)
+        return Response(status: .noContent)
+    }
+
+    @Sendable func me(_ request: Request, context: Context) async throws -> Response {
+        try jsonResponse(try await service.me(try context.requireCaller()))
+    }
+
+    private func origin(_ request: Request, _ context: Context) -> RequestOrigin {
+        RequestOrigin(requestID: context.requestID, correlationID: context.correlationID, client: clientAddress(request, context))
+    }
+}

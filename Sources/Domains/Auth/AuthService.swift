@@ -1,0 +1,225 @@
+public import Contracts
+public import Foundation
+public import HTTPRuntime
+public import Logging
+import Messaging
+public import Postgres
+public import Redis
+import Sodium
+
+/// Accounts and tokens: what the auth routes call.
+public struct AuthService: Sendable {
+    let database: PostgresRouter
+    let redis: RedisPool
+    let tokens: AccessTokens
+    let passwords: PasswordVault
+    let policy: AuthPolicy
+    let throttle: LoginThrottle
+    let logger: Logger
+
+    public init(database: PostgresRouter, redis: RedisPool, tokens: AccessTokens, passwords: PasswordVault, policy: AuthPolicy, logger: Logger) {
+        self.database = database
+        self.redis = redis
+        self.tokens = tokens
+        self.passwords = passwords
+        self.policy = policy
+        self.throttle = LoginThrottle(redis: redis, policy: policy, logger: logger)
+        self.logger = logger
+    }
+
+    // MARK: - Sign-up
+
+    /// A new, unverified customer account; `user.registered` follows in the same transaction
+    /// (the auth worker mails the code).
+    public func register(_ credentials: Credentials, origin: RequestOrigin) async throws -> AccountView {
+        let errors = credentials.validationErrors(checkingPasswordRules: true)
+        guard errors.isEmpty else { throw Problem.invalid(errors) }
+        let email = credentials.normalisedEmail
+        let hash = try await passwords.hash(credentials.password)
+        let id = UUID()
+        let account = try await database.withTransaction { connection -> Account? in
+            guard try await AuthStore.insert(id: id, email: email, passwordHash: hash, role: .customer, verified: false, on: connection) else {
+                return nil
+            }
+            try await Self.publish(UserRegistered(accountID: id, email: email), accountID: id, origin: origin, on: connection)
+            return try await AuthStore.account(id: id, on: connection)?.account
+        }
+        guard let account else { throw Problem.conflict("An account with this e-mail address exists already.") }
+        // The first code is on its way: the resend cooldown starts now.
+        _ = try? await redis.set(resendKey(email), to: "1", condition: .ifNotExists, expiration: resendExpiration)
+        return AccountView(account)
+    }
+
+    /// Checks the code; five wrong tries void it, and so does its lifetime running out.
+    public func verify(_ attempt: VerificationAttempt, origin: RequestOrigin) async throws -> AccountView {
+        let email = attempt.email.trimmingCharacters(in: .whitespaces).lowercased()
+        guard Credentials.isEmail(email), attempt.code.count == 6, attempt.code.allSatisfy(\.isASCII), attempt.code.allSatisfy(\.isNumber) else {
+            throw Problem.invalid(["code: 6 digits, for the e-mail address it was sent to"])
+        }
+        enum Outcome: Sendable {
+            case verified(Account)
+            case noCode
+            case wrong(remaining: Int)
+        }
+        let outcome = try await database.withTransaction { connection -> Outcome in
+            guard let stored = try await AuthStore.account(email: email, on: connection), !stored.account.isVerified,
+                  let code = try await AuthStore.lockCode(accountID: stored.account.id, on: connection),
+                  code.expiresAt > Date(), code.attempts < policy.codeAttempts
+            else { return .noCode }
+            let id = stored.account.id
+            guard AuthStore.codeHash(attempt.code, accountID: id) == code.codeHash else {
+                let attempts = code.attempts + 1
+                if attempts >= policy.codeAttempts {
+                    try await connection.execute("DELETE FROM auth.verification_codes WHERE account_id = \(id)")
+                } else {
+                    try await connection.execute("UPDATE auth.verification_codes SET attempts = \(attempts) WHERE account_id = \(id)")
+                }
+                return .wrong(remaining: policy.codeAttempts - attempts)
+            }
+            try await connection.execute("UPDATE auth.accounts SET verified_at = now(), updated_at = now() WHERE id = \(id)")
+            try await connection.execute("DELETE FROM auth.verification_codes WHERE account_id = \(id)")
+            try await Self.publish(UserVerified(accountID: id, email: email), accountID: id, origin: origin, on: connection)
+            return .verified(try await AuthStore.account(id: id, on: connection)?.account ?? stored.account)
+        }
+        switch outcome {
+        case .verified(let account): return AccountView(account)
+        case .noCode:
+            throw Problem(.gone, "No code pending", detail: "There is no valid code for this address (expired, used up, or never sent). Ask for a new one.")
+        case .wrong(let remaining):
+            throw Problem(
+                .badRequest, "Wrong code", detail: remaining > 0 ? "The code does not match; \(remaining) tries left." : "The code does not match, and it is now void. Ask for a new one.",
+                extensions: ["triesLeft": .int(remaining)])
+        }
+    }
+
+    /// A new code by mail, once per cooldown per address. The answer is the same whether the
+    /// address has an account waiting for verification or not.
+    public func resend(_ request: ResendRequest, origin: RequestOrigin) async throws {
+        let email = request.email.trimmingCharacters(in: .whitespaces).lowercased()
+        guard Credentials.isEmail(email) else { throw Problem.invalid(["email: not an e-mail address"]) }
+        let key = resendKey(email)
+        guard try await redis.set(key, to: "1", condition: .ifNotExists, expiration: resendExpiration) else {
+            let remaining = max(1, (try await redis.pttl(key) + 999) / 1000)
+            throw Problem(
+                .tooManyRequests, "Too many requests", detail: "A code was sent less than \(Int(AccessTokens.seconds(policy.resendCooldown))) s ago; try again in \(remaining) s.",
+                headers: [.retryAfter: String(remaining)])
+        }
+        try await database.withTransaction { connection in
+            guard let stored = try await AuthStore.account(email: email, on: connection), !stored.account.isVerified else { return }
+            let id = stored.account.id
+            try await Self.publish(VerificationRequested(accountID: id), accountID: id, origin: origin, on: connection)
+        }
+    }
+
+    // MARK: - Sessions
+
+    /// Tokens for a verified account. Unknown addresses take as long as known ones (a decoy hash
+    /// is verified) and get the same answer; failures are throttled per account and per client.
+    public func login(_ credentials: Credentials, origin: RequestOrigin) async throws -> TokenPair {
+        let errors = credentials.validationErrors(checkingPasswordRules: false)
+        guard errors.isEmpty else { throw Problem.invalid(errors) }
+        let email = credentials.normalisedEmail
+        try await throttle.check(email: email, client: origin.client)
+        let stored = try await database.withPrimary { try await AuthStore.account(email: email, on: $0) }
+        guard try await passwords.verify(credentials.password, against: stored?.passwordHash), let stored else {
+            await throttle.recordFailure(email: email, client: origin.client)
+            throw Problem(.unauthorized, "Unauthorized", detail: "The e-mail address or the password is wrong.")
+        }
+        guard stored.account.isVerified else {
+            throw Problem(.forbidden, "Not verified", detail: "Verify the e-mail address with the code that was mailed first.")
+        }
+        await throttle.recordSuccess(email: email)
+        return try await database.withTransaction { connection in
+            try await issue(for: stored.account, family: UUID(), on: connection)
+        }
+    }
+
+    /// Spends a refresh token for a new pair. A token already spent revokes its family: whoever
+    /// holds any of its tokens must log in again.
+    public func refresh(_ request: RefreshRequest) async throws -> TokenPair {
+        enum Outcome: Sendable {
+            case issued(TokenPair)
+            case refused(String)
+        }
+        let hash = SHA256Digest.hex(request.refreshToken)
+        let outcome = try await database.withTransaction { connection -> Outcome in
+            guard let token = try await AuthStore.lockRefreshToken(hash: hash, on: connection) else { return .refused("The refresh token is not known.") }
+            if token.revokedAt != nil { return .refused("The refresh token was revoked; log in again.") }
+            if token.spentAt != nil {
+                try await AuthStore.revokeFamily(token.familyID, why: "reuse", on: connection)
+                logger.warning("refresh token reused; its family is revoked", metadata: ["account.id": "\(token.accountID)"])
+                return .refused("The refresh token was used before; every token of this session is revoked. Log in again.")
+            }
+            guard token.expiresAt > Date() else { return .refused("The refresh token has expired; log in again.") }
+            guard let account = try await AuthStore.account(id: token.accountID, on: connection)?.account else {
+                return .refused("The account is gone.")
+            }
+            try await connection.execute("UPDATE auth.refresh_tokens SET spent_at = now() WHERE id = \(token.id)")
+            return .issued(try await issue(for: account, family: token.familyID, on: connection))
+        }
+        switch outcome {
+        case .issued(let pair): return pair
+        case .refused(let reason): throw AccessTokens.unauthorized(reason)
+        }
+    }
+
+    /// Revokes the refresh token's family (its access tokens run out by themselves, within
+    /// their short lifetime). Unknown tokens are fine: the session is over either way.
+    public func logout(_ request: RefreshRequest) async throws {
+        let hash = SHA256Digest.hex(request.refreshToken)
+        try await database.withTransaction { connection in
+            if let token = try await AuthStore.lockRefreshToken(hash: hash, on: connection) {
+                try await AuthStore.revokeFamily(token.familyID, why: "logout", on: connection)
+            }
+        }
+    }
+
+    public func me(_ caller: Caller) async throws -> AccountView {
+        guard let id = UUID(uuidString: caller.id),
+              let account = try await database.withPrimary({ try await AuthStore.account(id: id, on: $0) })?.account
+        else { throw Problem.notFound("The account of this token no longer exists.") }
+        return AccountView(account)
+    }
+
+    /// Creates the admin account from configuration if its address is free (every replica may
+    /// try at start; one wins).
+    public func bootstrapAdmin(email: String, password: String) async throws {
+        let email = email.lowercased()
+        let hash = try await passwords.hash(password)
+        let created = try await database.withTransaction { connection in
+            try await AuthStore.insert(id: UUID(), email: email, passwordHash: hash, role: .admin, verified: true, on: connection)
+        }
+        if created { logger.notice("admin account created from configuration", metadata: ["account.email": "\(email)"]) }
+    }
+
+    // MARK: - Helpers
+
+    private func resendKey(_ email: String) -> String { "\(policy.redisPrefix):auth:resend:\(SHA256Digest.hex(email))" }
+
+    private var resendExpiration: RedisExpiration {
+        .seconds(max(1, Int(AccessTokens.seconds(policy.resendCooldown).rounded(.up))))
+    }
+
+    private func issue(for account: Account, family: UUID, on connection: PostgresConnection) async throws -> TokenPair {
+        let access = try await tokens.issue(subject: account.id.uuidString.lowercased(), role: account.role.rawValue)
+        let refreshToken = Base64URL.encode(SecureRandom.bytes(32))
+        try await AuthStore.insertRefreshToken(
+            familyID: family, accountID: account.id, tokenHash: SHA256Digest.hex(refreshToken), lifetime: policy.refreshLifetime, on: connection)
+        return TokenPair(
+            accessToken: access.token, expiresIn: Int(AccessTokens.seconds(tokens.settings.lifetime)), refreshToken: refreshToken,
+            refreshExpiresIn: Int(AccessTokens.seconds(policy.refreshLifetime)))
+    }
+
+    static func publish<Payload: MessagePayload>(_ payload: Payload, accountID: UUID, origin: RequestOrigin, on connection: PostgresConnection) async throws {
+        let envelope = try MessageEnvelope(
+            payload, key: accountID.uuidString.lowercased(), correlationID: origin.correlationID, causationID: origin.requestID)
+        try await Outbox.append(OutboxMessage(envelope, to: Destinations.users), on: connection)
+    }
+}
+
+enum Base64URL {
+    static func encode(_ bytes: [UInt8]) -> String {
+        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+}

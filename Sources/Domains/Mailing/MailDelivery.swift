@@ -1,0 +1,103 @@
+import Contracts
+import Foundation
+import Logging
+public import Messaging
+public import Postgres
+public import SMTP
+
+/// The mail worker: `mail.send` commands rendered and sent over SMTP, one row per command in
+/// `mailing.mails` (queued, sent, failed; attempts, last error, times), and the copy of where
+/// each customer's mail goes, kept from `user.*` events.
+///
+/// Sending is at least once towards the SMTP server and exactly once as far as this worker can
+/// tell: a command whose row says `sent` is not sent again (a redelivery, a replay under a new
+/// id is another mail). The state of a failed attempt is written outside the inbox transaction,
+/// which the failure rolls back; the runtime then retries through the delay queues with the
+/// mail policy's backoff, and dead-letters after the last attempt or a permanent refusal.
+public struct MailDelivery: Sendable {
+    let sender: SMTPClient
+    let database: PostgresPool
+    let retry: RetryPolicy
+    let renderer: MailRenderer
+
+    public init(sender: SMTPClient, database: PostgresPool, retry: RetryPolicy) throws {
+        self.sender = sender
+        self.database = database
+        self.retry = retry
+        renderer = try MailRenderer()
+    }
+
+    /// The handlers of the AMQP consumer (`mail.send`) and of the Kafka consumer (`user.*`).
+    public var commandHandlers: MessageHandlers {
+        var handlers = MessageHandlers()
+        handlers.on(MailSend.self) { command, context in try await send(command, context: context) }
+        return handlers
+    }
+
+    public static var recipientHandlers: MessageHandlers {
+        var handlers = MessageHandlers()
+        handlers.on(UserRegistered.self) { event, context in
+            try await MailStore.rememberRecipient(event.accountID, email: event.email, on: context.connection)
+        }
+        handlers.on(UserVerified.self) { event, context in
+            try await MailStore.rememberRecipient(event.accountID, email: event.email, on: context.connection)
+        }
+        handlers.on(UserDeleted.self) { event, context in
+            try await context.connection.execute(
+                "DELETE FROM mailing.recipients WHERE customer_id = \(event.accountID.uuidString.lowercased())")
+        }
+        return handlers
+    }
+
+    func send(_ command: MailSend, context: MessageContext) async throws {
+        let id = context.envelope.id
+        // Recorded on its own, so the row (and each failed attempt) outlives a rolled-back try.
+        try await MailStore.recordQueued(id, command, on: database)
+        guard try await MailStore.state(of: id, on: context.connection) != "sent" else {
+            context.logger.info("mail already sent; not sending it again", metadata: ["mail.id": "\(id)"])
+            return
+        }
+        guard let rendered = renderer.render(command.template.rawValue, values: values(of: command)) else {
+            try await recordFailure(id, "no template \(command.template.rawValue)", final: true)
+            throw MessagingError(.poisonMessage, "no mail template \(command.template.rawValue)")
+        }
+        let address: String
+        if let to = command.to {
+            address = to
+        } else if let known = try await MailStore.recipient(command.customerID, on: context.connection) {
+            address = known
+        } else {
+            let final = !retry.allowsRetry(after: context.attempt)
+            try await recordFailure(id, "no address known for customer \(command.customerID)", final: final)
+            throw MessagingError(.transient, "no address known for customer \(command.customerID) yet")
+        }
+        let message = SMTPMessage(
+            to: address, subject: rendered.subject, text: rendered.text, html: rendered.html,
+            messageID: "\(id.uuidString.lowercased())@emporium",
+            headers: [("X-Emporium-Mail-Id", id.uuidString.lowercased()), ("X-Emporium-Template", command.template.rawValue)])
+        do {
+            try await sender.send(message)
+        } catch {
+            let final = !error.isRetriable || !retry.allowsRetry(after: context.attempt)
+            try await recordFailure(id, error.description, final: final)
+            throw error
+        }
+        try await MailStore.recordSent(id, to: address, on: context.connection)
+    }
+
+    private func recordFailure(_ id: UUID, _ error: String, final: Bool) async throws {
+        try await MailStore.recordFailure(id, error: error, final: final, on: database)
+    }
+
+    /// The command's data plus what every template may use.
+    private func values(of command: MailSend) -> [String: String] {
+        var values = command.data
+        values["customerId"] = command.customerID
+        if let to = command.to { values["email"] = to }
+        if let orderID = command.orderID {
+            values["orderId"] = orderID.uuidString.lowercased()
+            values["orderRef"] = String(orderID.uuidString.lowercased().prefix(8))
+        }
+        return values
+    }
+}

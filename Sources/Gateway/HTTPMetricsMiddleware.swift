@@ -1,0 +1,35 @@
+public import Hummingbird
+import Metrics
+
+/// `http_requests_total` and `http_request_duration_seconds` by route (the pattern, not the
+/// path, so ids do not explode the label set), method and status, errors included.
+public struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
+    public init() {}
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        var status = 500
+        defer {
+            let dimensions = [
+                ("route", context.endpointPath ?? "unmatched"), ("method", request.method.rawValue), ("status", String(status)),
+            ]
+            Counter(label: "http_requests_total", dimensions: dimensions).increment()
+            Timer(label: "http_request_duration_seconds", dimensions: dimensions).recordInterval(since: start)
+        }
+        do {
+            let response = try await next(request, context)
+            status = response.status.code
+            return response
+        } catch let error as any HTTPResponseError {
+            status = error.status.code
+            throw error
+        }
+    }
+}
+
+extension Timer {
+    func recordInterval(since start: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - start
+        recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+    }
+}

@@ -1,0 +1,95 @@
+public import Foundation
+import HTTPRuntime
+public import Logging
+public import Redis
+
+/// Fixed-window request limits per client and route class, counted in Redis so every `api`
+/// replica draws on the same allowance.
+public struct RateLimiter: Sendable {
+    /// `limit` requests per `window`.
+    public struct Rule: Sendable, Hashable {
+        public var limit: Int
+        public var window: Duration
+
+        public init(limit: Int, window: Duration) {
+            self.limit = limit
+            self.window = window
+        }
+
+        /// `20/1m`, `600/60s`; `nil` for anything else.
+        public init?(_ text: String, parseDuration: (String) -> Duration?) {
+            let parts = text.split(separator: "/")
+            guard parts.count == 2, let limit = Int(parts[0]), limit > 0, let window = parseDuration(String(parts[1])), window >= .seconds(1)
+            else { return nil }
+            self.init(limit: limit, window: window)
+        }
+
+        var windowSeconds: Int { Int(window.components.seconds) }
+    }
+
+    /// Route classes, each with its own allowance.
+    public enum RouteClass: String, Sendable, CaseIterable {
+        /// `/auth/*`: sign-up, login, codes, refresh. Tight, against guessing and spam.
+        case auth
+        /// Other requests that change something.
+        case write
+        /// GET and HEAD.
+        case read
+    }
+
+    public struct Decision: Sendable {
+        public var allowed: Bool
+        public var rule: Rule
+        public var remaining: Int
+        /// Seconds until the window starts over.
+        public var reset: Int
+    }
+
+    let redis: RedisPool
+    let rules: [RouteClass: Rule]
+    let prefix: String
+    let logger: Logger
+
+    /// `rules` without a class leave it unlimited.
+    public init(redis: RedisPool, rules: [RouteClass: Rule], prefix: String, logger: Logger) {
+        self.redis = redis
+        self.rules = rules
+        self.prefix = prefix
+        self.logger = logger
+    }
+
+    /// INCR, with the window's expiry set by the first request of the window; returns the count
+    /// and the milliseconds left.
+    static let script = """
+        local count = redis.call('INCR', KEYS[1])
+        if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+        local ttl = redis.call('PTTL', KEYS[1])
+        if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+        return {count, ttl}
+        """
+
+    /// Counts one request of `client` in `routeClass`. `nil` when the class is unlimited, or when
+    /// Redis cannot be reached (the request goes through; refusing all traffic would be worse).
+    public func take(_ routeClass: RouteClass, client: String) async -> Decision? {
+        guard let rule = rules[routeClass] else { return nil }
+        let key = "\(prefix):ratelimit:\(routeClass.rawValue):\(client)"
+        do {
+            let reply = try await redis.eval(
+                Self.script, keys: [RedisArgument(key)], arguments: [RedisArgument(rule.windowSeconds * 1000)])
+            guard case .array(let values) = reply, values.count == 2, case .integer(let count) = values[0], case .integer(let ttl) = values[1]
+            else { throw RedisError.unexpected(reply) }
+            return Decision(
+                allowed: count <= rule.limit, rule: rule, remaining: max(0, rule.limit - count), reset: max(1, (ttl + 999) / 1000))
+        } catch {
+            logger.warning("rate limiter unavailable; letting the request through", metadata: ["error": "\(error)"])
+            return nil
+        }
+    }
+}
+
+extension RedisError {
+    static func unexpected(_ reply: RedisValue) -> any Error {
+        struct UnexpectedReply: Error, CustomStringConvertible { var description: String }
+        return UnexpectedReply(description: "rate limit script returned \(reply)")
+    }
+}

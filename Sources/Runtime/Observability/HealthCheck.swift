@@ -1,0 +1,64 @@
+import Foundation
+public import Hummingbird
+import NIOCore
+
+/// One dependency `/health/ready` looks at: a probe that throws (or takes longer than
+/// `timeout`) when the dependency cannot be used.
+public struct HealthCheck: Sendable {
+    public var name: String
+    public var timeout: Duration
+    public var probe: @Sendable () async throws -> Void
+
+    public init(_ name: String, timeout: Duration = .seconds(2), probe: @escaping @Sendable () async throws -> Void) {
+        self.name = name
+        self.timeout = timeout
+        self.probe = probe
+    }
+
+    /// `nil` when the dependency answered in time, else what went wrong.
+    func run() async -> String? {
+        await withTaskGroup(of: String?.self) { group in
+            group.addTask {
+                do {
+                    try await probe()
+                    return nil
+                } catch {
+                    return "\(error)"
+                }
+            }
+            group.addTask { [timeout] in
+                try? await Task.sleep(for: timeout)
+                return Task.isCancelled ? nil : "no answer within \(timeout)"
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+    }
+
+    /// Every check at once: `{"status":"ready"|"not ready","checks":{"postgres":"up",...}}`.
+    static func report(_ checks: [HealthCheck]) async -> (ready: Bool, body: [UInt8]) {
+        let results = await withTaskGroup(of: (String, String?).self) { group in
+            for check in checks { group.addTask { (check.name, await check.run()) } }
+            var results: [String: String] = [:]
+            for await (name, failure) in group { results[name] = failure.map { "down: \($0)" } ?? "up" }
+            return results
+        }
+        let ready = results.values.allSatisfy { $0 == "up" }
+        let document: [String: Any] = ["status": ready ? "ready" : "not ready", "checks": results]
+        let body = (try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])).map { [UInt8]($0) } ?? []
+        return (ready, body)
+    }
+}
+
+/// Adds `/metrics`, `/health/live` and a `/health/ready` that runs `checks` and says which
+/// dependency is down (503), as JSON.
+public func addObservabilityRoutes<Context: RequestContext>(to router: Router<Context>, checks: [HealthCheck]) {
+    addMetricsAndLiveness(to: router)
+    router.get("/health/ready") { _, _ in
+        let (ready, body) = await HealthCheck.report(checks)
+        return Response(
+            status: ready ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}
