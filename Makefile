@@ -17,10 +17,12 @@ run: services-up build migrate
 	@bash $(FLEET) status
 	@echo
 	@echo "Emporium is up: the services above and the fleet."
-	@echo "  API                  http://127.0.0.1:8080  (e.g. curl http://127.0.0.1:8080/products; until accounts"
-	@echo "                       land the caller is the X-Customer-Id header, admins add X-Customer-Role: admin)"
-	@echo "  RabbitMQ management  http://127.0.0.1:15672"
-	@echo "  mail commands        RabbitMQ queue emporium.mail (a mail worker sends them once it lands)"
+	@echo "  API                  http://127.0.0.1:8080  (e.g. curl http://127.0.0.1:8080/products)"
+	@echo "  OpenAPI document     http://127.0.0.1:8080/openapi.json"
+	@echo "  admin account        admin@emporium.local / emporium-admin  (POST /auth/login for a token)"
+	@echo "  RabbitMQ management  http://127.0.0.1:15672  (emporium / emporium)"
+	@echo "  metrics              http://127.0.0.1:8080/metrics, workers on 9400-9404"
+	@echo "  captured mails       $(CURDIR)/.local/mail  (one .eml per mail the mail worker sent)"
 	@echo "  logs                 .local/logs/"
 	@echo "Stop everything with 'make services-down'."
 

@@ -364,7 +364,10 @@ let package = Package(
         ),
         .testTarget(
             name: "OrderPipelineTests",
-            dependencies: ["AMQP", "Contracts", "EmporiumTestSupport", "Kafka", "Postgres"],
+            dependencies: [
+                "AMQP", "Auth", "Catalog", "Contracts", "EmporiumTestSupport", "Gateway", "Kafka", "Messaging", "Ordering", "Postgres",
+                "Redis", .product(name: "Hummingbird", package: "hummingbird"),
+            ],
             path: "Tests/OrderPipelineTests",
             swiftSettings: strict
         ),

@@ -37,6 +37,7 @@ public enum Gateway {
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: HTTPMetricsMiddleware())
         router.add(middleware: ProblemMiddleware())
+        router.add(middleware: InputGuardMiddleware())
         router.add(middleware: BearerIdentityMiddleware(tokens: services.tokens))
         if let limiter = services.limiter { router.add(middleware: RateLimitMiddleware(limiter: limiter)) }
         addObservabilityRoutes(to: router, checks: services.readiness)

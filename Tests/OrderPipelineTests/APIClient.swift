@@ -1,9 +1,11 @@
+import Auth
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
 
-/// A plain HTTP client for the fleet's API, with the development identity headers.
+/// A plain HTTP client for the fleet's API. Admins and customers get access tokens signed with
+/// the fleet's key (as if they had logged in); `.bearer` sends a token as it is.
 struct APIClient: Sendable {
     let baseURL: URL
 
@@ -11,7 +13,10 @@ struct APIClient: Sendable {
         case anonymous
         case admin
         case customer(String)
+        case bearer(String)
     }
+
+    static let tokens = TokenMint()
 
     struct Reply: Sendable {
         var status: Int
@@ -50,10 +55,11 @@ struct APIClient: Sendable {
         switch identity {
         case .anonymous: break
         case .admin:
-            request.setValue("test-admin", forHTTPHeaderField: "X-Customer-Id")
-            request.setValue("admin", forHTTPHeaderField: "X-Customer-Role")
+            request.setValue("Bearer \(try await Self.tokens.token(subject: "test-admin", role: "admin"))", forHTTPHeaderField: "Authorization")
         case .customer(let id):
-            request.setValue(id, forHTTPHeaderField: "X-Customer-Id")
+            request.setValue("Bearer \(try await Self.tokens.token(subject: id, role: "customer"))", forHTTPHeaderField: "Authorization")
+        case .bearer(let token):
+            request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
         }
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         if let raw {
@@ -72,6 +78,18 @@ struct APIClient: Sendable {
     ) async throws -> Reply {
         try await send(method, path, as: identity, headers: headers, raw: try JSONEncoder().encode(body))
     }
+}
+
+/// Signs access tokens with the fleet's key, as the API's login does.
+final class TokenMint: Sendable {
+    private let settings = AccessTokens.Settings(
+        secret: Array(PipelineFleet.jwtSecret.utf8), issuer: "emporium", audience: "emporium-api", lifetime: .seconds(3600))
+
+    func token(subject: String, role: String, settings custom: AccessTokens.Settings? = nil, now: Date = Date()) async throws -> String {
+        try await AccessTokens(settings: custom ?? settings).issue(subject: subject, role: role, now: now).token
+    }
+
+    var defaultSettings: AccessTokens.Settings { settings }
 }
 
 struct NewProductBody: Encodable {

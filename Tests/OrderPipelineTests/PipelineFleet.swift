@@ -6,8 +6,9 @@ import Logging
 import Postgres
 import Synchronization
 
-/// The whole order pipeline as separate `emporium` processes (api, relay, three product workers,
-/// an order worker) on the real servers, with delays of seconds. Everything it uses is its own:
+/// The whole fleet as separate `emporium` processes (api, relay, an auth worker, three product
+/// workers, an order worker, a mail worker) on the real servers, with delays of seconds, and an
+/// SMTP catcher of its own. Everything it uses is its own:
 /// a fresh database (on the primary, streamed to the replica), a Kafka mock cluster, and a
 /// RabbitMQ namespace; so the suites' tests can share it while each uses its own SKUs and
 /// customers. Started once per test process (``shared``); its processes get SIGTERM at exit.
@@ -15,6 +16,10 @@ final class PipelineFleet: Sendable {
     static let reminders: [Duration] = [.seconds(1), .seconds(2), .seconds(3)]
     static let expiry: Duration = .seconds(5)
     static let productWorkers = 3
+    /// The verification code's lifetime: long enough to read the mail, short enough to wait out.
+    static let codeLifetime: Duration = .seconds(8)
+    static let mailRetryDelays = "2s,4s,8s"
+    static let jwtSecret = "order-pipeline-tests-signing-key-0123456789"
 
     let id: String
     let apiURL: URL
@@ -23,6 +28,7 @@ final class PipelineFleet: Sendable {
     let environment: [String: String]
     let logDirectory: URL
     let mail: MailCollector
+    let smtp: SMTPCatcher
     private let processes: Mutex<[String: ChildProcess]>
 
     static let binary = repositoryRoot.appendingPathComponent(".build/debug/emporium").path
@@ -39,7 +45,7 @@ final class PipelineFleet: Sendable {
 
     private init(
         id: String, apiURL: URL, database: PostgresPool, cluster: KafkaMockCluster, environment: [String: String],
-        logDirectory: URL, mail: MailCollector
+        logDirectory: URL, mail: MailCollector, smtp: SMTPCatcher
     ) {
         self.id = id
         self.apiURL = apiURL
@@ -48,6 +54,7 @@ final class PipelineFleet: Sendable {
         self.environment = environment
         self.logDirectory = logDirectory
         self.mail = mail
+        self.smtp = smtp
         processes = Mutex([:])
     }
 
@@ -59,10 +66,11 @@ final class PipelineFleet: Sendable {
         try await createDatabase(id, on: primary)
 
         let cluster = try KafkaMockCluster.make(brokers: 3, logger: logger)
-        for (topic, partitions) in [("product", 8), ("product.dlq", 2), ("order", 12), ("order.dlq", 2)] {
+        for (topic, partitions) in [("product", 8), ("product.dlq", 2), ("order", 12), ("order.dlq", 2), ("user", 4), ("user.dlq", 1)] {
             try cluster.createTopic(topic, partitions: partitions)
         }
         let apiPort = try freePort()
+        let smtpPort = try freePort()
         let logDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("emporium-\(id)")
         try FileManager.default.createDirectory(at: logDirectory, withIntermediateDirectories: true)
         let environment: [String: String] = [
@@ -81,6 +89,17 @@ final class PipelineFleet: Sendable {
             "METRICS_PORT": "0",
             "API_PORT": String(apiPort),
             "EMPORIUM_MIGRATIONS_DIR": repositoryRoot.appendingPathComponent("migrations").path,
+            "AUTH_JWT_SECRET": jwtSecret,
+            "AUTH_CODE_TTL": "\(codeLifetime.components.seconds)s",
+            "AUTH_LOGIN_MAX_FAILURES_CLIENT": "100000",
+            "AUTH_ADMIN_EMAIL": "admin@\(id).test",
+            "AUTH_ADMIN_PASSWORD": "admin-password-\(id)",
+            "RATE_LIMIT_AUTH": "off",
+            "RATE_LIMIT_WRITE": "off",
+            "RATE_LIMIT_READ": "off",
+            "SMTP_URL": "smtp://127.0.0.1:\(smtpPort)",
+            "SMTP_TIMEOUT": "5s",
+            "MAIL_RETRY_DELAYS": mailRetryDelays,
         ]
         try await ChildProcess.run(
             ["/bin/sh", "-c", "exec '\(binary)' migrate >> '\(logDirectory.path)/migrate.log' 2>&1"], environment: environment, timeout: .seconds(60))
@@ -89,11 +108,15 @@ final class PipelineFleet: Sendable {
         appConfiguration.database = id
         let database = PostgresPool(configuration: appConfiguration, logger: logger)
         Task { try await database.run() }
-        let mail = try MailCollector(queue: "\(id).mail", exchange: "\(id).work")
+        let mail = try MailCollector(queue: "\(id).mail-tap", exchange: "\(id).work")
+        let smtp = SMTPCatcher(port: smtpPort, directory: logDirectory.appendingPathComponent("mail"))
+        try await smtp.start()
         let fleet = PipelineFleet(
             id: id, apiURL: URL(string: "http://127.0.0.1:\(apiPort)")!, database: database, cluster: cluster,
-            environment: environment, logDirectory: logDirectory, mail: mail)
+            environment: environment, logDirectory: logDirectory, mail: mail, smtp: smtp)
         fleet.spawn("relay", ["relay"])
+        fleet.spawn("worker-auth", ["worker", "auth"])
+        fleet.spawn("worker-mail", ["worker", "mail"])
         for index in 1...productWorkers { fleet.spawn("worker-product-\(index)", ["worker", "product"]) }
         fleet.spawn("worker-order", ["worker", "order"])
         fleet.spawn("api", ["api"])
@@ -134,6 +157,7 @@ final class PipelineFleet: Sendable {
             if !running.isEmpty { usleep(50_000) }
         }
         for child in running { child.signal(SIGKILL) }
+        smtp.terminate()
     }
 
     /// The API answers, the mail queue exists, and both Kafka consumer groups have partitions: a

@@ -6,8 +6,8 @@
 #   fleet.sh status    what runs, and where its metrics are
 #
 # Roles: the API (http://127.0.0.1:8080, its /metrics there too), the outbox relay (metrics on
-# 9400), the product worker (9402) and the order worker (9403). The auth and mail workers join
-# when they land.
+# 9400), the auth worker (9401), the product worker (9402), the order worker (9403) and the mail
+# worker (9404).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -19,8 +19,10 @@ LOGS="$STATE/logs"
 # role name, port (the API's own, else the metrics endpoint's), subcommand
 ROLES=(
     "relay 9400 relay"
+    "worker-auth 9401 worker auth"
     "worker-product 9402 worker product"
     "worker-order 9403 worker order"
+    "worker-mail 9404 worker mail"
     "api 8080 api"
 )
 

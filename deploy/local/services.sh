@@ -89,6 +89,8 @@ install_missing() {
     command -v python3 >/dev/null || packages+=(python3)
     python3 -c 'import venv, ensurepip' 2>/dev/null || packages+=(python3-venv)
     command -v ss >/dev/null || packages+=(iproute2)
+    [[ -f /usr/include/sodium.h ]] || packages+=(libsodium-dev)
+    [[ -f /usr/include/x86_64-linux-gnu/curl/curl.h || -f /usr/include/curl/curl.h ]] || packages+=(libcurl4-openssl-dev)
     command -v runuser >/dev/null || packages+=(util-linux)
 
     if ((${#packages[@]})); then
@@ -109,11 +111,12 @@ install_missing() {
         ((own_policy)) && rm -f /usr/sbin/policy-rc.d
     fi
 
-    if [[ ! -x "$STATE/venv/bin/python" ]] || ! "$STATE/venv/bin/python" -c 'import aiosmtpd' 2>/dev/null; then
-        log "creating the SMTP catcher's virtualenv (aiosmtpd from PyPI)"
+    if [[ ! -x "$STATE/venv/bin/python" ]] || ! "$STATE/venv/bin/python" -c 'import aiosmtpd' 2>/dev/null ||
+        [[ ! -x "$STATE/venv/bin/schemathesis" ]]; then
+        log "creating the tools' virtualenv (aiosmtpd, the SMTP catcher; schemathesis, the API fuzzer; from PyPI)"
         mkdir -p "$STATE"
         python3 -m venv "$STATE/venv"
-        "$STATE/venv/bin/pip" install -q --disable-pip-version-check 'aiosmtpd>=1.4,<2'
+        "$STATE/venv/bin/pip" install -q --disable-pip-version-check 'aiosmtpd>=1.4,<2' 'schemathesis==4.32.5'
     fi
 }
 
@@ -370,6 +373,10 @@ export KAFKA_BOOTSTRAP_SERVERS='$(cat "$STATE/kafka/bootstrap" 2>/dev/null | tr 
 # when data arrives): keep each Kafka hop short on the development Kafka.
 export KAFKA_FETCH_WAIT_MAX='10ms'
 export EMPORIUM_SERVICES_SCRIPT='$ROOT/deploy/local/services.sh'
+# Development only: the key that signs access tokens, and an admin account to try things with.
+export AUTH_JWT_SECRET='emporium-local-development-key-not-for-production'
+export AUTH_ADMIN_EMAIL='admin@emporium.local'
+export AUTH_ADMIN_PASSWORD='emporium-admin'
 EOF
 }
 

@@ -2,6 +2,8 @@
 
 Accepts every message on the given address and keeps it in a directory: `<id>.eml` holds the
 message as received, `<id>.json` its envelope (sender, recipients, time). Tests read that folder.
+Recipients in the `--reject-domain` domain (default `rejected.example`) are refused with 550, as
+a real server refuses an unknown mailbox: the permanent failure the mail worker must not retry.
 """
 import argparse
 import asyncio
@@ -14,8 +16,15 @@ from aiosmtpd.controller import Controller
 
 
 class KeepEverything:
-    def __init__(self, directory: str) -> None:
+    def __init__(self, directory: str, reject_domain: str) -> None:
         self.directory = directory
+        self.reject_domain = reject_domain.lower()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower().endswith("@" + self.reject_domain):
+            return "550 5.1.1 No such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         message_id = f"{time.time_ns()}-{uuid.uuid4().hex[:8]}"
@@ -41,9 +50,10 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=1025)
     parser.add_argument("--directory", required=True)
+    parser.add_argument("--reject-domain", default="rejected.example")
     args = parser.parse_args()
     os.makedirs(args.directory, exist_ok=True)
-    controller = Controller(KeepEverything(args.directory), hostname=args.host, port=args.port)
+    controller = Controller(KeepEverything(args.directory, args.reject_domain), hostname=args.host, port=args.port)
     controller.start()
     print(f"smtp catcher on {args.host}:{args.port}, keeping mail in {args.directory}", flush=True)
     try:

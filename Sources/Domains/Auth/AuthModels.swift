@@ -48,14 +48,15 @@ public struct RefreshRequest: Decodable, Sendable {
 
 /// An account as the API shows it.
 public struct AccountView: Encodable, Sendable {
-    public var id: UUID
+    /// Lower-case, like every id the API shows.
+    public var id: String
     public var email: String
     public var role: String
     public var verified: Bool
     public var createdAt: Date
 
     init(_ account: Account) {
-        id = account.id
+        id = account.id.uuidString.lowercased()
         email = account.email
         role = account.role.rawValue
         verified = account.isVerified

@@ -91,11 +91,11 @@ enum ProductRules {
     }
 
     static func name(_ name: String) -> [String] {
-        (1...200).contains(name.count) && !name.allSatisfy(\.isWhitespace) ? [] : ["name: 1 to 200 characters"]
+        (1...200).contains(name.unicodeScalars.count) && !name.allSatisfy(\.isWhitespace) ? [] : ["name: 1 to 200 characters"]
     }
 
     static func description(_ description: String?) -> [String] {
-        (description?.count ?? 0) <= 5_000 ? [] : ["description: at most 5000 characters"]
+        (description?.unicodeScalars.count ?? 0) <= 5_000 ? [] : ["description: at most 5000 characters"]
     }
 
     static func price(_ price: Int64) -> [String] {

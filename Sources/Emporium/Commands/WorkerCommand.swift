@@ -57,7 +57,9 @@ struct MailWorkerCommand: AsyncParsableCommand {
             sender: SMTPClient(configuration: mail.smtp, logger: worker.logger), database: worker.database.primary, retry: mail.retry)
         let recipients = try worker.kafkaConsumer(topics: [Destinations.userTopic], handlers: MailDelivery.recipientHandlers)
         var settings = AMQPMessageConsumerSettings(queue: worker.messaging.named("mail"), routingKeys: [Destinations.mailKey])
-        settings.concurrency = 8
+        // Each send holds two pooled connections (the inbox transaction, and the state written
+        // apart from it): keep 2 x this under POSTGRES_POOL_SIZE.
+        settings.concurrency = 3
         let connection = try AMQPConnection(configuration: worker.messaging.amqp, logger: worker.logger)
         let processor = MessageProcessor(
             settings: MessageConsumerSettings(name: worker.name, retry: mail.retry, guardTimeToLive: worker.messaging.guardTimeToLive),

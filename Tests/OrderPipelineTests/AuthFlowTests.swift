@@ -1,0 +1,165 @@
+import EmporiumTestSupport
+import Foundation
+import Postgres
+import Testing
+
+/// Sign-up to logout against the fleet: codes read from the mails the SMTP catcher received.
+@Suite("Accounts and tokens", .usesRabbitMQ, .timeLimit(.minutes(5)))
+struct AuthFlowTests {
+    struct Tokens: Decodable {
+        var accessToken: String
+        var refreshToken: String
+        var expiresIn: Int
+    }
+
+    @Test("sign-up, verification by mail, login, refresh, reuse revokes the family, logout")
+    func signUpToLogout() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let api = fleet.api
+        let email = fleet.newAddress()
+        let correlation = "signup-\(UUID().uuidString.lowercased())"
+        let registered = try await api.send(
+            "POST", "/auth/register", headers: ["X-Correlation-Id": correlation], body: ["email": email, "password": Self.password])
+        #expect(registered.status == 201, "\(registered.text)")
+        let accountID = try #require(registered.json["id"] as? String)
+        #expect(registered.json["verified"] as? Bool == false)
+        #expect(try await api.send("POST", "/auth/register", body: ["email": email, "password": Self.password]).status == 409)
+
+        // The registration's events and the mail command it caused carry the request's correlation id.
+        let caused = try await fleet.outboxTypes(correlationID: correlation, atLeast: 2)
+        #expect(caused.contains("user.registered") && caused.contains("mail.send"), "\(caused)")
+
+        let code = try await fleet.verificationCode(for: email)
+        let early = try await api.send("POST", "/auth/login", body: ["email": email, "password": Self.password])
+        #expect(early.status == 403, "login before verification: \(early.text)")
+
+        let verified = try await api.send("POST", "/auth/verify", body: ["email": email, "code": code])
+        #expect(verified.status == 200, "\(verified.text)")
+        #expect(verified.json["verified"] as? Bool == true)
+
+        let login = try await api.send("POST", "/auth/login", body: ["email": email, "password": Self.password])
+        #expect(login.status == 200, "\(login.text)")
+        let first = try login.decode(Tokens.self)
+        let me = try await api.send("GET", "/me", as: .bearer(first.accessToken))
+        #expect(me.status == 200 && me.json["email"] as? String == email && me.json["id"] as? String == accountID, "\(me.text)")
+
+        let refreshed = try await api.send("POST", "/auth/refresh", body: ["refreshToken": first.refreshToken])
+        #expect(refreshed.status == 200, "\(refreshed.text)")
+        let second = try refreshed.decode(Tokens.self)
+        #expect(second.refreshToken != first.refreshToken)
+        #expect(try await api.send("GET", "/me", as: .bearer(second.accessToken)).status == 200)
+
+        // The spent token shown again: refused, and its successor is revoked with it.
+        let reuse = try await api.send("POST", "/auth/refresh", body: ["refreshToken": first.refreshToken])
+        #expect(reuse.status == 401, "\(reuse.text)")
+        let successor = try await api.send("POST", "/auth/refresh", body: ["refreshToken": second.refreshToken])
+        #expect(successor.status == 401, "the family was not revoked: \(successor.text)")
+
+        let again = try await api.send("POST", "/auth/login", body: ["email": email, "password": Self.password]).decode(Tokens.self)
+        #expect(try await api.send("POST", "/auth/logout", body: ["refreshToken": again.refreshToken]).status == 204)
+        #expect(try await api.send("POST", "/auth/refresh", body: ["refreshToken": again.refreshToken]).status == 401)
+    }
+
+    @Test("a resend inside the cooldown gets 429 with Retry-After")
+    func resendCooldown() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let email = fleet.newAddress()
+        #expect(try await fleet.api.send("POST", "/auth/register", body: ["email": email, "password": Self.password]).status == 201)
+        let resend = try await fleet.api.send("POST", "/auth/resend", body: ["email": email])
+        #expect(resend.status == 429, "\(resend.text)")
+        let retryAfter = try #require(resend.header("Retry-After").flatMap(Int.init))
+        #expect((1...60).contains(retryAfter))
+        #expect(resend.header("Content-Type") == "application/problem+json")
+        // Another address has its own cooldown, registered or not: the answer does not tell.
+        #expect(try await fleet.api.send("POST", "/auth/resend", body: ["email": fleet.newAddress()]).status == 202)
+    }
+
+    @Test("an expired code is refused, and the delayed expiry deletes it")
+    func expiredCode() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let email = fleet.newAddress()
+        let registered = try await fleet.api.send("POST", "/auth/register", body: ["email": email, "password": Self.password])
+        let accountID = try #require(UUID(uuidString: registered.json["id"] as? String ?? ""))
+        let code = try await fleet.verificationCode(for: email)
+        let gone = try await eventually(timeout: .seconds(30), every: .milliseconds(250)) {
+            try await fleet.database.query("SELECT 1 FROM auth.verification_codes WHERE account_id = \(accountID)").isEmpty
+        }
+        #expect(gone, "the code-expiry message never deleted the code")
+        let late = try await fleet.api.send("POST", "/auth/verify", body: ["email": email, "code": code])
+        #expect(late.status == 410, "\(late.text)")
+    }
+
+    @Test("five wrong codes void the code")
+    func wrongCodes() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let email = fleet.newAddress()
+        #expect(try await fleet.api.send("POST", "/auth/register", body: ["email": email, "password": Self.password]).status == 201)
+        let code = try await fleet.verificationCode(for: email)
+        let wrong = String(format: "%06d", (Int(code)! + 1) % 1_000_000)
+        for left in (0..<5).reversed() {
+            let reply = try await fleet.api.send("POST", "/auth/verify", body: ["email": email, "code": wrong])
+            #expect(reply.status == 400 && reply.json["triesLeft"] as? Int == left, "\(reply.text)")
+        }
+        let right = try await fleet.api.send("POST", "/auth/verify", body: ["email": email, "code": code])
+        #expect(right.status == 410, "the right code after five wrong ones: \(right.text)")
+    }
+
+    @Test("failed logins are throttled per account; unknown addresses get the same answer")
+    func loginThrottle() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let email = fleet.newAddress()
+        #expect(try await fleet.api.send("POST", "/auth/register", body: ["email": email, "password": Self.password]).status == 201)
+        let unknown = try await fleet.api.send("POST", "/auth/login", body: ["email": fleet.newAddress(), "password": "wrong-password"])
+        let known = try await fleet.api.send("POST", "/auth/login", body: ["email": email, "password": "wrong-password"])
+        #expect(unknown.status == 401 && known.status == 401)
+        #expect(unknown.json["detail"] as? String == known.json["detail"] as? String)
+        for _ in 0..<4 {
+            #expect(try await fleet.api.send("POST", "/auth/login", body: ["email": email, "password": "wrong-password"]).status == 401)
+        }
+        let throttled = try await fleet.api.send("POST", "/auth/login", body: ["email": email, "password": Self.password])
+        #expect(throttled.status == 429, "\(throttled.text)")
+        #expect(throttled.header("Retry-After").flatMap(Int.init) != nil)
+    }
+
+    @Test("the configured admin logs in and reaches admin routes")
+    func adminBootstrap() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let login = try await fleet.api.send(
+            "POST", "/auth/login", body: ["email": "admin@\(fleet.id).test", "password": "admin-password-\(fleet.id)"])
+        #expect(login.status == 200, "\(login.text)")
+        let token = try login.decode(Tokens.self).accessToken
+        #expect(try await fleet.api.send("GET", "/me", as: .bearer(token)).json["role"] as? String == "admin")
+        let product = NewProductBody(sku: "ADM-\(UUID().uuidString.prefix(8))", name: "admin made", priceMinor: 100, currency: "EUR", stock: 1)
+        #expect(try await fleet.api.send("POST", "/products", as: .bearer(token), body: product).status == 201)
+    }
+
+    static let password = "correct horse battery"
+}
+
+extension PipelineFleet {
+    func newAddress(domain: String? = nil) -> String {
+        "u-\(UUID().uuidString.prefix(12).lowercased())@\(domain ?? "\(id).test")"
+    }
+
+    /// The code from the newest verification mail the catcher received for `email`.
+    func verificationCode(for email: String, timeout: Duration = .seconds(45)) async throws -> String {
+        var code: String?
+        _ = try await eventually(timeout: timeout, every: .milliseconds(200)) {
+            let mail = self.smtp.mails(to: email).last { $0.template == "verification" }
+            code = mail.flatMap { $0.text.firstMatch(of: /\b(\d{6})\b/).map { String($0.1) } }
+            return code != nil
+        }
+        return try #require(code, "no verification mail for \(email); logs in \(logDirectory.path)")
+    }
+
+    /// The types of the outbox messages with `correlationID`, once there are `atLeast` of them.
+    func outboxTypes(correlationID: String, atLeast count: Int) async throws -> [String] {
+        var types: [String] = []
+        _ = try await eventually(timeout: .seconds(30), every: .milliseconds(200)) {
+            types = try await self.database.query(
+                "SELECT message_type FROM messaging.outbox WHERE correlation_id = \(correlationID)").map { try $0.decode("message_type") }
+            return types.count >= count
+        }
+        return types
+    }
+}

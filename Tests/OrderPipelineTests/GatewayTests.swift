@@ -1,0 +1,176 @@
+import Auth
+import Catalog
+import EmporiumTestSupport
+import Foundation
+import Gateway
+import Hummingbird
+import Ordering
+import Postgres
+import Redis
+import Testing
+
+/// The HTTP front: tokens, rate limits across replicas, health, metrics, limits, the API document.
+@Suite("Gateway", .usesRabbitMQ, .timeLimit(.minutes(5)))
+struct GatewayTests {
+    @Test("tampered, expired, early, wrong-audience, wrong-issuer and foreign-key tokens get 401")
+    func badTokens() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let mint = APIClient.tokens
+        let good = try await mint.token(subject: "gw-\(UUID())", role: "customer")
+        #expect(try await fleet.api.send("GET", "/orders", as: .bearer(good)).status == 200)
+
+        var settings = mint.defaultSettings
+        let expired = try await mint.token(subject: "gw", role: "customer", now: Date().addingTimeInterval(-7200))
+        let early = try await mint.token(subject: "gw", role: "customer", now: Date().addingTimeInterval(3600))
+        settings.audience = "somebody-else"
+        let otherAudience = try await mint.token(subject: "gw", role: "customer", settings: settings)
+        settings = mint.defaultSettings
+        settings.issuer = "not-emporium"
+        let otherIssuer = try await mint.token(subject: "gw", role: "customer", settings: settings)
+        settings = mint.defaultSettings
+        settings.secret = Array("another-key-that-is-long-enough-0123456789".utf8)
+        let foreign = try await mint.token(subject: "gw", role: "customer", settings: settings)
+        var parts = good.split(separator: ".").map(String.init)
+        parts[1] = String(parts[1].dropLast()) + (parts[1].last == "A" ? "B" : "A")
+        let tampered = parts.joined(separator: ".")
+
+        for (name, token) in [
+            ("tampered", tampered), ("expired", expired), ("not yet valid", early), ("wrong audience", otherAudience),
+            ("wrong issuer", otherIssuer), ("foreign key", foreign), ("garbage", "not.a.jwt"),
+        ] {
+            let reply = try await fleet.api.send("GET", "/orders", as: .bearer(token))
+            #expect(reply.status == 401, "\(name): \(reply.status) \(reply.text)")
+            #expect(reply.header("Content-Type") == "application/problem+json", "\(name)")
+        }
+        #expect(try await fleet.api.send("GET", "/orders").status == 401)
+    }
+
+    @Test("a customer on an admin route gets 403")
+    func customerOnAdminRoute() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let product = NewProductBody(sku: "GW-\(UUID().uuidString.prefix(8))", name: "x", priceMinor: 1, currency: "EUR", stock: 1)
+        let reply = try await fleet.api.send("POST", "/products", as: .customer("gw-\(UUID())"), body: product)
+        #expect(reply.status == 403, "\(reply.text)")
+    }
+
+    @Test("the rate limit holds across two api processes")
+    func rateLimitAcrossReplicas() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        var urls: [URL] = []
+        for index in 1...2 {
+            let port = try PipelineFleet.freePort()
+            fleet.spawn("api-limited-\(index)", ["api"], extraEnvironment: [
+                "API_PORT": String(port), "RATE_LIMIT_READ": "5/1m", "AUTH_ADMIN_EMAIL": "", "AUTH_ADMIN_PASSWORD": "",
+            ].filter { !$0.value.isEmpty })
+            urls.append(URL(string: "http://127.0.0.1:\(port)")!)
+        }
+        for url in urls {
+            let up = try await eventually(timeout: .seconds(60), every: .milliseconds(200)) {
+                (try? await APIClient(baseURL: url).send("GET", "/health/live").status) == 200
+            }
+            #expect(up)
+        }
+        let caller = APIClient.Identity.customer("limited-\(UUID())")
+        var remaining: [String] = []
+        for index in 0..<5 {
+            let reply = try await APIClient(baseURL: urls[index % 2]).send("GET", "/orders", as: caller)
+            #expect(reply.status == 200, "request \(index + 1): \(reply.text)")
+            #expect(reply.header("RateLimit-Limit") == "5")
+            remaining.append(reply.header("RateLimit-Remaining") ?? "?")
+        }
+        #expect(remaining == ["4", "3", "2", "1", "0"])
+        let refused = try await APIClient(baseURL: urls[1]).send("GET", "/orders", as: caller)
+        #expect(refused.status == 429, "\(refused.text)")
+        #expect(refused.header("Retry-After").flatMap(Int.init).map { (1...60).contains($0) } == true)
+        #expect(refused.header("Content-Type") == "application/problem+json")
+        // Another caller has an allowance of its own.
+        #expect(try await APIClient(baseURL: urls[0]).send("GET", "/orders", as: .customer("other-\(UUID())")).status == 200)
+        for index in 1...2 { try await fleet.stop("api-limited-\(index)") }
+    }
+
+    @Test("ready checks every dependency; metrics count requests by route and status")
+    func healthAndMetrics() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let ready = try await fleet.api.send("GET", "/health/ready")
+        #expect(ready.status == 200, "\(ready.text)")
+        let checks = ready.json["checks"] as? [String: String] ?? [:]
+        #expect(Set(checks.keys) == ["postgres", "redis", "rabbitmq", "kafka"] && checks.values.allSatisfy { $0 == "up" }, "\(checks)")
+        _ = try await fleet.api.send("GET", "/orders/\(UUID())", as: .customer("metrics-\(UUID())"))
+        let metrics = try await fleet.api.send("GET", "/metrics").text
+        let counted = metrics.split(separator: "\n").contains {
+            $0.hasPrefix("http_requests_total{") && $0.contains("route=\"/orders/{id}\"") && $0.contains("status=\"404\"")
+        }
+        #expect(counted, "no request count for /orders/:id 404")
+        #expect(metrics.contains("http_request_duration_seconds_bucket{"))
+    }
+
+    @Test("bodies over the limit get 413, unknown routes 404, both as problem documents with the request's ids")
+    func limitsAndProblems() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let big = Data(repeating: UInt8(ascii: "a"), count: 300 * 1024)
+        let tooLarge = try await fleet.api.send("POST", "/auth/register", raw: big)
+        #expect(tooLarge.status == 413)
+        #expect(tooLarge.header("Content-Type") == "application/problem+json")
+        let missing = try await fleet.api.send("GET", "/nowhere", headers: ["X-Correlation-Id": "corr-404"])
+        #expect(missing.status == 404 && missing.header("Content-Type") == "application/problem+json")
+        #expect(missing.header("X-Correlation-Id") == "corr-404" && missing.header("X-Request-Id") != nil)
+    }
+
+    @Test("the OpenAPI document lists exactly the router's routes, and is what /openapi.json serves")
+    func openAPIMatchesRouter() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let served = try await fleet.api.send("GET", "/openapi.json")
+        #expect(served.status == 200)
+        #expect(served.body == Data(OpenAPIDocument.bytes))
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(OpenAPIDocument.bytes)) as? [String: Any])
+        #expect(document["openapi"] as? String == "3.1.0")
+        let paths = try #require(document["paths"] as? [String: [String: Any]])
+        let methods: Set<String> = ["get", "put", "post", "delete", "patch", "head", "options"]
+        let documented = Set(paths.flatMap { path, operations in
+            operations.keys.filter(methods.contains).map { "\($0.uppercased()) \(path)" }
+        })
+        let routed = Set(try await GatewayFixture.routes().map { route in
+            let path = route.path.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }.joined(separator: "/")
+            return "\(route.method) /\(path)"
+        })
+        #expect(documented == routed, "documented only: \(documented.subtracting(routed).sorted()); routed only: \(routed.subtracting(documented).sorted())")
+    }
+
+    @Test("schemathesis finds no 5xx and no answer that breaks the document")
+    func schemathesis() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let token = try await APIClient.tokens.token(subject: "test-admin", role: "admin")
+        let tool = SMTPCatcher.python.replacingOccurrences(of: "/python", with: "/schemathesis")
+        let configuration = PipelineFleet.repositoryRoot.appendingPathComponent("Tests/schemathesis.toml").path
+        let log = fleet.logDirectory.appendingPathComponent("schemathesis.log").path
+        let command = """
+            cd '\(fleet.logDirectory.path)' && HYPOTHESIS_STORAGE_DIRECTORY='\(fleet.logDirectory.path)/hypothesis' \
+            '\(tool)' --config-file '\(configuration)' run '\(fleet.apiURL.absoluteString)/openapi.json' --url '\(fleet.apiURL.absoluteString)' \
+            -c not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance \
+            -H 'Authorization: Bearer \(token)' --seed 20261122 -n 25 -w 1 --mode all --phases examples,coverage,fuzzing \
+            --continue-on-failure --generation-database none --no-color --wait-for-schema 30 </dev/null > '\(log)' 2>&1; echo "exit=$?"
+            """
+        let output = try await ChildProcess.shell(command, timeout: .seconds(900))
+        let report = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        #expect(output.contains("exit=0"), "schemathesis failed (\(log)):\n\(report.suffix(6000))")
+    }
+}
+
+/// The gateway's router built in-process (nothing runs: the pools are never started), to read its routes.
+enum GatewayFixture {
+    static func routes() async throws -> [(method: String, path: String)] {
+        let logger = PipelineFleet.logger
+        let pool = PostgresPool(configuration: try PostgresConfiguration(url: "postgresql://nobody@127.0.0.1:1/none"), logger: logger)
+        let database = PostgresRouter(primary: pool, replica: nil, logger: logger)
+        let redis = RedisPool(configuration: try RedisConfiguration(url: "redis://127.0.0.1:1"), logger: logger)
+        let tokens = await AccessTokens(settings: APIClient.tokens.defaultSettings)
+        let router = Gateway.router(Gateway.Services(
+            auth: AuthService(
+                database: database, redis: redis, tokens: tokens, passwords: try PasswordVault(cost: .minimum), policy: AuthPolicy(),
+                logger: logger),
+            tokens: tokens, catalog: CatalogStore(database: database),
+            orders: OrderService(database: database, redis: redis, timings: OrderTimings(), logger: logger),
+            limiter: nil, readiness: []))
+        return router.routes.map { ("\($0.method)", "\($0.path)") }
+    }
+}

@@ -1,0 +1,124 @@
+import AMQP
+import Contracts
+import EmporiumTestSupport
+import Foundation
+import Messaging
+import Postgres
+import Testing
+
+/// The mail worker against a real SMTP server (the fleet's catcher): outages retried with
+/// backoff, permanent refusals failed and dead-lettered, duplicates sent once.
+@Suite("Mail delivery", .serialized, .usesRabbitMQ, .timeLimit(.minutes(5)))
+struct MailDeliveryTests {
+    struct MailRow {
+        var state: String
+        var attempts: Int
+        var lastError: String?
+    }
+
+    @Test("with the SMTP server down, a mail is retried with backoff and sent once it is back")
+    func outage() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        try await fleet.smtp.stop()
+        let email = fleet.newAddress()
+        let registered = try await fleet.api.send("POST", "/auth/register", body: ["email": email, "password": AuthFlowTests.password])
+        let accountID = try #require(registered.json["id"] as? String)
+        var row: MailRow?
+        let failedOnce = try await eventually(timeout: .seconds(30), every: .milliseconds(200)) {
+            row = try await fleet.verificationMail(of: accountID)
+            return (row?.attempts ?? 0) >= 1
+        }
+        try await fleet.smtp.start()
+        #expect(failedOnce, "no failed attempt recorded: \(String(describing: row))")
+        #expect(row?.state == "queued", "a retriable failure keeps the mail queued: \(String(describing: row))")
+        #expect(row?.lastError?.isEmpty == false)
+
+        let sent = try await eventually(timeout: .seconds(40), every: .milliseconds(200)) {
+            row = try await fleet.verificationMail(of: accountID)
+            return row?.state == "sent"
+        }
+        #expect(sent, "never sent after the server came back: \(String(describing: row))")
+        #expect((row?.attempts ?? 0) >= 2)
+        #expect(fleet.smtp.mails(to: email).count == 1)
+    }
+
+    @Test("a recipient the server refuses (550) ends failed and dead-lettered, without retries")
+    func permanentFailure() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let email = fleet.newAddress(domain: "rejected.example")
+        let registered = try await fleet.api.send("POST", "/auth/register", body: ["email": email, "password": AuthFlowTests.password])
+        let accountID = try #require(registered.json["id"] as? String)
+        var row: MailRow?
+        let failed = try await eventually(timeout: .seconds(30), every: .milliseconds(200)) {
+            row = try await fleet.verificationMail(of: accountID)
+            return row?.state == "failed"
+        }
+        #expect(failed, "\(String(describing: row))")
+        #expect(row?.attempts == 1)
+        #expect(row?.lastError?.contains("550") == true, "\(String(describing: row?.lastError))")
+        let mailID = try #require(try await fleet.database.query("""
+            SELECT id::text AS id FROM mailing.mails WHERE customer_id = \(accountID) AND template = 'verification'
+            """).first?.decode("id", as: String.self))
+        let deadLetter = try await fleet.deadLetter(queue: "\(fleet.id).mail.dlq", messageID: mailID)
+        #expect(deadLetter?.headers[EnvelopeHeader.errorType] != nil, "not in the mail dead-letter queue")
+    }
+
+    @Test("a command delivered twice sends one mail")
+    func duplicate() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let email = fleet.newAddress()
+        let command = MailSend(template: .paymentReceived, customerID: "dup-\(UUID())", to: email, orderID: UUID())
+        let envelope = try MessageEnvelope(command, key: command.customerID)
+        let message = envelope.amqpMessage(exchange: "\(fleet.id).work", routingKey: Destinations.mailKey)
+        let connection = try AMQPConnection(configuration: try AMQPConfiguration(url: fleet.amqpURL), logger: PipelineFleet.logger)
+        let runner = Task { try await connection.run() }
+        defer { runner.cancel() }
+        try await connection.publish(message)
+        try await connection.publish(message)
+        let arrived = try await eventually(timeout: .seconds(30), every: .milliseconds(200)) { !fleet.smtp.mails(to: email).isEmpty }
+        #expect(arrived)
+        // Both copies have been handled once the row says sent; give a second copy time to show.
+        try await Task.sleep(for: .seconds(2))
+        #expect(fleet.smtp.mails(to: email).count == 1)
+        let rows = try await fleet.database.query("SELECT state, attempts FROM mailing.mails WHERE id = \(envelope.id)")
+        #expect(rows.count == 1)
+        #expect(try rows.first?.decode("state", as: String.self) == "sent")
+    }
+}
+
+extension PipelineFleet {
+    var amqpURL: String { ProcessInfo.processInfo.environment["AMQP_URL"] ?? "amqp://emporium:emporium@127.0.0.1:5672" }
+
+    func verificationMail(of accountID: String) async throws -> MailDeliveryTests.MailRow? {
+        try await database.query("""
+            SELECT state, attempts, last_error FROM mailing.mails WHERE customer_id = \(accountID) AND template = 'verification'
+            """).first.map { row in
+            MailDeliveryTests.MailRow(state: try row.decode("state"), attempts: try row.decode("attempts"), lastError: try row.decode("last_error"))
+        }
+    }
+
+    /// Looks through a dead-letter queue for `messageID` (acking what it reads: nothing else in
+    /// the tests reads this queue).
+    func deadLetter(queue: String, messageID: String) async throws -> AMQPDelivery? {
+        let connection = try AMQPConnection(configuration: try AMQPConfiguration(url: amqpURL), logger: PipelineFleet.logger)
+        let runner = Task { try await connection.run() }
+        defer { runner.cancel() }
+        let deliveries = connection.consume(queue: queue, prefetch: 500)
+        return try await withThrowingTaskGroup(of: AMQPDelivery?.self) { group in
+            group.addTask {
+                for try await delivery in deliveries {
+                    try delivery.ack()
+                    if delivery.messageID == messageID { return delivery }
+                }
+                return nil
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(20))
+                return nil
+            }
+            let found = try await group.next() ?? nil
+            group.cancelAll()
+            return found
+        }
+    }
+}
