@@ -80,7 +80,8 @@ public struct MailDelivery: Sendable {
         } catch {
             let final = !error.isRetriable || !retry.allowsRetry(after: context.attempt)
             try await recordFailure(id, error.description, final: final)
-            throw error
+            // The runtime decides on MessagingError: a permanent refusal is dead-lettered at once.
+            throw MessagingError(error.isRetriable ? .transient : .permanent, error.description)
         }
         try await MailStore.recordSent(id, to: address, on: context.connection)
     }
