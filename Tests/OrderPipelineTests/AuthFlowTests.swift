@@ -1,3 +1,4 @@
+import Auth
 import EmporiumTestSupport
 import Foundation
 import Postgres
@@ -131,6 +132,24 @@ struct AuthFlowTests {
         #expect(try await fleet.api.send("GET", "/me", as: .bearer(token)).json["role"] as? String == "admin")
         let product = NewProductBody(sku: "ADM-\(UUID().uuidString.prefix(8))", name: "admin made", priceMinor: 100, currency: "EUR", stock: 1)
         #expect(try await fleet.api.send("POST", "/products", as: .bearer(token), body: product).status == 201)
+    }
+
+    @Test("accounts never verified are purged after their lifetime, with user.deleted")
+    func purgeUnverified() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let registered = try await fleet.api.send("POST", "/auth/register", body: ["email": fleet.newAddress(), "password": Self.password])
+        let id = try #require(UUID(uuidString: registered.json["id"] as? String ?? ""))
+        // Two hours old; every other account of the tests is minutes old at most.
+        try await fleet.database.execute("UPDATE auth.accounts SET created_at = now() - interval '2 hours' WHERE id = \(id)")
+        var policy = AuthPolicy()
+        policy.unverifiedLifetime = .seconds(3600)
+        let purge = AccountPurge(database: fleet.database, policy: policy, interval: .seconds(60), logger: PipelineFleet.logger)
+        #expect(try await purge.purgeOnce() >= 1)
+        #expect(try await fleet.database.query("SELECT 1 FROM auth.accounts WHERE id = \(id)").isEmpty)
+        let events = try await fleet.database.query("""
+            SELECT 1 FROM messaging.outbox WHERE message_type = 'user.deleted' AND message_key = \(id.uuidString.lowercased())
+            """)
+        #expect(events.count == 1)
     }
 
     static let password = "correct horse battery"
