@@ -11,7 +11,7 @@ WITH_ENV := eval "$$(bash $(SERVICES) env)" &&
 
 ## Installs what is missing, starts the local services, migrates, starts the fleet and prints
 ## where everything is.
-run: services-up build migrate
+run: build services-up migrate
 	@bash $(FLEET) up
 	@bash $(SERVICES) status
 	@bash $(FLEET) status
@@ -27,7 +27,7 @@ run: services-up build migrate
 	@echo "Stop everything with 'make services-down'."
 
 ## The same services, then every test.
-test: services-up
+test: build services-up
 	$(WITH_ENV) swift build --build-tests
 	$(WITH_ENV) swift test --skip-build
 

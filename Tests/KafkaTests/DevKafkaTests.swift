@@ -23,6 +23,8 @@ struct DevKafkaTests {
             let topics = Dictionary(uniqueKeysWithValues: try await producer.topics().map { ($0.name, $0.partitions.count) })
             #expect(topics["product"] == 16)
             #expect(topics["product.dlq"] == 4)
+            #expect(topics["user"] == 8)
+            #expect(topics["user.dlq"] == 2)
             #expect(topics["order"] == 16)
             #expect(topics["order.dlq"] == 4)
 

@@ -74,5 +74,7 @@ enum ProjectTopics {
         Topic(name: "product.dlq", partitions: 4),
         Topic(name: "order", partitions: 16),
         Topic(name: "order.dlq", partitions: 4),
+        Topic(name: "user", partitions: 8),
+        Topic(name: "user.dlq", partitions: 2),
     ]
 }
