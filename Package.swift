@@ -372,6 +372,18 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "SodiumTests",
+            dependencies: ["Sodium"],
+            path: "Tests/SodiumTests",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "SMTPTests",
+            dependencies: ["SMTP", "EmporiumTestSupport", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/SMTPTests",
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "RedisTests",
             dependencies: ["Redis", "EmporiumTestSupport"],
             path: "Tests/RedisTests",

@@ -144,4 +144,15 @@ struct DelayAndRetryTests {
         #expect(policy.allowsRetry(after: 3))
         #expect(!policy.allowsRetry(after: 4))
     }
+
+    @Test("a retry schedule sets each wait and the number of tries")
+    func retrySchedule() {
+        let policy = RetryPolicy(schedule: [.seconds(10), .seconds(60), .seconds(300), .seconds(1800)], jitter: 0.1)
+        #expect(policy.maximumAttempts == 5)
+        #expect(policy.allowsRetry(after: 4) && !policy.allowsRetry(after: 5))
+        for (attempt, seconds) in [(1, 10.0), (2, 60.0), (3, 300.0), (4, 1800.0)] {
+            let delay = Double(policy.delay(after: attempt).components.seconds)
+            #expect(delay >= seconds * 0.9 - 1 && delay <= seconds * 1.1, "attempt \(attempt): \(delay) s")
+        }
+    }
 }

@@ -13,6 +13,7 @@ import time
 import uuid
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 
 class KeepEverything:
@@ -51,9 +52,20 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=1025)
     parser.add_argument("--directory", required=True)
     parser.add_argument("--reject-domain", default="rejected.example")
+    parser.add_argument("--auth", help="USER:PASSWORD: require SMTP authentication (over plain text; tests only)")
     args = parser.parse_args()
     os.makedirs(args.directory, exist_ok=True)
-    controller = Controller(KeepEverything(args.directory, args.reject_domain), hostname=args.host, port=args.port)
+    options = {}
+    if args.auth:
+        user, password = args.auth.split(":", 1)
+
+        def authenticate(server, session, envelope, mechanism, auth_data):
+            ok = getattr(auth_data, "login", b"") == user.encode() and getattr(auth_data, "password", b"") == password.encode()
+            return AuthResult(success=ok, handled=False)
+
+        options = {"auth_required": True, "auth_require_tls": False, "authenticator": authenticate}
+    controller = Controller(
+        KeepEverything(args.directory, args.reject_domain), hostname=args.host, port=args.port, **options)
     controller.start()
     print(f"smtp catcher on {args.host}:{args.port}, keeping mail in {args.directory}", flush=True)
     try:
