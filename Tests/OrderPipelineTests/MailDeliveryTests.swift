@@ -63,6 +63,40 @@ struct MailDeliveryTests {
         #expect(deadLetter?.headers[EnvelopeHeader.errorType] != nil, "not in the mail dead-letter queue")
     }
 
+    @Test("a send that keeps failing is retried after each configured wait, then failed and dead-lettered")
+    func retriesExhausted() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        // A mail worker of its own (another namespace) whose SMTP server is never there.
+        let namespace = "\(fleet.id)x"
+        fleet.spawn("worker-mail-unreachable", ["worker", "mail"], extraEnvironment: [
+            "MESSAGING_NAMESPACE": namespace, "SMTP_URL": "smtp://127.0.0.1:\(try PipelineFleet.freePort())",
+            "MAIL_RETRY_DELAYS": "250ms,500ms,1s",
+        ])
+        defer { Task { try? await fleet.stop("worker-mail-unreachable") } }
+        let command = MailSend(template: .paymentReminder, customerID: "retry-\(UUID())", to: fleet.newAddress(), orderID: UUID(), data: ["reminder": "1"])
+        let envelope = try MessageEnvelope(command, key: command.customerID)
+        let connection = try AMQPConnection(configuration: try AMQPConfiguration(url: fleet.amqpURL), logger: PipelineFleet.logger)
+        let runner = Task { try await connection.run() }
+        defer { runner.cancel() }
+        // Published once the worker has declared its queue (before that, it is unroutable and refused).
+        let published = try await eventually(timeout: .seconds(60), every: .milliseconds(250)) {
+            (try? await connection.publish(envelope.amqpMessage(exchange: "\(namespace).work", routingKey: Destinations.mailKey))) != nil
+        }
+        try #require(published)
+        var row: (state: String, attempts: Int)?
+        let failed = try await eventually(timeout: .seconds(60), every: .milliseconds(200)) {
+            row = try await fleet.database.query("SELECT state, attempts FROM mailing.mails WHERE id = \(envelope.id)").first.map {
+                (try $0.decode("state"), try $0.decode("attempts"))
+            }
+            return row?.state == "failed"
+        }
+        #expect(failed, "\(String(describing: row))")
+        #expect(row?.attempts == 4, "one try and three retries")
+        let deadLetter = try await fleet.deadLetter(queue: "\(namespace).mail.dlq", messageID: envelope.idString)
+        #expect(deadLetter?.headers[EnvelopeHeader.attempts]?.text == "4")
+        #expect(deadLetter?.headers[EnvelopeHeader.errorMessage]?.text.contains("SMTP") == true)
+    }
+
     @Test("a command delivered twice sends one mail")
     func duplicate() async throws {
         let fleet = try await PipelineFleet.shared.get()
