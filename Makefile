@@ -7,7 +7,9 @@ FLEET := deploy/local/fleet.sh
 # The addresses of the local services, for the fleet and the tests.
 WITH_ENV := eval "$$(bash $(SERVICES) env)" &&
 
-.PHONY: run test bench build migrate services-up services-down services-status fleet-up fleet-down
+.PHONY: run test bench build migrate services-up services-down services-status fleet-up fleet-down compose-up compose-down compose-logs deploy-check
+
+COMPOSE := docker compose -f compose/docker-compose.yml
 
 ## Installs what is missing, starts the local services, migrates, starts the fleet and prints
 ## where everything is.
@@ -57,3 +59,17 @@ fleet-up: build
 
 fleet-down:
 	bash $(FLEET) down
+
+## The development cluster (real Kafka, replicas, Prometheus, Grafana): needs Docker with compose v2.
+compose-up:
+	$(COMPOSE) up -d --build
+
+compose-down:
+	$(COMPOSE) down
+
+compose-logs:
+	$(COMPOSE) logs -f --tail=100
+
+## The deployment files checked without an engine (also part of make test).
+deploy-check: build services-up
+	$${EMPORIUM_STATE_DIR:-.local}/venv/bin/python deploy/check_deployment.py --emporium .build/debug/emporium --tools $${EMPORIUM_STATE_DIR:-.local}/venv/bin

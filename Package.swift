@@ -208,6 +208,7 @@ let package = Package(
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Domains/Auth",
             swiftSettings: strict
@@ -369,6 +370,12 @@ let package = Package(
                 "Redis", .product(name: "Hummingbird", package: "hummingbird"),
             ],
             path: "Tests/OrderPipelineTests",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "DeploymentTests",
+            dependencies: ["EmporiumTestSupport"],
+            path: "Tests/DeploymentTests",
             swiftSettings: strict
         ),
         .testTarget(

@@ -6,6 +6,9 @@ struct EmporiumCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "emporium",
         abstract: "Emporium: an event-driven commerce backend.",
-        subcommands: [APICommand.self, WorkerCommand.self, RelayCommand.self, MigrateCommand.self, ReplayCommand.self, LoadtestCommand.self, DevCommand.self]
+        subcommands: [
+            APICommand.self, WorkerCommand.self, RelayCommand.self, MigrateCommand.self, ReplayCommand.self, LoadtestCommand.self, DevCommand.self,
+            ConfigCommand.self,
+        ]
     )
 }

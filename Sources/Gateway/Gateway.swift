@@ -16,10 +16,14 @@ public enum Gateway {
         public var orders: OrderService
         public var limiter: RateLimiter?
         public var readiness: [HealthCheck]
+        /// Take the client's address from `X-Forwarded-For` (behind a trusted proxy only).
+        public var trustForwardedFor = false
 
         public init(
-            auth: AuthService, tokens: AccessTokens, catalog: CatalogStore, orders: OrderService, limiter: RateLimiter?, readiness: [HealthCheck]
+            auth: AuthService, tokens: AccessTokens, catalog: CatalogStore, orders: OrderService, limiter: RateLimiter?, readiness: [HealthCheck],
+            trustForwardedFor: Bool = false
         ) {
+            self.trustForwardedFor = trustForwardedFor
             self.auth = auth
             self.tokens = tokens
             self.catalog = catalog
@@ -38,6 +42,7 @@ public enum Gateway {
         router.add(middleware: HTTPMetricsMiddleware())
         router.add(middleware: ProblemMiddleware())
         router.add(middleware: InputGuardMiddleware())
+        if services.trustForwardedFor { router.add(middleware: ForwardedClientMiddleware()) }
         router.add(middleware: BearerIdentityMiddleware(tokens: services.tokens))
         if let limiter = services.limiter { router.add(middleware: RateLimitMiddleware(limiter: limiter)) }
         addObservabilityRoutes(to: router, checks: services.readiness)

@@ -32,7 +32,7 @@ public struct RateLimitMiddleware: RouterMiddleware {
             fields[.retryAfter] = String(decision.reset)
             throw Problem(
                 .tooManyRequests, "Too many requests",
-                detail: "At most \(decision.rule.limit) \(routeClass.rawValue) requests per \(decision.rule.windowSeconds) s; try again in \(decision.reset) s.",
+                detail: "At most \(decision.rule.limit) \(routeClass.name) requests per \(decision.rule.windowSeconds) s; try again in \(decision.reset) s.",
                 headers: fields)
         }
         var response = try await next(request, context)

@@ -28,13 +28,20 @@ public struct RateLimiter: Sendable {
     }
 
     /// Route classes, each with its own allowance.
-    public enum RouteClass: String, Sendable, CaseIterable {
+    public struct RouteClass: Hashable, Sendable, CustomStringConvertible {
+        /// The class's name in keys, settings and messages.
+        public let name: String
+
         /// `/auth/*`: sign-up, login, codes, refresh. Tight, against guessing and spam.
-        case auth
+        public static let auth = RouteClass(name: "auth")
         /// Other requests that change something.
-        case write
+        public static let write = RouteClass(name: "write")
         /// GET and HEAD.
-        case read
+        public static let read = RouteClass(name: "read")
+
+        public static let all: [RouteClass] = [.auth, .write, .read]
+
+        public var description: String { name }
     }
 
     public struct Decision: Sendable {
@@ -72,7 +79,7 @@ public struct RateLimiter: Sendable {
     /// Redis cannot be reached (the request goes through; refusing all traffic would be worse).
     public func take(_ routeClass: RouteClass, client: String) async -> Decision? {
         guard let rule = rules[routeClass] else { return nil }
-        let key = "\(prefix):ratelimit:\(routeClass.rawValue):\(client)"
+        let key = "\(prefix):ratelimit:\(routeClass.name):\(client)"
         do {
             let reply = try await redis.eval(
                 Self.script, keys: [RedisArgument(key)], arguments: [RedisArgument(rule.windowSeconds * 1000)])

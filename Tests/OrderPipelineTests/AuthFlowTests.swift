@@ -137,15 +137,23 @@ struct AuthFlowTests {
     @Test("accounts never verified are purged after their lifetime, with user.deleted")
     func purgeUnverified() async throws {
         let fleet = try await PipelineFleet.shared.get()
-        let registered = try await fleet.api.send("POST", "/auth/register", body: ["email": fleet.newAddress(), "password": Self.password])
-        let id = try #require(UUID(uuidString: registered.json["id"] as? String ?? ""))
-        // Two hours old; every other account of the tests is minutes old at most.
+        var ids: [UUID] = []
+        for _ in 0..<3 {
+            let registered = try await fleet.api.send("POST", "/auth/register", body: ["email": fleet.newAddress(), "password": Self.password])
+            ids.append(try #require(UUID(uuidString: registered.json["id"] as? String ?? "")))
+        }
+        let (id, young, verified) = (ids[0], ids[1], ids[2])
+        // Two hours old; every other account of the tests is minutes old at most. `verified` is as
+        // old, but verified; `young` is unverified and new.
         try await fleet.database.execute("UPDATE auth.accounts SET created_at = now() - interval '2 hours' WHERE id = \(id)")
+        try await fleet.database.execute(
+            "UPDATE auth.accounts SET created_at = now() - interval '2 hours', verified_at = now() WHERE id = \(verified)")
         var policy = AuthPolicy()
         policy.unverifiedLifetime = .seconds(3600)
         let purge = AccountPurge(database: fleet.database, policy: policy, interval: .seconds(60), logger: PipelineFleet.logger)
         #expect(try await purge.purgeOnce() >= 1)
         #expect(try await fleet.database.query("SELECT 1 FROM auth.accounts WHERE id = \(id)").isEmpty)
+        #expect(try await fleet.database.query("SELECT 1 FROM auth.accounts WHERE id IN (\(young), \(verified))").count == 2)
         let events = try await fleet.database.query("""
             SELECT 1 FROM messaging.outbox WHERE message_type = 'user.deleted' AND message_key = \(id.uuidString.lowercased())
             """)

@@ -166,7 +166,7 @@ enum GatewayFixture {
         let tokens = await AccessTokens(settings: APIClient.tokens.defaultSettings)
         let router = Gateway.router(Gateway.Services(
             auth: AuthService(
-                database: database, redis: redis, tokens: tokens, passwords: try PasswordVault(cost: .minimum), policy: AuthPolicy(),
+                database: database, redis: redis, tokens: tokens, passwords: try await PasswordVault.make(cost: .minimum), policy: AuthPolicy(),
                 logger: logger),
             tokens: tokens, catalog: CatalogStore(database: database),
             orders: OrderService(database: database, redis: redis, timings: OrderTimings(), logger: logger),

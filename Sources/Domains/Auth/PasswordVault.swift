@@ -11,10 +11,18 @@ public struct PasswordVault: Sendable {
     let decoy: String
     let threadPool: NIOThreadPool
 
-    public init(cost: PasswordHasher.Cost) throws {
-        hasher = try PasswordHasher(cost: cost)
-        decoy = try hasher.hash(SecureRandom.bytes(32).map { String($0, radix: 16) }.joined())
-        threadPool = .singleton
+    private init(hasher: PasswordHasher, decoy: String, threadPool: NIOThreadPool) {
+        self.hasher = hasher
+        self.decoy = decoy
+        self.threadPool = threadPool
+    }
+
+    /// A vault with `cost`; its decoy hash is made on the blocking pool too.
+    public static func make(cost: PasswordHasher.Cost) async throws -> PasswordVault {
+        let hasher = try PasswordHasher(cost: cost)
+        let threadPool = NIOThreadPool.singleton
+        let decoy = try await threadPool.runIfActive { try hasher.hash(SecureRandom.bytes(32).map { String($0, radix: 16) }.joined()) }
+        return PasswordVault(hasher: hasher, decoy: decoy, threadPool: threadPool)
     }
 
     func hash(_ password: String) async throws -> String {

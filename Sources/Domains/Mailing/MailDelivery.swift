@@ -83,7 +83,9 @@ public struct MailDelivery: Sendable {
             // The runtime decides on MessagingError: a permanent refusal is dead-lettered at once.
             throw MessagingError(error.isRetriable ? .transient : .permanent, error.description)
         }
-        try await MailStore.recordSent(id, to: address, on: context.connection)
+        // Recorded at once on its own: if the inbox transaction then fails to commit, the
+        // redelivery finds the mail sent instead of sending it again.
+        try await MailStore.recordSent(id, to: address, on: database)
     }
 
     private func recordFailure(_ id: UUID, _ error: String, final: Bool) async throws {

@@ -16,8 +16,8 @@ enum MailStore {
         try await connection.query("SELECT state FROM mailing.mails WHERE id = \(id)").first.map { try $0.decode("state") }
     }
 
-    static func recordSent(_ id: UUID, to address: String, on connection: PostgresConnection) async throws {
-        try await connection.execute("""
+    static func recordSent(_ id: UUID, to address: String, on database: PostgresPool) async throws {
+        try await database.execute("""
             UPDATE mailing.mails SET state = 'sent', recipient = \(address), attempts = attempts + 1, last_attempt_at = now(),
                 sent_at = now(), failed_at = NULL
             WHERE id = \(id)

@@ -42,7 +42,7 @@ struct APICommand: AsyncParsableCommand {
 
         let tokens = await AccessTokens(settings: tokenSettings)
         let authService = AuthService(
-            database: database.router, redis: redis, tokens: tokens, passwords: try PasswordVault(cost: auth.passwordCost),
+            database: database.router, redis: redis, tokens: tokens, passwords: try await PasswordVault.make(cost: auth.passwordCost),
             policy: auth.policy, logger: logger)
         let readiness = [
             HealthCheck("postgres") {
@@ -57,21 +57,17 @@ struct APICommand: AsyncParsableCommand {
             orders: OrderService(database: database.router, redis: redis, timings: orders.timings, logger: logger),
             limiter: settings.rateLimits.isEmpty
                 ? nil : RateLimiter(redis: redis, rules: settings.rateLimits, prefix: messaging.namespace, logger: logger),
-            readiness: readiness))
+            readiness: readiness, trustForwardedFor: settings.trustForwardedFor))
         let application = Application(
             router: router, configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
             onServerRunning: { channel in
                 logger.info("api listening", metadata: ["http.address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
-                if let admin = auth.admin {
-                    Task {
-                        do { try await authService.bootstrapAdmin(email: admin.email, password: admin.password) } catch {
-                            logger.error("could not create the admin account", metadata: ["error": "\(error)"])
-                        }
-                    }
-                }
             },
             logger: logger)
-        try await shutdown.group(database.services + [redis, kafka, amqp, application], logger: logger).run()
+        let admin: [any Service] = auth.admin.map {
+            [AdminBootstrapService(service: authService, email: $0.email, password: $0.password, logger: logger)]
+        } ?? []
+        try await shutdown.group(database.services + [redis, kafka, amqp] + admin + [application], logger: logger).run()
     }
 }
 

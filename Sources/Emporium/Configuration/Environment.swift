@@ -10,11 +10,13 @@ struct Environment: Sendable {
     }
 
     func string(_ key: String, default defaultValue: String) -> String {
+        assert(ConfigurationKeys.names.contains(key), "\(key) is missing from ConfigurationKeys.all")
         guard let value = values[key], !value.isEmpty else { return defaultValue }
         return value
     }
 
     func optionalString(_ key: String) -> String? {
+        assert(ConfigurationKeys.names.contains(key), "\(key) is missing from ConfigurationKeys.all")
         guard let value = values[key], !value.isEmpty else { return nil }
         return value
     }

@@ -5,8 +5,8 @@ import SMTP
 /// The mail worker.
 ///
 /// Keys: `SMTP_URL` (`smtp://127.0.0.1:1025`; `smtps://` for TLS from the start),
-/// `SMTP_USERNAME`, `SMTP_PASSWORD` (or in the URL), `SMTP_STARTTLS` (`opportunistic`, `required`
-/// or `never`), `SMTP_TIMEOUT` (`60s`), `MAIL_FROM` (`no-reply@emporium.local`), `MAIL_FROM_NAME`
+/// `SMTP_USERNAME`, `SMTP_PASSWORD` (or in the URL; then TLS is required), `SMTP_STARTTLS`
+/// (`opportunistic`, `required` or `never`), `SMTP_TIMEOUT` (`60s`), `MAIL_FROM` (`no-reply@emporium.local`), `MAIL_FROM_NAME`
 /// (`Emporium`), `MAIL_RETRY_DELAYS` (`10s,1m,5m,30m`: the wait before each retry of a failed
 /// send; after the last, the mail is failed and dead-lettered).
 struct MailSettings: Sendable {
@@ -32,6 +32,11 @@ struct MailSettings: Sendable {
             } catch {
                 throw ConfigurationError(key: "SMTP_URL", message: (error as? SMTPError)?.message ?? "\(error)")
             }
+        }
+        // Credentials never travel in clear: with them, TLS is required (smtps://, or STARTTLS
+        // required; opportunistic STARTTLS can be stripped by anyone on the path).
+        if smtp.username != nil || smtp.password != nil, !smtp.url.hasPrefix("smtps://"), smtp.startTLS != .required {
+            throw ConfigurationError(key: "SMTP_STARTTLS", message: "must be required when SMTP credentials are set (or use smtps://)")
         }
         let delays = try environment.durations("MAIL_RETRY_DELAYS", default: [.seconds(10), .seconds(60), .seconds(300), .seconds(1800)])
         retry = RetryPolicy(schedule: delays)

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 public import Hummingbird
 import NIOCore
 
@@ -15,24 +16,44 @@ public struct HealthCheck: Sendable {
         self.probe = probe
     }
 
-    /// `nil` when the dependency answered in time, else what went wrong.
+    /// `nil` when the dependency answered in time, else what went wrong. A probe that ignores
+    /// cancellation (a blocked C call) is left to finish on its own: the answer does not wait.
     func run() async -> String? {
-        await withTaskGroup(of: String?.self) { group in
-            group.addTask {
+        let verdict = Verdict()
+        return await withCheckedContinuation { continuation in
+            verdict.install(continuation)
+            let probe = Task {
                 do {
-                    try await probe()
-                    return nil
+                    try await self.probe()
+                    verdict.settle(nil)
                 } catch {
-                    return "\(error)"
+                    verdict.settle("\(error)")
                 }
             }
-            group.addTask { [timeout] in
+            Task { [timeout] in
                 try? await Task.sleep(for: timeout)
-                return Task.isCancelled ? nil : "no answer within \(timeout)"
+                verdict.settle("no answer within \(timeout)")
+                probe.cancel()
             }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first
+        }
+    }
+
+    /// Resumes the waiting check once, with whichever of the probe and the timer comes first.
+    private final class Verdict: Sendable {
+        private let state = Mutex<(continuation: CheckedContinuation<String?, Never>?, settled: Bool)>((nil, false))
+
+        func install(_ continuation: CheckedContinuation<String?, Never>) {
+            state.withLock { $0.continuation = continuation }
+        }
+
+        func settle(_ failure: String?) {
+            let continuation = state.withLock { current -> CheckedContinuation<String?, Never>? in
+                guard !current.settled else { return nil }
+                current.settled = true
+                defer { current.continuation = nil }
+                return current.continuation
+            }
+            continuation?.resume(returning: failure)
         }
     }
 

@@ -20,7 +20,7 @@ public struct SMTPClient: Sendable {
     /// Sends `message`; returns when the server accepted it, throws ``SMTPError`` otherwise.
     public func send(_ message: SMTPMessage) async throws(SMTPError) {
         guard SMTPMessage.isDeliverable(message.to) else {
-            throw SMTPError(.rejected, "\(message.to) is not a deliverable address", replyCode: 553)
+            throw SMTPError(.recipientRefused, "\(message.to) is not a deliverable address", replyCode: 553)
         }
         let configuration = self.configuration
         let bytes = message.rendered(from: configuration.from, fromName: configuration.fromName)
@@ -85,8 +85,12 @@ final class CurlTransfer {
             set(emp_curl_set_pointer(handle, CURLOPT_ERRORBUFFER, errors.baseAddress))
             set(emp_curl_set_read_function(handle, curlRead))
             set(emp_curl_set_pointer(handle, CURLOPT_READDATA, context.toOpaque()))
-            guard status == CURLE_OK else { return status }
-            return curl_easy_perform(handle)
+            let result = status == CURLE_OK ? curl_easy_perform(handle) : status
+            // Neither pointer outlives this closure: libcurl must not keep them until cleanup.
+            _ = emp_curl_set_pointer(handle, CURLOPT_ERRORBUFFER, nil)
+            _ = emp_curl_set_pointer(handle, CURLOPT_READDATA, nil)
+            _ = emp_curl_set_list(handle, CURLOPT_MAIL_RCPT, nil)
+            return result
         }
         guard code != CURLE_OK else { return }
 
@@ -94,7 +98,10 @@ final class CurlTransfer {
         _ = emp_curl_response_code(handle, &reply)
         let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
-        throw SMTPError(Self.classify(code), message, nativeCode: Int32(bitPattern: code.rawValue), replyCode: reply == 0 ? nil : reply)
+        var kind = Self.classify(code)
+        // libcurl reports a refused RCPT TO as a send error whose text says so.
+        if kind == .rejected && message.contains("RCPT") { kind = .recipientRefused }
+        throw SMTPError(kind, message, nativeCode: Int32(bitPattern: code.rawValue), replyCode: reply == 0 ? nil : reply)
     }
 
     static func milliseconds(_ duration: Duration) -> Int {

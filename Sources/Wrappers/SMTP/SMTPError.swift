@@ -5,6 +5,7 @@ public struct SMTPError: Error, Sendable, CustomStringConvertible {
         enum Base: String, Sendable {
             case connection = "cannot reach the server"
             case rejected = "rejected by the server"
+            case recipientRefused = "recipient refused"
             case authentication = "authentication failed"
             case timeout = "timed out"
             case invalidConfiguration = "invalid configuration"
@@ -13,7 +14,10 @@ public struct SMTPError: Error, Sendable, CustomStringConvertible {
         let base: Base
 
         public static let connection = Code(base: .connection)
+        /// The server refused the sender, the message or a command (a 4xx or 5xx reply).
         public static let rejected = Code(base: .rejected)
+        /// The server refused the recipient (its reply to RCPT TO).
+        public static let recipientRefused = Code(base: .recipientRefused)
         public static let authentication = Code(base: .authentication)
         public static let timeout = Code(base: .timeout)
         public static let invalidConfiguration = Code(base: .invalidConfiguration)
@@ -40,11 +44,12 @@ public struct SMTPError: Error, Sendable, CustomStringConvertible {
         self.line = line
     }
 
-    /// A 5xx reply to the message itself (an unknown recipient, a refused sender or body) is
-    /// permanent; everything else (the server down, a 4xx "try later", a timeout, credentials an
-    /// operator can fix) may go better later.
+    /// Only a 5xx refusal of the recipient (an unknown mailbox) is permanent for that mail.
+    /// Everything else may go better later: the server down, a 4xx "try later", a timeout, and
+    /// refusals an operator can fix (530 authentication required, 554 relaying denied, a refused
+    /// sender), which would otherwise fail every mail at once.
     public var isRetriable: Bool {
-        if code == .rejected, let replyCode, (500..<600).contains(replyCode) { return false }
+        if code == .recipientRefused, let replyCode, (500..<600).contains(replyCode) { return false }
         return code != .invalidConfiguration
     }
 

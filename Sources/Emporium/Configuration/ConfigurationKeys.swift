@@ -1,0 +1,81 @@
+/// Every environment key `emporium` reads, with its default and meaning: the reference behind
+/// `emporium config keys`, the README's table, and the deployment checks (the compose file and
+/// the Kubernetes manifests may set only these). ``Environment`` refuses, in debug builds, to
+/// read a key missing here, so the list cannot fall behind the code that the tests run.
+enum ConfigurationKeys {
+    struct Key: Sendable {
+        let name: String
+        let defaultValue: String
+        let meaning: String
+    }
+
+    static let all: [Key] = [
+        // Databases
+        Key(name: "POSTGRES_PRIMARY_URL", defaultValue: "postgresql://emporium:emporium@127.0.0.1:5432/emporium", meaning: "the primary: writes and read-after-write"),
+        Key(name: "POSTGRES_REPLICA_URL", defaultValue: "(none)", meaning: "a streaming replica for reads that may be a little stale; none: the primary serves them"),
+        Key(name: "POSTGRES_POOL_SIZE", defaultValue: "10", meaning: "connections per pool"),
+        Key(name: "POSTGRES_MAX_REPLICA_LAG_MS", defaultValue: "1000", meaning: "a replica lagging more is skipped for the primary"),
+        Key(name: "EMPORIUM_MIGRATIONS_DIR", defaultValue: "migrations", meaning: "where `emporium migrate` finds the SQL migrations"),
+        // Brokers and Redis
+        Key(name: "KAFKA_BOOTSTRAP_SERVERS", defaultValue: "127.0.0.1:9092", meaning: "comma-separated Kafka brokers"),
+        Key(name: "KAFKA_SESSION_TIMEOUT", defaultValue: "10s", meaning: "how long a vanished consumer keeps its partitions"),
+        Key(name: "KAFKA_FETCH_WAIT_MAX", defaultValue: "500ms", meaning: "fetch.wait.max.ms; the development Kafka wants 10ms"),
+        Key(name: "AMQP_URL", defaultValue: "amqp://guest:guest@127.0.0.1:5672", meaning: "RabbitMQ"),
+        Key(name: "REDIS_URL", defaultValue: "redis://127.0.0.1:6379", meaning: "Redis: locks, guards, limits, cooldowns"),
+        // Messaging runtime
+        Key(name: "MESSAGING_NAMESPACE", defaultValue: "emporium", meaning: "prefixes RabbitMQ exchanges and queues, Kafka consumer groups and Redis keys"),
+        Key(name: "MESSAGING_WORK_EXCHANGE", defaultValue: "<namespace>.work", meaning: "the exchange every consumer queue is bound to"),
+        Key(name: "MESSAGING_DELAY_LEVELS", defaultValue: "1s,5s,30s,2m,10m,1h,4h,12h,22h,24h", meaning: "the delay queues"),
+        Key(name: "MESSAGING_RETRY_ATTEMPTS", defaultValue: "5", meaning: "tries in all before a message is dead-lettered"),
+        Key(name: "MESSAGING_RETRY_INITIAL_DELAY", defaultValue: "500ms", meaning: "the first retry's wait (doubling, with jitter)"),
+        Key(name: "MESSAGING_RETRY_MAX_DELAY", defaultValue: "60s", meaning: "the longest retry wait"),
+        Key(name: "MESSAGING_GUARD_TTL", defaultValue: "30s", meaning: "the Redis guard's lease on a message in work"),
+        Key(name: "OUTBOX_BATCH_SIZE", defaultValue: "500", meaning: "rows per relay claim"),
+        Key(name: "OUTBOX_CONCURRENCY", defaultValue: "4", meaning: "batches in flight per relay"),
+        Key(name: "OUTBOX_POLL_INTERVAL", defaultValue: "1s", meaning: "the relay's full scan"),
+        Key(name: "OUTBOX_WATCH_INTERVAL", defaultValue: "25ms", meaning: "the relay's probe for ready rows; 0 turns it off"),
+        Key(name: "OUTBOX_RETENTION", defaultValue: "168h", meaning: "how long sent rows are kept"),
+        Key(name: "METRICS_HOST", defaultValue: "127.0.0.1", meaning: "where workers and the relay serve /metrics and the health checks"),
+        Key(name: "METRICS_PORT", defaultValue: "per role: 9400-9404", meaning: "0 picks a free port"),
+        Key(name: "SHUTDOWN_TIMEOUT", defaultValue: "30s", meaning: "the drain after SIGTERM before services are cancelled"),
+        // API
+        Key(name: "API_HOST", defaultValue: "127.0.0.1", meaning: "the API's address"),
+        Key(name: "API_PORT", defaultValue: "8080", meaning: "0 picks a free port"),
+        Key(name: "API_TRUST_FORWARDED_FOR", defaultValue: "false", meaning: "behind a reverse proxy: the client is the last X-Forwarded-For address"),
+        Key(name: "RATE_LIMIT_AUTH", defaultValue: "20/1m", meaning: "/auth/* requests per client, or off"),
+        Key(name: "RATE_LIMIT_WRITE", defaultValue: "120/1m", meaning: "other non-GET requests per client, or off"),
+        Key(name: "RATE_LIMIT_READ", defaultValue: "600/1m", meaning: "GET and HEAD requests per client, or off"),
+        // Accounts
+        Key(name: "AUTH_JWT_SECRET", defaultValue: "(required by api)", meaning: "the HS256 key of access tokens, at least 32 bytes"),
+        Key(name: "AUTH_JWT_ISSUER", defaultValue: "emporium", meaning: "iss of access tokens"),
+        Key(name: "AUTH_JWT_AUDIENCE", defaultValue: "emporium-api", meaning: "aud of access tokens"),
+        Key(name: "AUTH_ACCESS_TOKEN_TTL", defaultValue: "15m", meaning: "access token lifetime"),
+        Key(name: "AUTH_REFRESH_TOKEN_TTL", defaultValue: "30d", meaning: "refresh token lifetime"),
+        Key(name: "AUTH_CODE_TTL", defaultValue: "10m", meaning: "verification code lifetime"),
+        Key(name: "AUTH_CODE_ATTEMPTS", defaultValue: "5", meaning: "wrong codes that void a code"),
+        Key(name: "AUTH_RESEND_COOLDOWN", defaultValue: "1m", meaning: "between two codes for one address"),
+        Key(name: "AUTH_LOGIN_MAX_FAILURES_ACCOUNT", defaultValue: "5", meaning: "failed logins per address within the window before 429"),
+        Key(name: "AUTH_LOGIN_MAX_FAILURES_CLIENT", defaultValue: "20", meaning: "failed logins per client within the window before 429"),
+        Key(name: "AUTH_LOGIN_WINDOW", defaultValue: "15m", meaning: "the failed-login window"),
+        Key(name: "AUTH_UNVERIFIED_TTL", defaultValue: "7d", meaning: "accounts never verified are purged after this"),
+        Key(name: "AUTH_PURGE_INTERVAL", defaultValue: "1m", meaning: "how often the auth worker purges"),
+        Key(name: "AUTH_PASSWORD_COST", defaultValue: "interactive", meaning: "argon2id cost: interactive (64 MiB) or minimum (tests only)"),
+        Key(name: "AUTH_ADMIN_EMAIL", defaultValue: "(none)", meaning: "with AUTH_ADMIN_PASSWORD: an admin account created at start"),
+        Key(name: "AUTH_ADMIN_PASSWORD", defaultValue: "(none)", meaning: "the bootstrap admin's password, at least 10 characters"),
+        // Orders
+        Key(name: "ORDER_REMINDER_DELAYS", defaultValue: "4h,12h,22h", meaning: "payment reminders after an order is placed"),
+        Key(name: "ORDER_EXPIRY_DELAY", defaultValue: "24h", meaning: "then PENDING orders are cancelled, PAID ones completed"),
+        Key(name: "ORDER_IDEMPOTENCY_LOCK_TTL", defaultValue: "10s", meaning: "the Redis lock on (customer, Idempotency-Key)"),
+        // Mail
+        Key(name: "SMTP_URL", defaultValue: "smtp://127.0.0.1:1025", meaning: "smtp:// (STARTTLS per SMTP_STARTTLS) or smtps://"),
+        Key(name: "SMTP_USERNAME", defaultValue: "(none)", meaning: "SMTP authentication"),
+        Key(name: "SMTP_PASSWORD", defaultValue: "(none)", meaning: "SMTP authentication"),
+        Key(name: "SMTP_STARTTLS", defaultValue: "opportunistic", meaning: "opportunistic, required or never"),
+        Key(name: "SMTP_TIMEOUT", defaultValue: "60s", meaning: "per mail"),
+        Key(name: "MAIL_FROM", defaultValue: "no-reply@emporium.local", meaning: "sender address"),
+        Key(name: "MAIL_FROM_NAME", defaultValue: "Emporium", meaning: "sender name"),
+        Key(name: "MAIL_RETRY_DELAYS", defaultValue: "10s,1m,5m,30m", meaning: "waits before each retry of a failed send"),
+    ]
+
+    static let names: Set<String> = Set(all.map(\.name))
+}

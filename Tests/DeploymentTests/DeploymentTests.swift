@@ -1,0 +1,41 @@
+import EmporiumTestSupport
+import Foundation
+import Testing
+
+/// The container image, the compose cluster and the Kubernetes manifests, checked without an
+/// engine (none can run here): linters, the compose parser, and the binary itself for every
+/// environment key and role command they use (`deploy/check_deployment.py`).
+@Suite("Deployment files")
+struct DeploymentTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test("hadolint, kubernetes-validate and docker-compose accept them; keys and commands are the binary's")
+    func deploymentFiles() async throws {
+        let state = ProcessInfo.processInfo.environment["EMPORIUM_STATE_DIR"] ?? Self.root.appendingPathComponent(".local").path
+        let binary = Self.root.appendingPathComponent(".build/debug/emporium").path
+        let output = try await ChildProcess.shell(
+            "cd '\(Self.root.path)' && '\(state)/venv/bin/python' deploy/check_deployment.py --emporium '\(binary)' --tools '\(state)/venv/bin' 2>&1; echo \"exit=$?\"",
+            timeout: .seconds(300))
+        #expect(output.contains("exit=0") && output.contains("deployment checks passed"), "\(output)")
+    }
+
+    @Test("a compose environment key the binary does not read is caught")
+    func unknownKeyIsCaught() async throws {
+        let state = ProcessInfo.processInfo.environment["EMPORIUM_STATE_DIR"] ?? Self.root.appendingPathComponent(".local").path
+        let binary = Self.root.appendingPathComponent(".build/debug/emporium").path
+        // A copy of the repository's deployment files with one misspelt key.
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("deploy-check-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        for folder in ["deploy", "compose"] {
+            try FileManager.default.createDirectory(at: scratch.appendingPathComponent(folder).deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.copyItem(at: Self.root.appendingPathComponent(folder), to: scratch.appendingPathComponent(folder))
+        }
+        let compose = scratch.appendingPathComponent("compose/docker-compose.yml")
+        let text = try String(contentsOf: compose, encoding: .utf8)
+        try text.replacingOccurrences(of: "API_PORT:", with: "API_PROT:").write(to: compose, atomically: true, encoding: .utf8)
+        let output = try await ChildProcess.shell(
+            "cd '\(scratch.path)' && '\(state)/venv/bin/python' deploy/check_deployment.py --emporium '\(binary)' --tools '\(state)/venv/bin' 2>&1; echo \"exit=$?\"",
+            timeout: .seconds(300))
+        #expect(output.contains("exit=1") && output.contains("API_PROT"), "\(output)")
+    }
+}
