@@ -7,7 +7,7 @@ FLEET := deploy/local/fleet.sh
 # The addresses of the local services, for the fleet and the tests.
 WITH_ENV := eval "$$(bash $(SERVICES) env)" &&
 
-.PHONY: run test bench build migrate services-up services-down services-status fleet-up fleet-down compose-up compose-down compose-logs deploy-check
+.PHONY: demo run test bench build migrate services-up services-down services-status fleet-up fleet-down compose-up compose-down compose-logs deploy-check
 
 COMPOSE := docker compose -f compose/docker-compose.yml
 
@@ -26,7 +26,13 @@ run: build services-up migrate
 	@echo "  metrics              http://127.0.0.1:8080/metrics, workers on 9400-9404"
 	@echo "  captured mails       $(CURDIR)/.local/mail  (one .eml per mail the mail worker sent)"
 	@echo "  logs                 .local/logs/"
-	@echo "Stop everything with 'make services-down'."
+	@echo "  try it               make demo  (in another terminal: sign-up to a completed order)"
+	@echo "Ctrl-C stops the fleet (the services stay up; 'make services-down' stops them too)."
+	@bash $(FLEET) wait
+
+## A customer's walk through the running fleet (start it with make run first).
+demo:
+	@bash deploy/local/demo.sh
 
 ## The same services, then every test.
 test: build services-up

@@ -4,6 +4,11 @@
 #   fleet.sh up        start every role not running yet, in the background (logs in $STATE/logs)
 #   fleet.sh down      stop what `up` started (SIGTERM: each process finishes its work first)
 #   fleet.sh status    what runs, and where its metrics are
+#   fleet.sh wait      stay in the foreground until Ctrl-C (or SIGTERM), then `down`
+#
+# Orders placed on this fleet run on short delays (reminders after 15, 30 and 45 s, expiry after
+# 60 s) so the whole lifecycle can be watched; set ORDER_REMINDER_DELAYS and ORDER_EXPIRY_DELAY
+# to change them.
 #
 # Roles: the API (http://127.0.0.1:8080, its /metrics there too), the outbox relay (metrics on
 # 9400), the auth worker (9401), the product worker (9402), the order worker (9403) and the mail
@@ -39,6 +44,7 @@ up() {
         if alive "$(pid_of "$name")"; then continue; fi
         # shellcheck disable=SC2086 # the subcommand is words
         METRICS_PORT="$port" API_PORT="$port" EMPORIUM_MIGRATIONS_DIR="$ROOT/migrations" \
+            ORDER_REMINDER_DELAYS="${ORDER_REMINDER_DELAYS:-15s,30s,45s}" ORDER_EXPIRY_DELAY="${ORDER_EXPIRY_DELAY:-60s}" \
             nohup "$EMPORIUM_BIN" $command >>"$LOGS/$name.log" 2>&1 &
         echo $! >"$RUN/$name.pid"
         # Up once its metrics endpoint answers (it exits at once on a bad setting: say so).
@@ -83,12 +89,27 @@ status() {
     done
 }
 
+# Until Ctrl-C: then every role drains and stops (the services stay up for the next run).
+wait_in_foreground() {
+    trap 'echo; log "stopping the fleet"; down; exit 0' INT TERM
+    while true; do
+        local any=""
+        for entry in "${ROLES[@]}"; do
+            read -r name _ <<<"$entry"
+            alive "$(pid_of "$name")" && any=yes
+        done
+        [[ -n $any ]] || { log "every role has exited; see $LOGS"; exit 1; }
+        sleep 1
+    done
+}
+
 case "${1:-}" in
 up) up ;;
 down) down ;;
 status) status ;;
+wait) wait_in_foreground ;;
 *)
-    echo "usage: $0 up|down|status" >&2
+    echo "usage: $0 up|down|status|wait" >&2
     exit 2
     ;;
 esac

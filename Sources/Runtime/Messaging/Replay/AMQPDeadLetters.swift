@@ -28,10 +28,19 @@ public struct AMQPDeadLetters: Sendable {
     /// The messages in the queue now (the first ``maximumBatch``), which stay in the queue.
     public func read() async throws -> [DeadLetter] {
         var letters: [DeadLetter] = []
+        var held: [AMQPDelivery] = []
         try await visit { delivery, index in
             letters.append(Self.letter(from: delivery, index: index, queue: queue))
+            held.append(delivery)
         }
+        try Self.requeue(held)
         return letters
+    }
+
+    /// Gives back what a look left unsettled, before the connection closes: a command run right
+    /// after this one then finds the messages ready, instead of still on their way back.
+    private static func requeue(_ deliveries: [AMQPDelivery]) throws {
+        for delivery in deliveries { try delivery.nack(requeue: true) }
     }
 
     /// Replays the messages that match `options`; see ``KafkaDeadLetters/replay(_:progress:audit:)``.
@@ -40,12 +49,15 @@ public struct AMQPDeadLetters: Sendable {
     ) async throws -> ReplayProgress {
         var counts = ReplayProgress(total: min(try await connection.messageCount(queue: queue), Self.maximumBatch), dryRun: options.dryRun)
         var pacer = ReplayPacer(rate: options.rate)
+        var held: [AMQPDelivery] = []
+        defer { try? Self.requeue(held) }
         try await visit { delivery, index in
             let letter = Self.letter(from: delivery, index: index, queue: queue)
             counts.scanned += 1
             let chosen = options.filter.matches(letter) && counts.replayed < (options.limit ?? .max)
             if options.dryRun {
-                // Left unsettled: it returns to the queue when the connection closes.
+                // Given back once the whole queue was seen, so this run does not meet it again.
+                held.append(delivery)
             } else if chosen {
                 try await pacer.wait()
                 var message = AMQPMessageConsumer.copy(of: delivery, exchange: workExchange, routingKey: letter.origin)
