@@ -1,4 +1,5 @@
 import ArgumentParser
+import Observability
 
 /// The one executable: every role and tool is a subcommand.
 @main
@@ -11,4 +12,19 @@ struct EmporiumCommand: AsyncParsableCommand {
             ConfigCommand.self,
         ]
     )
+
+    /// Logging is set up first (`LOG_FORMAT`, `LOG_LEVEL`), then the subcommand runs.
+    static func main() async {
+        LogSetup.bootstrap()
+        do {
+            var command = try parseAsRoot()
+            if var asynchronous = command as? any AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

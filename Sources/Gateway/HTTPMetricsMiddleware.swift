@@ -2,7 +2,8 @@ public import Hummingbird
 import Metrics
 
 /// `http_requests_total` and `http_request_duration_seconds` by route (the pattern, not the
-/// path, so ids do not explode the label set), method and status, errors included.
+/// path, so ids do not explode the label set), method and status, errors included; and one access
+/// log line per request (debug; 5xx at error), carrying the request and correlation ids.
 public struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     public init() {}
 
@@ -15,6 +16,11 @@ public struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
             ]
             Counter(label: "http_requests_total", dimensions: dimensions).increment()
             Timer(label: "http_request_duration_seconds", dimensions: dimensions).recordInterval(since: start)
+            let elapsed = ContinuousClock.now - start
+            context.logger.log(level: status >= 500 ? .error : .debug, "request", metadata: [
+                "http.method": "\(request.method.rawValue)", "http.route": "\(context.endpointPath ?? "unmatched")",
+                "http.status": "\(status)", "http.duration_ms": "\(elapsed.components.attoseconds / 1_000_000_000_000_000 + elapsed.components.seconds * 1000)",
+            ])
         }
         do {
             let response = try await next(request, context)
