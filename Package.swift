@@ -228,7 +228,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "Auth", "Catalog", "HTTPRuntime", "Observability", "Ordering", "Redis",
+                "Auth", "Catalog", "HTTPRuntime", "Messaging", "Observability", "Ordering", "Redis",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -8,6 +8,7 @@ public struct GatewayContext: IdentifiedRequestContext {
     public var caller: Caller?
     public var requestID = ""
     public var correlationID = ""
+    public var traceParent = ""
     /// The peer's IP address (a proxy's, unless `X-Forwarded-For` is trusted).
     public var clientAddress: String
 

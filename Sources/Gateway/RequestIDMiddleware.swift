@@ -1,14 +1,17 @@
 import Foundation
+import Messaging
 public import HTTPRuntime
 public import Hummingbird
 public import HTTPTypes
 
-/// Gives every request an id (the client's `X-Request-Id` if it is sensible, else a new UUID) and
-/// a correlation id (`X-Correlation-Id`, else the request id), puts both in the log metadata, and
-/// returns them as response headers.
+/// Gives every request an id (the client's `X-Request-Id` if it is sensible, else a new UUID), a
+/// correlation id (`X-Correlation-Id`, else the request id) and a W3C trace context (a span in
+/// the client's `traceparent` trace, else a new trace); puts them in the log metadata, and returns
+/// the ids and the `traceparent` as response headers.
 public struct RequestIDMiddleware<Context: IdentifiedRequestContext>: RouterMiddleware {
     public static var requestIDHeader: HTTPField.Name { HTTPField.Name("X-Request-Id")! }
     public static var correlationIDHeader: HTTPField.Name { HTTPField.Name("X-Correlation-Id")! }
+    public static var traceParentHeader: HTTPField.Name { HTTPField.Name("traceparent")! }
 
     public init() {}
 
@@ -18,9 +21,13 @@ public struct RequestIDMiddleware<Context: IdentifiedRequestContext>: RouterMidd
         context.correlationID = Self.sensible(request.headers[Self.correlationIDHeader]) ?? context.requestID
         context.logger[metadataKey: "request.id"] = .string(context.requestID)
         context.logger[metadataKey: "correlation.id"] = .string(context.correlationID)
+        let trace = TraceParent.continuing(request.headers[Self.traceParentHeader])
+        context.traceParent = trace.description
+        context.logger[metadataKey: "trace.id"] = .string(trace.traceID)
         var response = try await next(request, context)
         response.headers[Self.requestIDHeader] = context.requestID
         response.headers[Self.correlationIDHeader] = context.correlationID
+        response.headers[Self.traceParentHeader] = context.traceParent
         return response
     }
 

@@ -156,3 +156,23 @@ struct DelayAndRetryTests {
         }
     }
 }
+
+@Suite("W3C trace context")
+struct TraceParentTests {
+    @Test("valid traceparents parse; invalid ones are ignored; children keep the trace")
+    func parseAndContinue() throws {
+        let parent = try #require(TraceParent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"))
+        #expect(parent.traceID == "4bf92f3577b34da6a3ce929d0e0e4736" && parent.spanID == "00f067aa0ba902b7" && parent.flags == "01")
+        for invalid in [
+            "", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7", "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+        ] {
+            #expect(TraceParent(invalid) == nil, "\(invalid)")
+        }
+        let child = TraceParent.continuing(parent.description)
+        #expect(child.traceID == parent.traceID && child.spanID != parent.spanID && child.flags == "01")
+        let fresh = TraceParent.continuing("garbage")
+        #expect(fresh.traceID != parent.traceID && TraceParent(fresh.description) == fresh)
+    }
+}

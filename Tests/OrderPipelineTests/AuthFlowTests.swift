@@ -19,8 +19,10 @@ struct AuthFlowTests {
         let api = fleet.api
         let email = fleet.newAddress()
         let correlation = "signup-\(UUID().uuidString.lowercased())"
+        let traceID = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         let registered = try await api.send(
-            "POST", "/auth/register", headers: ["X-Correlation-Id": correlation], body: ["email": email, "password": Self.password])
+            "POST", "/auth/register", headers: ["X-Correlation-Id": correlation, "traceparent": "00-\(traceID)-00f067aa0ba902b7-01"],
+            body: ["email": email, "password": Self.password])
         #expect(registered.status == 201, "\(registered.text)")
         let accountID = try #require(registered.json["id"] as? String)
         #expect(registered.json["verified"] as? Bool == false)
@@ -29,6 +31,13 @@ struct AuthFlowTests {
         // The registration's events and the mail command it caused carry the request's correlation id.
         let caused = try await fleet.outboxTypes(correlationID: correlation, atLeast: 2)
         #expect(caused.contains("user.registered") && caused.contains("mail.send"), "\(caused)")
+        // ... and the client's trace: the same trace id at every hop, a new span each time.
+        #expect(registered.header("traceparent")?.contains(traceID) == true)
+        let traces: [String] = try await fleet.database.query(
+            "SELECT traceparent FROM messaging.outbox WHERE correlation_id = \(correlation)").map { try $0.decode("traceparent") }
+        #expect(!traces.isEmpty && traces.allSatisfy { $0.hasPrefix("00-\(traceID)-") }, "\(traces)")
+        #expect(Set(traces.map { $0.split(separator: "-")[2] }).count == traces.count, "a span id repeats: \(traces)")
+        #expect(!traces.contains { $0.contains("00f067aa0ba902b7") }, "the client's own span was reused")
 
         let code = try await fleet.verificationCode(for: email)
         let early = try await api.send("POST", "/auth/login", body: ["email": email, "password": Self.password])

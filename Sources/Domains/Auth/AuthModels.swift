@@ -80,10 +80,13 @@ public struct RequestOrigin: Sendable {
     public var correlationID: String
     /// The client's address, for per-client login throttling.
     public var client: String
+    /// The request's W3C traceparent.
+    public var traceParent: String?
 
-    public init(requestID: String, correlationID: String, client: String) {
+    public init(requestID: String, correlationID: String, client: String, traceParent: String? = nil) {
         self.requestID = requestID
         self.correlationID = correlationID
         self.client = client
+        self.traceParent = traceParent
     }
 }

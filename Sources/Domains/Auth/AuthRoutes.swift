@@ -63,6 +63,8 @@ public struct AuthRoutes<Context: IdentifiedRequestContext>: Sendable {
     }
 
     private func origin(_ request: Request, _ context: Context) -> RequestOrigin {
-        RequestOrigin(requestID: context.requestID, correlationID: context.correlationID, client: clientAddress(request, context))
+        RequestOrigin(
+            requestID: context.requestID, correlationID: context.correlationID, client: clientAddress(request, context),
+            traceParent: context.traceParent)
     }
 }

@@ -74,6 +74,6 @@ public struct CatalogRoutes<Context: IdentifiedRequestContext>: Sendable {
     }
 
     private func cause(_ context: Context) -> CatalogStore.Cause {
-        CatalogStore.Cause(requestID: context.requestID, correlationID: context.correlationID)
+        CatalogStore.Cause(requestID: context.requestID, correlationID: context.correlationID, traceParent: context.traceParent)
     }
 }

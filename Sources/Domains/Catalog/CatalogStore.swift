@@ -18,7 +18,9 @@ public struct CatalogStore: Sendable {
     public struct Cause: Sendable {
         public var requestID: String
         public var correlationID: String
-        public init(requestID: String, correlationID: String) {
+        public var traceParent: String?
+        public init(requestID: String, correlationID: String, traceParent: String? = nil) {
+            self.traceParent = traceParent
             self.requestID = requestID
             self.correlationID = correlationID
         }
@@ -94,7 +96,9 @@ public struct CatalogStore: Sendable {
     }
 
     private func append<Payload: MessagePayload>(_ event: Payload, sku: String, cause: Cause, on connection: PostgresConnection) async throws {
-        let envelope = try MessageEnvelope(event, key: sku, correlationID: cause.correlationID, causationID: cause.requestID)
+        let envelope = try MessageEnvelope(
+            event, key: sku, correlationID: cause.correlationID, causationID: cause.requestID,
+            traceParent: TraceParent.continuing(cause.traceParent).description)
         try await Outbox.append(OutboxMessage(envelope, to: Destinations.products, aggregate: "product:\(sku)"), on: connection)
     }
 

@@ -11,7 +11,8 @@ enum OrderMessages {
         _ payload: Payload, orderID: UUID, to destination: MessageDestination, aggregate: String? = nil, cause: OrderStore.Cause
     ) throws -> OutboxMessage {
         let envelope = try MessageEnvelope(
-            payload, key: orderID.uuidString.lowercased(), correlationID: cause.correlationID, causationID: cause.id)
+            payload, key: orderID.uuidString.lowercased(), correlationID: cause.correlationID, causationID: cause.id,
+            traceParent: TraceParent.continuing(cause.traceParent).description)
         return OutboxMessage(envelope, to: destination, aggregate: aggregate ?? "order:\(envelope.key)")
     }
 

@@ -79,6 +79,6 @@ public struct OrderRoutes<Context: IdentifiedRequestContext>: Sendable {
     private static func notFound(_ id: UUID) -> Problem { Problem.notFound("There is no order \(id.uuidString.lowercased()).") }
 
     private func cause(_ context: Context, _ caller: Caller) -> OrderStore.Cause {
-        .request(context.requestID, correlationID: context.correlationID, actor: "\(caller.role.rawValue):\(caller.id)")
+        .request(context.requestID, correlationID: context.correlationID, traceParent: context.traceParent, actor: "\(caller.role.rawValue):\(caller.id)")
     }
 }

@@ -12,13 +12,15 @@ public enum OrderStore {
         public var id: String
         public var actor: String
         public var correlationID: String
+        /// The traceparent the caused messages carry (a new span of the cause's trace).
+        public var traceParent: String?
 
-        public static func request(_ requestID: String, correlationID: String, actor: String) -> Cause {
-            Cause(kind: "request", id: requestID, actor: actor, correlationID: correlationID)
+        public static func request(_ requestID: String, correlationID: String, traceParent: String? = nil, actor: String) -> Cause {
+            Cause(kind: "request", id: requestID, actor: actor, correlationID: correlationID, traceParent: traceParent)
         }
 
         public static func message(_ envelope: MessageEnvelope, actor: String) -> Cause {
-            Cause(kind: "message", id: envelope.idString, actor: actor, correlationID: envelope.correlationID)
+            Cause(kind: "message", id: envelope.idString, actor: actor, correlationID: envelope.correlationID, traceParent: envelope.traceParent)
         }
     }
 

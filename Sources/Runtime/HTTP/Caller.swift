@@ -29,6 +29,9 @@ public protocol IdentifiedRequestContext: RequestContext {
     var requestID: String { get set }
     /// From `X-Correlation-Id`, else the request id: carried into every message the request causes.
     var correlationID: String { get set }
+    /// The W3C `traceparent` of this request's span (a child of the client's, or a new trace):
+    /// carried, a span further each hop, into every message the request causes.
+    var traceParent: String { get set }
 }
 
 extension IdentifiedRequestContext {

@@ -21,13 +21,13 @@ public struct MessageContext: Sendable {
     public let logger: Logger
 
     /// Appends a follow-up event to the outbox in this transaction, caused by this message and
-    /// carrying its correlation id and trace context.
+    /// carrying its correlation id and trace context (the same trace, a new span).
     public func publish<Payload: MessagePayload>(
         _ payload: Payload, key: String, to destination: MessageDestination, aggregate: String? = nil
     ) async throws {
         let envelope = try MessageEnvelope(
             payload, key: key, correlationID: envelope.correlationID, causationID: envelope.idString,
-            traceParent: envelope.traceParent)
+            traceParent: TraceParent.continuing(envelope.traceParent).description)
         try await Outbox.append(OutboxMessage(envelope, to: destination, aggregate: aggregate), on: connection)
     }
 }

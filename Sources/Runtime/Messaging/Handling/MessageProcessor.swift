@@ -89,6 +89,7 @@ public final class MessageProcessor: Sendable {
         logger[metadataKey: "message.id"] = "\(envelope.idString)"
         logger[metadataKey: "message.type"] = "\(envelope.type)"
         logger[metadataKey: "correlation.id"] = "\(envelope.correlationID)"
+        if let trace = envelope.traceParent.flatMap(TraceParent.init) { logger[metadataKey: "trace.id"] = "\(trace.traceID)" }
         let outcome: Outcome
         var handlerRan = false
         do {
