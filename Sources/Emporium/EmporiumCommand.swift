@@ -13,10 +13,14 @@ struct EmporiumCommand: AsyncParsableCommand {
         ]
     )
 
-    /// Logging is set up first (`LOG_FORMAT`, `LOG_LEVEL`), then the subcommand runs.
+    /// Logging is set up first (`LOG_FORMAT`, `LOG_LEVEL`), then span export if configured
+    /// (`OTEL_EXPORTER_OTLP_ENDPOINT`), then the subcommand runs.
     static func main() async {
         LogSetup.bootstrap()
         do {
+            // The role names the service: emporium-api, emporium-worker-order, ...
+            let role = CommandLine.arguments.dropFirst().prefix { !$0.hasPrefix("-") }.prefix(2)
+            try TraceExport.bootstrap(serviceName: (["emporium"] + role).joined(separator: "-"))
             var command = try parseAsRoot()
             if var asynchronous = command as? any AsyncParsableCommand {
                 try await asynchronous.run()

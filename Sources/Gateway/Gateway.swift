@@ -33,11 +33,13 @@ public enum Gateway {
         }
     }
 
-    /// The router: request ids first (so every answer, errors included, carries them), HTTP
+    /// The router: the request's span, then its ids (so every answer, errors included, carries them), HTTP
     /// metrics (which see the final status), problem documents for every error, the caller's
     /// identity, the rate limits (per caller once known), and the routes.
     public static func router(_ services: Services) -> Router<GatewayContext> {
         let router = Router(context: GatewayContext.self)
+        // The server span first (a no-op unless span export is configured), so what follows runs in it.
+        router.add(middleware: TracingMiddleware())
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: HTTPMetricsMiddleware())
         router.add(middleware: ProblemMiddleware())

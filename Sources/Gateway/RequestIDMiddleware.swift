@@ -21,9 +21,9 @@ public struct RequestIDMiddleware<Context: IdentifiedRequestContext>: RouterMidd
         context.correlationID = Self.sensible(request.headers[Self.correlationIDHeader]) ?? context.requestID
         context.logger[metadataKey: "request.id"] = .string(context.requestID)
         context.logger[metadataKey: "correlation.id"] = .string(context.correlationID)
-        let trace = TraceParent.continuing(request.headers[Self.traceParentHeader])
-        context.traceParent = trace.description
-        context.logger[metadataKey: "trace.id"] = .string(trace.traceID)
+        // The server span's traceparent when spans are recorded, else a new span in the client's trace.
+        context.traceParent = TracePropagation.outgoing(parent: request.headers[Self.traceParentHeader])
+        if let trace = TraceParent(context.traceParent) { context.logger[metadataKey: "trace.id"] = .string(trace.traceID) }
         var response = try await next(request, context)
         response.headers[Self.requestIDHeader] = context.requestID
         response.headers[Self.correlationIDHeader] = context.correlationID

@@ -136,6 +136,50 @@ struct GatewayTests {
         #expect(documented == routed, "documented only: \(documented.subtracting(routed).sorted()); routed only: \(routed.subtracting(documented).sorted())")
     }
 
+    @Test("with an OTLP endpoint configured, the request's span is exported in the client's trace, and its messages carry it")
+    func spansExported() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let collectorPort = try PipelineFleet.freePort()
+        let captured = fleet.logDirectory.appendingPathComponent("otlp-\(collectorPort)")
+        let script = PipelineFleet.repositoryRoot.appendingPathComponent("Tests/otlp_capture.py").path
+        let collector = try ChildProcess(["/bin/sh", "-c", "exec python3 '\(script)' '\(captured.path)' \(collectorPort)"])
+        defer { collector.signal(SIGKILL) }
+        let apiPort = try PipelineFleet.freePort()
+        fleet.spawn("api-traced", ["api"], extraEnvironment: [
+            "API_PORT": String(apiPort), "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:\(collectorPort)",
+            "OTEL_BSP_SCHEDULE_DELAY": "100", "AUTH_ADMIN_EMAIL": "", "AUTH_ADMIN_PASSWORD": "",
+        ].filter { !$0.value.isEmpty })
+        defer { Task { try? await fleet.stop("api-traced") } }
+        let api = APIClient(baseURL: URL(string: "http://127.0.0.1:\(apiPort)")!)
+        let up = try await eventually(timeout: .seconds(60), every: .milliseconds(200)) { (try? await api.send("GET", "/health/live").status) == 200 }
+        try #require(up)
+
+        let traceID = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        let correlation = "otlp-\(UUID())"
+        let product = NewProductBody(sku: fleet.uniqueSKU("OTLP"), name: "traced", priceMinor: 1, currency: "EUR", stock: 1)
+        let created = try await api.send(
+            "POST", "/products", as: .admin, headers: ["traceparent": "00-\(traceID)-00f067aa0ba902b7-01", "X-Correlation-Id": correlation],
+            body: product)
+        #expect(created.status == 201)
+        // The answer and the event name the server span: the client's trace, a span of its own.
+        let answered = try #require(created.header("traceparent"))
+        #expect(answered.hasPrefix("00-\(traceID)-") && !answered.contains("00f067aa0ba902b7"))
+        let carried: [String] = try await fleet.database.query(
+            "SELECT traceparent FROM messaging.outbox WHERE correlation_id = \(correlation)").map { try $0.decode("traceparent") }
+        #expect(carried == [answered], "the event carries the request's span: \(carried) vs \(answered)")
+        // And the span reached the collector (OTLP/HTTP protobuf: the trace id as 16 raw bytes).
+        let traceBytes = Data(stride(from: 0, to: 32, by: 2).map { offset in
+            UInt8(traceID[traceID.index(traceID.startIndex, offsetBy: offset)...].prefix(2), radix: 16)!
+        })
+        let exported = try await eventually(timeout: .seconds(30), every: .milliseconds(200)) {
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: captured.path)) ?? []
+            return files.filter { $0.hasSuffix("traces.bin") }.contains { name in
+                (try? Data(contentsOf: captured.appendingPathComponent(name)))?.range(of: traceBytes) != nil
+            }
+        }
+        #expect(exported, "no exported span with trace \(traceID) in \(captured.path)")
+    }
+
     @Test("schemathesis finds no 5xx and no answer that breaks the document")
     func schemathesis() async throws {
         let fleet = try await PipelineFleet.shared.get()

@@ -6,6 +6,9 @@ public import Testing
 public actor ServerLease {
     /// RabbitMQ, which the recovery tests restart.
     public static let rabbitMQ = ServerLease()
+    /// The order pipeline fleet's product-worker group, which the graceful-shutdown test
+    /// rebalances (a worker joining and leaving holds up every partition for seconds).
+    public static let productWorkers = ServerLease()
 
     private var sharedHolders = 0
     private var exclusiveHeld = false
@@ -72,4 +75,26 @@ extension Trait where Self == RabbitMQLease {
     public static var usesRabbitMQ: Self { RabbitMQLease(exclusive: false) }
     /// The test restarts RabbitMQ: it runs alone among the tests that use it.
     public static var restartsRabbitMQ: Self { RabbitMQLease(exclusive: true) }
+}
+
+/// A test trait that runs each test case under a lease on the fleet's product workers:
+/// `.usesProductWorkers` (shared) or `.rebalancesProductWorkers` (exclusive).
+public struct ProductWorkersLease: TestTrait, SuiteTrait, TestScoping {
+    let exclusive: Bool
+
+    public var isRecursive: Bool { true }
+
+    public func provideScope(
+        for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
+    ) async throws {
+        guard testCase != nil else { return try await function() }
+        try await exclusive ? ServerLease.productWorkers.withExclusive(function) : ServerLease.productWorkers.withShared(function)
+    }
+}
+
+extension Trait where Self == ProductWorkersLease {
+    /// The test needs the product workers to keep up (orders decided within seconds).
+    public static var usesProductWorkers: Self { ProductWorkersLease(exclusive: false) }
+    /// The test adds or removes product workers: it runs alone among those that need them.
+    public static var rebalancesProductWorkers: Self { ProductWorkersLease(exclusive: true) }
 }

@@ -222,7 +222,7 @@ public struct AuthService: Sendable {
     static func publish<Payload: MessagePayload>(_ payload: Payload, accountID: UUID, origin: RequestOrigin, on connection: PostgresConnection) async throws {
         let envelope = try MessageEnvelope(
             payload, key: accountID.uuidString.lowercased(), correlationID: origin.correlationID, causationID: origin.requestID,
-            traceParent: TraceParent.continuing(origin.traceParent).description)
+            traceParent: TracePropagation.outgoing(parent: origin.traceParent))
         try await Outbox.append(OutboxMessage(envelope, to: Destinations.users), on: connection)
     }
 }

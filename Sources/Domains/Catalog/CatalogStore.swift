@@ -98,7 +98,7 @@ public struct CatalogStore: Sendable {
     private func append<Payload: MessagePayload>(_ event: Payload, sku: String, cause: Cause, on connection: PostgresConnection) async throws {
         let envelope = try MessageEnvelope(
             event, key: sku, correlationID: cause.correlationID, causationID: cause.requestID,
-            traceParent: TraceParent.continuing(cause.traceParent).description)
+            traceParent: TracePropagation.outgoing(parent: cause.traceParent))
         try await Outbox.append(OutboxMessage(envelope, to: Destinations.products, aggregate: "product:\(sku)"), on: connection)
     }
 

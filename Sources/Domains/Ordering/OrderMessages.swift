@@ -12,7 +12,7 @@ enum OrderMessages {
     ) throws -> OutboxMessage {
         let envelope = try MessageEnvelope(
             payload, key: orderID.uuidString.lowercased(), correlationID: cause.correlationID, causationID: cause.id,
-            traceParent: TraceParent.continuing(cause.traceParent).description)
+            traceParent: TracePropagation.outgoing(parent: cause.traceParent))
         return OutboxMessage(envelope, to: destination, aggregate: aggregate ?? "order:\(envelope.key)")
     }
 

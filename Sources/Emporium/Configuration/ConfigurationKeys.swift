@@ -39,6 +39,7 @@ enum ConfigurationKeys {
         Key(name: "METRICS_PORT", defaultValue: "per role: 9400-9404", meaning: "0 picks a free port"),
         Key(name: "LOG_FORMAT", defaultValue: "text", meaning: "json: one JSON object per line, metadata (correlation.id, ...) as fields"),
         Key(name: "LOG_LEVEL", defaultValue: "info", meaning: "trace, debug, info, notice, warning, error or critical"),
+        Key(name: "OTEL_EXPORTER_OTLP_ENDPOINT", defaultValue: "(none: no span export)", meaning: "OTLP/HTTP collector for spans (e.g. http://otel-collector:4318); the other OTEL_* variables apply"),
         Key(name: "SHUTDOWN_TIMEOUT", defaultValue: "30s", meaning: "the drain after SIGTERM before services are cancelled"),
         // API
         Key(name: "API_HOST", defaultValue: "127.0.0.1", meaning: "the API's address"),

@@ -1,4 +1,5 @@
 import Logging
+import Observability
 import ServiceLifecycle
 import UnixSignals
 
@@ -15,9 +16,11 @@ struct ShutdownSettings: Sendable {
         guard timeout > .zero else { throw ConfigurationError(key: "SHUTDOWN_TIMEOUT", message: "must be positive") }
     }
 
-    /// A service group that stops on SIGTERM or SIGINT within the timeout.
+    /// A service group that stops on SIGTERM or SIGINT within the timeout. The span exporter, when
+    /// configured, runs first and so stops last, flushing the spans of the shutdown too.
     func group(_ services: [any Service], logger: Logger) -> ServiceGroup {
-        var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        let all = (TraceExport.service.map { [$0] } ?? []) + services
+        var configuration = ServiceGroupConfiguration(services: all, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         configuration.maximumGracefulShutdownDuration = timeout
         configuration.maximumCancellationDuration = .seconds(5)
         return ServiceGroup(configuration: configuration)

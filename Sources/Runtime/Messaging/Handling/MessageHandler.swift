@@ -27,7 +27,7 @@ public struct MessageContext: Sendable {
     ) async throws {
         let envelope = try MessageEnvelope(
             payload, key: key, correlationID: envelope.correlationID, causationID: envelope.idString,
-            traceParent: TraceParent.continuing(envelope.traceParent).description)
+            traceParent: TracePropagation.outgoing(parent: envelope.traceParent))
         try await Outbox.append(OutboxMessage(envelope, to: destination, aggregate: aggregate), on: connection)
     }
 }

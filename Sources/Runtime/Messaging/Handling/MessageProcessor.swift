@@ -2,6 +2,7 @@ public import Logging
 public import Postgres
 public import Redis
 public import CoreMetrics
+import Tracing
 
 /// Settings every consumer shares, whatever its transport.
 public struct MessageConsumerSettings: Sendable {
@@ -101,8 +102,16 @@ public final class MessageProcessor: Sendable {
                     """)
                 guard recorded == 1 else { return false }
                 handlerRan = true
-                try await prepared(MessageContext(
-                    envelope: envelope, consumer: consumer, attempt: attempt, connection: connection, logger: logger))
+                // A consumer span, child of the sender's (a no-op unless span export is configured);
+                // what the handler publishes carries it on.
+                try await withSpan(
+                    "\(envelope.type) process", context: TracePropagation.context(continuing: envelope.traceParent), ofKind: .consumer
+                ) { span in
+                    span.attributes["messaging.message.id"] = envelope.idString
+                    span.attributes["messaging.consumer.group.name"] = consumer
+                    try await prepared(MessageContext(
+                        envelope: envelope, consumer: consumer, attempt: attempt, connection: connection, logger: logger))
+                }
                 return true
             }
             metrics.handlerDuration(consumer: consumer, type: envelope.type, ContinuousClock.now - start)
