@@ -13,7 +13,10 @@ struct OrderLifecycleTests {
         let sku = fleet.uniqueSKU("RPC")
         try await fleet.createProduct(sku, priceMinor: 1999, stock: 10)
         let customer = "c-\(UUID())"
-        let order = try await fleet.placeOrder(customer, [(sku, 3)])
+        let traceID = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        let correlation = "rpc-\(UUID())"
+        let order = try await fleet.placeOrder(
+            customer, [(sku, 3)], headers: ["traceparent": "00-\(traceID)-b7ad6b7169203331-01", "X-Correlation-Id": correlation])
         #expect(order.status == "PENDING")
         #expect(order.totalMinor == 5997)
 
@@ -36,6 +39,17 @@ struct OrderLifecycleTests {
         }
         #expect(mailed, "mails: \(fleet.mail.templates(for: order.id))")
         #expect(!fleet.mail.templates(for: order.id).contains("order_cancelled"))
+
+        // One trace from the request through both brokers: stock.reserved was written by the
+        // product worker after order.created crossed Kafka; order.completed by the order worker
+        // after the delayed expiry crossed RabbitMQ. Every hop a span of its own.
+        let rows = try await fleet.database.query("""
+            SELECT message_type, traceparent FROM messaging.outbox WHERE correlation_id = \(correlation) ORDER BY id
+            """).map { (try $0.decode("message_type", as: String.self), try $0.decode("traceparent", as: String.self)) }
+        let types = Set(rows.map(\.0))
+        #expect(types.isSuperset(of: ["order.created", "stock.reserved", "order.expiry-due", "order.completed"]), "\(types)")
+        #expect(rows.allSatisfy { $0.1.hasPrefix("00-\(traceID)-") }, "\(rows)")
+        #expect(Set(rows.map { $0.1 }).count == rows.count, "a span id repeats: \(rows)")
     }
 
     @Test("an unpaid order gets exactly three reminders, then expires and its stock comes back")

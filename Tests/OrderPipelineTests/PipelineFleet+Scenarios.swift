@@ -26,9 +26,11 @@ extension PipelineFleet {
     }
 
     /// Places an order and expects 201.
-    func placeOrder(_ customer: String, _ lines: [(String, Int)], key: String = UUID().uuidString) async throws -> OrderReply {
+    func placeOrder(
+        _ customer: String, _ lines: [(String, Int)], key: String = UUID().uuidString, headers: [String: String] = [:]
+    ) async throws -> OrderReply {
         let reply = try await api.send(
-            "POST", "/orders", as: .customer(customer), headers: ["Idempotency-Key": key], body: NewOrderBody(lines))
+            "POST", "/orders", as: .customer(customer), headers: headers.merging(["Idempotency-Key": key]) { $1 }, body: NewOrderBody(lines))
         try #require(reply.status == 201, "POST /orders: \(reply.status) \(reply.text)")
         return try reply.decode(OrderReply.self)
     }
