@@ -38,4 +38,15 @@ struct DeploymentTests {
             timeout: .seconds(300))
         #expect(output.contains("exit=1") && output.contains("API_PROT"), "\(output)")
     }
+
+    @Test("the README's configuration reference names every key the binary reads")
+    func readmeNamesEveryKey() async throws {
+        let binary = Self.root.appendingPathComponent(".build/debug/emporium").path
+        let keys = try await ChildProcess.shell("'\(binary)' config keys --names-only", timeout: .seconds(30))
+            .split(whereSeparator: \.isNewline).map(String.init)
+        #expect(keys.count > 40)
+        let readme = try String(contentsOf: Self.root.appendingPathComponent("README.md"), encoding: .utf8)
+        let missing = keys.filter { !readme.contains("`\($0)`") }
+        #expect(missing.isEmpty, "not in README.md: \(missing)")
+    }
 }
