@@ -7,7 +7,7 @@ FLEET := deploy/local/fleet.sh
 # The addresses of the local services, for the fleet and the tests.
 WITH_ENV := eval "$$(bash $(SERVICES) env)" &&
 
-.PHONY: demo run test bench build migrate services-up services-down services-status fleet-up fleet-down compose-up compose-down compose-logs deploy-check
+.PHONY: demo run seed test bench build migrate services-up services-down services-status fleet-up fleet-down compose-up compose-down compose-logs deploy-check
 
 COMPOSE := docker compose -f compose/docker-compose.yml
 
@@ -15,6 +15,8 @@ COMPOSE := docker compose -f compose/docker-compose.yml
 ## where everything is.
 run: build services-up migrate
 	@bash $(FLEET) up
+	@echo
+	@$(WITH_ENV) .build/debug/emporium seed
 	@bash $(SERVICES) status
 	@bash $(FLEET) status
 	@echo
@@ -48,6 +50,10 @@ build:
 
 migrate: build
 	$(WITH_ENV) .build/debug/emporium migrate
+
+## A small catalog and three customer accounts with known passwords (make run does it too).
+seed: migrate
+	$(WITH_ENV) .build/debug/emporium seed
 
 services-up:
 	bash $(SERVICES) up

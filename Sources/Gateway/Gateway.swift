@@ -14,15 +14,17 @@ public enum Gateway {
         public var tokens: AccessTokens
         public var catalog: CatalogStore
         public var orders: OrderService
+        public var administration: OrderAdministration
         public var limiter: RateLimiter?
         public var readiness: [HealthCheck]
         /// Take the client's address from `X-Forwarded-For` (behind a trusted proxy only).
         public var trustForwardedFor = false
 
         public init(
-            auth: AuthService, tokens: AccessTokens, catalog: CatalogStore, orders: OrderService, limiter: RateLimiter?, readiness: [HealthCheck],
-            trustForwardedFor: Bool = false
+            auth: AuthService, tokens: AccessTokens, catalog: CatalogStore, orders: OrderService, administration: OrderAdministration,
+            limiter: RateLimiter?, readiness: [HealthCheck], trustForwardedFor: Bool = false
         ) {
+            self.administration = administration
             self.trustForwardedFor = trustForwardedFor
             self.auth = auth
             self.tokens = tokens
@@ -56,6 +58,7 @@ public enum Gateway {
         AuthRoutes(service: services.auth, clientAddress: { _, context in context.clientAddress }).register(on: router)
         CatalogRoutes(store: services.catalog).register(on: router)
         OrderRoutes(service: services.orders).register(on: router)
+        AdminOrderRoutes(administration: services.administration).register(on: router)
         return router
     }
 }

@@ -214,6 +214,7 @@ enum GatewayFixture {
                 logger: logger),
             tokens: tokens, catalog: CatalogStore(database: database),
             orders: OrderService(database: database, redis: redis, timings: OrderTimings(), logger: logger),
+            administration: OrderAdministration(database: database),
             limiter: nil, readiness: []))
         return router.routes.map { ("\($0.method)", "\($0.path)") }
     }

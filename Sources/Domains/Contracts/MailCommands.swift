@@ -16,6 +16,7 @@ public struct MailSend: MessagePayload, Hashable {
         public static let orderCancelled = Template(rawValue: "order_cancelled")
         public static let outOfStock = Template(rawValue: "out_of_stock")
         public static let paymentReceived = Template(rawValue: "payment_received")
+        public static let orderCompleted = Template(rawValue: "order_completed")
     }
 
     public var template: Template

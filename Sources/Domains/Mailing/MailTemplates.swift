@@ -124,5 +124,23 @@ enum MailTemplates {
                 </body></html>
                 """
         ),
+        "order_completed": Source(
+            subject: "Emporium order {{{orderRef}}} is complete",
+            text: """
+                Hello,
+
+                your Emporium order {{{orderRef}}} is complete: it has been fulfilled.
+                Thank you for shopping with us.
+                Order number: {{{orderId}}}
+                """,
+            html: """
+                <html><body>
+                <p>Hello,</p>
+                <p>your Emporium order <strong>{{orderRef}}</strong> is complete: it has been fulfilled.
+                Thank you for shopping with us.</p>
+                <p>Order number: {{orderId}}</p>
+                </body></html>
+                """
+        ),
     ]
 }

@@ -51,6 +51,7 @@ public struct OrderStatus: RawRepresentable, Codable, Sendable, Hashable, Custom
     public static let paid = OrderStatus(rawValue: "PAID")
     public static let completed = OrderStatus(rawValue: "COMPLETED")
     public static let cancelled = OrderStatus(rawValue: "CANCELLED")
+    public static let all: [OrderStatus] = [.pending, .paid, .completed, .cancelled]
     public var description: String { rawValue }
 }
 

@@ -101,7 +101,8 @@ public enum OrderLifecycle {
         try await Outbox.append(try next.outboxMessage(orderID: event.orderID, cause: cause(context)), on: connection)
     }
 
-    /// PENDING -> CANCELLED (`expired`) with `order.cancelled`; PAID -> COMPLETED with `order.completed`.
+    /// PENDING -> CANCELLED (`expired`) with `order.cancelled`; PAID -> COMPLETED with `order.completed`
+    /// (and the customer's mail either way).
     static func expire(_ event: OrderExpiryDue, context: MessageContext) async throws {
         let connection = context.connection
         guard let order = try await OrderStore.lock(event.orderID, on: connection) else { return }
@@ -109,9 +110,7 @@ public enum OrderLifecycle {
         case .pending:
             try await OrderMessages.cancel(event.orderID, order, reason: "expired", mail: .orderCancelled, cause: cause(context), on: connection)
         case .paid:
-            try await OrderStore.transition(event.orderID, from: .paid, to: .completed, cause: cause(context), on: connection)
-            try await OrderMessages.append(
-                OrderCompleted(orderID: event.orderID), orderID: event.orderID, to: Destinations.orders, cause: cause(context), on: connection)
+            try await OrderMessages.complete(event.orderID, order, cause: cause(context), on: connection)
         default:
             return
         }

@@ -48,4 +48,12 @@ enum OrderMessages {
         fields["reason"] = reason
         try await mail(template, to: order.customerID, orderID: orderID, data: fields, cause: cause, on: connection)
     }
+
+    /// PAID -> COMPLETED with its effects: the transition, `order.completed` (the product worker
+    /// sells the reserved units) and the customer's mail.
+    static func complete(_ orderID: UUID, _ order: OrderStore.Locked, cause: OrderStore.Cause, on connection: PostgresConnection) async throws {
+        try await OrderStore.transition(orderID, from: order.status, to: .completed, cause: cause, on: connection)
+        try await append(OrderCompleted(orderID: orderID), orderID: orderID, to: Destinations.orders, cause: cause, on: connection)
+        try await mail(.orderCompleted, to: order.customerID, orderID: orderID, cause: cause, on: connection)
+    }
 }

@@ -55,6 +55,7 @@ struct APICommand: AsyncParsableCommand {
         let router = Gateway.router(Gateway.Services(
             auth: authService, tokens: tokens, catalog: CatalogStore(database: database.router),
             orders: OrderService(database: database.router, redis: redis, timings: orders.timings, logger: logger),
+            administration: OrderAdministration(database: database.router),
             limiter: settings.rateLimits.isEmpty
                 ? nil : RateLimiter(redis: redis, rules: settings.rateLimits, prefix: messaging.namespace, logger: logger),
             readiness: readiness, trustForwardedFor: settings.trustForwardedFor))

@@ -1,0 +1,123 @@
+public import Contracts
+public import Foundation
+public import HTTPRuntime
+import Messaging
+public import Postgres
+
+/// Admin control of orders: every order, filtered; one order with its history and the messages
+/// behind each transition; cancel anything not completed; complete a paid order early. Each action
+/// is recorded with the admin as its actor and mails the customer.
+public struct OrderAdministration: Sendable {
+    let database: PostgresRouter
+
+    public init(database: PostgresRouter) {
+        self.database = database
+    }
+
+    /// `GET /admin/orders` filters.
+    public struct Filter: Sendable {
+        public var status: OrderStatus?
+        public var customerID: String?
+        public var from: Date?
+        public var to: Date?
+
+        public init(status: OrderStatus? = nil, customerID: String? = nil, from: Date? = nil, to: Date? = nil) {
+            self.status = status
+            self.customerID = customerID
+            self.from = from
+            self.to = to
+        }
+    }
+
+    /// One transition and what caused it.
+    public struct Transition: Encodable, Sendable {
+        public var from: String?
+        public var to: String
+        public var reason: String?
+        public var at: Date
+        /// `request` or `message`.
+        public var causeKind: String
+        /// The request id, or the message id.
+        public var causeId: String
+        /// The message's type, for a message the order worker handled.
+        public var messageType: String?
+        /// Who: `customer:<id>`, `admin:<id>`, or the worker.
+        public var actor: String
+    }
+
+    public struct Detail: Encodable, Sendable {
+        public var order: Order
+        public var history: [Transition]
+    }
+
+    /// Every order matching `filter`, newest first, a page at a time (from the primary: admins act
+    /// on what they see).
+    public func orders(_ filter: Filter, limit: Int, after cursor: UUID?) async throws -> Page<Order> {
+        try await database.withPrimary { connection in
+            let rows = try await connection.query("""
+                SELECT \(unescaped: OrderStore.orderColumns) FROM ordering.orders o
+                WHERE (\(filter.status?.rawValue)::text IS NULL OR o.status = \(filter.status?.rawValue)::text)
+                  AND (\(filter.customerID)::text IS NULL OR o.customer_id = \(filter.customerID)::text)
+                  AND (\(filter.from)::timestamptz IS NULL OR o.created_at >= \(filter.from)::timestamptz)
+                  AND (\(filter.to)::timestamptz IS NULL OR o.created_at < \(filter.to)::timestamptz)
+                  AND (\(cursor)::uuid IS NULL OR (o.created_at, o.id) < (SELECT created_at, id FROM ordering.orders WHERE id = \(cursor)::uuid))
+                ORDER BY o.created_at DESC, o.id DESC
+                LIMIT \(unescaped: String(limit + 1))
+                """)
+            var items = try rows.map(OrderStore.order)
+            let more = items.count > limit
+            if more { items.removeLast() }
+            return Page(items: items, nextCursor: more ? items.last?.id.uuidString.lowercased() : nil)
+        }
+    }
+
+    public func detail(_ id: UUID) async throws -> Detail {
+        try await database.withPrimary { connection in
+            guard let order = try await OrderStore.order(id, visibleTo: nil, on: connection) else { throw Self.notFound(id) }
+            let rows = try await connection.query("""
+                SELECT h.from_status, h.to_status, h.reason, h.at, h.cause_kind, h.cause_id, h.actor,
+                    (SELECT i.message_type FROM messaging.inbox i
+                     WHERE h.cause_kind = 'message' AND i.message_id::text = h.cause_id LIMIT 1) AS message_type
+                FROM ordering.status_history h WHERE h.order_id = \(id) ORDER BY h.id
+                """)
+            let history = try rows.map { row in
+                Transition(
+                    from: try row.decode("from_status"), to: try row.decode("to_status"), reason: try row.decode("reason"),
+                    at: try row.decode("at"), causeKind: try row.decode("cause_kind"), causeId: try row.decode("cause_id"),
+                    messageType: try row.decode("message_type"), actor: try row.decode("actor"))
+            }
+            return Detail(order: order, history: history)
+        }
+    }
+
+    /// PENDING or PAID -> CANCELLED (`admin`): `order.cancelled` releases the reservation (once,
+    /// whatever else arrives), and the customer is mailed. A COMPLETED or CANCELLED order: 409.
+    public func cancel(_ id: UUID, cause: OrderStore.Cause) async throws -> Order {
+        try await database.withTransaction { connection in
+            guard let order = try await OrderStore.lock(id, on: connection) else { throw Self.notFound(id) }
+            guard order.status == .pending || order.status == .paid else {
+                throw Problem.conflict(
+                    "The order is \(order.status); only a PENDING or PAID order can be cancelled.",
+                    extensions: ["orderStatus": .string(order.status.rawValue)])
+            }
+            try await OrderMessages.cancel(id, order, reason: "admin", mail: .orderCancelled, cause: cause, on: connection)
+            return try await OrderStore.order(id, visibleTo: nil, on: connection)!
+        }
+    }
+
+    /// PAID -> COMPLETED before the expiry would (fulfilled): `order.completed` sells the units,
+    /// and the customer is mailed. Anything else: 409.
+    public func complete(_ id: UUID, cause: OrderStore.Cause) async throws -> Order {
+        try await database.withTransaction { connection in
+            guard let order = try await OrderStore.lock(id, on: connection) else { throw Self.notFound(id) }
+            guard order.status == .paid else {
+                throw Problem.conflict(
+                    "The order is \(order.status); only a PAID order can be completed.", extensions: ["orderStatus": .string(order.status.rawValue)])
+            }
+            try await OrderMessages.complete(id, order, cause: cause, on: connection)
+            return try await OrderStore.order(id, visibleTo: nil, on: connection)!
+        }
+    }
+
+    static func notFound(_ id: UUID) -> Problem { Problem.notFound("There is no order \(id.uuidString.lowercased()).") }
+}
