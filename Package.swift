@@ -199,6 +199,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Domains/Ordering",
             swiftSettings: strict
@@ -221,7 +222,8 @@ let package = Package(
         .target(
             name: "Mailing",
             dependencies: [
-                "Contracts", "Messaging", "Postgres", "SMTP",
+                "Contracts", "HTTPRuntime", "Messaging", "Postgres", "SMTP",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Mustache", package: "swift-mustache"),
             ],
@@ -233,7 +235,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "Auth", "Catalog", "HTTPRuntime", "Messaging", "Observability", "Ordering", "Redis",
+                "Auth", "Catalog", "HTTPRuntime", "Mailing", "Messaging", "Observability", "Ordering", "Redis",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -373,7 +375,7 @@ let package = Package(
         .testTarget(
             name: "OrderPipelineTests",
             dependencies: [
-                "AMQP", "Auth", "Catalog", "Contracts", "EmporiumTestSupport", "Gateway", "Kafka", "Messaging", "Ordering", "Postgres",
+                "AMQP", "Auth", "Catalog", "Contracts", "EmporiumTestSupport", "Gateway", "Kafka", "Mailing", "Messaging", "Ordering", "Postgres",
                 "Redis", .product(name: "Hummingbird", package: "hummingbird"),
             ],
             path: "Tests/OrderPipelineTests",

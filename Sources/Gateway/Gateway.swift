@@ -3,6 +3,7 @@ public import Catalog
 import HTTPRuntime
 public import Hummingbird
 public import Logging
+public import Mailing
 public import Observability
 public import Ordering
 
@@ -14,17 +15,22 @@ public enum Gateway {
         public var tokens: AccessTokens
         public var catalog: CatalogStore
         public var orders: OrderService
+        public var carts: CartService
         public var administration: OrderAdministration
+        public var notifications: NotificationFeed
         public var limiter: RateLimiter?
         public var readiness: [HealthCheck]
         /// Take the client's address from `X-Forwarded-For` (behind a trusted proxy only).
         public var trustForwardedFor = false
 
         public init(
-            auth: AuthService, tokens: AccessTokens, catalog: CatalogStore, orders: OrderService, administration: OrderAdministration,
-            limiter: RateLimiter?, readiness: [HealthCheck], trustForwardedFor: Bool = false
+            auth: AuthService, tokens: AccessTokens, catalog: CatalogStore, orders: OrderService, carts: CartService,
+            administration: OrderAdministration,
+            notifications: NotificationFeed, limiter: RateLimiter?, readiness: [HealthCheck], trustForwardedFor: Bool = false
         ) {
+            self.carts = carts
             self.administration = administration
+            self.notifications = notifications
             self.trustForwardedFor = trustForwardedFor
             self.auth = auth
             self.tokens = tokens
@@ -58,7 +64,9 @@ public enum Gateway {
         AuthRoutes(service: services.auth, clientAddress: { _, context in context.clientAddress }).register(on: router)
         CatalogRoutes(store: services.catalog).register(on: router)
         OrderRoutes(service: services.orders).register(on: router)
+        CartRoutes(service: services.carts).register(on: router)
         AdminOrderRoutes(administration: services.administration).register(on: router)
+        NotificationRoutes(feed: services.notifications).register(on: router)
         return router
     }
 }

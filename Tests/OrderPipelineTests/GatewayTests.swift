@@ -4,6 +4,7 @@ import EmporiumTestSupport
 import Foundation
 import Gateway
 import Hummingbird
+import Mailing
 import Ordering
 import Postgres
 import Redis
@@ -208,13 +209,14 @@ enum GatewayFixture {
         let database = PostgresRouter(primary: pool, replica: nil, logger: logger)
         let redis = RedisPool(configuration: try RedisConfiguration(url: "redis://127.0.0.1:1"), logger: logger)
         let tokens = await AccessTokens(settings: APIClient.tokens.defaultSettings)
+        let orderService = OrderService(database: database, redis: redis, timings: OrderTimings(), logger: logger)
         let router = Gateway.router(Gateway.Services(
             auth: AuthService(
                 database: database, redis: redis, tokens: tokens, passwords: try await PasswordVault.make(cost: .minimum), policy: AuthPolicy(),
                 logger: logger),
             tokens: tokens, catalog: CatalogStore(database: database),
-            orders: OrderService(database: database, redis: redis, timings: OrderTimings(), logger: logger),
-            administration: OrderAdministration(database: database),
+            orders: orderService, carts: CartService(database: database, orders: orderService),
+            administration: OrderAdministration(database: database), notifications: NotificationFeed(database: database),
             limiter: nil, readiness: []))
         return router.routes.map { ("\($0.method)", "\($0.path)") }
     }

@@ -136,6 +136,12 @@ final class PipelineFleet: Sendable {
         return child
     }
 
+    /// Sends `signal` to every process whose name starts with `prefix` (SIGSTOP/SIGCONT to hold
+    /// a role still for a moment).
+    func signalAll(_ prefix: String, _ signal: Int32) {
+        for child in processes.withLock({ $0.filter { $0.key.hasPrefix(prefix) }.map(\.value) }) { child.signal(signal) }
+    }
+
     func stop(_ name: String) async throws {
         guard let child = processes.withLock({ $0.removeValue(forKey: name) }) else { return }
         child.signal(SIGTERM)

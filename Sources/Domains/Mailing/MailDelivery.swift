@@ -34,6 +34,13 @@ public struct MailDelivery: Sendable {
         return handlers
     }
 
+    /// The Kafka side: addresses from `user.*`, and the notification feed from `order.*`.
+    public static var eventHandlers: MessageHandlers {
+        var handlers = recipientHandlers
+        handlers.merge(NotificationFeed.orderHandlers)
+        return handlers
+    }
+
     public static var recipientHandlers: MessageHandlers {
         var handlers = MessageHandlers()
         handlers.on(UserRegistered.self) { event, context in
@@ -61,15 +68,18 @@ public struct MailDelivery: Sendable {
             try await recordFailure(id, "no template \(command.template.rawValue)", final: true)
             throw MessagingError(.poisonMessage, "no mail template \(command.template.rawValue)")
         }
+        try await NotificationFeed.recordMail(id, command: command, subject: rendered.subject, occurredAt: context.envelope.occurredAt, on: database)
         let address: String
         if let to = command.to {
             address = to
         } else if let known = try await MailStore.recipient(command.customerID, on: context.connection) {
             address = known
         } else {
-            let final = !retry.allowsRetry(after: context.attempt)
-            try await recordFailure(id, "no address known for customer \(command.customerID)", final: final)
-            throw MessagingError(.transient, "no address known for customer \(command.customerID) yet")
+            // Addresses arrive with user.registered long before any order: a customer without one
+            // is not going to get one by waiting. Failed and dead-lettered at once (replay it once
+            // the address is known), rather than retried for half an hour.
+            try await recordFailure(id, "no address known for customer \(command.customerID)", final: true)
+            throw MessagingError(.permanent, "no address known for customer \(command.customerID)")
         }
         let message = SMTPMessage(
             to: address, subject: rendered.subject, text: rendered.text, html: rendered.html,

@@ -51,14 +51,20 @@ public enum OrderLifecycle {
 
     /// Records the reservation and, for a PENDING order, mails the confirmation.
     static func stockReserved(_ event: StockReserved, context: MessageContext) async throws {
-        guard let order = try await recordDecision("reserved", of: event.orderID, context: context), order.status == .pending else { return }
+        guard let order = try await recordDecision("reserved", of: event.orderID, context: context) else { return }
+        // A checkout's cart has become this order: it is emptied.
+        try await CartStore.orderReserved(event.orderID, on: context.connection)
+        guard order.status == .pending else { return }
         try await OrderMessages.mail(
             .orderConfirmation, to: order.customerID, orderID: event.orderID, cause: cause(context), on: context.connection)
     }
 
     /// PENDING -> CANCELLED (`out_of_stock`), with the shortages in the customer's mail.
     static func stockRejected(_ event: StockRejected, context: MessageContext) async throws {
-        guard let order = try await recordDecision("rejected", of: event.orderID, context: context), order.status == .pending else { return }
+        guard let order = try await recordDecision("rejected", of: event.orderID, context: context) else { return }
+        // A checkout's cart opens again with the short lines marked, to be fixed and checked out again.
+        try await CartStore.orderRejected(event.orderID, shortages: event.shortages, on: context.connection)
+        guard order.status == .pending else { return }
         let shortages = event.shortages.map { "\($0.sku): \($0.requested) requested, \($0.available) available" }
         try await OrderMessages.cancel(
             event.orderID, order, reason: "out_of_stock", mail: .outOfStock, data: ["shortages": shortages.joined(separator: "; ")],

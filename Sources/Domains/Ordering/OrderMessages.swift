@@ -43,6 +43,8 @@ enum OrderMessages {
         data: [String: String] = [:], cause: OrderStore.Cause, on connection: PostgresConnection
     ) async throws {
         try await OrderStore.transition(orderID, from: order.status, to: .cancelled, reason: reason, cause: cause, on: connection)
+        // A checkout still waiting on this order gives its cart back.
+        try await CartStore.orderEnded(orderID, on: connection)
         try await append(OrderCancelled(orderID: orderID, reason: reason), orderID: orderID, to: Destinations.orders, cause: cause, on: connection)
         var fields = data
         fields["reason"] = reason

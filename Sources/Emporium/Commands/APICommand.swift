@@ -6,6 +6,7 @@ import Gateway
 import Hummingbird
 import Kafka
 import Logging
+import Mailing
 import Observability
 import Ordering
 import Postgres
@@ -52,10 +53,11 @@ struct APICommand: AsyncParsableCommand {
             HealthCheck("rabbitmq") { try await amqp.declare(work) },
             HealthCheck("kafka") { _ = try await kafka.topics(timeout: .seconds(2)) },
         ]
+        let orderService = OrderService(database: database.router, redis: redis, timings: orders.timings, logger: logger)
         let router = Gateway.router(Gateway.Services(
             auth: authService, tokens: tokens, catalog: CatalogStore(database: database.router),
-            orders: OrderService(database: database.router, redis: redis, timings: orders.timings, logger: logger),
-            administration: OrderAdministration(database: database.router),
+            orders: orderService, carts: CartService(database: database.router, orders: orderService),
+            administration: OrderAdministration(database: database.router), notifications: NotificationFeed(database: database.router),
             limiter: settings.rateLimits.isEmpty
                 ? nil : RateLimiter(redis: redis, rules: settings.rateLimits, prefix: messaging.namespace, logger: logger),
             readiness: readiness, trustForwardedFor: settings.trustForwardedFor))

@@ -45,17 +45,18 @@ struct AuthWorkerCommand: AsyncParsableCommand {
 }
 
 /// `emporium worker mail`: renders and sends `mail.send` commands over SMTP, with retries
-/// through the delay queues; keeps the copy of customers' addresses from the user topic.
+/// through the delay queues; keeps the copy of customers' addresses (user topic) and the
+/// customers' notification feed (every mail, and each order status change from the order topic).
 struct MailWorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "mail", abstract: "Send mails over SMTP (RabbitMQ: mail.send; Kafka: user, for addresses).")
+        commandName: "mail", abstract: "Send mails over SMTP (RabbitMQ: mail.send) and keep the notification feed (Kafka: user, order).")
 
     func run() async throws {
         let worker = try WorkerProcess(name: "worker-mail", defaultMetricsPort: 9404)
         let mail = try MailSettings(environment: Environment())
         let delivery = try MailDelivery(
             sender: SMTPClient(configuration: mail.smtp, logger: worker.logger), database: worker.database.primary, retry: mail.retry)
-        let recipients = try worker.kafkaConsumer(topics: [Destinations.userTopic], handlers: MailDelivery.recipientHandlers)
+        let events = try worker.kafkaConsumer(topics: [Destinations.userTopic, Destinations.orderTopic], handlers: MailDelivery.eventHandlers)
         var settings = AMQPMessageConsumerSettings(queue: worker.messaging.named("mail"), routingKeys: [Destinations.mailKey])
         // Each send holds two pooled connections (the inbox transaction, and the state written
         // apart from it): keep 2 x this under POSTGRES_POOL_SIZE.
@@ -67,7 +68,7 @@ struct MailWorkerCommand: AsyncParsableCommand {
         let commands = AMQPMessageConsumer(
             settings: settings, processor: processor, connection: connection, delays: worker.messaging.delays, logger: worker.logger)
         worker.logger.info("sending mail through \(mail.smtp.server)")
-        try await worker.run(recipients, commands, connection)
+        try await worker.run(events, commands, connection)
     }
 }
 
@@ -105,7 +106,8 @@ struct OrderWorkerCommand: AsyncParsableCommand {
         settings.concurrency = 8
         let timers = AMQPMessageConsumer(
             settings: settings, processor: processor, connection: connection, delays: worker.messaging.delays, logger: worker.logger)
-        try await worker.run(kafka, timers, connection)
+        let carts = CartPurge(database: worker.database.primary, lifetime: orders.cartLifetime, interval: .seconds(60), logger: worker.logger)
+        try await worker.run(kafka, timers, carts, connection)
     }
 }
 

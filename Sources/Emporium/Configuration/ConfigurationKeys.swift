@@ -69,6 +69,7 @@ enum ConfigurationKeys {
         Key(name: "ORDER_REMINDER_DELAYS", defaultValue: "4h,12h,22h", meaning: "payment reminders after an order is placed"),
         Key(name: "ORDER_EXPIRY_DELAY", defaultValue: "24h", meaning: "then PENDING orders are cancelled, PAID ones completed"),
         Key(name: "ORDER_IDEMPOTENCY_LOCK_TTL", defaultValue: "10s", meaning: "the Redis lock on (customer, Idempotency-Key)"),
+        Key(name: "CART_TTL", defaultValue: "30d", meaning: "open carts untouched this long are removed"),
         // Mail
         Key(name: "SMTP_URL", defaultValue: "smtp://127.0.0.1:1025", meaning: "smtp:// (STARTTLS per SMTP_STARTTLS) or smtps://"),
         Key(name: "SMTP_USERNAME", defaultValue: "(none)", meaning: "SMTP authentication"),

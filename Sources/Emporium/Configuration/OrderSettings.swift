@@ -4,9 +4,11 @@ import Ordering
 ///
 /// Keys: `ORDER_REMINDER_DELAYS` (`4h,12h,22h`: payment reminders after creation),
 /// `ORDER_EXPIRY_DELAY` (`24h`: PENDING orders are cancelled, PAID ones completed; after the last
-/// reminder), `ORDER_IDEMPOTENCY_LOCK_TTL` (`10s`: the Redis lock on a request's Idempotency-Key).
+/// reminder), `ORDER_IDEMPOTENCY_LOCK_TTL` (`10s`: the Redis lock on a request's Idempotency-Key),
+/// `CART_TTL` (`30d`: open carts untouched this long are removed by the order worker).
 struct OrderSettings: Sendable {
     var timings: OrderTimings
+    var cartLifetime: Duration
 
     init(environment: Environment) throws {
         let defaults = OrderTimings()
@@ -23,6 +25,8 @@ struct OrderSettings: Sendable {
         if timings.reminders.contains(where: { $0 <= .zero }) {
             throw ConfigurationError(key: "ORDER_REMINDER_DELAYS", message: "every delay must be positive")
         }
+        cartLifetime = try environment.duration("CART_TTL", default: .seconds(30 * 86_400))
+        if cartLifetime < .seconds(1) { throw ConfigurationError(key: "CART_TTL", message: "must be at least 1s") }
         if timings.idempotencyLock < .milliseconds(100) {
             throw ConfigurationError(key: "ORDER_IDEMPOTENCY_LOCK_TTL", message: "must be at least 100ms")
         }

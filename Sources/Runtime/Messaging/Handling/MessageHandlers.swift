@@ -17,6 +17,11 @@ public struct MessageHandlers: Sendable {
         register(ClosureMessageHandler(type, body))
     }
 
+    /// Adds `other`'s handlers (one consumer serving two sets of types); `other` wins a clash.
+    public mutating func merge(_ other: MessageHandlers) {
+        handlers.merge(other.handlers) { _, new in new }
+    }
+
     /// The registered message types.
     public var types: [String] { handlers.keys.sorted() }
 

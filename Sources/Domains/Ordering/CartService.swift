@@ -1,0 +1,220 @@
+public import Foundation
+public import HTTPRuntime
+public import Logging
+public import Postgres
+
+/// One cart per customer (created by its first item), priced from the order side's catalog copy,
+/// checked out through the same path as `POST /orders`.
+public struct CartService: Sendable {
+    let database: PostgresRouter
+    let orders: OrderService
+
+    public init(database: PostgresRouter, orders: OrderService) {
+        self.database = database
+        self.orders = orders
+    }
+
+    // MARK: - The cart as the API shows it
+
+    public struct Line: Encodable, Sendable {
+        public var sku: String
+        public var name: String?
+        public var quantity: Int
+        /// Today's price (the catalog copy's), or the price when added if the product is gone.
+        public var unitPriceMinor: Int64
+        public var currency: String
+        public var lineTotalMinor: Int64
+        public var addedPriceMinor: Int64
+        /// The product was deleted since the line was added: it cannot be checked out.
+        public var deleted: Bool
+        /// The price changed since the line was added.
+        public var repriced: Bool
+        /// Set when the last checkout was rejected for this line's stock.
+        public var rejected: Rejection?
+    }
+
+    public struct Rejection: Encodable, Sendable {
+        public var requested: Int
+        public var available: Int
+    }
+
+    public struct View: Encodable, Sendable {
+        /// `open`, or `locked` while a checkout waits for its stock decision.
+        public var status: String
+        public var lines: [Line]
+        /// Over the lines that can be ordered, when they share one currency.
+        public var totalMinor: Int64?
+        public var currency: String?
+    }
+
+    public struct NewItem: Decodable, Sendable {
+        public var sku: String
+        public var quantity: Int
+    }
+
+    public struct QuantityChange: Decodable, Sendable {
+        public var quantity: Int
+    }
+
+    public func view(of customerID: String) async throws -> View {
+        try await database.withPrimary { connection in try await Self.view(customerID, on: connection) }
+    }
+
+    static func view(_ customerID: String, on connection: PostgresConnection) async throws -> View {
+        let status: String = try await connection.query("SELECT status FROM ordering.carts WHERE customer_id = \(customerID)")
+            .first?.decode("status") ?? "open"
+        let rows = try await connection.query("""
+            SELECT l.sku, l.quantity, l.added_price_minor, l.added_currency, l.rejected_requested, l.rejected_available,
+                k.name, k.price_minor, k.currency, COALESCE(k.deleted, true) AS deleted
+            FROM ordering.carts c JOIN ordering.cart_lines l ON l.cart_id = c.id
+            LEFT JOIN ordering.catalog k ON k.sku = l.sku
+            WHERE c.customer_id = \(customerID)
+            ORDER BY l.sku
+            """)
+        let lines = try rows.map { row in
+            let deleted: Bool = try row.decode("deleted")
+            let added: Int64 = try row.decode("added_price_minor")
+            let addedCurrency: String = try row.decode("added_currency")
+            let price: Int64 = deleted ? added : try row.decode("price_minor", as: Int64?.self) ?? added
+            let currency: String = deleted ? addedCurrency : try row.decode("currency", as: String?.self) ?? addedCurrency
+            let quantity: Int = try row.decode("quantity")
+            let requested: Int? = try row.decode("rejected_requested")
+            let available: Int? = try row.decode("rejected_available")
+            return Line(
+                sku: try row.decode("sku"), name: try row.decode("name"), quantity: quantity, unitPriceMinor: price, currency: currency,
+                lineTotalMinor: price * Int64(quantity), addedPriceMinor: added, deleted: deleted,
+                repriced: !deleted && (price != added || currency != addedCurrency),
+                rejected: requested.map { Rejection(requested: $0, available: available ?? 0) })
+        }
+        let orderable = lines.filter { !$0.deleted }
+        let currencies = Set(orderable.map(\.currency))
+        return View(
+            status: status, lines: lines,
+            totalMinor: currencies.count == 1 ? orderable.reduce(0) { $0 + $1.lineTotalMinor } : (orderable.isEmpty ? 0 : nil),
+            currency: currencies.count == 1 ? currencies.first : nil)
+    }
+
+    // MARK: - Changes
+
+    /// Adds `quantity` of `sku` (to the line's quantity, if the SKU is there already).
+    public func add(_ item: NewItem, customerID: String) async throws -> View {
+        var errors: [String] = []
+        if !(1...1000).contains(item.quantity) { errors.append("quantity: 1 to 1000") }
+        if item.sku.isEmpty || item.sku.utf8.count > 64 { errors.append("sku: 1 to 64 characters") }
+        guard errors.isEmpty else { throw Problem.invalid(errors) }
+        return try await change(customerID, creating: true) { cartID, connection in
+            guard let product = try await connection.query("""
+                SELECT price_minor, currency FROM ordering.catalog WHERE sku = \(item.sku) AND NOT deleted
+                """).first
+            else { throw Problem.invalid(["sku: no product \(item.sku)"], extensions: ["skus": .strings([item.sku])]) }
+            let lines: Int = try await connection.query(
+                "SELECT count(*)::integer AS n FROM ordering.cart_lines WHERE cart_id = \(cartID) AND sku <> \(item.sku)").first?.decode("n") ?? 0
+            guard lines < NewOrder.maximumLines else { throw Problem.invalid(["lines: at most \(NewOrder.maximumLines) different products"]) }
+            let merged = try await connection.query("""
+                INSERT INTO ordering.cart_lines (cart_id, sku, quantity, added_price_minor, added_currency)
+                VALUES (\(cartID), \(item.sku), \(item.quantity), \(try product.decode("price_minor", as: Int64.self)), \(try product.decode("currency", as: String.self)))
+                ON CONFLICT (cart_id, sku) DO UPDATE SET quantity = ordering.cart_lines.quantity + excluded.quantity,
+                    rejected_requested = NULL, rejected_available = NULL
+                RETURNING quantity
+                """).first?.decode("quantity", as: Int.self) ?? 0
+            guard merged <= 1000 else { throw Problem.invalid(["quantity: at most 1000 of one product in all"]) }
+        }
+    }
+
+    /// Sets a line's quantity; 0 removes it. 404 for a SKU the cart does not hold.
+    public func setQuantity(_ sku: String, to quantity: Int, customerID: String) async throws -> View {
+        guard (0...1000).contains(quantity) else { throw Problem.invalid(["quantity: 0 to 1000"]) }
+        return try await change(customerID, creating: false) { cartID, connection in
+            let changed = quantity == 0
+                ? try await connection.execute("DELETE FROM ordering.cart_lines WHERE cart_id = \(cartID) AND sku = \(sku)")
+                : try await connection.execute("""
+                    UPDATE ordering.cart_lines SET quantity = \(quantity), rejected_requested = NULL, rejected_available = NULL
+                    WHERE cart_id = \(cartID) AND sku = \(sku)
+                    """)
+            guard changed == 1 else { throw Self.noLine(sku) }
+        }
+    }
+
+    public func remove(_ sku: String, customerID: String) async throws -> View {
+        try await setQuantity(sku, to: 0, customerID: customerID)
+    }
+
+    /// Runs `body` on the customer's locked cart row (creating the cart if asked): 409 while a
+    /// checkout holds it, 404 without a cart when not creating.
+    private func change(
+        _ customerID: String, creating: Bool, _ body: @Sendable (UUID, PostgresConnection) async throws -> Void
+    ) async throws -> View {
+        try await database.withTransaction { connection in
+            if creating {
+                try await connection.execute("""
+                    INSERT INTO ordering.carts (id, customer_id) VALUES (\(UUID()), \(customerID)) ON CONFLICT (customer_id) DO NOTHING
+                    """)
+            }
+            guard let row = try await connection.query(
+                "SELECT id, status FROM ordering.carts WHERE customer_id = \(customerID) FOR UPDATE").first
+            else { throw Problem.notFound("The cart is empty.") }
+            guard try row.decode("status", as: String.self) == "open" else { throw Self.locked }
+            let cartID: UUID = try row.decode("id")
+            try await body(cartID, connection)
+            try await connection.execute("UPDATE ordering.carts SET updated_at = now() WHERE id = \(cartID)")
+            return try await Self.view(customerID, on: connection)
+        }
+    }
+
+    // MARK: - Checkout
+
+    /// Locks the cart and places its order through ``OrderService/create``, with the request's
+    /// Idempotency-Key: a repeat gets the same answer. The cart stays locked until the stock
+    /// decision: reserved empties it, rejected opens it again with the short lines marked.
+    public func checkout(caller: Caller, idempotencyKey: String, cause: OrderStore.Cause) async throws -> OrderService.StoredResponse {
+        let customerID = caller.id
+        enum Lock: Sendable {
+            case locked([NewOrder.Line])
+            case repeatOf([NewOrder.Line])
+        }
+        let lock = try await database.withTransaction { connection -> Lock in
+            guard let cart = try await connection.query(
+                "SELECT id, status, checkout_key FROM ordering.carts WHERE customer_id = \(customerID) FOR UPDATE").first
+            else { throw Self.empty }
+            let cartID: UUID = try cart.decode("id")
+            let lines = try await connection.query("""
+                SELECT sku, quantity FROM ordering.cart_lines WHERE cart_id = \(cartID) ORDER BY sku
+                """).map { NewOrder.Line(sku: try $0.decode("sku"), quantity: try $0.decode("quantity")) }
+            if try cart.decode("status", as: String.self) == "locked" {
+                guard try cart.decode("checkout_key", as: String?.self) == idempotencyKey else { throw Self.locked }
+                return .repeatOf(lines)
+            }
+            guard !lines.isEmpty else { throw Self.empty }
+            try await connection.execute("""
+                UPDATE ordering.carts SET status = 'locked', checkout_key = \(idempotencyKey), updated_at = now() WHERE id = \(cartID)
+                """)
+            return .locked(lines)
+        }
+        switch lock {
+        case .repeatOf(let lines):
+            return try await orders.create(NewOrder(lines: lines), idempotencyKey: idempotencyKey, caller: caller, cause: cause)
+        case .locked(let lines):
+            do {
+                let stored = try await orders.create(NewOrder(lines: lines), idempotencyKey: idempotencyKey, caller: caller, cause: cause)
+                if stored.status >= 300 { try await unlock(customerID) }
+                return stored
+            } catch {
+                // No order came of it (invalid lines, a key used for another body): open again.
+                try await unlock(customerID)
+                throw error
+            }
+        }
+    }
+
+    private func unlock(_ customerID: String) async throws {
+        try await database.withPrimary { connection in
+            try await connection.execute("""
+                UPDATE ordering.carts SET status = 'open', checkout_key = NULL, updated_at = now() WHERE customer_id = \(customerID)
+                """)
+        }
+    }
+
+    static let locked = Problem.conflict("A checkout of this cart is waiting for its stock decision; change it afterwards.")
+    static let empty = Problem.invalid(["lines: the cart is empty"])
+    static func noLine(_ sku: String) -> Problem { Problem.notFound("The cart holds no \(sku).") }
+}
