@@ -89,7 +89,7 @@ struct SMTPClientTests {
         defer { catcher.signal(SIGKILL) }
         let credentials = auth.map { $0.split(separator: ":", maxSplits: 1).map(String.init) }
         let probe = try client(port: port, username: credentials?.first, password: credentials?.last)
-        let up = try await eventually(timeout: .seconds(20), every: .milliseconds(100)) {
+        let up = try await eventually(timeout: .seconds(60), every: .milliseconds(100)) {
             (try? await probe.send(message("probe@example.com"))) != nil
         }
         try #require(up, "the SMTP catcher did not start")

@@ -168,6 +168,8 @@ public struct CartService: Sendable {
     /// decision: reserved empties it, rejected opens it again with the short lines marked.
     public func checkout(caller: Caller, idempotencyKey: String, cause: OrderStore.Cause) async throws -> OrderService.StoredResponse {
         let customerID = caller.id
+        // A repeat of a checkout whose order exists: its answer, whatever the cart holds now.
+        if let stored = try await orders.storedResponse(customerID: customerID, idempotencyKey: idempotencyKey) { return stored }
         enum Lock: Sendable {
             case locked([NewOrder.Line])
             case repeatOf([NewOrder.Line])

@@ -92,6 +92,18 @@ public struct OrderService: Sendable {
     }
 
     /// The stored response for the key, 422 if it was stored for another body, `nil` if none.
+    /// The response stored under (customer, key), whatever its request: a cart's checkout repeated
+    /// after the cart already moved on (emptied by the reservation) still gets its order.
+    public func storedResponse(customerID: String, idempotencyKey: String) async throws -> StoredResponse? {
+        let rows = try await database.primary.query("""
+            SELECT response_status, response_body::text AS body FROM ordering.idempotency_keys
+            WHERE customer_id = \(customerID) AND idempotency_key = \(idempotencyKey)
+            """)
+        return try rows.first.map { row in
+            StoredResponse(status: try row.decode("response_status"), body: Array(try row.decode("body", as: String.self).utf8), replayed: true)
+        }
+    }
+
     private func storedResponse(_ customerID: String, _ key: String, fingerprint: String) async throws -> StoredResponse? {
         let rows = try await database.primary.query("""
             SELECT fingerprint, response_status, response_body::text AS body FROM ordering.idempotency_keys
