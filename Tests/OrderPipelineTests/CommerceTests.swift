@@ -1,5 +1,6 @@
 import EmporiumTestSupport
 import Foundation
+import Ordering
 import Postgres
 import Testing
 
@@ -63,6 +64,12 @@ struct CommerceTests {
         #expect(cart.lines.map(\.sku) == [tea])
         #expect(try await api.send("DELETE", "/cart/items/\(pot)", as: me).status == 404)
 
+        // Another customer has a cart of their own: this one is neither visible nor changeable to them.
+        let stranger = APIClient.Identity.customer("stranger-\(UUID())")
+        #expect(try await api.send("GET", "/cart", as: stranger).decode(CartReply.self).lines.isEmpty)
+        #expect(try await api.send("PATCH", "/cart/items/\(tea)", as: stranger, body: ["quantity": 1]).status == 404)
+        #expect(try await api.send("GET", "/cart").status == 401)
+
         #expect(try await api.send("POST", "/cart/checkout", as: me).status == 400, "no Idempotency-Key")
         let key = "checkout-\(UUID())"
         let first = try await api.send("POST", "/cart/checkout", as: me, headers: ["Idempotency-Key": key])
@@ -117,6 +124,11 @@ struct CommerceTests {
         try await fleet.waitForOrder(order.id, id) { $0.stock == "reserved" }
         #expect(try await fleet.api.send("POST", "/orders/\(order.id)/pay", as: me).status == 200)
         try await fleet.waitForOrder(order.id, id, timeout: .seconds(30)) { $0.status == "COMPLETED" }
+
+        // The admin view names the message behind each transition the workers made.
+        let detail = try await fleet.api.send("GET", "/admin/orders/\(order.id)", as: .admin)
+        let history = detail.json["history"] as? [[String: Any]] ?? []
+        #expect(history.last?["causeKind"] as? String == "message" && history.last?["messageType"] as? String == "order.expiry-due", "\(detail.text)")
 
         var feed: FeedReply?
         let complete = try await eventually(timeout: .seconds(20), every: .milliseconds(200)) {
@@ -188,6 +200,42 @@ struct CommerceTests {
         #expect(try await fleet.api.send("GET", "/orders/\(cancelled.id)", as: .customer("other-\(UUID())")).status == 404)
         let mails = Set(fleet.mail.templates(for: cancelled.id) + fleet.mail.templates(for: completed.id))
         #expect(mails.isSuperset(of: ["order_cancelled", "order_completed"]), "\(mails)")
+    }
+
+    @Test("idle open carts are removed after their lifetime; fresh ones stay")
+    func idleCartsPurged() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let sku = fleet.uniqueSKU("IDLE")
+        try await fleet.createProduct(sku, stock: 5)
+        let (idle, fresh) = ("idle-\(UUID())", "fresh-\(UUID())")
+        for customer in [idle, fresh] {
+            _ = try await fleet.api.send("POST", "/cart/items", as: .customer(customer), body: CartItem(sku: sku, quantity: 1))
+        }
+        try await fleet.database.execute("UPDATE ordering.carts SET updated_at = now() - interval '2 days' WHERE customer_id = \(idle)")
+        let purge = CartPurge(database: fleet.database, lifetime: .seconds(86_400), interval: .seconds(60), logger: PipelineFleet.logger)
+        #expect(try await purge.purgeOnce() >= 1)
+        #expect(try await fleet.api.send("GET", "/cart", as: .customer(idle)).decode(CartReply.self).lines.isEmpty)
+        #expect(try await fleet.api.send("GET", "/cart", as: .customer(fresh)).decode(CartReply.self).lines.count == 1)
+    }
+
+    @Test("emporium seed loads a catalog and customers who can log in and order; a second run changes nothing")
+    func seed() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let command = "exec '\(PipelineFleet.binary)' seed 2>&1"
+        let first = try await ChildProcess.shell(
+            "env " + fleet.environment.map { "\($0.key)='\($0.value)'" }.joined(separator: " ") + " sh -c \"\(command)\"", timeout: .seconds(120))
+        #expect(first.contains("ada@example.com / ada-password-1"), "\(first)")
+        let second = try await ChildProcess.shell(
+            "env " + fleet.environment.map { "\($0.key)='\($0.value)'" }.joined(separator: " ") + " sh -c \"\(command)\"", timeout: .seconds(120))
+        #expect(second.contains("(already there)") && !second.contains("Error"), "\(second)")
+        let login = try await fleet.api.send("POST", "/auth/login", body: ["email": "ada@example.com", "password": "ada-password-1"])
+        #expect(login.status == 200, "\(login.text)")
+        let token = try #require(login.json["accessToken"] as? String)
+        let copied = try await eventually(timeout: .seconds(30), every: .milliseconds(200)) { try await fleet.catalogCopyKnows("TEA-SENCHA") }
+        try #require(copied)
+        let order = try await fleet.api.send(
+            "POST", "/orders", as: .bearer(token), headers: ["Idempotency-Key": "seed-\(UUID())"], body: NewOrderBody([("TEA-SENCHA", 1)]))
+        #expect(order.status == 201, "\(order.text)")
     }
 
     func meID(_ identity: APIClient.Identity) -> String? {
