@@ -28,36 +28,24 @@ public struct AMQPDeadLetters: Sendable {
     /// The messages in the queue now (the first ``maximumBatch``), which stay in the queue.
     public func read() async throws -> [DeadLetter] {
         var letters: [DeadLetter] = []
-        var held: [AMQPDelivery] = []
         try await visit { delivery, index in
             letters.append(Self.letter(from: delivery, index: index, queue: queue))
-            held.append(delivery)
         }
-        try Self.requeue(held)
         return letters
-    }
-
-    /// Gives back what a look left unsettled, before the connection closes: a command run right
-    /// after this one then finds the messages ready, instead of still on their way back.
-    private static func requeue(_ deliveries: [AMQPDelivery]) throws {
-        for delivery in deliveries { try delivery.nack(requeue: true) }
     }
 
     /// Replays the messages that match `options`; see ``KafkaDeadLetters/replay(_:progress:audit:)``.
     public func replay(
         _ options: ReplayOptions, progress: (ReplayProgress) -> Void, audit: (DeadLetter) -> Void
     ) async throws -> ReplayProgress {
-        var counts = ReplayProgress(total: min(try await connection.messageCount(queue: queue), Self.maximumBatch), dryRun: options.dryRun)
+        var counts = ReplayProgress(total: min(try await readyCount(), Self.maximumBatch), dryRun: options.dryRun)
         var pacer = ReplayPacer(rate: options.rate)
-        var held: [AMQPDelivery] = []
-        defer { try? Self.requeue(held) }
         try await visit { delivery, index in
             let letter = Self.letter(from: delivery, index: index, queue: queue)
             counts.scanned += 1
             let chosen = options.filter.matches(letter) && counts.replayed < (options.limit ?? .max)
             if options.dryRun {
-                // Given back once the whole queue was seen, so this run does not meet it again.
-                held.append(delivery)
+                // Left unsettled: it returns to the queue when the connection closes.
             } else if chosen {
                 try await pacer.wait()
                 var message = AMQPMessageConsumer.copy(of: delivery, exchange: workExchange, routingKey: letter.origin)
@@ -82,7 +70,7 @@ public struct AMQPDeadLetters: Sendable {
 
     /// Calls `body` for each message in the queue at the start, in order.
     private func visit(_ body: (AMQPDelivery, Int) async throws -> Void) async throws {
-        let count = min(try await connection.messageCount(queue: queue), Self.maximumBatch)
+        let count = min(try await readyCount(), Self.maximumBatch)
         guard count > 0 else { return }
         var index = 0
         for try await delivery in connection.consume(queue: queue, prefetch: count) {
@@ -111,5 +99,17 @@ public struct AMQPDeadLetters: Sendable {
             firstFailureAt: headers[EnvelopeHeader.firstFailureAt]?.text ?? "?",
             lastFailureAt: headers[EnvelopeHeader.lastFailureAt]?.text ?? "?",
             headers: shown, body: delivery.bodyString)
+    }
+
+    /// The messages ready in the queue. An empty answer is asked again for up to two seconds:
+    /// what a command run just before (`list`, `show`, a dry run) left unsettled comes back to
+    /// the queue only once the broker has seen that command's connection close.
+    private func readyCount() async throws -> Int {
+        let deadline = ContinuousClock.now + .seconds(2)
+        while true {
+            let count = try await connection.messageCount(queue: queue)
+            if count > 0 || ContinuousClock.now >= deadline { return count }
+            try await Task.sleep(for: .milliseconds(100))
+        }
     }
 }
