@@ -10,12 +10,22 @@ CREATE TABLE ordering.carts (
     customer_id        text NOT NULL UNIQUE,
     status             text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'locked')),
     checkout_key       text,
-    checkout_order_id  uuid,
     created_at         timestamptz NOT NULL DEFAULT now(),
     updated_at         timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX carts_by_checkout_order ON ordering.carts (checkout_order_id) WHERE checkout_order_id IS NOT NULL;
 CREATE INDEX carts_by_age ON ordering.carts (updated_at);
+
+-- The Idempotency-Keys used for checkouts: a repeat of one replays its order whatever the cart
+-- holds now, while a key first used for POST /orders keeps POST /orders' rule (another body: 422).
+CREATE TABLE ordering.cart_checkouts (
+    customer_id      text NOT NULL,
+    idempotency_key  text NOT NULL,
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (customer_id, idempotency_key)
+);
+
+-- A stock decision finds the cart of its order's checkout through the order's key.
+CREATE INDEX idempotency_keys_by_order ON ordering.idempotency_keys (order_id);
 
 CREATE TABLE ordering.cart_lines (
     cart_id             uuid NOT NULL REFERENCES ordering.carts (id) ON DELETE CASCADE,

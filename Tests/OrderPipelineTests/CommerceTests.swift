@@ -89,6 +89,48 @@ struct CommerceTests {
         #expect(try await fleet.count("SELECT count(*) FROM ordering.orders WHERE customer_id = \(customer)") == 1)
     }
 
+    @Test("double-submitted checkouts make one order and leave the cart locked for it; a POST /orders key is not a checkout's; 1000 is the most of one SKU")
+    func checkoutEdges() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let sku = fleet.uniqueSKU("CART-EDGE")
+        try await fleet.createProduct(sku, stock: 50)
+        let id = "edge-\(UUID())"
+        let me = APIClient.Identity.customer(id)
+        #expect(try await fleet.api.send("POST", "/cart/items", as: me, body: CartItem(sku: sku, quantity: 999)).status == 200)
+        let over = try await fleet.api.send("POST", "/cart/items", as: me, body: CartItem(sku: sku, quantity: 2))
+        #expect(over.status == 422, "\(over.text)")
+        _ = try await fleet.api.send("PATCH", "/cart/items/\(sku)", as: me, body: ["quantity": 1])
+
+        // A key first used for POST /orders, with another body: 422, as POST /orders would say.
+        let used = "used-\(UUID())"
+        _ = try await fleet.placeOrder(id, [(sku, 2)], key: used)
+        let reused = try await fleet.api.send("POST", "/cart/checkout", as: me, headers: ["Idempotency-Key": used])
+        #expect(reused.status == 422, "\(reused.text)")
+        #expect(try await fleet.api.send("GET", "/cart", as: me).json["status"] as? String == "open")
+
+        // Five concurrent checkouts with one key: one order; the others replay it or are told it is in progress.
+        let key = "double-\(UUID())"
+        let statuses = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+            for _ in 0..<5 {
+                group.addTask {
+                    let reply = try await fleet.api.send("POST", "/cart/checkout", as: me, headers: ["Idempotency-Key": key])
+                    return (reply.status, (try? reply.decode(OrderReply.self))?.id.uuidString)
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(statuses.allSatisfy { $0.0 == 201 || $0.0 == 409 }, "\(statuses)")
+        #expect(Set(statuses.compactMap(\.1)).count == 1, "\(statuses)")
+        let orders = try await fleet.count("SELECT count(*) FROM ordering.idempotency_keys WHERE customer_id = \(id) AND idempotency_key = \(key)")
+        #expect(orders == 1)
+        // The cart followed its order: emptied once the stock was reserved.
+        let emptied = try await eventually(timeout: .seconds(20), every: .milliseconds(200)) {
+            let view = try await fleet.api.send("GET", "/cart", as: me).decode(CartReply.self)
+            return view.status == "open" && view.lines.isEmpty
+        }
+        #expect(emptied)
+    }
+
     @Test("a checkout rejected for stock opens the cart with the short lines marked; fixed, it checks out")
     func rejectedCheckout() async throws {
         let fleet = try await PipelineFleet.shared.get()

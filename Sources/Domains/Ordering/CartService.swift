@@ -110,14 +110,17 @@ public struct CartService: Sendable {
             let lines: Int = try await connection.query(
                 "SELECT count(*)::integer AS n FROM ordering.cart_lines WHERE cart_id = \(cartID) AND sku <> \(item.sku)").first?.decode("n") ?? 0
             guard lines < NewOrder.maximumLines else { throw Problem.invalid(["lines: at most \(NewOrder.maximumLines) different products"]) }
-            let merged = try await connection.query("""
+            let held: Int = try await connection.query(
+                "SELECT quantity FROM ordering.cart_lines WHERE cart_id = \(cartID) AND sku = \(item.sku)").first?.decode("quantity") ?? 0
+            guard held + item.quantity <= 1000 else {
+                throw Problem.invalid(["quantity: at most 1000 of one product in all; the cart holds \(held)"])
+            }
+            try await connection.execute("""
                 INSERT INTO ordering.cart_lines (cart_id, sku, quantity, added_price_minor, added_currency)
                 VALUES (\(cartID), \(item.sku), \(item.quantity), \(try product.decode("price_minor", as: Int64.self)), \(try product.decode("currency", as: String.self)))
                 ON CONFLICT (cart_id, sku) DO UPDATE SET quantity = ordering.cart_lines.quantity + excluded.quantity,
                     rejected_requested = NULL, rejected_available = NULL
-                RETURNING quantity
-                """).first?.decode("quantity", as: Int.self) ?? 0
-            guard merged <= 1000 else { throw Problem.invalid(["quantity: at most 1000 of one product in all"]) }
+                """)
         }
     }
 
@@ -168,8 +171,12 @@ public struct CartService: Sendable {
     /// decision: reserved empties it, rejected opens it again with the short lines marked.
     public func checkout(caller: Caller, idempotencyKey: String, cause: OrderStore.Cause) async throws -> OrderService.StoredResponse {
         let customerID = caller.id
-        // A repeat of a checkout whose order exists: its answer, whatever the cart holds now.
-        if let stored = try await orders.storedResponse(customerID: customerID, idempotencyKey: idempotencyKey) { return stored }
+        // A repeat of a checkout whose order exists: its answer, whatever the cart holds now. (A key
+        // first used for POST /orders goes the normal way: another body gets 422.)
+        if try await isCheckoutKey(customerID, idempotencyKey),
+           let stored = try await orders.storedResponse(customerID: customerID, idempotencyKey: idempotencyKey) {
+            return stored
+        }
         enum Lock: Sendable {
             case locked([NewOrder.Line])
             case repeatOf([NewOrder.Line])
@@ -190,29 +197,54 @@ public struct CartService: Sendable {
             try await connection.execute("""
                 UPDATE ordering.carts SET status = 'locked', checkout_key = \(idempotencyKey), updated_at = now() WHERE id = \(cartID)
                 """)
+            // Remembered as a checkout's key, unless POST /orders used it first.
+            try await connection.execute("""
+                INSERT INTO ordering.cart_checkouts (customer_id, idempotency_key)
+                SELECT \(customerID), \(idempotencyKey) WHERE NOT EXISTS (
+                    SELECT 1 FROM ordering.idempotency_keys WHERE customer_id = \(customerID) AND idempotency_key = \(idempotencyKey))
+                ON CONFLICT DO NOTHING
+                """)
             return .locked(lines)
         }
+        let lines: [NewOrder.Line]
         switch lock {
-        case .repeatOf(let lines):
+        case .repeatOf(let held), .locked(let held): lines = held
+        }
+        do {
             return try await orders.create(NewOrder(lines: lines), idempotencyKey: idempotencyKey, caller: caller, cause: cause)
-        case .locked(let lines):
-            do {
-                let stored = try await orders.create(NewOrder(lines: lines), idempotencyKey: idempotencyKey, caller: caller, cause: cause)
-                if stored.status >= 300 { try await unlock(customerID) }
-                return stored
-            } catch {
-                // No order came of it (invalid lines, a key used for another body): open again.
-                try await unlock(customerID)
-                throw error
-            }
+        } catch let problem as Problem where problem.status == .conflict {
+            // The same key is at work in another request (a double submit): that one decides.
+            throw problem
+        } catch let problem as Problem {
+            // Refused (invalid lines, the key reused for another body): no order came of this one.
+            try? await unlock(customerID, idempotencyKey, onlyWithoutOrder: false)
+            throw problem
+        } catch {
+            // No order came of it (invalid lines, a key used for another body): open again.
+            try? await unlock(customerID, idempotencyKey, onlyWithoutOrder: true)
+            throw error
         }
     }
 
-    private func unlock(_ customerID: String) async throws {
+    /// Opens the cart locked with `key` again. After a failure that may have come after the
+    /// order's commit (`onlyWithoutOrder`), only if no order was made with the key: then its stock
+    /// decision opens the cart.
+    private func unlock(_ customerID: String, _ key: String, onlyWithoutOrder: Bool) async throws {
         try await database.withPrimary { connection in
             try await connection.execute("""
-                UPDATE ordering.carts SET status = 'open', checkout_key = NULL, updated_at = now() WHERE customer_id = \(customerID)
+                UPDATE ordering.carts SET status = 'open', checkout_key = NULL, updated_at = now()
+                WHERE customer_id = \(customerID) AND status = 'locked' AND checkout_key = \(key)
+                  AND (NOT \(onlyWithoutOrder) OR NOT EXISTS (
+                      SELECT 1 FROM ordering.idempotency_keys WHERE customer_id = \(customerID) AND idempotency_key = \(key)))
                 """)
+        }
+    }
+
+    private func isCheckoutKey(_ customerID: String, _ key: String) async throws -> Bool {
+        try await database.withPrimary { connection in
+            try await !connection.query("""
+                SELECT 1 FROM ordering.cart_checkouts WHERE customer_id = \(customerID) AND idempotency_key = \(key)
+                """).isEmpty
         }
     }
 

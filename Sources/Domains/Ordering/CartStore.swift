@@ -16,7 +16,7 @@ enum CartStore {
             ), emptied AS (
                 DELETE FROM ordering.cart_lines WHERE cart_id IN (SELECT id FROM cart)
             )
-            UPDATE ordering.carts SET status = 'open', checkout_key = NULL, checkout_order_id = NULL, updated_at = now()
+            UPDATE ordering.carts SET status = 'open', checkout_key = NULL, updated_at = now()
             WHERE id IN (SELECT id FROM cart)
             """)
     }
@@ -35,7 +35,7 @@ enum CartStore {
                     AS s(sku, requested, available)
                 WHERE l.cart_id IN (SELECT id FROM cart) AND l.sku = s.sku
             )
-            UPDATE ordering.carts SET status = 'open', checkout_key = NULL, checkout_order_id = NULL, updated_at = now()
+            UPDATE ordering.carts SET status = 'open', checkout_key = NULL, updated_at = now()
             WHERE id IN (SELECT id FROM cart)
             """)
     }
@@ -44,7 +44,7 @@ enum CartStore {
     /// lines kept.
     static func orderEnded(_ orderID: UUID, on connection: PostgresConnection) async throws {
         try await connection.execute("""
-            UPDATE ordering.carts c SET status = 'open', checkout_key = NULL, checkout_order_id = NULL, updated_at = now()
+            UPDATE ordering.carts c SET status = 'open', checkout_key = NULL, updated_at = now()
             FROM ordering.idempotency_keys k
             WHERE k.order_id = \(orderID) AND k.customer_id = c.customer_id AND k.idempotency_key = c.checkout_key AND c.status = 'locked'
             """)

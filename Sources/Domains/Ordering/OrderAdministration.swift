@@ -77,7 +77,8 @@ public struct OrderAdministration: Sendable {
             let rows = try await connection.query("""
                 SELECT h.from_status, h.to_status, h.reason, h.at, h.cause_kind, h.cause_id, h.actor,
                     (SELECT i.message_type FROM messaging.inbox i
-                     WHERE h.cause_kind = 'message' AND i.message_id::text = h.cause_id LIMIT 1) AS message_type
+                     WHERE i.consumer = 'worker-order'
+                       AND i.message_id = CASE WHEN h.cause_kind = 'message' THEN h.cause_id::uuid END) AS message_type
                 FROM ordering.status_history h WHERE h.order_id = \(id) ORDER BY h.id
                 """)
             let history = try rows.map { row in
