@@ -1,4 +1,4 @@
-public import HTTPRuntime
+import HTTPRuntime
 public import Hummingbird
 import HTTPTypes
 

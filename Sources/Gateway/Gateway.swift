@@ -2,7 +2,7 @@ public import Auth
 public import Catalog
 import HTTPRuntime
 public import Hummingbird
-public import Logging
+import Logging
 public import Mailing
 public import Observability
 public import Ordering

@@ -11,15 +11,15 @@ public struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
         let start = ContinuousClock.now
         var status = 500
         defer {
-            let dimensions = [
-                ("route", context.endpointPath ?? "unmatched"), ("method", request.method.rawValue), ("status", String(status)),
-            ]
-            Counter(label: "http_requests_total", dimensions: dimensions).increment()
-            Timer(label: "http_request_duration_seconds", dimensions: dimensions).recordInterval(since: start)
             let elapsed = ContinuousClock.now - start
+            let nanoseconds = elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
+            let route = context.endpointPath ?? "unmatched"
+            let dimensions = [("route", route), ("method", request.method.rawValue), ("status", String(status))]
+            Counter(label: "http_requests_total", dimensions: dimensions).increment()
+            Timer(label: "http_request_duration_seconds", dimensions: dimensions).recordNanoseconds(nanoseconds)
             context.logger.log(level: status >= 500 ? .error : .debug, "request", metadata: [
-                "http.method": "\(request.method.rawValue)", "http.route": "\(context.endpointPath ?? "unmatched")",
-                "http.status": "\(status)", "http.duration_ms": "\(elapsed.components.attoseconds / 1_000_000_000_000_000 + elapsed.components.seconds * 1000)",
+                "http.method": "\(request.method.rawValue)", "http.route": "\(route)", "http.status": "\(status)",
+                "http.duration_ms": "\(nanoseconds / 1_000_000)",
             ])
         }
         do {
@@ -30,12 +30,5 @@ public struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
             status = error.status.code
             throw error
         }
-    }
-}
-
-extension Timer {
-    func recordInterval(since start: ContinuousClock.Instant) {
-        let elapsed = ContinuousClock.now - start
-        recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
     }
 }

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import HTTPRuntime
 public import Logging
 public import Redis
@@ -65,38 +65,18 @@ public struct RateLimiter: Sendable {
         self.logger = logger
     }
 
-    /// INCR, with the window's expiry set by the first request of the window; returns the count
-    /// and the milliseconds left.
-    static let script = """
-        local count = redis.call('INCR', KEYS[1])
-        if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-        local ttl = redis.call('PTTL', KEYS[1])
-        if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
-        return {count, ttl}
-        """
-
     /// Counts one request of `client` in `routeClass`. `nil` when the class is unlimited, or when
     /// Redis cannot be reached (the request goes through; refusing all traffic would be worse).
     public func take(_ routeClass: RouteClass, client: String) async -> Decision? {
         guard let rule = rules[routeClass] else { return nil }
         let key = "\(prefix):ratelimit:\(routeClass.name):\(client)"
         do {
-            let reply = try await redis.eval(
-                Self.script, keys: [RedisArgument(key)], arguments: [RedisArgument(rule.windowSeconds * 1000)])
-            guard case .array(let values) = reply, values.count == 2, case .integer(let count) = values[0], case .integer(let ttl) = values[1]
-            else { throw RedisError.unexpected(reply) }
+            let (count, left) = try await redis.countInWindow(key, window: .seconds(rule.windowSeconds))
             return Decision(
-                allowed: count <= rule.limit, rule: rule, remaining: max(0, rule.limit - count), reset: max(1, (ttl + 999) / 1000))
+                allowed: count <= rule.limit, rule: rule, remaining: max(0, rule.limit - count), reset: max(1, (left + 999) / 1000))
         } catch {
             logger.warning("rate limiter unavailable; letting the request through", metadata: ["error": "\(error)"])
             return nil
         }
-    }
-}
-
-extension RedisError {
-    static func unexpected(_ reply: RedisValue) -> any Error {
-        struct UnexpectedReply: Error, CustomStringConvertible { var description: String }
-        return UnexpectedReply(description: "rate limit script returned \(reply)")
     }
 }

@@ -59,7 +59,7 @@ struct GatewayTests {
         let fleet = try await PipelineFleet.shared.get()
         var urls: [URL] = []
         for index in 1...2 {
-            let port = try PipelineFleet.freePort()
+            let port = try freeLocalPort()
             fleet.spawn("api-limited-\(index)", ["api"], extraEnvironment: [
                 "API_PORT": String(port), "RATE_LIMIT_READ": "5/1m", "AUTH_ADMIN_EMAIL": "", "AUTH_ADMIN_PASSWORD": "",
             ].filter { !$0.value.isEmpty })
@@ -140,12 +140,12 @@ struct GatewayTests {
     @Test("with an OTLP endpoint configured, the request's span is exported in the client's trace, and its messages carry it")
     func spansExported() async throws {
         let fleet = try await PipelineFleet.shared.get()
-        let collectorPort = try PipelineFleet.freePort()
+        let collectorPort = try freeLocalPort()
         let captured = fleet.logDirectory.appendingPathComponent("otlp-\(collectorPort)")
         let script = PipelineFleet.repositoryRoot.appendingPathComponent("Tests/otlp_capture.py").path
         let collector = try ChildProcess(["/bin/sh", "-c", "exec python3 '\(script)' '\(captured.path)' \(collectorPort)"])
         defer { collector.signal(SIGKILL) }
-        let apiPort = try PipelineFleet.freePort()
+        let apiPort = try freeLocalPort()
         fleet.spawn("api-traced", ["api"], extraEnvironment: [
             "API_PORT": String(apiPort), "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:\(collectorPort)",
             "OTEL_BSP_SCHEDULE_DELAY": "100", "AUTH_ADMIN_EMAIL": "", "AUTH_ADMIN_PASSWORD": "",

@@ -21,7 +21,7 @@ struct MailDeliveryTests {
         let fleet = try await PipelineFleet.shared.get()
         // A mail worker and an SMTP catcher of its own: the fleet's stay up for the other suites.
         let namespace = "\(fleet.id)o"
-        let catcher = SMTPCatcher(port: try PipelineFleet.freePort(), directory: fleet.logDirectory.appendingPathComponent("mail-outage"))
+        let catcher = SMTPCatcher(port: try freeLocalPort(), directory: fleet.logDirectory.appendingPathComponent("mail-outage"))
         fleet.spawnMailWorker(namespace: namespace, smtpPort: catcher.port, retryDelays: "1s,2s,4s")
         defer { Task { try? await fleet.stop("worker-mail-\(namespace)") } }
         let email = fleet.newAddress()
@@ -73,7 +73,7 @@ struct MailDeliveryTests {
         let fleet = try await PipelineFleet.shared.get()
         // A mail worker of its own (another namespace) whose SMTP server is never there.
         let namespace = "\(fleet.id)x"
-        fleet.spawnMailWorker(namespace: namespace, smtpPort: try PipelineFleet.freePort(), retryDelays: "250ms,500ms,1s")
+        fleet.spawnMailWorker(namespace: namespace, smtpPort: try freeLocalPort(), retryDelays: "250ms,500ms,1s")
         defer { Task { try? await fleet.stop("worker-mail-\(namespace)") } }
         let id = try await fleet.publishMail(
             MailSend(template: .paymentReminder, customerID: "retry-\(UUID())", to: fleet.newAddress(), orderID: UUID(), data: ["reminder": "1"]),

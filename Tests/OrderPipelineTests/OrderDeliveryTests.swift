@@ -21,7 +21,7 @@ struct OrderDeliveryTests {
         let sku = fleet.uniqueSKU("IDEM-NR")
         try await fleet.createProduct(sku, stock: 50)
         // A second api process whose Redis is unreachable.
-        let port = try PipelineFleet.freePort()
+        let port = try freeLocalPort()
         let name = "api-no-redis-\(port)"
         fleet.spawn(name, ["api"], extraEnvironment: ["API_PORT": String(port), "REDIS_URL": "redis://127.0.0.1:1"])
         let api = APIClient(baseURL: URL(string: "http://127.0.0.1:\(port)")!)

@@ -69,8 +69,8 @@ final class PipelineFleet: Sendable {
         for (topic, partitions) in [("product", 8), ("product.dlq", 2), ("order", 12), ("order.dlq", 2), ("user", 4), ("user.dlq", 1)] {
             try cluster.createTopic(topic, partitions: partitions)
         }
-        let apiPort = try freePort()
-        let smtpPort = try freePort()
+        let apiPort = try freeLocalPort()
+        let smtpPort = try freeLocalPort()
         let logDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("emporium-\(id)")
         try FileManager.default.createDirectory(at: logDirectory, withIntermediateDirectories: true)
         let environment: [String: String] = [
@@ -208,24 +208,6 @@ final class PipelineFleet: Sendable {
         guard var components = URLComponents(string: url) else { return url }
         components.path = "/" + name
         return components.string ?? url
-    }
-
-    static func freePort() throws -> Int {
-        let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(socketFD) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        try withUnsafeMutablePointer(to: &address) { pointer in
-            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
-                guard bind(socketFD, raw, length) == 0, getsockname(socketFD, raw, &length) == 0 else {
-                    throw FleetFailure(description: "no free port: \(String(cString: strerror(errno)))")
-                }
-            }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
 

@@ -48,7 +48,7 @@ struct SMTPClientTests {
                 return error.replyCode == 550 && !error.isRetriable
             }
         }
-        let closed = try freePort()
+        let closed = try freeLocalPort()
         await #expect {
             try await client(port: closed).send(message("a@example.com"))
         } throws: { error in
@@ -82,7 +82,7 @@ struct SMTPClientTests {
         let state = ProcessInfo.processInfo.environment["EMPORIUM_STATE_DIR"] ?? root.appendingPathComponent(".local").path
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("smtp-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let port = try freePort()
+        let port = try freeLocalPort()
         var command = "exec '\(state)/venv/bin/python' '\(root.path)/deploy/local/smtp_catcher.py' --port \(port) --directory '\(directory.path)'"
         if let auth { command += " --auth '\(auth)'" }
         let catcher = try ChildProcess(["/bin/sh", "-c", command + " >/dev/null 2>&1"])
@@ -97,18 +97,5 @@ struct SMTPClientTests {
             try FileManager.default.removeItem(at: directory.appendingPathComponent(file))
         }
         try await body(port, directory)
-    }
-
-    func freePort() throws -> Int {
-        let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(socketFD) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socketFD, $0, length) == 0 && getsockname(socketFD, $0, &length) == 0 }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

@@ -55,9 +55,10 @@ public actor ServerLease {
 }
 
 
-/// A test trait that runs each test case under a lease on RabbitMQ: `.usesRabbitMQ` (shared) or
-/// `.restartsRabbitMQ` (exclusive).
-public struct RabbitMQLease: TestTrait, SuiteTrait, TestScoping {
+/// A test trait that runs each test case under a shared or an exclusive hold on a lease:
+/// `.usesRabbitMQ` / `.restartsRabbitMQ`, `.usesProductWorkers` / `.rebalancesProductWorkers`.
+public struct LeaseTrait: TestTrait, SuiteTrait, TestScoping {
+    let lease: ServerLease
     let exclusive: Bool
 
     public var isRecursive: Bool { true }
@@ -66,35 +67,17 @@ public struct RabbitMQLease: TestTrait, SuiteTrait, TestScoping {
         for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
     ) async throws {
         guard testCase != nil else { return try await function() }
-        try await exclusive ? ServerLease.rabbitMQ.withExclusive(function) : ServerLease.rabbitMQ.withShared(function)
+        try await exclusive ? lease.withExclusive(function) : lease.withShared(function)
     }
 }
 
-extension Trait where Self == RabbitMQLease {
+extension Trait where Self == LeaseTrait {
     /// The test uses RabbitMQ: it does not run while another test restarts it.
-    public static var usesRabbitMQ: Self { RabbitMQLease(exclusive: false) }
+    public static var usesRabbitMQ: Self { LeaseTrait(lease: .rabbitMQ, exclusive: false) }
     /// The test restarts RabbitMQ: it runs alone among the tests that use it.
-    public static var restartsRabbitMQ: Self { RabbitMQLease(exclusive: true) }
-}
-
-/// A test trait that runs each test case under a lease on the fleet's product workers:
-/// `.usesProductWorkers` (shared) or `.rebalancesProductWorkers` (exclusive).
-public struct ProductWorkersLease: TestTrait, SuiteTrait, TestScoping {
-    let exclusive: Bool
-
-    public var isRecursive: Bool { true }
-
-    public func provideScope(
-        for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
-    ) async throws {
-        guard testCase != nil else { return try await function() }
-        try await exclusive ? ServerLease.productWorkers.withExclusive(function) : ServerLease.productWorkers.withShared(function)
-    }
-}
-
-extension Trait where Self == ProductWorkersLease {
+    public static var restartsRabbitMQ: Self { LeaseTrait(lease: .rabbitMQ, exclusive: true) }
     /// The test needs the product workers to keep up (orders decided within seconds).
-    public static var usesProductWorkers: Self { ProductWorkersLease(exclusive: false) }
-    /// The test adds or removes product workers: it runs alone among those that need them.
-    public static var rebalancesProductWorkers: Self { ProductWorkersLease(exclusive: true) }
+    public static var usesProductWorkers: Self { LeaseTrait(lease: .productWorkers, exclusive: false) }
+    /// The test adds, removes or pauses product workers: it runs alone among those that need them.
+    public static var rebalancesProductWorkers: Self { LeaseTrait(lease: .productWorkers, exclusive: true) }
 }

@@ -1,18 +1,18 @@
-public import Contracts
+import Contracts
 import Foundation
 public import Logging
-import Messaging
+public import Messaging
 public import Postgres
-public import ServiceLifecycle
 
 /// Deletes accounts never verified within `policy.unverifiedLifetime`, each with `user.deleted`
 /// (so copies of the address go too), every `interval`. Safe on any number of replicas: rows
 /// are claimed with `SKIP LOCKED`.
-public struct AccountPurge: Service {
+public struct AccountPurge: PeriodicPurge {
     let database: PostgresPool
     let policy: AuthPolicy
-    let interval: Duration
-    let logger: Logger
+    public let interval: Duration
+    public let logger: Logger
+    public var purged: String { "unverified accounts" }
 
     public init(database: PostgresPool, policy: AuthPolicy, interval: Duration, logger: Logger) {
         self.database = database
@@ -21,22 +21,11 @@ public struct AccountPurge: Service {
         self.logger = logger
     }
 
-    public func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                let purged = try await purgeOnce()
-                if purged > 0 { logger.info("purged unverified accounts", metadata: ["auth.purged": "\(purged)"]) }
-            } catch {
-                logger.warning("purging unverified accounts failed; trying again later", metadata: ["error": "\(error)"])
-            }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-        }
-    }
-
     /// Purges one batch; how many accounts went.
     @discardableResult
-    public func purgeOnce(limit: Int = 500) async throws -> Int {
-        try await database.withTransaction { connection in
+    public func purgeOnce() async throws -> Int {
+        let limit = 500
+        return try await database.withTransaction { connection in
             let rows = try await connection.query("""
                 DELETE FROM auth.accounts WHERE id IN (
                     SELECT id FROM auth.accounts

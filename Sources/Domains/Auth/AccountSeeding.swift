@@ -1,5 +1,5 @@
-public import Contracts
-public import Foundation
+import Contracts
+import Foundation
 public import Postgres
 
 /// Verified accounts with known passwords, for trying Emporium out (`emporium seed`); each new

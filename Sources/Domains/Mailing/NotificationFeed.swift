@@ -119,7 +119,7 @@ public struct NotificationFeed: Sendable {
                 ORDER BY n.occurred_at DESC, n.id DESC
                 LIMIT \(unescaped: String(limit + 1))
                 """)
-            var items = try rows.map { row in
+            let fetched = try rows.map { row in
                 let state: String? = try row.decode("state")
                 return Notification(
                     id: try row.decode("id"), kind: try row.decode("kind"), title: try row.decode("title"), body: try row.decode("body"),
@@ -131,12 +131,11 @@ public struct NotificationFeed: Sendable {
                             sentAt: try row.decode("sent_at"), failedAt: try row.decode("failed_at"))
                     } : nil)
             }
-            let more = items.count > limit
-            if more { items.removeLast() }
+            let page = Page(fetched: fetched, limit: limit) { $0.id.uuidString.lowercased() }
             let unread: Int = try await connection.query("""
                 SELECT count(*)::integer AS unread FROM mailing.notifications WHERE customer_id = \(customerID) AND read_at IS NULL
                 """).first?.decode("unread") ?? 0
-            return FeedPage(items: items, nextCursor: more ? items.last?.id.uuidString.lowercased() : nil, unread: unread)
+            return FeedPage(items: page.items, nextCursor: page.nextCursor, unread: unread)
         }
     }
 

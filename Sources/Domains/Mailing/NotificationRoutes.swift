@@ -42,10 +42,6 @@ public struct NotificationRoutes<Context: IdentifiedRequestContext>: Sendable {
 
     static func page(_ request: Request) throws -> (Int, UUID?) {
         let limit = try request.queryInteger("limit", default: 20, range: 1...100)
-        let cursor = try request.uri.queryParameters.get("cursor").map { text in
-            guard let id = UUID(uuidString: text) else { throw Problem.badRequest("The query parameter \"cursor\" is not a cursor this API gave.") }
-            return id
-        }
-        return (limit, cursor)
+        return (limit, try request.queryCursor())
     }
 }

@@ -35,11 +35,7 @@ public struct AdminOrderRoutes<Context: IdentifiedRequestContext>: Sendable {
         filter.from = try Self.time(query.get("from"), name: "from")
         filter.to = try Self.time(query.get("to"), name: "to")
         let limit = try request.queryInteger("limit", default: 20, range: 1...100)
-        let cursor = try query.get("cursor").map { text in
-            guard let id = UUID(uuidString: text) else { throw Problem.badRequest("The query parameter \"cursor\" is not a cursor this API gave.") }
-            return id
-        }
-        return try jsonResponse(try await administration.orders(filter, limit: limit, after: cursor))
+        return try jsonResponse(try await administration.orders(filter, limit: limit, after: try request.queryCursor()))
     }
 
     @Sendable func show(_ request: Request, context: Context) async throws -> Response {

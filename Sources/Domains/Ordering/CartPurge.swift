@@ -1,35 +1,24 @@
 import Foundation
 public import Logging
 public import Postgres
-public import ServiceLifecycle
+public import Messaging
 
 /// Removes open carts untouched for `lifetime`, and reopens carts whose checkout lock outlived
 /// any reason to hold it (no order was made with its key, or that order's stock was decided or
 /// the order ended, ten minutes ago or more: a checkout that died half-way), every `interval`.
 /// Safe on any number of replicas.
-public struct CartPurge: Service {
+public struct CartPurge: PeriodicPurge {
     let database: PostgresPool
     let lifetime: Duration
-    let interval: Duration
-    let logger: Logger
+    public let interval: Duration
+    public let logger: Logger
+    public var purged: String { "idle carts" }
 
     public init(database: PostgresPool, lifetime: Duration, interval: Duration, logger: Logger) {
         self.database = database
         self.lifetime = lifetime
         self.interval = interval
         self.logger = logger
-    }
-
-    public func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                let removed = try await purgeOnce()
-                if removed > 0 { logger.info("removed idle carts", metadata: ["cart.removed": "\(removed)"]) }
-            } catch {
-                logger.warning("removing idle carts failed; trying again later", metadata: ["error": "\(error)"])
-            }
-            try? await cancelWhenGracefulShutdown { [interval] in try await Task.sleep(for: interval) }
-        }
     }
 
     @discardableResult

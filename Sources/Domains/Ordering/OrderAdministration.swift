@@ -64,10 +64,7 @@ public struct OrderAdministration: Sendable {
                 ORDER BY o.created_at DESC, o.id DESC
                 LIMIT \(unescaped: String(limit + 1))
                 """)
-            var items = try rows.map(OrderStore.order)
-            let more = items.count > limit
-            if more { items.removeLast() }
-            return Page(items: items, nextCursor: more ? items.last?.id.uuidString.lowercased() : nil)
+            return Page(fetched: try rows.map(OrderStore.order), limit: limit) { $0.id.uuidString.lowercased() }
         }
     }
 

@@ -45,11 +45,7 @@ public struct OrderRoutes<Context: IdentifiedRequestContext>: Sendable {
     @Sendable func list(_ request: Request, context: Context) async throws -> Response {
         let caller = try context.requireCaller()
         let limit = try request.queryInteger("limit", default: 20, range: 1...100)
-        let cursor = try request.uri.queryParameters.get("cursor").map { text in
-            guard let id = UUID(uuidString: text) else { throw Problem.badRequest("The query parameter \"cursor\" is not a cursor this API gave.") }
-            return id
-        }
-        return try jsonResponse(try await service.orders(of: caller, limit: limit, after: cursor))
+        return try jsonResponse(try await service.orders(of: caller, limit: limit, after: try request.queryCursor()))
     }
 
     @Sendable func show(_ request: Request, context: Context) async throws -> Response {

@@ -51,10 +51,7 @@ public enum OrderStore {
             ORDER BY o.created_at DESC, o.id DESC
             LIMIT \(unescaped: String(limit + 1))
             """)
-        var items = try rows.map(order)
-        let more = items.count > limit
-        if more { items.removeLast() }
-        return Page(items: items, nextCursor: more ? items.last?.id.uuidString.lowercased() : nil)
+        return Page(fetched: try rows.map(order), limit: limit) { $0.id.uuidString.lowercased() }
     }
 
     /// The order's row, locked for a transition: its status, owner and stock decision.

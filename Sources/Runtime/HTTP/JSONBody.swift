@@ -37,6 +37,14 @@ extension Request {
         }
         return value
     }
+
+    /// The `cursor` query parameter of an id-keyed list, or a 400 problem when it is not one.
+    public func queryCursor() throws -> UUID? {
+        try uri.queryParameters.get("cursor").map { text in
+            guard let id = UUID(uuidString: text) else { throw Problem.badRequest("The query parameter \"cursor\" is not a cursor this API gave.") }
+            return id
+        }
+    }
 }
 
 /// A JSON response with sorted keys.
@@ -58,5 +66,13 @@ public struct Page<Item: Encodable & Sendable>: Encodable, Sendable {
     public init(items: [Item], nextCursor: String?) {
         self.items = items
         self.nextCursor = nextCursor
+    }
+
+    /// From up to `limit + 1` fetched items: the first `limit`, and a cursor (`cursor` of the
+    /// last kept item) when there was one more.
+    public init(fetched: [Item], limit: Int, cursor: (Item) -> String) {
+        let more = fetched.count > limit
+        items = more ? Array(fetched.prefix(limit)) : fetched
+        nextCursor = more ? items.last.map(cursor) : nil
     }
 }

@@ -77,6 +77,25 @@ extension RedisPool {
         try await integer(["PTTL", RedisArgument(key)])
     }
 
+    /// Counts one more in `key`'s fixed window of `window`: INCR, the expiry set by the window's
+    /// first count (and set again if it was ever lost, so a key never counts for ever), in one
+    /// script. Returns the count so far and the milliseconds left in the window.
+    public func countInWindow(_ key: String, window: Duration) async throws -> (count: Int, millisecondsLeft: Int) {
+        let reply = try await evaluate(
+            Self.windowCounter, keys: [RedisArgument(key)], arguments: [RedisArgument(max(1, window.wholeMilliseconds))])
+        guard case .array(let values) = reply, values.count == 2, case .integer(let count) = values[0], case .integer(let left) = values[1] else {
+            throw RedisError(.unexpectedReply, "the window counter returned \(reply)", server: address)
+        }
+        return (count, left)
+    }
+
+    static let windowCounter = RedisScript("""
+        local count = redis.call('INCR', KEYS[1])
+        local ttl = redis.call('PTTL', KEYS[1])
+        if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+        return {count, ttl}
+        """)
+
     private func integer(_ arguments: [RedisArgument]) async throws -> Int {
         guard case .integer(let value) = try await command(arguments) else {
             throw RedisError(.unexpectedReply, "\(arguments.first.map { String(decoding: $0.bytes, as: UTF8.self) } ?? "") did not return an integer", server: address)

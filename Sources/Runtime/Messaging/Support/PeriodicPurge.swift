@@ -1,0 +1,28 @@
+public import Logging
+public import ServiceLifecycle
+
+/// A service that deletes what has outlived its use, every `interval` until shutdown: each pass
+/// is ``purgeOnce()``; a failed pass is logged and the next one tries again.
+public protocol PeriodicPurge: Service {
+    var interval: Duration { get }
+    var logger: Logger { get }
+    /// What is purged, for the log (`unverified accounts`, `idle carts`).
+    var purged: String { get }
+    /// One pass; how many rows it changed.
+    @discardableResult
+    func purgeOnce() async throws -> Int
+}
+
+extension PeriodicPurge {
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                let count = try await purgeOnce()
+                if count > 0 { logger.info("purged \(purged)", metadata: ["purge.count": "\(count)"]) }
+            } catch {
+                logger.warning("purging \(purged) failed; trying again later", metadata: ["error": "\(error)"])
+            }
+            try? await cancelWhenGracefulShutdown { [interval] in try await Task.sleep(for: interval) }
+        }
+    }
+}
