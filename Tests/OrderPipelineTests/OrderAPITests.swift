@@ -84,6 +84,15 @@ struct OrderAPITests {
         let other = "c-\(UUID())"
         let order = try await fleet.placeOrder(owner, [(sku, 1)])
         let path = "/orders/\(order.id.uuidString.lowercased())"
+        // Cancel by the owner first, before the order's expiry (seconds away in this fleet) can win:
+        // CANCELLED (customer), and the units come back. The checks below hold for any status.
+        try await fleet.waitForOrder(order.id, owner) { $0.stock == "reserved" }
+        let cancel = try await fleet.api.send("POST", path + "/cancel", as: .customer(owner))
+        #expect(cancel.status == 200)
+        #expect(cancel.json["cancelReason"] as? String == "customer")
+        #expect(try await fleet.api.send("POST", path + "/cancel", as: .customer(owner)).status == 409)
+        try await fleet.expectStock(sku, StockLevels(available: 10, reserved: 0, sold: 0))
+
         #expect(try await fleet.api.send("GET", path, as: .customer(owner)).status == 200)
         #expect(try await fleet.api.send("GET", path, as: .admin).status == 200)
         #expect(try await fleet.api.send("GET", path, as: .customer(other)).status == 404)
@@ -101,13 +110,6 @@ struct OrderAPITests {
         let duplicate = NewProductBody(sku: sku, name: "again", priceMinor: 1, currency: "EUR", stock: 1)
         #expect(try await fleet.api.send("POST", "/products", as: .admin, body: duplicate).status == 409)
 
-        // Cancel by the owner: CANCELLED (customer), and the units come back.
-        try await fleet.waitForOrder(order.id, owner) { $0.stock == "reserved" }
-        let cancel = try await fleet.api.send("POST", path + "/cancel", as: .customer(owner))
-        #expect(cancel.status == 200)
-        #expect(cancel.json["cancelReason"] as? String == "customer")
-        #expect(try await fleet.api.send("POST", path + "/cancel", as: .customer(owner)).status == 409)
-        try await fleet.expectStock(sku, StockLevels(available: 10, reserved: 0, sold: 0))
     }
 
     @Test("orders and products are listed in pages; products can be filtered")

@@ -14,7 +14,7 @@ import Synchronization
 /// customers. Started once per test process (``shared``); its processes get SIGTERM at exit.
 final class PipelineFleet: Sendable {
     static let reminders: [Duration] = [.seconds(1), .seconds(2), .seconds(3)]
-    static let expiry: Duration = .seconds(5)
+    static let expiry: Duration = .seconds(8)
     static let productWorkers = 3
     /// The verification code's lifetime: long enough to read the mail, short enough to wait out.
     static let codeLifetime: Duration = .seconds(8)
