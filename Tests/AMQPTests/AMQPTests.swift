@@ -148,7 +148,7 @@ struct AMQPTests {
 }
 
 /// Tests that restart the broker run one at a time, apart from the rest.
-@Suite("AMQP recovery and shutdown", .serialized, .timeLimit(.minutes(2)))
+@Suite("AMQP recovery and shutdown", .serialized, .timeLimit(.minutes(5)))
 struct AMQPRecoveryTests {
     @Test("graceful shutdown right after acking loses no ack (quorum queue, 5,000 messages)", .usesRabbitMQ)
     func noLostAcks() async throws {
@@ -199,7 +199,7 @@ struct AMQPRecoveryTests {
             #expect(before.bodyString == "before")
             try before.ack()
 
-            try ServicesScript.run("rabbitmq-restart")
+            try await ServicesScript.run("rabbitmq-restart")
 
             // Publishing fails (retriably) until the connection is back; a confirmed one is kept.
             var confirmed: [String] = []

@@ -8,7 +8,7 @@ import Testing
 
 /// The messaging runtime's contract, run against both transports (Watermill's pub/sub test suite
 /// is the model): every test gets its own topic or queue, consumer name and effects table.
-@Suite("Messaging conformance", .timeLimit(.minutes(3)), .usesRabbitMQ)
+@Suite("Messaging conformance", .timeLimit(.minutes(6)), .usesRabbitMQ)
 struct ConformanceTests {
     @Test("every message is delivered and has its effect once", arguments: TransportKind.allCases)
     func atLeastOnce(kind: TransportKind) async throws {

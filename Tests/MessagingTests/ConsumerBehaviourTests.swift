@@ -25,7 +25,7 @@ struct ConsumerBehaviourTests {
                 envelopes.append(try harness.fixture.envelope(index, key: "slow"))
                 envelopes.append(try harness.fixture.envelope(100 + index, key: "fast-\(index)"))
             }
-            let retry = RetryPolicy(maximumAttempts: 5, initialDelay: .milliseconds(300), maximumDelay: .seconds(1), jitter: 0)
+            let retry = RetryPolicy(maximumAttempts: 5, initialDelay: .seconds(1), maximumDelay: .seconds(3), jitter: 0)
             try await harness.withConsumer(handlers, retry: retry) { () async throws in
                 try await harness.publish(envelopes)
                 #expect(try await harness.waitForEffects(10))
@@ -48,7 +48,8 @@ struct ConsumerBehaviourTests {
             let handlers = harness.fixture.recordingHandler { _, _ in
                 let now = inHandler.mutate { $0 += 1; return $0 }
                 maximum.mutate { $0 = max($0, now) }
-                try await Task.sleep(for: .milliseconds(300))
+                // Long enough that the twin reaches the guard while this one works, even on a loaded machine.
+                try await Task.sleep(for: .seconds(2))
                 inHandler.mutate { $0 -= 1 }
             }
             let envelope = try harness.fixture.envelope(1)

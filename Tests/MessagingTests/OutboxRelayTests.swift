@@ -206,7 +206,8 @@ struct OutboxRelayTests {
                         ])
                         #expect(try await harness.waitForEffects(2, timeout: .seconds(20)))
                         let elapsed = try #require(arrived.value) - start
-                        #expect(elapsed >= .milliseconds(1800) && elapsed <= .milliseconds(3200), "arrived after \(elapsed)")
+                        // Never early; late by at most the slack the delay conformance test allows a loaded machine.
+                        #expect(elapsed >= .milliseconds(1800) && elapsed <= .milliseconds(5200), "arrived after \(elapsed)")
                     }
                 }
             }

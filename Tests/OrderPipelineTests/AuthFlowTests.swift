@@ -5,7 +5,7 @@ import Postgres
 import Testing
 
 /// Sign-up to logout against the fleet: codes read from the mails the SMTP catcher received.
-@Suite("Accounts and tokens", .usesRabbitMQ, .timeLimit(.minutes(5)))
+@Suite("Accounts and tokens", .usesRabbitMQ, .timeLimit(.minutes(10)))
 struct AuthFlowTests {
     struct Tokens: Decodable {
         var accessToken: String
@@ -39,9 +39,9 @@ struct AuthFlowTests {
         #expect(Set(traces.map { $0.split(separator: "-")[2] }).count == traces.count, "a span id repeats: \(traces)")
         #expect(!traces.contains { $0.contains("00f067aa0ba902b7") }, "the client's own span was reused")
 
-        let code = try await fleet.verificationCode(for: email)
         let early = try await api.send("POST", "/auth/login", body: ["email": email, "password": Self.password])
         #expect(early.status == 403, "login before verification: \(early.text)")
+        let code = try await fleet.verificationCode(for: email)
 
         let verified = try await api.send("POST", "/auth/verify", body: ["email": email, "code": code])
         #expect(verified.status == 200, "\(verified.text)")
@@ -91,7 +91,7 @@ struct AuthFlowTests {
         let registered = try await fleet.api.send("POST", "/auth/register", body: ["email": email, "password": Self.password])
         let accountID = try #require(UUID(uuidString: registered.json["id"] as? String ?? ""))
         let code = try await fleet.verificationCode(for: email)
-        let gone = try await eventually(timeout: .seconds(30), every: .milliseconds(250)) {
+        let gone = try await eventually(timeout: PipelineFleet.codeLifetime + .seconds(30), every: .milliseconds(250)) {
             try await fleet.database.query("SELECT 1 FROM auth.verification_codes WHERE account_id = \(accountID)").isEmpty
         }
         #expect(gone, "the code-expiry message never deleted the code")

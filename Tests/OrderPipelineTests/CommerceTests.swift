@@ -5,7 +5,7 @@ import Postgres
 import Testing
 
 /// Carts, the notification feed and admin order management, against the fleet.
-@Suite("Cart, notifications, admin orders", .usesRabbitMQ, .usesProductWorkers, .timeLimit(.minutes(5)))
+@Suite("Cart, notifications, admin orders", .usesRabbitMQ, .usesProductWorkers, .timeLimit(.minutes(10)))
 struct CommerceTests {
     struct CartReply: Decodable {
         struct Line: Decodable {
@@ -165,7 +165,7 @@ struct CommerceTests {
         let order = try await fleet.placeOrder(id, [(sku, 1)])
         try await fleet.waitForOrder(order.id, id) { $0.stock == "reserved" }
         #expect(try await fleet.api.send("POST", "/orders/\(order.id)/pay", as: me).status == 200)
-        try await fleet.waitForOrder(order.id, id, timeout: .seconds(30)) { $0.status == "COMPLETED" }
+        try await fleet.waitForOrder(order.id, id, timeout: PipelineFleet.expiry + .seconds(20)) { $0.status == "COMPLETED" }
 
         // The admin view names the message behind each transition the workers made.
         let detail = try await fleet.api.send("GET", "/admin/orders/\(order.id)", as: .admin)
@@ -227,8 +227,18 @@ struct CommerceTests {
         let complete = try await fleet.api.send("POST", "/admin/orders/\(completed.id)/complete", as: .admin)
         #expect(complete.status == 200 && complete.json["status"] as? String == "COMPLETED")
         try await fleet.expectStock(sku, StockLevels(available: 4, reserved: 0, sold: 1))
-        // The expiries of both orders come and change nothing: the stock stays released once.
-        try await Task.sleep(for: PipelineFleet.expiry + .seconds(2))
+        // Both orders' timer chains run out (each timer, handled, writes the next in the same
+        // transaction, so none is left once every one written is handled) and change nothing:
+        // the stock stays released once.
+        let orderKeys = [cancelled.id, completed.id].map { $0.uuidString.lowercased() }
+        let chainsEnded = try await eventually(timeout: PipelineFleet.expiry + .seconds(30), every: .milliseconds(250)) {
+            try await fleet.count("""
+                SELECT count(*) FROM messaging.outbox o
+                WHERE o.message_type IN ('order.payment-reminder-due', 'order.expiry-due') AND o.message_key = ANY(\(orderKeys)::text[])
+                  AND NOT EXISTS (SELECT 1 FROM messaging.inbox i WHERE i.message_id = o.message_id)
+                """) == 0
+        }
+        #expect(chainsEnded, "a timer of these orders was never handled")
         try await fleet.expectStock(sku, StockLevels(available: 4, reserved: 0, sold: 1))
 
         let detail = try await fleet.api.send("GET", "/admin/orders/\(cancelled.id)", as: .admin)
@@ -293,7 +303,7 @@ struct CartItem: Encodable {
 
 /// A cart locked by its checkout: held locked by pausing the product workers (SIGSTOP, well
 /// under the group's session timeout), so the stock decision cannot come in between.
-@Suite("Cart lock", .usesRabbitMQ, .rebalancesProductWorkers, .timeLimit(.minutes(3)))
+@Suite("Cart lock", .usesRabbitMQ, .rebalancesProductWorkers, .timeLimit(.minutes(10)))
 struct CartLockTests {
     @Test("a locked cart refuses changes and other checkouts with 409; the same key replays; the decision unlocks it")
     func lockedCart() async throws {

@@ -7,7 +7,7 @@ import Testing
 /// SIGTERM to a worker in the middle of work: it stops taking messages, finishes what it holds,
 /// commits, and exits; nothing is lost or done twice. Alone among the suites that need the
 /// product workers, since a worker joining and leaving holds up the group's partitions.
-@Suite("Graceful shutdown", .usesRabbitMQ, .rebalancesProductWorkers, .timeLimit(.minutes(5)))
+@Suite("Graceful shutdown", .usesRabbitMQ, .rebalancesProductWorkers, .timeLimit(.minutes(10)))
 struct GracefulShutdownTests {
     @Test("a product worker stopped with SIGTERM mid-burst drains and exits; every order is decided exactly once")
     func sigtermMidBurst() async throws {

@@ -4,7 +4,7 @@ import Testing
 
 /// The HTTP API's answers to bad input and to callers who may not see or do something: always a
 /// problem document with a 4xx, and nothing changed.
-@Suite("Order and product API", .usesRabbitMQ, .usesProductWorkers, .timeLimit(.minutes(3)))
+@Suite("Order and product API", .usesRabbitMQ, .usesProductWorkers, .timeLimit(.minutes(10)))
 struct OrderAPITests {
     @Test("order validation: quantities, line count, SKUs, the Idempotency-Key and the body")
     func orderValidation() async throws {

@@ -5,7 +5,7 @@ import Testing
 
 /// Exactly-once under repeats: one Idempotency-Key, re-published and replayed order.created, and
 /// three product workers sharing a burst.
-@Suite("Order pipeline under repeats and scale-out", .usesRabbitMQ, .usesProductWorkers, .timeLimit(.minutes(6)))
+@Suite("Order pipeline under repeats and scale-out", .usesRabbitMQ, .usesProductWorkers, .timeLimit(.minutes(10)))
 struct OrderDeliveryTests {
     @Test("20 concurrent requests with one Idempotency-Key make one order and one reservation")
     func concurrentIdempotentRequests() async throws {
@@ -70,7 +70,7 @@ struct OrderDeliveryTests {
         let customer = "c-\(UUID())"
         let order = try await fleet.placeOrder(customer, [(sku, 4)])
         try await fleet.waitForOrder(order.id, customer) { $0.stock == "reserved" }
-        // Paid, so that the expiry (8 s) completes it rather than giving the units back: then
+        // Paid, so that the expiry (12 s) completes it rather than giving the units back: then
         // any second reservation would show as fewer than 6 available.
         let paid = try await fleet.api.send("POST", "/orders/\(order.id)/pay", as: .customer(customer))
         #expect(paid.status == 200)
@@ -128,7 +128,7 @@ struct OrderDeliveryTests {
     func burstAcrossThreeWorkers() async throws {
         let fleet = try await PipelineFleet.shared.get()
         let skus = (0..<4).map { fleet.uniqueSKU("BURST\($0)") }
-        // Little stock, so that some orders are rejected even though expiries (8 s) keep giving
+        // Little stock, so that some orders are rejected even though expiries (12 s) keep giving
         // units back while the burst runs.
         let initial = 60
         for sku in skus { try await fleet.createProduct(sku, stock: initial) }

@@ -14,10 +14,11 @@ import Synchronization
 /// customers. Started once per test process (``shared``); its processes get SIGTERM at exit.
 final class PipelineFleet: Sendable {
     static let reminders: [Duration] = [.seconds(1), .seconds(2), .seconds(3)]
-    static let expiry: Duration = .seconds(8)
+    static let expiry: Duration = .seconds(12)
     static let productWorkers = 3
-    /// The verification code's lifetime: long enough to read the mail, short enough to wait out.
-    static let codeLifetime: Duration = .seconds(8)
+    /// The verification code's lifetime: long enough to read the mail and use the code on a loaded
+    /// machine (argon2id logins take seconds there), short enough to wait out.
+    static let codeLifetime: Duration = .seconds(20)
     static let mailRetryDelays = "2s,4s,8s"
     static let jwtSecret = "order-pipeline-tests-signing-key-0123456789"
 

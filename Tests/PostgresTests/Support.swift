@@ -47,6 +47,6 @@ func withScratchSchema<R: Sendable>(
 }
 
 /// Runs the local services script (for stopping and starting the replica).
-func runServicesScript(_ argument: String) throws {
-    try ServicesScript.run(argument)
+func runServicesScript(_ argument: String) async throws {
+    try await ServicesScript.run(argument)
 }

@@ -43,14 +43,6 @@ public final class ChildProcess: Sendable {
         }
     }
 
-    /// Waits for the process to end, blocking the calling thread (for short scripts run from
-    /// synchronous code).
-    public func waitBlocking() -> Int32 {
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        return status
-    }
-
     /// Runs `command` under /bin/sh to the end and returns its standard output; throws unless it
     /// exits with status 0.
     public static func shell(_ command: String, timeout: Duration = .seconds(60)) async throws -> String {

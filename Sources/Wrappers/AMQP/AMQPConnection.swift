@@ -23,10 +23,10 @@ public final class AMQPConnection: Service, Sendable {
     /// Everything else, touched only by the I/O thread (so no lock is held around I/O).
     private let io: AMQPIOState
     private let wakeup: WakeupPipe
-    /// Deliveries the application has taken from a stream and not settled yet; shutdown waits for
-    /// them (up to the drain time-out). Deliveries still buffered in a stream are not counted:
-    /// closing the channel returns them to the queue.
-    let inHand = AtomicCounter()
+    /// Deliveries the application has taken from a stream and not settled yet; shutdown closes it,
+    /// then waits for them (up to the drain time-out). Deliveries still buffered in a stream are
+    /// not counted and, once it is closed, not handed out: closing the channel returns them.
+    let intake = AMQPIntake()
 
     public init(configuration: AMQPConfiguration, topology: AMQPTopology = .init(), logger: Logger) throws {
         self.configuration = configuration
@@ -118,7 +118,7 @@ public final class AMQPConnection: Service, Sendable {
             // Not connected yet: the consumer starts with the next connection.
             if (error as? AMQPError)?.code == .closed { continuation.finish(throwing: error) }
         }
-        return AMQPDeliveries(stream: stream, inHand: inHand)
+        return AMQPDeliveries(stream: stream, intake: intake)
     }
 
     private static func start(_ consumer: AMQPConsumerRegistration, on session: AMQPSession) throws {
@@ -144,7 +144,7 @@ public final class AMQPConnection: Service, Sendable {
             return (true, state.settlements.count == 1 && state.commands.isEmpty)
         }
         guard accepted else { throw AMQPError(.closed, "the connection to \(configuration.address) is shut down") }
-        inHand.add(-1)
+        intake.settled()
         if first { wakeup.signal() }
     }
 
@@ -369,9 +369,11 @@ public final class AMQPConnection: Service, Sendable {
         for consumer in consumers {
             if let channel = consumer.channel { try? session.cancel(tag: consumer.tag, channel: channel) }
         }
+        // From here on the count of deliveries in hand can only fall.
+        intake.close()
         let deadline = ContinuousClock.now + configuration.drainTimeout
         while ContinuousClock.now < deadline {
-            let busy = inHand.value > 0 || !io.pendingConfirms.isEmpty || state.withLock { !$0.commands.isEmpty || !$0.settlements.isEmpty }
+            let busy = intake.inHand > 0 || !io.pendingConfirms.isEmpty || state.withLock { !$0.commands.isEmpty || !$0.settlements.isEmpty }
             guard busy else { break }
             do {
                 try runCommands(on: session)
@@ -524,24 +526,51 @@ final class ConfirmBatch: @unchecked Sendable {
     }
 }
 
-/// A consumer's deliveries; taking one counts it as in hand until it is settled.
+/// A consumer's deliveries; taking one counts it as in hand until it is settled. The sequence
+/// ends once the connection starts draining, even with deliveries still buffered.
 public struct AMQPDeliveries: AsyncSequence, Sendable {
     public typealias Element = AMQPDelivery
     let stream: AsyncThrowingStream<AMQPDelivery, any Error>
-    let inHand: AtomicCounter
+    let intake: AMQPIntake
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         var base: AsyncThrowingStream<AMQPDelivery, any Error>.AsyncIterator
-        let inHand: AtomicCounter
+        let intake: AMQPIntake
 
         public mutating func next() async throws -> AMQPDelivery? {
-            let delivery = try await base.next()
-            if delivery != nil { inHand.add(1) }
+            guard let delivery = try await base.next(), intake.take() else { return nil }
             return delivery
         }
     }
 
     public func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(base: stream.makeAsyncIterator(), inHand: inHand)
+        AsyncIterator(base: stream.makeAsyncIterator(), intake: intake)
+    }
+}
+
+/// The deliveries a connection has handed out and not yet seen settled, and whether it still
+/// hands any out. One lock for both, so a delivery is either counted before draining looks, or
+/// never handed out: draining cannot miss one that is being taken.
+final class AMQPIntake: Sendable {
+    private let state = Mutex<(inHand: Int, open: Bool)>((0, true))
+
+    var inHand: Int { state.withLock { $0.inHand } }
+
+    /// Counts a delivery as in hand; false once the intake is closed (the delivery stays
+    /// unsettled, and the channel's close returns it to the queue).
+    func take() -> Bool {
+        state.withLock { state in
+            guard state.open else { return false }
+            state.inHand += 1
+            return true
+        }
+    }
+
+    func settled() {
+        state.withLock { $0.inHand -= 1 }
+    }
+
+    func close() {
+        state.withLock { $0.open = false }
     }
 }

@@ -81,7 +81,14 @@ public final class AMQPMessageConsumer: Service, Sendable {
     }
 
     private func consume() async throws {
-        try await connection.declare(Self.topology(settings, delays: delays))
+        do {
+            try await connection.declare(Self.topology(settings, delays: delays))
+        } catch let error as AMQPError where error.code == .closed {
+            // Shut down before this consumer started (a stop right after start-up): nothing to drain.
+            logger.debug("amqp connection shut down before the consumer started", metadata: ["amqp.queue": "\(settings.queue)"])
+            try? await gracefulShutdown()
+            return
+        }
         let slots = AsyncSemaphore(permits: settings.concurrency)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await self.reportDepths() }
