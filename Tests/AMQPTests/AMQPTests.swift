@@ -186,6 +186,33 @@ struct AMQPRecoveryTests {
         }
     }
 
+    @Test("a draining connection hands out no buffered delivery: the one in hand is acked, the rest go back to the queue", .usesRabbitMQ)
+    func drainClosesIntake() async throws {
+        let queue = TestAMQP.queueName("intake")
+        let topology = AMQPTopology(queues: [AMQPQueue(name: queue)])
+        let connection = try AMQPConnection(configuration: try TestAMQP.configuration, topology: topology, logger: TestAMQP.logger)
+        let runner = Task { try await connection.run() }
+        try await connection.publish((0..<20).map { AMQPOutgoingMessage(exchange: "", routingKey: queue, body: Array("\($0)".utf8)) })
+        var deliveries = connection.consume(queue: queue, prefetch: 20).makeAsyncIterator()
+        let inHand = try #require(try await deliveries.next())
+        // Every message is with this consumer (none ready on the broker): 19 wait in the stream.
+        #expect(try await eventually { try await connection.messageCount(queue: queue) == 0 })
+
+        runner.cancel()
+        // The drain waits (up to its time-out) for the one in hand; meanwhile the stream gives
+        // out nothing more, though 19 are buffered.
+        try await Task.sleep(for: .seconds(1))
+        #expect(try await deliveries.next() == nil)
+        try inHand.ack()
+        try await runner.value
+
+        let checker = try AMQPConnection(configuration: try TestAMQP.configuration, topology: topology, logger: TestAMQP.logger)
+        try await withRunning([checker]) {
+            #expect(try await eventually { try await checker.messageCount(queue: queue) == 19 })
+            try await checker.deleteQueue(queue)
+        }
+    }
+
     @Test("the connection survives a RabbitMQ restart: reconnects, re-declares, resumes consuming, loses nothing confirmed", .restartsRabbitMQ)
     func survivesRestart() async throws {
         let queue = TestAMQP.queueName("restart")
