@@ -107,6 +107,15 @@ struct CommerceTests {
         let reused = try await fleet.api.send("POST", "/cart/checkout", as: me, headers: ["Idempotency-Key": used])
         #expect(reused.status == 422, "\(reused.text)")
         #expect(try await fleet.api.send("GET", "/cart", as: me).json["status"] as? String == "open")
+        // ... and with the same lines, POST /orders's order replayed; the cart is not that order's,
+        // so it stays open and keeps its line, also once that order's stock is reserved.
+        let same = "same-\(UUID())"
+        let placed = try await fleet.placeOrder(id, [(sku, 1)], key: same)
+        let replayed = try await fleet.api.send("POST", "/cart/checkout", as: me, headers: ["Idempotency-Key": same])
+        #expect(replayed.status == 201 && (try? replayed.decode(OrderReply.self).id) == placed.id, "\(replayed.text)")
+        try await fleet.waitForOrder(placed.id, id) { $0.stock == "reserved" }
+        let untouched = try await fleet.api.send("GET", "/cart", as: me).decode(CartReply.self)
+        #expect(untouched.status == "open" && untouched.lines.map(\.quantity) == [1], "\(untouched)")
 
         // Five concurrent checkouts with one key: one order; the others replay it or are told it is in progress.
         let key = "double-\(UUID())"

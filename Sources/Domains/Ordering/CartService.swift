@@ -180,6 +180,9 @@ public struct CartService: Sendable {
         enum Lock: Sendable {
             case locked([NewOrder.Line])
             case repeatOf([NewOrder.Line])
+            /// A key POST /orders used first: its order is not this cart's, so the cart stays as it
+            /// is (locking it would let that order's stock decision empty it).
+            case ordersKey([NewOrder.Line])
         }
         let lock = try await database.withTransaction { connection -> Lock in
             guard let cart = try await connection.query(
@@ -194,6 +197,11 @@ public struct CartService: Sendable {
                 return .repeatOf(lines)
             }
             guard !lines.isEmpty else { throw Self.empty }
+            if try await !connection.query("""
+                SELECT 1 FROM ordering.idempotency_keys WHERE customer_id = \(customerID) AND idempotency_key = \(idempotencyKey)
+                """).isEmpty {
+                return .ordersKey(lines)
+            }
             try await connection.execute("""
                 UPDATE ordering.carts SET status = 'locked', checkout_key = \(idempotencyKey), updated_at = now() WHERE id = \(cartID)
                 """)
@@ -209,6 +217,9 @@ public struct CartService: Sendable {
         let lines: [NewOrder.Line]
         switch lock {
         case .repeatOf(let held), .locked(let held): lines = held
+        case .ordersKey(let held):
+            // POST /orders's answer for its key: a replay for the same lines, 422 for others.
+            return try await orders.create(NewOrder(lines: held), idempotencyKey: idempotencyKey, caller: caller, cause: cause)
         }
         do {
             return try await orders.create(NewOrder(lines: lines), idempotencyKey: idempotencyKey, caller: caller, cause: cause)
