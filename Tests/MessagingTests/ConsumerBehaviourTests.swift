@@ -180,4 +180,18 @@ struct ConsumerBehaviourTests {
             #expect(parked)
         }
     }
+
+    @Test("an AMQP consumer whose connection stopped before it started ends cleanly at shutdown, not with an error")
+    func consumerAfterConnectionStopped() async throws {
+        try await withHarness(.amqp) { harness in
+            let services = try harness.fixture.consumerServices(processor: harness.processor(harness.fixture.recordingHandler()), producer: nil)
+            let connection = try #require(services.last as? AMQPConnection)
+            // The connection's service ends first (a SIGTERM right after start-up, before the
+            // consumer declared its queues).
+            let runner = Task { try await connection.run() }
+            runner.cancel()
+            try await runner.value
+            try await withRunning(Array(services.dropLast()), logger: ConformanceFixture.logger) {}
+        }
+    }
 }

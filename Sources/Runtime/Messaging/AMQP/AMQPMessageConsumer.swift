@@ -74,6 +74,11 @@ public final class AMQPMessageConsumer: Service, Sendable {
     public func run() async throws {
         do {
             try await consume()
+        } catch let error as AMQPError where error.code == .closed {
+            // The connection was shut down before this consumer had declared its queues or started
+            // consuming (a stop right after start-up): nothing was taken, so nothing to drain.
+            logger.debug("amqp connection shut down before the consumer started", metadata: ["amqp.queue": "\(settings.queue)"])
+            try? await gracefulShutdown()
         } catch {
             logger.error("amqp consumer stopped", metadata: ["amqp.queue": "\(settings.queue)", "error": "\(error)"])
             throw error
@@ -81,14 +86,7 @@ public final class AMQPMessageConsumer: Service, Sendable {
     }
 
     private func consume() async throws {
-        do {
-            try await connection.declare(Self.topology(settings, delays: delays))
-        } catch let error as AMQPError where error.code == .closed {
-            // Shut down before this consumer started (a stop right after start-up): nothing to drain.
-            logger.debug("amqp connection shut down before the consumer started", metadata: ["amqp.queue": "\(settings.queue)"])
-            try? await gracefulShutdown()
-            return
-        }
+        try await connection.declare(Self.topology(settings, delays: delays))
         let slots = AsyncSemaphore(permits: settings.concurrency)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await self.reportDepths() }
