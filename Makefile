@@ -38,6 +38,7 @@ demo:
 
 ## The same services, then every test.
 test: build services-up
+	@bash $(SERVICES) purge-test-queues
 	$(WITH_ENV) swift build --build-tests
 	$(WITH_ENV) swift test --skip-build
 

@@ -187,12 +187,16 @@ final class ConformanceHarness: Sendable {
 
     // MARK: - Clean-up
 
+    /// Deletes the consumer's queues; needs the publisher running, so before the harness's
+    /// services stop.
+    func deleteQueues() async {
+        guard kind == .amqp, let publisher else { return }
+        for queue in [fixture.queue, fixture.amqpSettings.deadLetterQueue] { try? await publisher.deleteQueue(queue) }
+    }
+
     func tearDown() async {
         _ = try? await fixture.dropEffectsTable(on: database)
         _ = try? await database.execute("DELETE FROM messaging.inbox WHERE consumer = \(fixture.consumerName)")
-        if kind == .amqp, let publisher {
-            for queue in [fixture.queue, fixture.amqpSettings.deadLetterQueue] { try? await publisher.deleteQueue(queue) }
-        }
         database.close()
         redis.close()
     }
@@ -216,7 +220,16 @@ func withHarness<R: Sendable>(
     try await TestDatabase.migrate(harness.database)
     try await harness.fixture.createEffectsTable(on: harness.database)
     do {
-        let result = try await withRunning(harness.services, logger: ConformanceFixture.logger) { try await body(harness) }
+        let result = try await withRunning(harness.services, logger: ConformanceFixture.logger) {
+            do {
+                let result = try await body(harness)
+                await harness.deleteQueues()
+                return result
+            } catch {
+                await harness.deleteQueues()
+                throw error
+            }
+        }
         await harness.tearDown()
         return result
     } catch {

@@ -398,6 +398,26 @@ status() {
     row "kafka (dev, mock)" "$(state "pid_alive \$(pid_from '$STATE/kafka/kafka.pid')")" "$(cat "$STATE/kafka/bootstrap" 2>/dev/null || echo -)"
 }
 
+purge_test_queues() {
+    python3 - "$AMQP_MANAGEMENT_PORT" <<'PURGE'
+import base64, json, re, sys, urllib.parse, urllib.request
+port = sys.argv[1]
+auth = "Basic " + base64.b64encode(b"emporium:emporium").decode()
+def call(method, path):
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method, headers={"Authorization": auth})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return response.read()
+names = [q["name"] for q in json.loads(call("GET", "/api/queues/%2F?columns=name"))]
+leftovers = [n for n in names if re.match(r"(conformance\.|e2e_|test\.)", n)]
+for name in leftovers:
+    try:
+        call("DELETE", "/api/queues/%2F/" + urllib.parse.quote(name, safe=""))
+    except Exception as error:
+        print(f"[services] cannot delete queue {name}: {error}", file=sys.stderr)
+print(f"[services] deleted {len(leftovers)} queues left by earlier test runs", file=sys.stderr)
+PURGE
+}
+
 case "${1:-}" in
 up)
     [[ $EUID -eq 0 ]] || die "run as root (it installs packages and runs PostgreSQL as the postgres user)"
@@ -429,6 +449,11 @@ rabbitmq-restart)
     log "rabbitmq restarted"
     ;;
 replica-start) replica_start ;;
+purge-test-queues)
+    # Deletes the queues test runs leave behind (an aborted run cannot clean up): left to pile
+    # up, thousands of quorum queues slow the broker down for every later run.
+    purge_test_queues
+    ;;
 rabbitmqctl)
     # rabbitmqctl against the local node (which lives under .local), e.g. to set up a shovel.
     shift
@@ -436,7 +461,7 @@ rabbitmqctl)
     exec "$RABBITMQ_LIB/rabbitmqctl" "$@"
     ;;
 *)
-    echo "usage: $0 up|down|status|env|replica-stop|replica-start|rabbitmq-restart|rabbitmqctl ARGS..." >&2
+    echo "usage: $0 up|down|status|env|replica-stop|replica-start|rabbitmq-restart|purge-test-queues|rabbitmqctl ARGS..." >&2
     exit 2
     ;;
 esac
