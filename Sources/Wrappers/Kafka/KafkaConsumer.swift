@@ -140,13 +140,16 @@ public final class KafkaConsumer: Service, Sendable {
         guard result == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(.client, "resume", responseError: result) }
     }
 
-    /// Moves the fetch position of an assigned partition to `offset`.
-    public func seek(_ partition: KafkaTopicPartition, to offset: Int64, timeout: Duration = .seconds(10)) async throws {
+    /// Moves the fetch position of an assigned partition to `offset`, returning once the fetcher
+    /// has taken it. A local operation, so no time-out: librdkafka before 2.1.0 (Debian ships
+    /// 2.0.2) reads `rd_kafka_seek_partitions`'s time-out in the wrong unit (fixed upstream in
+    /// PR #4230); on a loaded machine a seek given 10 s timed out in a test that ran 8 s in all.
+    /// -1 waits for the fetcher, as other clients do.
+    public func seek(_ partition: KafkaTopicPartition, to offset: Int64) async throws {
         let client = self.client
-        let milliseconds = Int32(timeout.wholeMilliseconds)
         try await client.blocking {
             let list = TopicPartitionList([(partition, offset)])
-            if let error = rd_kafka_seek_partitions(client.handle, list.pointer, milliseconds) {
+            if let error = rd_kafka_seek_partitions(client.handle, list.pointer, -1) {
                 throw KafkaError(.client, "seek \(partition) to \(offset)", consuming: error)
             }
             if let failed = TopicPartitionList.elements(of: list.pointer).first(where: { $0.error != RD_KAFKA_RESP_ERR_NO_ERROR }) {
