@@ -127,10 +127,6 @@ public final class AMQPConnection: Service, Sendable {
         try session.consume(queue: consumer.queue, channel: channel, prefetch: consumer.prefetch, tag: consumer.tag)
     }
 
-    /// Queues the settlement; the I/O thread writes it in order with everything else, and a
-    /// graceful close writes every queued one before closing. Not waiting for the write keeps a
-    /// consumer's throughput close to the C client's; waiting would add nothing to the guarantee,
-    /// as a written ack can still be lost with the connection.
     /// Queues the settlement; the I/O thread writes it in order, and a graceful close writes
     /// every queued one before closing. Not waiting for the write keeps a consumer's throughput
     /// close to the C client's; waiting would add nothing to the guarantee, as a written ack can
@@ -393,6 +389,8 @@ public final class AMQPConnection: Service, Sendable {
     }
 
     private func shutDown() {
+        // Also when stopped while disconnected (no drain ran): buffered deliveries stay unhanded.
+        intake.close()
         let commands = state.withLock { state in
             state.stopped = true
             defer { state.commands = [] }
