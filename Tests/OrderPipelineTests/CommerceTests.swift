@@ -140,6 +140,35 @@ struct CommerceTests {
         #expect(emptied)
     }
 
+    @Test("a checkout racing POST /orders with its key: that order never empties the cart, and the repeat opens it")
+    func checkoutRacingPostOrders() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let sku = fleet.uniqueSKU("CART-RACE")
+        try await fleet.createProduct(sku, stock: 10)
+        let id = "race-\(UUID())"
+        let me = APIClient.Identity.customer(id)
+        #expect(try await fleet.api.send("POST", "/cart/items", as: me, body: CartItem(sku: sku, quantity: 1)).status == 200)
+        // POST /orders with the key is still at work (its Redis lock is held): the checkout locks
+        // the cart and is told to retry.
+        let key = "race-\(UUID())"
+        let lock = "emporium:idempotency:\(id.utf8.count):\(id):\(key)"
+        let redis = ProcessInfo.processInfo.environment["REDIS_URL"] ?? "redis://127.0.0.1:6379"
+        _ = try await ChildProcess.shell("redis-cli -u '\(redis)' SET '\(lock)' held PX 60000")
+        #expect(try await fleet.api.send("POST", "/cart/checkout", as: me, headers: ["Idempotency-Key": key]).status == 409)
+        #expect(try await fleet.api.send("GET", "/cart", as: me).decode(CartReply.self).status == "locked")
+        // ... then it commits its own order, and that order's stock is reserved.
+        _ = try await ChildProcess.shell("redis-cli -u '\(redis)' DEL '\(lock)'")
+        let order = try await fleet.placeOrder(id, [(sku, 1)], key: key)
+        try await fleet.waitForOrder(order.id, id) { $0.stock == "reserved" }
+        let kept = try await fleet.api.send("GET", "/cart", as: me).decode(CartReply.self)
+        #expect(kept.lines.map(\.quantity) == [1], "the POST /orders order emptied the cart: \(kept)")
+        // The repeated checkout gets the key's answer and opens the cart, lines kept.
+        let repeated = try await fleet.api.send("POST", "/cart/checkout", as: me, headers: ["Idempotency-Key": key])
+        #expect(repeated.status == 201 && (try? repeated.decode(OrderReply.self).id) == order.id, "\(repeated.text)")
+        let reopened = try await fleet.api.send("GET", "/cart", as: me).decode(CartReply.self)
+        #expect(reopened.status == "open" && reopened.lines.map(\.quantity) == [1], "\(reopened)")
+    }
+
     @Test("a checkout rejected for stock opens the cart with the short lines marked; fixed, it checks out")
     func rejectedCheckout() async throws {
         let fleet = try await PipelineFleet.shared.get()

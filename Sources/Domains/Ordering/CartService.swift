@@ -175,6 +175,7 @@ public struct CartService: Sendable {
         // first used for POST /orders goes the normal way: another body gets 422.)
         if try await isCheckoutKey(customerID, idempotencyKey),
            let stored = try await orders.storedResponse(customerID: customerID, idempotencyKey: idempotencyKey) {
+            try await releaseIfOrdersKey(customerID, idempotencyKey)
             return stored
         }
         enum Lock: Sendable {
@@ -222,7 +223,10 @@ public struct CartService: Sendable {
             return try await orders.create(NewOrder(lines: held), idempotencyKey: idempotencyKey, caller: caller, cause: cause)
         }
         do {
-            return try await orders.create(NewOrder(lines: lines), idempotencyKey: idempotencyKey, caller: caller, cause: cause)
+            let response = try await orders.create(
+                NewOrder(lines: lines), idempotencyKey: idempotencyKey, caller: caller, cause: cause, fromCheckout: true)
+            try await releaseIfOrdersKey(customerID, idempotencyKey)
+            return response
         } catch let problem as Problem where problem.status == .conflict {
             // The same key is at work in another request (a double submit): that one decides.
             throw problem
@@ -247,6 +251,21 @@ public struct CartService: Sendable {
                 WHERE customer_id = \(customerID) AND status = 'locked' AND checkout_key = \(key)
                   AND (NOT \(onlyWithoutOrder) OR NOT EXISTS (
                       SELECT 1 FROM ordering.idempotency_keys WHERE customer_id = \(customerID) AND idempotency_key = \(key)))
+                """)
+        }
+    }
+
+    /// Opens the cart locked with `key` if that key's order came from POST /orders (a request
+    /// with the same key that committed while this checkout ran): the cart is not that order's,
+    /// and its stock decision will not touch the cart.
+    private func releaseIfOrdersKey(_ customerID: String, _ key: String) async throws {
+        try await database.withPrimary { connection in
+            try await connection.execute("""
+                UPDATE ordering.carts SET status = 'open', checkout_key = NULL, updated_at = now()
+                WHERE customer_id = \(customerID) AND status = 'locked' AND checkout_key = \(key)
+                  AND EXISTS (
+                      SELECT 1 FROM ordering.idempotency_keys
+                      WHERE customer_id = \(customerID) AND idempotency_key = \(key) AND NOT from_checkout)
                 """)
         }
     }

@@ -4,14 +4,15 @@ import Postgres
 
 /// The order worker's side of carts: a checkout's stock decision ends its lock. The cart is found
 /// through the order's Idempotency-Key (the cart's `checkout_key`), which committed with the
-/// order, so no decision can miss it.
+/// order, so no decision can miss it; only keys a checkout made its order with count, so an order
+/// placed through POST /orders with the same key never touches the cart.
 enum CartStore {
     /// Stock reserved for the checkout's order: the cart is emptied and open again.
     static func orderReserved(_ orderID: UUID, on connection: PostgresConnection) async throws {
         try await connection.execute("""
             WITH cart AS (
                 SELECT c.id FROM ordering.carts c JOIN ordering.idempotency_keys k
-                  ON k.customer_id = c.customer_id AND k.idempotency_key = c.checkout_key
+                  ON k.customer_id = c.customer_id AND k.idempotency_key = c.checkout_key AND k.from_checkout
                 WHERE k.order_id = \(orderID) AND c.status = 'locked' FOR UPDATE OF c
             ), emptied AS (
                 DELETE FROM ordering.cart_lines WHERE cart_id IN (SELECT id FROM cart)
@@ -27,7 +28,7 @@ enum CartStore {
         try await connection.execute("""
             WITH cart AS (
                 SELECT c.id FROM ordering.carts c JOIN ordering.idempotency_keys k
-                  ON k.customer_id = c.customer_id AND k.idempotency_key = c.checkout_key
+                  ON k.customer_id = c.customer_id AND k.idempotency_key = c.checkout_key AND k.from_checkout
                 WHERE k.order_id = \(orderID) AND c.status = 'locked' FOR UPDATE OF c
             ), marked AS (
                 UPDATE ordering.cart_lines l SET rejected_requested = s.requested, rejected_available = s.available
@@ -46,7 +47,8 @@ enum CartStore {
         try await connection.execute("""
             UPDATE ordering.carts c SET status = 'open', checkout_key = NULL, updated_at = now()
             FROM ordering.idempotency_keys k
-            WHERE k.order_id = \(orderID) AND k.customer_id = c.customer_id AND k.idempotency_key = c.checkout_key AND c.status = 'locked'
+            WHERE k.order_id = \(orderID) AND k.customer_id = c.customer_id AND k.idempotency_key = c.checkout_key AND k.from_checkout
+              AND c.status = 'locked'
             """)
     }
 }

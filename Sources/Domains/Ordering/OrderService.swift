@@ -37,7 +37,11 @@ public struct OrderService: Sendable {
     /// `ordering.idempotency_keys`, inserted in the order's own transaction: with Redis down,
     /// concurrent requests still make one order (the losers wait for the winner's commit and
     /// replay its response).
-    public func create(_ request: NewOrder, idempotencyKey: String, caller: Caller, cause: OrderStore.Cause) async throws -> StoredResponse {
+    /// `fromCheckout` marks the key as a cart checkout's: only such an order's stock decision
+    /// empties or reopens the cart.
+    public func create(
+        _ request: NewOrder, idempotencyKey: String, caller: Caller, cause: OrderStore.Cause, fromCheckout: Bool = false
+    ) async throws -> StoredResponse {
         let errors = request.validationErrors()
         guard errors.isEmpty else { throw Problem.invalid(errors) }
         let lock = await lockKey(customerID: caller.id, idempotencyKey: idempotencyKey)
@@ -56,7 +60,7 @@ public struct OrderService: Sendable {
             }
         }
         // No look-up first: the insert finds a stored response by its key conflict, and repeats are rare.
-        if let created = try await insert(request, idempotencyKey: idempotencyKey, customerID: caller.id, cause: cause) {
+        if let created = try await insert(request, idempotencyKey: idempotencyKey, customerID: caller.id, cause: cause, fromCheckout: fromCheckout) {
             return created
         }
         // The key has a response: a repeat, or (without the Redis lock) a concurrent request that committed first.
@@ -120,7 +124,9 @@ public struct OrderService: Sendable {
 
     /// The order's transaction: prices from the catalog copy, the idempotency record, the order,
     /// its lines and first history entry, and its messages. `nil` when the key was taken.
-    private func insert(_ request: NewOrder, idempotencyKey: String, customerID: String, cause: OrderStore.Cause) async throws -> StoredResponse? {
+    private func insert(
+        _ request: NewOrder, idempotencyKey: String, customerID: String, cause: OrderStore.Cause, fromCheckout: Bool
+    ) async throws -> StoredResponse? {
         let orderID = UUID()
         let now = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 * 1000).rounded(.down) / 1000)
         return try await database.withTransaction { connection in
@@ -149,8 +155,8 @@ public struct OrderService: Sendable {
             let body = try [UInt8](JSONEncoder.sorted.encode(order))
             let inserted = try await connection.query("""
                 WITH idempotency AS (
-                    INSERT INTO ordering.idempotency_keys (customer_id, idempotency_key, fingerprint, order_id, response_status, response_body)
-                    VALUES (\(customerID), \(idempotencyKey), \(request.fingerprint), \(orderID), 201, \(String(decoding: body, as: UTF8.self))::jsonb)
+                    INSERT INTO ordering.idempotency_keys (customer_id, idempotency_key, fingerprint, order_id, response_status, response_body, from_checkout)
+                    VALUES (\(customerID), \(idempotencyKey), \(request.fingerprint), \(orderID), 201, \(String(decoding: body, as: UTF8.self))::jsonb, \(fromCheckout))
                     ON CONFLICT DO NOTHING
                     RETURNING order_id
                 ), created AS (
