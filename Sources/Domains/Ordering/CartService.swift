@@ -175,15 +175,13 @@ public struct CartService: Sendable {
         // first used for POST /orders goes the normal way: another body gets 422.)
         if try await isCheckoutKey(customerID, idempotencyKey),
            let stored = try await orders.storedResponse(customerID: customerID, idempotencyKey: idempotencyKey) {
-            try await releaseIfOrdersKey(customerID, idempotencyKey)
+            // Its order may be POST /orders's, made with the key while the checkout ran.
+            try await reopenUnlessCheckoutOrder(customerID, idempotencyKey)
             return stored
         }
         enum Lock: Sendable {
             case locked([NewOrder.Line])
             case repeatOf([NewOrder.Line])
-            /// A key POST /orders used first: its order is not this cart's, so the cart stays as it
-            /// is (locking it would let that order's stock decision empty it).
-            case ordersKey([NewOrder.Line])
         }
         let lock = try await database.withTransaction { connection -> Lock in
             guard let cart = try await connection.query(
@@ -198,11 +196,6 @@ public struct CartService: Sendable {
                 return .repeatOf(lines)
             }
             guard !lines.isEmpty else { throw Self.empty }
-            if try await !connection.query("""
-                SELECT 1 FROM ordering.idempotency_keys WHERE customer_id = \(customerID) AND idempotency_key = \(idempotencyKey)
-                """).isEmpty {
-                return .ordersKey(lines)
-            }
             try await connection.execute("""
                 UPDATE ordering.carts SET status = 'locked', checkout_key = \(idempotencyKey), updated_at = now() WHERE id = \(cartID)
                 """)
@@ -218,54 +211,35 @@ public struct CartService: Sendable {
         let lines: [NewOrder.Line]
         switch lock {
         case .repeatOf(let held), .locked(let held): lines = held
-        case .ordersKey(let held):
-            // POST /orders's answer for its key: a replay for the same lines, 422 for others.
-            return try await orders.create(NewOrder(lines: held), idempotencyKey: idempotencyKey, caller: caller, cause: cause)
         }
         do {
             let response = try await orders.create(
                 NewOrder(lines: lines), idempotencyKey: idempotencyKey, caller: caller, cause: cause, fromCheckout: true)
-            try await releaseIfOrdersKey(customerID, idempotencyKey)
+            // A replay may be of POST /orders's order for the key (used first, or at the same moment).
+            if response.replayed { try await reopenUnlessCheckoutOrder(customerID, idempotencyKey) }
             return response
         } catch let problem as Problem where problem.status == .conflict {
             // The same key is at work in another request (a double submit): that one decides.
             throw problem
-        } catch let problem as Problem {
-            // Refused (invalid lines, the key reused for another body): no order came of this one.
-            try? await unlock(customerID, idempotencyKey, onlyWithoutOrder: false)
-            throw problem
         } catch {
-            // No order came of it (invalid lines, a key used for another body): open again.
-            try? await unlock(customerID, idempotencyKey, onlyWithoutOrder: true)
+            // Refused (invalid lines, the key used for another body) or failed, maybe after the
+            // order's commit.
+            try? await reopenUnlessCheckoutOrder(customerID, idempotencyKey)
             throw error
         }
     }
 
-    /// Opens the cart locked with `key` again. After a failure that may have come after the
-    /// order's commit (`onlyWithoutOrder`), only if no order was made with the key: then its stock
-    /// decision opens the cart.
-    private func unlock(_ customerID: String, _ key: String, onlyWithoutOrder: Bool) async throws {
+    /// Opens the cart locked with `key` again, unless a checkout made the key's order: then that
+    /// order's stock decision opens it. An order POST /orders made with the key is not the cart's,
+    /// and its decision never touches the cart.
+    private func reopenUnlessCheckoutOrder(_ customerID: String, _ key: String) async throws {
         try await database.withPrimary { connection in
             try await connection.execute("""
                 UPDATE ordering.carts SET status = 'open', checkout_key = NULL, updated_at = now()
                 WHERE customer_id = \(customerID) AND status = 'locked' AND checkout_key = \(key)
-                  AND (NOT \(onlyWithoutOrder) OR NOT EXISTS (
-                      SELECT 1 FROM ordering.idempotency_keys WHERE customer_id = \(customerID) AND idempotency_key = \(key)))
-                """)
-        }
-    }
-
-    /// Opens the cart locked with `key` if that key's order came from POST /orders (a request
-    /// with the same key that committed while this checkout ran): the cart is not that order's,
-    /// and its stock decision will not touch the cart.
-    private func releaseIfOrdersKey(_ customerID: String, _ key: String) async throws {
-        try await database.withPrimary { connection in
-            try await connection.execute("""
-                UPDATE ordering.carts SET status = 'open', checkout_key = NULL, updated_at = now()
-                WHERE customer_id = \(customerID) AND status = 'locked' AND checkout_key = \(key)
-                  AND EXISTS (
+                  AND NOT EXISTS (
                       SELECT 1 FROM ordering.idempotency_keys
-                      WHERE customer_id = \(customerID) AND idempotency_key = \(key) AND NOT from_checkout)
+                      WHERE customer_id = \(customerID) AND idempotency_key = \(key) AND from_checkout)
                 """)
         }
     }
