@@ -1,5 +1,5 @@
-public import Contracts
-public import Foundation
+import Contracts
+import Foundation
 public import HTTPRuntime
 public import Logging
 import Messaging

@@ -1,6 +1,6 @@
-public import Contracts
+import Contracts
 public import Foundation
-public import HTTPRuntime
+import HTTPRuntime
 public import Messaging
 public import Postgres
 

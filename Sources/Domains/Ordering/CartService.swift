@@ -1,6 +1,6 @@
-public import Foundation
+import Foundation
 public import HTTPRuntime
-public import Logging
+import Logging
 public import Postgres
 
 /// One cart per customer (created by its first item), priced from the order side's catalog copy,

@@ -1,5 +1,5 @@
 public import Hummingbird
-public import Logging
+import Logging
 
 /// Answers every error as a problem document: ``Problem`` as it is, Hummingbird's own errors
 /// (404 for an unknown route, 413 for a body over the limit) with their status, and anything

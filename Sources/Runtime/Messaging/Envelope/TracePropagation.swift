@@ -1,6 +1,6 @@
 public import Instrumentation
-public import ServiceContextModule
-public import Tracing
+import ServiceContextModule
+import Tracing
 
 /// W3C trace context across hops, through swift-distributed-tracing when a tracer records spans
 /// (the current span's traceparent), and by itself otherwise (a new span id in the parent's trace).
