@@ -7,7 +7,7 @@ FLEET := deploy/local/fleet.sh
 # The addresses of the local services, for the fleet and the tests.
 WITH_ENV := eval "$$(bash $(SERVICES) env)" &&
 
-.PHONY: demo run seed test bench build migrate services-up services-down services-status fleet-up fleet-down compose-up compose-down compose-logs deploy-check
+.PHONY: install demo run seed test bench build migrate services-up services-down services-status fleet-up fleet-down compose-up compose-down compose-logs deploy-check
 
 COMPOSE := docker compose -f compose/docker-compose.yml
 
@@ -46,7 +46,11 @@ test: build services-up
 bench: services-up
 	bash Benchmarks/run.sh
 
-build:
+## Debian packages (C headers, servers, tools) and the tools' virtualenv: before anything builds.
+install:
+	bash $(SERVICES) install
+
+build: install
 	swift build --product emporium
 
 migrate: build

@@ -2,20 +2,24 @@ import HTTPRuntime
 public import Hummingbird
 import HTTPTypes
 
-/// Behind a reverse proxy the peer is the proxy: with `API_TRUST_FORWARDED_FOR=true`, the client
-/// is the address the proxy appended last to `X-Forwarded-For` (earlier entries come from the
-/// client and prove nothing). Only for an API reachable through the proxy alone.
+/// Behind a reverse proxy the peer is the proxy. When the peer is one of `API_TRUSTED_PROXIES`,
+/// the client is the right-most `X-Forwarded-For` address that is not a trusted proxy (see
+/// ``TrustedProxies/client(peer:forwardedFor:)``); from any other peer the header is ignored.
 public struct ForwardedClientMiddleware: RouterMiddleware {
     public typealias Context = GatewayContext
 
-    public init() {}
+    let trusted: TrustedProxies
+
+    public init(trusted: TrustedProxies) {
+        self.trusted = trusted
+    }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let header = request.headers[HTTPField.Name("X-Forwarded-For")!],
-              let last = header.split(separator: ",").last?.trimmingCharacters(in: .whitespaces), !last.isEmpty, last.utf8.count <= 64
-        else { return try await next(request, context) }
+        let values = request.headers[values: HTTPField.Name("X-Forwarded-For")!]
+        guard !values.isEmpty, trusted.contains(context.clientAddress) else { return try await next(request, context) }
+        let entries = values.flatMap { $0.split(separator: ",") }.map { $0.trimmingWhitespace() }
         var context = context
-        context.clientAddress = last
+        context.clientAddress = trusted.client(peer: context.clientAddress, forwardedFor: entries)
         return try await next(request, context)
     }
 }

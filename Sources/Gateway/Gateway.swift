@@ -20,18 +20,18 @@ public enum Gateway {
         public var notifications: NotificationFeed
         public var limiter: RateLimiter?
         public var readiness: [HealthCheck]
-        /// Take the client's address from `X-Forwarded-For` (behind a trusted proxy only).
-        public var trustForwardedFor = false
+        /// The proxies whose `X-Forwarded-For` names the client (none: the peer is the client).
+        public var trustedProxies: TrustedProxies
 
         public init(
             auth: AuthService, tokens: AccessTokens, catalog: CatalogStore, orders: OrderService, carts: CartService,
             administration: OrderAdministration,
-            notifications: NotificationFeed, limiter: RateLimiter?, readiness: [HealthCheck], trustForwardedFor: Bool = false
+            notifications: NotificationFeed, limiter: RateLimiter?, readiness: [HealthCheck], trustedProxies: TrustedProxies = .none
         ) {
             self.carts = carts
             self.administration = administration
             self.notifications = notifications
-            self.trustForwardedFor = trustForwardedFor
+            self.trustedProxies = trustedProxies
             self.auth = auth
             self.tokens = tokens
             self.catalog = catalog
@@ -52,7 +52,7 @@ public enum Gateway {
         router.add(middleware: HTTPMetricsMiddleware())
         router.add(middleware: ProblemMiddleware())
         router.add(middleware: InputGuardMiddleware())
-        if services.trustForwardedFor { router.add(middleware: ForwardedClientMiddleware()) }
+        if !services.trustedProxies.isEmpty { router.add(middleware: ForwardedClientMiddleware(trusted: services.trustedProxies)) }
         router.add(middleware: BearerIdentityMiddleware(tokens: services.tokens))
         if let limiter = services.limiter { router.add(middleware: RateLimitMiddleware(limiter: limiter)) }
         addObservabilityRoutes(to: router, checks: services.readiness)

@@ -19,6 +19,8 @@ struct ConfigurationTests {
         ("worker product", "KAFKA_SESSION_TIMEOUT", "long", [:]),
         ("worker order", "POSTGRES_POOL_SIZE", "0", [:]),
         ("worker order", "MESSAGING_DELAY_LEVELS", "1s,banana", [:]),
+        ("api", "API_TRUSTED_PROXIES", "10.0.0.0/33", [:]),
+        ("api", "API_TRUSTED_PROXIES", "proxy.internal", [:]),
     ] as [(String, String, String, [String: String])])
     func wrongValueNamesTheKey(role: String, key: String, value: String, other: [String: String]) async throws {
         let settings = other.merging([key: value]) { $1 }
@@ -27,5 +29,23 @@ struct ConfigurationTests {
             "env \(assignments) '\(PipelineFleet.binary)' \(role) 2>&1; echo \"exit=$?\"", timeout: .seconds(30))
         #expect(!output.contains("exit=0"), "\(role) started with \(key)=\(value): \(output)")
         #expect(output.contains(key), "the error does not name \(key): \(output)")
+    }
+
+    @Test("a placeholder or published secret stops every role, naming the key and not the value", arguments: [
+        ("worker product", "AUTH_JWT_SECRET", "CHANGE-ME-placeholder-jwt-secret-at-least-32-bytes"),
+        ("api", "AUTH_JWT_SECRET", "emporium-local-development-key-not-for-production"),
+        ("api", "AUTH_ADMIN_PASSWORD", "emporium-admin"),
+        ("relay", "POSTGRES_PRIMARY_URL", "postgresql://emporium:CHANGE-ME-db@127.0.0.1:5432/emporium"),
+        ("migrate", "AMQP_URL", "amqp://emporium:change-me@127.0.0.1:5672"),
+        ("worker mail", "SMTP_PASSWORD", "CHANGE-ME-smtp-password"),
+        ("worker order", "REDIS_URL", "redis://:CHANGE-ME@127.0.0.1:6379"),
+        ("seed", "POSTGRES_REPLICA_URL", "postgresql://emporium:CHANGE-ME@127.0.0.1:5433/emporium"),
+    ])
+    func placeholderSecretStopsTheRole(role: String, key: String, value: String) async throws {
+        let output = try await ChildProcess.shell(
+            "env \(key)='\(value)' '\(PipelineFleet.binary)' \(role) 2>&1; echo \"exit=$?\"", timeout: .seconds(30))
+        #expect(!output.contains("exit=0"), "\(role) started with a placeholder \(key): \(output)")
+        #expect(output.contains("configuration error: \(key):"), "the error does not name \(key): \(output)")
+        #expect(!output.contains(value), "the error repeats the secret: \(output)")
     }
 }

@@ -89,6 +89,43 @@ struct GatewayTests {
         for index in 1...2 { try await fleet.stop("api-limited-\(index)") }
     }
 
+    @Test("X-Forwarded-For names the client only when the peer is a trusted proxy")
+    func forwardedForFromTrustedProxiesOnly() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        // One API behind a proxy on this host, one that trusts only a network the tests are not on.
+        var urls: [String: URL] = [:]
+        for (name, trusted) in [("api-behind-proxy", "127.0.0.0/8, ::1"), ("api-untrusting", "10.0.0.0/8")] {
+            let port = try freeLocalPort()
+            fleet.spawn(name, ["api"], extraEnvironment: [
+                "API_PORT": String(port), "RATE_LIMIT_READ": "2/1m", "API_TRUSTED_PROXIES": trusted,
+                // Counters of their own: both see the same peer address.
+                "MESSAGING_NAMESPACE": "\(fleet.id)-\(name)",
+            ])
+            urls[name] = URL(string: "http://127.0.0.1:\(port)")!
+        }
+        for url in urls.values {
+            #expect(try await eventually(timeout: .seconds(60), every: .milliseconds(200)) {
+                (try? await APIClient(baseURL: url).send("GET", "/health/live").status) == 200
+            })
+        }
+        func products(_ name: String, forwardedFor: String) async throws -> Int {
+            try await APIClient(baseURL: urls[name]!).send("GET", "/products", headers: ["X-Forwarded-For": forwardedFor]).status
+        }
+        let client = "203.0.113.\(Int.random(in: 1...250))"
+        // Behind the trusted proxy, each client has its own allowance; what a client writes to
+        // the left of the proxy's entry is not believed.
+        #expect(try await products("api-behind-proxy", forwardedFor: client) == 200)
+        #expect(try await products("api-behind-proxy", forwardedFor: "198.51.100.7, \(client)") == 200)
+        #expect(try await products("api-behind-proxy", forwardedFor: "198.51.100.8, \(client)") == 429)
+        #expect(try await products("api-behind-proxy", forwardedFor: "2001:db8::\(Int.random(in: 1...9999))") == 200)
+        // From a peer that is not a trusted proxy the header is ignored: changing it each time
+        // does not escape the peer's limit.
+        var statuses: [Int] = []
+        for index in 1...3 { statuses.append(try await products("api-untrusting", forwardedFor: "192.0.2.\(index)")) }
+        #expect(statuses == [200, 200, 429], "\(statuses)")
+        for name in urls.keys { try await fleet.stop(name) }
+    }
+
     @Test("ready checks every dependency; metrics count requests by route and status")
     func healthAndMetrics() async throws {
         let fleet = try await PipelineFleet.shared.get()

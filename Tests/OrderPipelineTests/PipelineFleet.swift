@@ -1,4 +1,5 @@
 import AMQP
+import Contracts
 import EmporiumTestSupport
 import Foundation
 import Kafka
@@ -67,8 +68,9 @@ final class PipelineFleet: Sendable {
         try await createDatabase(id, on: primary)
 
         let cluster = try KafkaMockCluster.make(brokers: 3, logger: logger)
-        for (topic, partitions) in [("product", 8), ("product.dlq", 2), ("order", 12), ("order.dlq", 2), ("user", 4), ("user.dlq", 1)] {
-            try cluster.createTopic(topic, partitions: partitions)
+        // The project's topics (the one list in Contracts), with half the partitions: fewer threads.
+        for topic in Destinations.kafkaTopics.flatMap({ $0.scaled(down: 2).created }) {
+            try cluster.createTopic(topic.name, partitions: topic.partitions)
         }
         let apiPort = try freeLocalPort()
         let smtpPort = try freeLocalPort()

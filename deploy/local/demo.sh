@@ -72,7 +72,7 @@ TOKEN="$(jq -r .accessToken <<<"$BODY")"
 carried "$RUN-verify"
 
 bold "4. An admin stocks a product"
-call POST /auth/login "$RUN-admin" "{\"email\":\"${AUTH_ADMIN_EMAIL:-admin@emporium.local}\",\"password\":\"${AUTH_ADMIN_PASSWORD:-emporium-admin}\"}"
+call POST /auth/login "$RUN-admin" "{\"email\":\"${AUTH_ADMIN_EMAIL:-admin@emporium.local}\",\"password\":\"${AUTH_ADMIN_PASSWORD}\"}"
 ADMIN="$(jq -r .accessToken <<<"$BODY")"
 SKU="DEMO-$(date +%s)"
 call POST /products "$RUN-product" "{\"sku\":\"$SKU\",\"name\":\"Demo teapot\",\"priceMinor\":2450,\"currency\":\"EUR\",\"stock\":3}" \

@@ -2,6 +2,7 @@
 # Local services for development and tests: PostgreSQL primary (5432) + streaming replica (5433),
 # Redis (6379), RabbitMQ (5672, management on 15672) and an SMTP catcher (1025).
 #
+#   services.sh install         install what is missing (Debian packages, the tools' virtualenv)
 #   services.sh up              install what is missing, start what is not running (idempotent)
 #   services.sh down            stop exactly what `up` started (tracked by pid files in the state dir)
 #   services.sh status          what runs, and where
@@ -94,6 +95,9 @@ install_missing() {
     [[ -f /usr/include/sodium.h ]] || packages+=(libsodium-dev)
     [[ -f /usr/include/x86_64-linux-gnu/curl/curl.h || -f /usr/include/curl/curl.h ]] || packages+=(libcurl4-openssl-dev)
     command -v runuser >/dev/null || packages+=(util-linux)
+    # promtool checks the alert rules in make test (Debian ships it with the server; the server is
+    # not started: see policy-rc.d below).
+    command -v promtool >/dev/null || packages+=(prometheus)
 
     if ((${#packages[@]})); then
         log "installing: ${packages[*]}"
@@ -377,12 +381,31 @@ export KAFKA_BOOTSTRAP_SERVERS='$(cat "$STATE/kafka/bootstrap" 2>/dev/null | tr 
 # when data arrives): keep each Kafka hop short on the development Kafka.
 export KAFKA_FETCH_WAIT_MAX='10ms'
 export EMPORIUM_SERVICES_SCRIPT='$ROOT/deploy/local/services.sh'
-# Development only: the key that signs access tokens, and an admin account to try things with.
-export AUTH_JWT_SECRET='emporium-local-development-key-not-for-production'
 export AUTH_ADMIN_EMAIL='admin@emporium.local'
-export AUTH_ADMIN_PASSWORD='emporium-admin'
 EOF
+    # The key that signs access tokens and the admin's password: random, made once per checkout
+    # (no published key: every role refuses one).
+    cat "$(local_secrets)"
 }
+
+# $STATE/secrets.env, created on first use with random values (mode 600).
+local_secrets() {
+    local file="$STATE/secrets.env"
+    if [[ ! -s "$file" ]]; then
+        mkdir -p "$STATE"
+        (
+            umask 077
+            {
+                printf "export AUTH_JWT_SECRET='%s'\n" "$(random_hex 32)"
+                printf "export AUTH_ADMIN_PASSWORD='%s'\n" "$(random_hex 12)"
+            } >"$file.tmp"
+        )
+        mv "$file.tmp" "$file"
+    fi
+    echo "$file"
+}
+
+random_hex() { od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'; }
 
 status() {
     local base
@@ -436,6 +459,10 @@ down)
     rabbit_down
     redis_down
     postgres_down
+    ;;
+install)
+    [[ $EUID -eq 0 ]] || die "run as root (it installs Debian packages)"
+    install_missing
     ;;
 status) status ;;
 env) print_env ;;

@@ -24,6 +24,7 @@ struct APICommand: AsyncParsableCommand {
     func run() async throws {
         let logger = Logger(label: "emporium.api")
         let environment = Environment()
+        try environment.refusePlaceholderSecrets()
         let settings = try APISettings(environment: environment)
         let databases = try DatabaseSettings(environment: environment)
         let messaging = try MessagingSettings(environment: environment)
@@ -36,8 +37,8 @@ struct APICommand: AsyncParsableCommand {
         let database = Databases(databases, logger: logger)
         let redis = RedisPool(configuration: messaging.redis, logger: logger)
         // Only for /health/ready: the API itself writes to the outbox, never to a broker.
-        let work = AMQPTopology(exchanges: [AMQPExchange(name: messaging.delays.workExchange, type: "direct")])
-        let amqp = try AMQPConnection(configuration: messaging.amqp, topology: work, logger: logger)
+        let amqp = try AMQPConnection(
+            configuration: messaging.amqp, topology: ReadinessChecks.workTopology(messaging.delays.workExchange), logger: logger)
         let kafka = try KafkaProducer.make(
             configuration: KafkaProducerConfiguration(bootstrapServers: messaging.kafkaBootstrapServers), logger: logger)
 
@@ -46,12 +47,8 @@ struct APICommand: AsyncParsableCommand {
             database: database.router, redis: redis, tokens: tokens, passwords: try await PasswordVault.make(cost: auth.passwordCost),
             policy: auth.policy, logger: logger)
         let readiness = [
-            HealthCheck("postgres") {
-                guard await database.isPrimaryReachable() else { throw ReadinessFailure(description: "primary unreachable") }
-            },
-            HealthCheck("redis") { _ = try await redis.command(["PING"]) },
-            HealthCheck("rabbitmq") { try await amqp.declare(work) },
-            HealthCheck("kafka") { _ = try await kafka.topics(timeout: .seconds(2)) },
+            ReadinessChecks.postgres(database.primary), ReadinessChecks.redis(redis),
+            ReadinessChecks.rabbitmq(amqp, workExchange: messaging.delays.workExchange), ReadinessChecks.kafka(kafka),
         ]
         let orderService = OrderService(database: database.router, redis: redis, timings: orders.timings, logger: logger)
         let router = Gateway.router(Gateway.Services(
@@ -60,7 +57,7 @@ struct APICommand: AsyncParsableCommand {
             administration: OrderAdministration(database: database.router), notifications: NotificationFeed(database: database.router),
             limiter: settings.rateLimits.isEmpty
                 ? nil : RateLimiter(redis: redis, rules: settings.rateLimits, prefix: messaging.namespace, logger: logger),
-            readiness: readiness, trustForwardedFor: settings.trustForwardedFor))
+            readiness: readiness, trustedProxies: settings.trustedProxies))
         let application = Application(
             router: router, configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
             onServerRunning: { channel in
@@ -72,8 +69,4 @@ struct APICommand: AsyncParsableCommand {
         } ?? []
         try await shutdown.group(database.services + [redis, kafka, amqp] + admin + [application], logger: logger).run()
     }
-}
-
-struct ReadinessFailure: Error, CustomStringConvertible {
-    var description: String
 }

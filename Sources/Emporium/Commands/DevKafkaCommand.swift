@@ -1,4 +1,5 @@
 import ArgumentParser
+import Contracts
 import Foundation
 import Kafka
 import Logging
@@ -6,7 +7,7 @@ import ServiceLifecycle
 import UnixSignals
 
 /// `emporium dev kafka`: hosts librdkafka's mock cluster (no Kafka broker can be installed on the
-/// development machines), creates the project's topics through the mock API, and writes the
+/// development machines), creates the project's topics (`Destinations.kafkaTopics`, as `emporium topics list` prints them) through the mock API, and writes the
 /// bootstrap addresses (random ports) to a file that the services script, the tests and the fleet
 /// read. Runs until SIGTERM or SIGINT.
 struct DevKafkaCommand: AsyncParsableCommand {
@@ -28,7 +29,7 @@ struct DevKafkaCommand: AsyncParsableCommand {
         var logger = Logger(label: "emporium.dev.kafka")
         logger.logLevel = .warning
         let cluster = try KafkaMockCluster.make(brokers: brokers, logger: logger)
-        let layout = try topics.map(Self.parse) ?? ProjectTopics.all
+        let layout = try topics.map(Self.parse) ?? TopicsCommand.layout
         for topic in layout {
             try cluster.createTopic(topic.name, partitions: topic.partitions, replicationFactor: brokers)
         }
@@ -44,13 +45,13 @@ struct DevKafkaCommand: AsyncParsableCommand {
         withExtendedLifetime(cluster) {}
     }
 
-    static func parse(_ text: String) throws -> [ProjectTopics.Topic] {
+    static func parse(_ text: String) throws -> [(name: String, partitions: Int)] {
         try text.split(separator: ",").map { entry in
             let parts = entry.split(separator: ":")
             guard parts.count == 2, let partitions = Int(parts[1]), partitions > 0 else {
                 throw ValidationError("--topics: expected name:partitions, got \"\(entry)\"")
             }
-            return ProjectTopics.Topic(name: String(parts[0]), partitions: partitions)
+            return (name: String(parts[0]), partitions: partitions)
         }
     }
 }
@@ -60,21 +61,4 @@ struct WaitForShutdown: Service {
     func run() async throws {
         try? await gracefulShutdown()
     }
-}
-
-/// The project's Kafka topics and their partition counts; each has a dead-letter topic.
-enum ProjectTopics {
-    struct Topic: Sendable {
-        let name: String
-        let partitions: Int
-    }
-
-    static let all: [Topic] = [
-        Topic(name: "product", partitions: 16),
-        Topic(name: "product.dlq", partitions: 4),
-        Topic(name: "order", partitions: 16),
-        Topic(name: "order.dlq", partitions: 4),
-        Topic(name: "user", partitions: 8),
-        Topic(name: "user.dlq", partitions: 2),
-    ]
 }

@@ -14,7 +14,9 @@ struct MigrateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = Logger(label: "emporium.migrate")
-        let settings = try DatabaseSettings(environment: Environment())
+        let environment = Environment()
+        try environment.refusePlaceholderSecrets()
+        let settings = try DatabaseSettings(environment: environment)
         let directory = self.directory ?? settings.migrationsDirectory
         let migrations = try PostgresMigration.load(from: directory)
         let pool = PostgresPool(configuration: settings.primary, logger: logger)

@@ -18,11 +18,12 @@ struct RelayCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = Logger(label: "emporium.relay")
         let environment = Environment()
+        try environment.refusePlaceholderSecrets()
         let database = try DatabaseSettings(environment: environment)
         let messaging = try MessagingSettings(environment: environment)
         let shutdown = try ShutdownSettings(environment: environment)
         // First: what is created from here on records into the registry /metrics serves.
-        let metrics = ObservabilityServer(host: messaging.metricsHost, port: messaging.metricsPort ?? 9400, logger: logger)
+        _ = ProcessMetrics.registry
 
         let pool = PostgresPool(configuration: database.primary, logger: logger)
         let listener = try PostgresListener(configuration: database.primary, logger: logger)
@@ -32,6 +33,12 @@ struct RelayCommand: AsyncParsableCommand {
         let relay = OutboxRelay(
             settings: messaging.relay, database: pool, listener: listener, kafka: producer, amqp: amqp,
             delays: messaging.delays, logger: logger)
+        let metrics = ObservabilityServer(
+            host: messaging.metricsHost, port: messaging.metricsPort ?? 9400, logger: logger,
+            checks: [
+                ReadinessChecks.postgres(pool), ReadinessChecks.kafka(producer),
+                ReadinessChecks.rabbitmq(amqp, workExchange: messaging.delays.workExchange),
+            ])
         // Shut down in reverse order: stop serving, finish the batch, then drain the producers.
         let group = shutdown.group([pool, listener, producer, amqp, relay, metrics], logger: logger)
         logger.info("relay starting", metadata: [

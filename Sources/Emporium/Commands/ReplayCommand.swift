@@ -19,7 +19,7 @@ struct ReplayCommand: AsyncParsableCommand {
         @Option(help: "A Kafka dead-letter topic, e.g. order.dlq.")
         var topic: String?
 
-        @Option(help: "A RabbitMQ dead-letter queue, e.g. mail.send.dlq.")
+        @Option(help: "A RabbitMQ dead-letter queue, e.g. emporium.mail.dlq (<namespace>.mail.dlq).")
         var queue: String?
 
         func validate() throws {

@@ -30,6 +30,7 @@ struct SeedCommand: AsyncParsableCommand {
         var logger = Logger(label: "emporium.seed")
         logger.logLevel = .warning
         let environment = Environment()
+        try environment.refusePlaceholderSecrets()
         let settings = try DatabaseSettings(environment: environment)
         let auth = try AuthSettings(environment: environment, namespace: "seed")
         let pool = PostgresPool(configuration: settings.primary, logger: logger)

@@ -120,17 +120,20 @@ struct WorkerProcess {
     let database: Databases
     let redis: RedisPool
     let producer: KafkaProducer
-    let metrics: ObservabilityServer
     let shutdown: ShutdownSettings
+    let defaultMetricsPort: Int
 
     init(name: String, defaultMetricsPort: Int) throws {
         logger = Logger(label: "emporium.\(name)")
         self.name = name
         let environment = Environment()
+        try environment.refusePlaceholderSecrets()
         let databases = try DatabaseSettings(environment: environment)
         messaging = try MessagingSettings(environment: environment)
         shutdown = try ShutdownSettings(environment: environment)
-        metrics = ObservabilityServer(host: messaging.metricsHost, port: messaging.metricsPort ?? defaultMetricsPort, logger: logger)
+        self.defaultMetricsPort = defaultMetricsPort
+        // First: what is created from here on records into the registry /metrics serves.
+        _ = ProcessMetrics.registry
         database = Databases(databases, logger: logger)
         redis = RedisPool(configuration: messaging.redis, logger: logger)
         producer = try KafkaProducer.make(
@@ -160,8 +163,22 @@ struct WorkerProcess {
     /// group stops in reverse order: the AMQP connection drains first, which ends its consumers'
     /// deliveries; the database, Redis and the dead-letter producer outlive every consumer.
     func run(_ consumers: any Service...) async throws {
+        let metrics = ObservabilityServer(
+            host: messaging.metricsHost, port: messaging.metricsPort ?? defaultMetricsPort, logger: logger, checks: readinessChecks(consumers))
         let services: [any Service] = database.services + [redis, producer] + consumers + [metrics]
         logger.info("\(name) starting", metadata: ["kafka": "\(messaging.kafkaBootstrapServers.joined(separator: ","))"])
         try await shutdown.group(services, logger: logger).run()
+    }
+
+    /// The database, Redis, and each Kafka consumer and AMQP connection among `services`.
+    private func readinessChecks(_ services: [any Service]) -> [HealthCheck] {
+        var checks = [ReadinessChecks.postgres(database.primary), ReadinessChecks.redis(redis)]
+        for service in services {
+            if let consumer = service as? KafkaMessageConsumer { checks.append(ReadinessChecks.consumer(consumer)) }
+            if let connection = service as? AMQPConnection {
+                checks.append(ReadinessChecks.rabbitmq(connection, workExchange: messaging.delays.workExchange))
+            }
+        }
+        return checks
     }
 }

@@ -7,23 +7,19 @@ import Messaging
 /// `RATE_LIMIT_AUTH` (`20/1m`: `/auth/*` requests per client), `RATE_LIMIT_WRITE` (`120/1m`:
 /// other non-GET requests), `RATE_LIMIT_READ` (`600/1m`: GET and HEAD); each `<count>/<window>`
 /// or `off`. The client is the token's account, else the peer's address; counts live in Redis,
-/// so the limits hold across replicas. `API_TRUST_FORWARDED_FOR` (`false`): behind a reverse
-/// proxy, the peer's address is the last one the proxy appended to `X-Forwarded-For`.
+/// so the limits hold across replicas. `API_TRUSTED_PROXIES` (none): comma-separated networks
+/// (CIDR) of the reverse proxies in front of the API; only from those peers is `X-Forwarded-For`
+/// believed, and the client is its right-most address that is not a trusted proxy.
 struct APISettings: Sendable {
     var host: String
     var port: Int
     var rateLimits: [RateLimiter.RouteClass: RateLimiter.Rule]
-    var trustForwardedFor: Bool
+    var trustedProxies: TrustedProxies
 
     init(environment: Environment) throws {
         host = environment.string("API_HOST", default: "127.0.0.1")
         port = try environment.integer("API_PORT", default: 8080, range: 0...65535)
-        trustForwardedFor = try environment.parse("API_TRUST_FORWARDED_FOR", default: "false") { text in
-            guard let value = Bool(text) else {
-                throw ConfigurationError(key: "API_TRUST_FORWARDED_FOR", message: "expected true or false, got \"\(text)\"")
-            }
-            return value
-        }
+        trustedProxies = try environment.parse("API_TRUSTED_PROXIES", default: "") { try TrustedProxies($0) }
         rateLimits = [:]
         let defaults: [RateLimiter.RouteClass: String] = [.auth: "20/1m", .write: "120/1m", .read: "600/1m"]
         for routeClass in RateLimiter.RouteClass.all {

@@ -44,7 +44,7 @@ enum ConfigurationKeys {
         // API
         Key(name: "API_HOST", defaultValue: "127.0.0.1", meaning: "the API's address"),
         Key(name: "API_PORT", defaultValue: "8080", meaning: "0 picks a free port"),
-        Key(name: "API_TRUST_FORWARDED_FOR", defaultValue: "false", meaning: "behind a reverse proxy: the client is the last X-Forwarded-For address"),
+        Key(name: "API_TRUSTED_PROXIES", defaultValue: "(none)", meaning: "CIDRs of the reverse proxies whose X-Forwarded-For is believed; the client is its right-most untrusted address"),
         Key(name: "RATE_LIMIT_AUTH", defaultValue: "20/1m", meaning: "/auth/* requests per client, or off"),
         Key(name: "RATE_LIMIT_WRITE", defaultValue: "120/1m", meaning: "other non-GET requests per client, or off"),
         Key(name: "RATE_LIMIT_READ", defaultValue: "600/1m", meaning: "GET and HEAD requests per client, or off"),

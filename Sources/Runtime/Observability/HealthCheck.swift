@@ -73,13 +73,43 @@ public struct HealthCheck: Sendable {
 }
 
 /// Adds `/metrics`, `/health/live` and a `/health/ready` that runs `checks` and says which
-/// dependency is down (503), as JSON.
-public func addObservabilityRoutes<Context: RequestContext>(to router: Router<Context>, checks: [HealthCheck]) {
+/// dependency is down (503), as JSON. The answer is reused for `cacheFor`, and callers that
+/// arrive while the checks run share that run: probes and scrapers cost the dependencies nothing.
+public func addObservabilityRoutes<Context: RequestContext>(
+    to router: Router<Context>, checks: [HealthCheck], cacheFor lifetime: Duration = .seconds(1)
+) {
     addMetricsAndLiveness(to: router)
+    let report = CachedHealthReport(checks: checks, lifetime: lifetime)
     router.get("/health/ready") { _, _ in
-        let (ready, body) = await HealthCheck.report(checks)
+        let (ready, body) = await report.current()
         return Response(
             status: ready ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}
+
+/// The last readiness report, kept for `lifetime`; at most one run of the checks at a time.
+actor CachedHealthReport {
+    typealias Report = (ready: Bool, body: [UInt8])
+    private let checks: [HealthCheck]
+    private let lifetime: Duration
+    private var last: (at: ContinuousClock.Instant, report: Report)?
+    private var running: Task<Report, Never>?
+
+    init(checks: [HealthCheck], lifetime: Duration) {
+        self.checks = checks
+        self.lifetime = lifetime
+    }
+
+    func current() async -> Report {
+        if let last, ContinuousClock.now - last.at < lifetime { return last.report }
+        if let running { return await running.value }
+        let checks = self.checks
+        let run = Task { await HealthCheck.report(checks) }
+        running = run
+        let report = await run.value
+        last = (ContinuousClock.now, report)
+        running = nil
+        return report
     }
 }

@@ -36,16 +36,6 @@ public enum ProcessMetrics {
     }
 }
 
-/// Adds `/metrics` (Prometheus text format), `/health/live` and `/health/ready` to a router.
-public func addObservabilityRoutes<Context: RequestContext>(
-    to router: Router<Context>, ready: @escaping @Sendable () async -> Bool = { true }
-) {
-    addMetricsAndLiveness(to: router)
-    router.get("/health/ready") { _, _ in
-        await ready() ? HTTPResponse.Status.ok : HTTPResponse.Status.serviceUnavailable
-    }
-}
-
 func addMetricsAndLiveness<Context: RequestContext>(to router: Router<Context>) {
     router.get("/metrics") { _, _ in
         let bytes = ProcessMetrics.exposition()
@@ -57,14 +47,16 @@ func addMetricsAndLiveness<Context: RequestContext>(to router: Router<Context>) 
 }
 
 /// A small HTTP server for processes without an API of their own (workers, the relay): it serves
-/// `/metrics` and the health checks. Port 0 picks a free port (logged at start).
+/// `/metrics`, `/health/live` and a `/health/ready` that runs `checks` (what the role depends
+/// on: its database, its brokers, its consumers' group membership). Port 0 picks a free port
+/// (logged at start).
 public struct ObservabilityServer: Service {
     let application: Application<RouterResponder<BasicRequestContext>>
 
-    public init(host: String, port: Int, logger: Logger, ready: @escaping @Sendable () async -> Bool = { true }) {
+    public init(host: String, port: Int, logger: Logger, checks: [HealthCheck] = []) {
         _ = ProcessMetrics.registry
         let router = Router()
-        addObservabilityRoutes(to: router, ready: ready)
+        addObservabilityRoutes(to: router, checks: checks)
         application = Application(
             router: router, configuration: .init(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { channel in

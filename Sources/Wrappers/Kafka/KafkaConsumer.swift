@@ -119,6 +119,16 @@ public final class KafkaConsumer: Service, Sendable {
         return lag
     }
 
+    /// Whether the group has given this member its first assignment (possibly empty) yet.
+    public var hasJoinedGroup: Bool {
+        KafkaClientContext.of(client.handle)?.joinedGroup.withLock { $0 } ?? false
+    }
+
+    /// Asks the cluster for its metadata: throws when no broker answers within `timeout`.
+    public func checkBrokers(timeout: Duration) async throws {
+        _ = try await client.topics(timeout: timeout)
+    }
+
     /// When `partition` was assigned to this member, or `nil` if it is not assigned now. Until the
     /// previous owner's in-flight work is surely over, a message may be in work there too.
     public func assignedAt(_ partition: KafkaTopicPartition) -> ContinuousClock.Instant? {
@@ -265,6 +275,7 @@ private func rebalance(_ client: OpaquePointer, _ reason: rd_kafka_resp_err_t, _
         KafkaClientContext.of(client)?.assignments.withLock { assignments in
             for partition in assigned { assignments[partition] = now }
         }
+        KafkaClientContext.of(client)?.joinedGroup.withLock { $0 = true }
         logger?.info("kafka partitions assigned", metadata: ["kafka.partitions": "\(partitions.map { TopicPartitionList.elements(of: $0).map(\.0) } ?? [])"])
         if cooperative {
             if let error = rd_kafka_incremental_assign(client, partitions) { rd_kafka_error_destroy(error) }

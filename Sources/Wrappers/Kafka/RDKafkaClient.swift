@@ -66,6 +66,9 @@ final class KafkaClientContext: @unchecked Sendable {
     let logger: Logger
     /// When each partition now assigned to this consumer was assigned (set by the rebalance callback).
     let assignments = Mutex<[KafkaTopicPartition: ContinuousClock.Instant]>([:])
+    /// Set by the first assignment of a consumer group (which may be empty: more members than
+    /// partitions): from then on the consumer is a member of its group.
+    let joinedGroup = Mutex(false)
 
     init(logger: Logger) {
         self.logger = logger

@@ -48,6 +48,8 @@ public final class KafkaMessageConsumer: Service, Sendable {
     let producer: KafkaProducer
     let logger: Logger
     private let lanes = Mutex(KafkaLanes())
+    /// The consumer while ``run()`` runs, for the readiness check.
+    private let running = Mutex<KafkaConsumer?>(nil)
 
     public init(settings: KafkaMessageConsumerSettings, processor: MessageProcessor, deadLetterProducer: KafkaProducer, logger: Logger) {
         var settings = settings
@@ -60,8 +62,25 @@ public final class KafkaMessageConsumer: Service, Sendable {
 
     public static let deadLetterSuffix = ".dlq"
 
+    /// The topics this consumer reads.
+    public var topics: [String] { settings.topics }
+
+    /// For `/health/ready`: throws unless the consumer is subscribed, a member of its group (it
+    /// has had its first assignment), and a broker answers a metadata request within `timeout`.
+    public func checkReady(timeout: Duration) async throws {
+        guard let consumer = running.withLock({ $0 }) else {
+            throw MessagingError(.transient, "not subscribed to \(settings.topics.joined(separator: ", ")) yet")
+        }
+        guard consumer.hasJoinedGroup else {
+            throw MessagingError(.transient, "waiting for group \(settings.kafka.groupID)'s assignment")
+        }
+        try await consumer.checkBrokers(timeout: timeout)
+    }
+
     public func run() async throws {
         let consumer = try await KafkaConsumer.make(configuration: settings.kafka, topics: settings.topics, logger: logger)
+        running.withLock { $0 = consumer }
+        defer { running.withLock { $0 = nil } }
         let inFlight = AsyncSemaphore(permits: settings.maximumInFlight)
         let handlers = AsyncSemaphore(permits: settings.maximumConcurrentHandlers)
         try await withThrowingTaskGroup(of: Void.self) { services in

@@ -1,0 +1,54 @@
+import Foundation
+
+/// Secrets that must never reach a running role: placeholders copied from an example file, and
+/// values this repository has published (earlier development keys). Each role checks every
+/// secret key it is given, whether it uses that key or not, because one Secret is shared by all
+/// roles: a placeholder anywhere means the deployment was not finished.
+enum SecretGuard {
+    /// Keys whose whole value is a secret.
+    static let secretKeys = ["AUTH_JWT_SECRET", "AUTH_ADMIN_PASSWORD", "SMTP_PASSWORD"]
+    /// Keys holding a URL whose password part is a secret.
+    static let secretURLKeys = ["POSTGRES_PRIMARY_URL", "POSTGRES_REPLICA_URL", "AMQP_URL", "REDIS_URL"]
+
+    /// Values published in this repository's history: usable by anyone who reads it.
+    static let publishedValues: Set<String> = [
+        "emporium-local-development-key-not-for-production",
+        "emporium-admin",
+        "emporium-compose-development-jwt-secret-NOT-FOR-PRODUCTION",
+    ]
+
+    /// Why `value` of `key` is unusable, or nil. Never repeats the value: it may be a real
+    /// secret someone pasted next to a placeholder.
+    static func refusal(key: String, value: String) -> String? {
+        if value.range(of: "CHANGE-ME", options: .caseInsensitive) != nil {
+            return "is a placeholder (contains CHANGE-ME): set a real secret"
+        }
+        if publishedValues.contains(value) {
+            return "is a development value published in the Emporium repository: set a secret of your own"
+        }
+        return nil
+    }
+
+    /// The password inside a URL's user-info (`scheme://user:password@host`), percent-decoded.
+    static func password(inURL text: String) -> String? {
+        guard let components = URLComponents(string: text) else { return nil }
+        return components.password.map { $0.removingPercentEncoding ?? $0 }
+    }
+}
+
+extension Environment {
+    /// Stops start-up when any secret is a placeholder or a published development value,
+    /// naming the key (never the value).
+    func refusePlaceholderSecrets() throws {
+        for key in SecretGuard.secretKeys {
+            guard let value = optionalString(key), let refusal = SecretGuard.refusal(key: key, value: value) else { continue }
+            throw ConfigurationError(key: key, message: refusal)
+        }
+        for key in SecretGuard.secretURLKeys {
+            guard let url = optionalString(key), let password = SecretGuard.password(inURL: url),
+                  let refusal = SecretGuard.refusal(key: key, value: password)
+            else { continue }
+            throw ConfigurationError(key: key, message: "the password in the URL \(refusal)")
+        }
+    }
+}
