@@ -12,24 +12,25 @@ WITH_ENV := eval "$$(bash $(SERVICES) env)" &&
 COMPOSE := docker compose -f compose/docker-compose.yml
 
 ## Installs what is missing, starts the local services, migrates, starts the fleet and prints
-## where everything is.
+## where everything is. Replicas per role: make run REPLICAS="worker-product=3 relay=2".
+REPLICAS ?=
 run: build services-up migrate
-	@bash $(FLEET) up
+	@REPLICAS="$(REPLICAS)" bash $(FLEET) up
 	@echo
 	@$(WITH_ENV) .build/debug/emporium seed
 	@bash $(SERVICES) status
 	@bash $(FLEET) status
 	@echo
-	@echo "Emporium is up: the services above and the fleet."
-	@echo "  API                  http://127.0.0.1:8080  (e.g. curl http://127.0.0.1:8080/products)"
-	@echo "  OpenAPI document     http://127.0.0.1:8080/openapi.json"
-	@echo "  admin account        admin@emporium.local / emporium-admin  (POST /auth/login for a token)"
-	@echo "  RabbitMQ management  http://127.0.0.1:15672  (emporium / emporium)"
-	@echo "  metrics              http://127.0.0.1:8080/metrics, workers on 9400-9404"
-	@echo "  captured mails       $(CURDIR)/.local/mail  (one .eml per mail the mail worker sent)"
-	@echo "  logs                 .local/logs/"
-	@echo "  try it               make demo  (in another terminal: sign-up to a completed order)"
-	@echo "Ctrl-C stops the fleet (the services stay up; 'make services-down' stops them too)."
+	@$(WITH_ENV) echo "Emporium is up: the services above and the fleet." && \
+	echo "  API                  http://127.0.0.1:8080  (e.g. curl http://127.0.0.1:8080/products)" && \
+	echo "  OpenAPI document     http://127.0.0.1:8080/openapi.json" && \
+	echo "  admin account        $$AUTH_ADMIN_EMAIL / $$AUTH_ADMIN_PASSWORD  (made for this checkout: .local/secrets.env)" && \
+	echo "  RabbitMQ management  http://127.0.0.1:15672  (emporium / emporium)" && \
+	echo "  metrics              http://127.0.0.1:8080/metrics; relay and workers on 9400-9404 (replicas +10 each)" && \
+	echo "  captured mails       $(CURDIR)/.local/mail  (one .eml per mail the mail worker sent)" && \
+	echo "  logs                 .local/logs/" && \
+	echo "  try it               make demo  (in another terminal: sign-up to a completed order)" && \
+	echo "Ctrl-C stops the fleet (the services stay up; 'make services-down' stops them too)."
 	@bash $(FLEET) wait
 
 ## A customer's walk through the running fleet (start it with make run first).
@@ -72,7 +73,7 @@ services-status:
 	bash $(FLEET) status
 
 fleet-up: build
-	bash $(FLEET) up
+	REPLICAS="$(REPLICAS)" bash $(FLEET) up
 
 fleet-down:
 	bash $(FLEET) down

@@ -13,7 +13,7 @@ struct TopicsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "topics",
         abstract: "List or create the project's Kafka topics and dead-letter topics.",
-        subcommands: [List.self, Create.self]
+        subcommands: [List.self, Create.self, Check.self]
     )
 
     /// Every topic to create, dead-letter topics included.
@@ -64,24 +64,64 @@ struct TopicsCommand: AsyncParsableCommand {
                     try await Task.sleep(for: .seconds(2))
                 }
             }
+            for topic in wanted {
+                print("topics: \(topic.name): \(outcomes[topic.name].map { $0 == .created ? "created" : "already there" } ?? "not reported")")
+            }
             // What the cluster has now: a topic that existed with fewer partitions is reported,
             // not changed (adding partitions moves keys to other partitions: an operator's call).
-            let existing = Dictionary(try await producer.topics(timeout: .seconds(15)).map { ($0.name, $0.partitions.count) }) { first, _ in first }
-            var short: [String] = []
-            for topic in wanted {
-                let have = existing[topic.name]
-                let outcome = outcomes[topic.name].map { $0 == .created ? "created" : "already there" } ?? "not reported"
-                print("topics: \(topic.name): \(outcome), \(have.map(String.init) ?? "?") of \(topic.partitions) partitions")
-                if (have ?? 0) < topic.partitions { short.append(topic.name) }
-            }
-            guard short.isEmpty else {
-                throw ValidationError("these topics have fewer partitions than the list says: \(short.joined(separator: ", "))")
-            }
+            let missing = try await TopicsCommand.missingOrShort(on: producer)
+            guard missing.isEmpty else { throw ValidationError("not as the list says: \(missing.joined(separator: "; "))") }
             print("topics: \(wanted.count) topics ready on \(messaging.kafkaBootstrapServers.joined(separator: ","))")
         }
 
         static func wanted(replicationFactor: Int) -> [KafkaNewTopic] {
             TopicsCommand.layout.map { KafkaNewTopic(name: $0.name, partitions: $0.partitions, replicationFactor: replicationFactor) }
+        }
+    }
+
+    /// `emporium topics check`: waits until every topic exists with its partitions (an init
+    /// container of the roles that use Kafka, so that none starts before the topics Job is done).
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "check", abstract: "Wait until every topic exists with at least its partitions; exit 1 if not within --wait.")
+
+        @Option(help: "How long to wait, e.g. 5m.")
+        var wait = "5m"
+
+        func run() async throws {
+            var logger = Logger(label: "emporium.topics")
+            logger.logLevel = .error
+            let environment = Environment()
+            try environment.refusePlaceholderSecrets()
+            let messaging = try MessagingSettings(environment: environment)
+            guard let patience = AMQPDelays.parseDuration(wait) else { throw ValidationError("--wait: expected a duration such as 5m, got \"\(wait)\"") }
+            let producer = try KafkaProducer.make(
+                configuration: KafkaProducerConfiguration(bootstrapServers: messaging.kafkaBootstrapServers), logger: logger)
+            let deadline = ContinuousClock.now + patience
+            var missing: [String] = []
+            repeat {
+                do {
+                    missing = try await TopicsCommand.missingOrShort(on: producer)
+                } catch let error as KafkaError {
+                    missing = ["no broker answered (\(error.message))"]
+                }
+                if missing.isEmpty {
+                    print("topics: all \(TopicsCommand.layout.count) topics present")
+                    return
+                }
+                print("topics: waiting for \(missing.joined(separator: "; "))")
+                try await Task.sleep(for: .seconds(2))
+            } while ContinuousClock.now < deadline
+            throw ValidationError("topics missing after \(wait): \(missing.joined(separator: "; "))")
+        }
+    }
+
+    /// Each listed topic that the cluster lacks, or has with fewer partitions than listed.
+    static func missingOrShort(on producer: KafkaProducer) async throws -> [String] {
+        let existing = Dictionary(try await producer.topics(timeout: .seconds(10)).map { ($0.name, $0.partitions.count) }) { first, _ in first }
+        return layout.compactMap { topic in
+            guard let have = existing[topic.name] else { return "\(topic.name) does not exist" }
+            return have < topic.partitions ? "\(topic.name) has \(have) of \(topic.partitions) partitions" : nil
         }
     }
 }
