@@ -39,14 +39,45 @@ struct DeploymentTests {
         #expect(output.contains("exit=1") && output.contains("API_PROT"), "\(output)")
     }
 
-    @Test("the README's configuration reference names every key the binary reads")
-    func readmeNamesEveryKey() async throws {
+    @Test("the configuration reference (docs/configuration.md) names every key the binary reads")
+    func referenceNamesEveryKey() async throws {
         let binary = Self.root.appendingPathComponent(".build/debug/emporium").path
         let keys = try await ChildProcess.shell("'\(binary)' config keys --names-only", timeout: .seconds(30))
             .split(whereSeparator: \.isNewline).map(String.init)
         #expect(keys.count > 40)
-        let readme = try String(contentsOf: Self.root.appendingPathComponent("README.md"), encoding: .utf8)
-        let missing = keys.filter { !readme.contains("`\($0)`") }
-        #expect(missing.isEmpty, "not in README.md: \(missing)")
+        let reference = try String(contentsOf: Self.root.appendingPathComponent("docs/configuration.md"), encoding: .utf8)
+        let missing = keys.filter { !reference.contains("`\($0)`") }
+        #expect(missing.isEmpty, "not in docs/configuration.md: \(missing)")
+    }
+
+    @Test("the README is a front page, and every link in it and in docs/ resolves inside the repository")
+    func documentationLinks() async throws {
+        let output = try await ChildProcess.shell(
+            "cd '\(Self.root.path)' && python3 deploy/check_docs.py 2>&1; echo \"exit=$?\"", timeout: .seconds(60))
+        #expect(output.contains("exit=0") && output.contains("documentation checks passed"), "\(output)")
+    }
+
+    @Test("a topics Job that does not run `emporium topics create`, or a worker that does not wait for the topics, is caught")
+    func topicsWiringIsChecked() async throws {
+        let state = ProcessInfo.processInfo.environment["EMPORIUM_STATE_DIR"] ?? Self.root.appendingPathComponent(".local").path
+        let binary = Self.root.appendingPathComponent(".build/debug/emporium").path
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("topics-check-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        for folder in ["deploy", "compose", "docs"] {
+            try FileManager.default.copyItem(at: Self.root.appendingPathComponent(folder), to: scratch.appendingPathComponent(folder))
+        }
+        let job = scratch.appendingPathComponent("deploy/k8s/topics-job.yaml")
+        try String(contentsOf: job, encoding: .utf8).replacingOccurrences(of: #"args: ["topics", "create""#, with: #"args: ["topics", "list""#)
+            .write(to: job, atomically: true, encoding: .utf8)
+        let worker = scratch.appendingPathComponent("deploy/k8s/worker-mail.yaml")
+        try String(contentsOf: worker, encoding: .utf8).replacingOccurrences(of: #"args: ["topics", "check""#, with: #"args: ["topics", "list""#)
+            .write(to: worker, atomically: true, encoding: .utf8)
+        let output = try await ChildProcess.shell(
+            "cd '\(scratch.path)' && '\(state)/venv/bin/python' deploy/check_deployment.py --only topics --emporium '\(binary)' 2>&1; echo \"exit=$?\"",
+            timeout: .seconds(120))
+        #expect(output.contains("exit=1"), "\(output)")
+        #expect(output.contains("expected one Kubernetes Job running `emporium topics create`"), "\(output)")
+        #expect(output.contains("worker-mail.yaml Deployment/emporium-worker-mail: no `emporium topics check` init container"), "\(output)")
     }
 }

@@ -116,7 +116,7 @@ struct InteropTests {
         }
     }
 
-    @Test("the README's kcat recipe replays a dead-letter topic, envelope headers kept")
+    @Test("docs/messaging.md's kcat recipe replays a dead-letter topic, envelope headers kept")
     func kcatReplay() async throws {
         try await replayWithStockTools(.kafka) { harness in
             let script = TestDatabase.repositoryRoot.appendingPathComponent("deploy/tools/replay-with-kcat.sh").path
@@ -124,7 +124,7 @@ struct InteropTests {
         }
     }
 
-    @Test("the README's shovel recipe replays a dead-letter queue; the messages start over")
+    @Test("docs/messaging.md's shovel recipe replays a dead-letter queue; the messages start over")
     func shovelReplay() async throws {
         try await replayWithStockTools(.amqp) { harness in
             let script = TestDatabase.repositoryRoot.appendingPathComponent("deploy/tools/replay-with-shovel.sh").path

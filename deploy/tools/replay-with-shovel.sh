@@ -6,7 +6,7 @@
 # unchanged, so the inbox drops what was already handled.
 # `emporium replay send --queue DLQ` does the same with filters, a rate limit and an audit log.
 #
-#   deploy/tools/replay-with-shovel.sh mail.send.dlq mail.send
+#   deploy/tools/replay-with-shovel.sh emporium.mail.dlq emporium.mail
 #
 # RABBITMQCTL defaults to the local node's (deploy/local/services.sh rabbitmqctl); in a cluster,
 # run plain rabbitmqctl on a node. AMQP_URL (with credentials) is where the shovel connects.

@@ -1,5 +1,5 @@
 /// Every environment key `emporium` reads, with its default and meaning: the reference behind
-/// `emporium config keys`, the README's table, and the deployment checks (the compose file and
+/// `emporium config keys`, docs/configuration.md's table, and the deployment checks (the compose file and
 /// the Kubernetes manifests may set only these). ``Environment`` refuses, in debug builds, to
 /// read a key missing here, so the list cannot fall behind the code that the tests run.
 enum ConfigurationKeys {

@@ -6,7 +6,7 @@ public import Foundation
 /// On Kafka the fields are headers (names in ``EnvelopeHeader``), the key is the Kafka key and the
 /// body the value. On AMQP they are the `message_id`, `type`, `correlation_id`, `content_type` and
 /// `timestamp`-like properties plus headers. Either way `kcat` and `rabbitmqadmin` read and write
-/// them; the README lists the headers.
+/// them; docs/messaging.md and docs/asyncapi.yaml list the headers.
 public struct MessageEnvelope: Sendable, Hashable {
     /// Unique per message and kept through retries and replays, so the inbox can recognise it.
     public var id: UUID
