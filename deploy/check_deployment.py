@@ -453,7 +453,11 @@ def check_topics(emporium: str) -> None:
         if os.path.isfile(path) and not path.endswith(".py") and re.search(r"--partitions[ =]\d", open(path, errors="replace").read()):
             problems.append(f"{os.path.relpath(path, ROOT)} creates topics with partition counts of its own; use `emporium topics create`")
     # The documentation's table.
-    documented = re.findall(r"^\| `([a-z.]+)` \| (\d+) \|", open(os.path.join(ROOT, "docs/messaging.md")).read(), re.MULTILINE)
+    messaging = os.path.join(ROOT, "docs/messaging.md")
+    if not os.path.exists(messaging):
+        problems.append("docs/messaging.md (with the topic table) is missing")
+        return
+    documented = re.findall(r"^\| `([a-z.]+)` \| (\d+) \|", open(messaging).read(), re.MULTILINE)
     if sorted((name, int(count)) for name, count in documented) != sorted(topics):
         problems.append(f"docs/messaging.md's topic table {documented} is not `emporium topics list`'s {topics}")
 

@@ -26,7 +26,7 @@ struct DeploymentTests {
         // A copy of the repository's deployment files with one misspelt key.
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("deploy-check-\(UUID())")
         defer { try? FileManager.default.removeItem(at: scratch) }
-        for folder in ["deploy", "compose"] {
+        for folder in ["deploy", "compose", "docs"] {
             try FileManager.default.createDirectory(at: scratch.appendingPathComponent(folder).deletingLastPathComponent(), withIntermediateDirectories: true)
             try FileManager.default.copyItem(at: Self.root.appendingPathComponent(folder), to: scratch.appendingPathComponent(folder))
         }
