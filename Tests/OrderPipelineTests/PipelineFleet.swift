@@ -10,9 +10,10 @@ import Synchronization
 /// The whole fleet as separate `emporium` processes (api, relay, an auth worker, three product
 /// workers, an order worker, a mail worker) on the real servers, with delays of seconds, and an
 /// SMTP catcher of its own. Everything it uses is its own:
-/// a fresh database (on the primary, streamed to the replica), a Kafka mock cluster, and a
-/// RabbitMQ namespace; so the suites' tests can share it while each uses its own SKUs and
-/// customers. Started once per test process (``shared``); its processes get SIGTERM at exit.
+/// a fresh database (on the primary, streamed to the replica), a Kafka mock cluster (in interop
+/// mode the external broker, with the project's topics created there), and a RabbitMQ
+/// namespace; so the suites' tests can share it while each uses its own SKUs and customers.
+/// Started once per test process (``shared``); its processes get SIGTERM at exit.
 final class PipelineFleet: Sendable {
     static let reminders: [Duration] = [.seconds(1), .seconds(2), .seconds(3)]
     static let expiry: Duration = .seconds(12)
@@ -26,7 +27,10 @@ final class PipelineFleet: Sendable {
     let id: String
     let apiURL: URL
     let database: PostgresPool
-    let cluster: KafkaMockCluster
+    /// The fleet's own mock cluster; `nil` in interop mode.
+    let cluster: KafkaMockCluster?
+    /// Where the fleet's Kafka is: the mock cluster's or the external broker's addresses.
+    let kafkaBootstrap: String
     let environment: [String: String]
     let logDirectory: URL
     let mail: MailCollector
@@ -46,13 +50,14 @@ final class PipelineFleet: Sendable {
     static let shared = SharedFleet()
 
     private init(
-        id: String, apiURL: URL, database: PostgresPool, cluster: KafkaMockCluster, environment: [String: String],
+        id: String, apiURL: URL, database: PostgresPool, cluster: KafkaMockCluster?, kafkaBootstrap: String, environment: [String: String],
         logDirectory: URL, mail: MailCollector, smtp: SMTPCatcher
     ) {
         self.id = id
         self.apiURL = apiURL
         self.database = database
         self.cluster = cluster
+        self.kafkaBootstrap = kafkaBootstrap
         self.environment = environment
         self.logDirectory = logDirectory
         self.mail = mail
@@ -67,10 +72,23 @@ final class PipelineFleet: Sendable {
         let replicaURL = base["POSTGRES_REPLICA_URL"] ?? "postgresql://emporium:emporium@127.0.0.1:5433/emporium"
         try await createDatabase(id, on: primary)
 
-        let cluster = try KafkaMockCluster.make(brokers: 3, logger: logger)
         // The project's topics (the one list in Contracts), with half the partitions: fewer threads.
-        for topic in Destinations.kafkaTopics.flatMap({ $0.scaled(down: 2).created }) {
-            try cluster.createTopic(topic.name, partitions: topic.partitions)
+        let topics = Destinations.kafkaTopics.flatMap { $0.scaled(down: 2).created }
+        let cluster: KafkaMockCluster?
+        let kafkaBootstrap: String
+        if let external = InteropKafka.bootstrapServers {
+            // Topic names are fixed, so a broker that an earlier fleet used still has them (and
+            // their messages): `interop.sh restart` gives an empty one.
+            cluster = nil
+            kafkaBootstrap = external
+            let admin = try KafkaProducer.make(configuration: KafkaProducerConfiguration(bootstrapServers: [external]), logger: logger)
+            _ = try await admin.createTopics(
+                topics.map { KafkaNewTopic(name: $0.name, partitions: $0.partitions, replicationFactor: 1) }, timeout: .seconds(15))
+        } else {
+            let mock = try KafkaMockCluster.make(brokers: 3, logger: logger)
+            for topic in topics { try mock.createTopic(topic.name, partitions: topic.partitions) }
+            cluster = mock
+            kafkaBootstrap = mock.bootstrapServers
         }
         let apiPort = try freeLocalPort()
         let smtpPort = try freeLocalPort()
@@ -80,7 +98,7 @@ final class PipelineFleet: Sendable {
             "POSTGRES_PRIMARY_URL": swapDatabase(in: base["POSTGRES_PRIMARY_URL"] ?? "postgresql://emporium:emporium@127.0.0.1:5432/emporium", to: id),
             "POSTGRES_REPLICA_URL": swapDatabase(in: replicaURL, to: id),
             "POSTGRES_POOL_SIZE": "8",
-            "KAFKA_BOOTSTRAP_SERVERS": cluster.bootstrapServers,
+            "KAFKA_BOOTSTRAP_SERVERS": kafkaBootstrap,
             "KAFKA_SESSION_TIMEOUT": "6s",
             "KAFKA_FETCH_WAIT_MAX": "10ms",
             "MESSAGING_NAMESPACE": id,
@@ -115,7 +133,7 @@ final class PipelineFleet: Sendable {
         let smtp = SMTPCatcher(port: smtpPort, directory: logDirectory.appendingPathComponent("mail"))
         try await smtp.start()
         let fleet = PipelineFleet(
-            id: id, apiURL: URL(string: "http://127.0.0.1:\(apiPort)")!, database: database, cluster: cluster,
+            id: id, apiURL: URL(string: "http://127.0.0.1:\(apiPort)")!, database: database, cluster: cluster, kafkaBootstrap: kafkaBootstrap,
             environment: environment, logDirectory: logDirectory, mail: mail, smtp: smtp)
         fleet.spawn("relay", ["relay"])
         fleet.spawn("worker-auth", ["worker", "auth"])

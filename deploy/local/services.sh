@@ -381,6 +381,8 @@ export KAFKA_BOOTSTRAP_SERVERS='$(cat "$STATE/kafka/bootstrap" 2>/dev/null | tr 
 # when data arrives): keep each Kafka hop short on the development Kafka.
 export KAFKA_FETCH_WAIT_MAX='10ms'
 export EMPORIUM_SERVICES_SCRIPT='$ROOT/deploy/local/services.sh'
+# Not the interop broker (deploy/local/interop.sh env), even if a shell evaluated that earlier.
+unset EMPORIUM_INTEROP_KAFKA
 export AUTH_ADMIN_EMAIL='admin@emporium.local'
 EOF
     # The key that signs access tokens and the admin's password: random, made once per checkout

@@ -119,6 +119,16 @@ public final class KafkaConsumer: Service, Sendable {
         return lag
     }
 
+    /// The partition's watermarks as the last Fetch answer gave them (no request: librdkafka's
+    /// cached values), or nil before any fetch of it.
+    public func fetchedWatermarks(_ partition: KafkaTopicPartition) -> KafkaWatermarks? {
+        var low: Int64 = 0
+        var high: Int64 = 0
+        let result = rd_kafka_get_watermark_offsets(client.handle, partition.topic, partition.partition, &low, &high)
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 else { return nil }
+        return KafkaWatermarks(low: low, high: high)
+    }
+
     /// Whether the group has given this member its first assignment (possibly empty) yet.
     public var hasJoinedGroup: Bool {
         KafkaClientContext.of(client.handle)?.joinedGroup.withLock { $0 } ?? false

@@ -4,7 +4,8 @@ public import Logging
 
 /// Reads and replays a Kafka dead-letter topic (`<topic>.dlq`).
 ///
-/// Reading takes a snapshot: every partition up to its high watermark at the start, through a
+/// Reading takes a snapshot: every partition up to its high watermark at the start (or at its
+/// first fetch, where that says more), through a
 /// throwaway consumer group that commits nothing. Replaying sends each chosen message back to its
 /// origin topic with its key, value and envelope headers (the same message id, so consumers'
 /// inboxes drop anything already handled); the dead-letter topic itself is left as it is, a log.
@@ -44,9 +45,18 @@ public struct KafkaDeadLetters: Sendable {
             }
             group.addTask {
                 var remaining = highWatermarks
+                var fetched: Set<Int32> = []
                 var letters: [(letter: DeadLetter, message: KafkaMessage)] = []
                 for try await message in consumer.messages {
-                    guard let high = remaining[message.partition] else { continue }
+                    guard var high = remaining[message.partition] else { continue }
+                    // The first Fetch answer's high watermark, if it says more: ListOffsets can
+                    // fall short on some brokers (Tansu 0.6.0 answers the last batch's first
+                    // offset + 1), and a snapshot must not miss the end of the log.
+                    if fetched.insert(message.partition).inserted,
+                       let answered = consumer.fetchedWatermarks(message.topicPartition)?.high, answered > high {
+                        high = answered
+                        remaining[message.partition] = answered
+                    }
                     if message.offset < high { letters.append((Self.letter(from: message), message)) }
                     if message.offset >= high - 1 { remaining[message.partition] = nil }
                     if remaining.isEmpty { break }
