@@ -46,7 +46,7 @@ test: build services-up
 
 INTEROP := deploy/local/interop.sh
 # The messaging conformance suite (its Kafka cases in interop mode) and one order end to end.
-INTEROP_TESTS := --filter 'MessagingTests\.ConformanceTests/' --filter 'OrderPipelineTests\.OrderLifecycleTests/reservePayComplete'
+INTEROP_TESTS := --filter 'MessagingTests\.ConformanceTests/' --filter 'OrderPipelineTests\.OrderLifecycleTests/reservePayComplete' --filter 'OrderPipelineTests\.TopicsCommandTests/'
 
 ## The interop run alone: the tests above on Tansu, a real Kafka-protocol broker, through
 ## librdkafka 2.16 (both from pinned PyPI wheels, deploy/local/interop.sh; Debian's librdkafka

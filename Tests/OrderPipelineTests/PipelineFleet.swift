@@ -81,9 +81,11 @@ final class PipelineFleet: Sendable {
             // their messages): `interop.sh restart` gives an empty one.
             cluster = nil
             kafkaBootstrap = external
-            let admin = try KafkaProducer.make(configuration: KafkaProducerConfiguration(bootstrapServers: [external]), logger: logger)
-            _ = try await admin.createTopics(
-                topics.map { KafkaNewTopic(name: $0.name, partitions: $0.partitions, replicationFactor: 1) }, timeout: .seconds(15))
+            // The topics as a deployment gets them: `emporium topics create` (the Kubernetes Job's
+            // and compose's kafka-init command), all partitions, one broker.
+            try await ChildProcess.run(
+                ["/bin/sh", "-c", "exec '\(binary)' topics create --replication-factor 1 --wait 30s >> '\(FileManager.default.temporaryDirectory.path)/emporium-\(id)-topics.log' 2>&1"],
+                environment: ["KAFKA_BOOTSTRAP_SERVERS": external], timeout: .seconds(60))
         } else {
             let mock = try KafkaMockCluster.make(brokers: 3, logger: logger)
             for topic in topics { try mock.createTopic(topic.name, partitions: topic.partitions) }
