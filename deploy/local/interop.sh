@@ -58,23 +58,10 @@ LIBRDKAFKA_MEMBER=confluent_kafka.libs/librdkafka-0cb94173.so.1
 TANSU="$DIR/bin/tansu"
 LIB="$DIR/lib"
 
-log() { printf '[interop] %s\n' "$*" >&2; }
-die() { printf '[interop] error: %s\n' "$*" >&2; exit 1; }
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-pid_alive() { [[ -n "${1:-}" ]] && kill -0 "$1" 2>/dev/null; }
-pid_from() { [[ -f "$1" ]] && head -n1 "$1" | tr -d '[:space:]' || true; }
+LOG_TAG=interop
+# shellcheck source=deploy/local/common.sh
+source "$ROOT/deploy/local/common.sh"
 now_ms() { date +%s%3N; }
-
-# Waits up to $2 seconds for `$1` (a command) to succeed.
-wait_for() {
-    local check="$1" seconds="$2" what="$3" i
-    for ((i = 0; i < seconds * 100; i++)); do
-        if eval "$check"; then return 0; fi
-        sleep 0.01
-    done
-    die "$what did not become ready within ${seconds}s"
-}
 
 # MARK: - Installation
 
@@ -204,14 +191,8 @@ tansu_up() {
 }
 
 tansu_down() {
-    local pid
-    pid="$(pid_from "$DIR/tansu.pid")"
-    if pid_alive "$pid"; then
-        kill "$pid"
-        wait_for "! kill -0 $pid 2>/dev/null" 15 "tansu shutdown"
-        log "tansu stopped"
-    fi
-    rm -f "$DIR/tansu.pid" "$DIR/tansu.port"
+    stop_pidfile "$DIR/tansu.pid" tansu
+    rm -f "$DIR/tansu.port"
 }
 
 tansu_running() { pid_alive "$(pid_from "$DIR/tansu.pid")"; }

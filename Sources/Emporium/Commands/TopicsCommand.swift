@@ -43,15 +43,8 @@ struct TopicsCommand: AsyncParsableCommand {
         var wait = "2m"
 
         func run() async throws {
-            var logger = Logger(label: "emporium.topics")
-            logger.logLevel = .error
-            let environment = Environment()
-            try environment.refusePlaceholderSecrets()
-            let messaging = try MessagingSettings(environment: environment)
-            guard let patience = AMQPDelays.parseDuration(wait) else { throw ValidationError("--wait: expected a duration such as 2m, got \"\(wait)\"") }
             guard replicationFactor >= 1 else { throw ValidationError("--replication-factor: at least 1") }
-            let producer = try KafkaProducer.make(
-                configuration: KafkaProducerConfiguration(bootstrapServers: messaging.kafkaBootstrapServers), logger: logger)
+            let (producer, patience, servers) = try TopicsCommand.connect(wait: wait)
             let wanted = Self.wanted(replicationFactor: replicationFactor)
             let deadline = ContinuousClock.now + patience
             var outcomes: [String: KafkaTopicCreation] = [:]
@@ -71,7 +64,7 @@ struct TopicsCommand: AsyncParsableCommand {
             // not changed (adding partitions moves keys to other partitions: an operator's call).
             let missing = try await TopicsCommand.missingOrShort(on: producer)
             guard missing.isEmpty else { throw ValidationError("not as the list says: \(missing.joined(separator: "; "))") }
-            print("topics: \(wanted.count) topics ready on \(messaging.kafkaBootstrapServers.joined(separator: ","))")
+            print("topics: \(wanted.count) topics ready on \(servers)")
         }
 
         static func wanted(replicationFactor: Int) -> [KafkaNewTopic] {
@@ -89,14 +82,7 @@ struct TopicsCommand: AsyncParsableCommand {
         var wait = "5m"
 
         func run() async throws {
-            var logger = Logger(label: "emporium.topics")
-            logger.logLevel = .error
-            let environment = Environment()
-            try environment.refusePlaceholderSecrets()
-            let messaging = try MessagingSettings(environment: environment)
-            guard let patience = AMQPDelays.parseDuration(wait) else { throw ValidationError("--wait: expected a duration such as 5m, got \"\(wait)\"") }
-            let producer = try KafkaProducer.make(
-                configuration: KafkaProducerConfiguration(bootstrapServers: messaging.kafkaBootstrapServers), logger: logger)
+            let (producer, patience, _) = try TopicsCommand.connect(wait: wait)
             let deadline = ContinuousClock.now + patience
             var missing: [String] = []
             repeat {
@@ -114,6 +100,20 @@ struct TopicsCommand: AsyncParsableCommand {
             } while ContinuousClock.now < deadline
             throw ValidationError("topics missing after \(wait): \(missing.joined(separator: "; "))")
         }
+    }
+
+    /// A client for the brokers of KAFKA_BOOTSTRAP_SERVERS (after the secrets check every command
+    /// that connects makes), how long to keep trying, and the brokers' addresses.
+    static func connect(wait: String) throws -> (producer: KafkaProducer, patience: Duration, servers: String) {
+        var logger = Logger(label: "emporium.topics")
+        logger.logLevel = .error
+        let environment = Environment()
+        try environment.refusePlaceholderSecrets()
+        let messaging = try MessagingSettings(environment: environment)
+        guard let patience = AMQPDelays.parseDuration(wait) else { throw ValidationError("--wait: expected a duration such as 2m, got \"\(wait)\"") }
+        let producer = try KafkaProducer.make(
+            configuration: KafkaProducerConfiguration(bootstrapServers: messaging.kafkaBootstrapServers), logger: logger)
+        return (producer, patience, messaging.kafkaBootstrapServers.joined(separator: ","))
     }
 
     /// Each listed topic that the cluster lacks, or has with fewer partitions than listed.
