@@ -26,6 +26,13 @@ struct MetricsEndpointTests {
                 let body = try await ChildProcess.shell("curl -sf http://127.0.0.1:\(port)/metrics")
                 let labels = #"consumer="\#(harness.fixture.consumerName)",type="conformance.event",outcome="handled""#
                 #expect(body.contains("messaging_messages_total{\(labels)} 1"), "\(body.prefix(2000))")
+                // The failure series exist from the start, at zero, so the first dead letter is an increase.
+                for outcome in ["failed", "retried", "dead_lettered"] {
+                    for type in ["conformance.event", "unknown"] {
+                        let zero = #"consumer="\#(harness.fixture.consumerName)",type="\#(type)",outcome="\#(outcome)""#
+                        #expect(body.contains("messaging_messages_total{\(zero)} 0"), "no zero series for \(type) \(outcome)")
+                    }
+                }
                 #expect(body.contains("messaging_handler_duration_seconds_count{consumer=\"\(harness.fixture.consumerName)\",type=\"conformance.event\"} 1"))
                 #expect(body.contains("# TYPE messaging_handler_duration_seconds histogram"))
                 #expect(body.contains("messaging_outbox_backlog "))

@@ -23,6 +23,19 @@ struct MessagingMetrics: Sendable {
         ], factory: factory).increment()
     }
 
+    /// Creates the failure series of `consumer` at zero, for each of `types` and `unknown` (what
+    /// cannot be read): a rate or an increase over a series that appears with its first failure
+    /// misses that failure, so the dashboards and alerts would not see the first dead letter.
+    func prepare(consumer: String, types: [String]) {
+        for type in types + ["unknown"] {
+            for outcome in [Outcome.failed, .retried, .deadLettered] {
+                Counter(label: "messaging_messages_total", dimensions: [
+                    ("consumer", consumer), ("type", type), ("outcome", outcome.rawValue),
+                ], factory: factory).increment(by: 0)
+            }
+        }
+    }
+
     func handlerDuration(consumer: String, type: String, _ duration: Duration) {
         Timer(label: "messaging_handler_duration_seconds", dimensions: [("consumer", consumer), ("type", type)], factory: factory)
             .record(duration: duration)

@@ -40,6 +40,7 @@ public final class MessageProcessor: Sendable {
         metricsFactory: any MetricsFactory = MetricsSystem.factory
     ) {
         self.metrics = MessagingMetrics(factory: metricsFactory)
+        metrics.prepare(consumer: settings.name, types: handlers.types)
         self.settings = settings
         self.handlers = handlers
         self.database = database
