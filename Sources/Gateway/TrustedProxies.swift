@@ -42,14 +42,17 @@ public struct TrustedProxies: Sendable {
     /// Parses a comma-separated list such as `10.0.0.0/8, 192.168.1.7, fd00::/8`; empty trusts no one.
     public init(_ text: String) throws {
         networks = try text.split(separator: ",").map { $0.trimmingWhitespace() }.filter { !$0.isEmpty }.map { entry in
-            let parts = entry.split(separator: "/", maxSplits: 1).map(String.init)
+            let parts = entry.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
             guard let bytes = Self.parseAddress(parts[0]) else {
                 throw ParseError(description: "\"\(entry)\" is not an IP address or a network in CIDR notation (10.0.0.0/8)")
             }
             let maximum = bytes.count * 8
-            let prefixLength = parts.count == 2 ? Int(parts[1]) : maximum
-            guard let prefixLength, (0...maximum).contains(prefixLength) else {
-                throw ParseError(description: "\"\(entry)\": the prefix length must be 0...\(maximum)")
+            var prefixLength = maximum
+            if parts.count == 2 {
+                guard !parts[1].isEmpty, parts[1].utf8.count <= 3, parts[1].utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+                      let length = Int(parts[1]), length <= maximum
+                else { throw ParseError(description: "\"\(entry)\": the prefix length must be a number 0...\(maximum)") }
+                prefixLength = length
             }
             return Network(bytes: bytes, prefixLength: prefixLength)
         }
@@ -65,16 +68,28 @@ public struct TrustedProxies: Sendable {
     /// The client behind `peer`: if the peer is a trusted proxy, the right-most address of
     /// `X-Forwarded-For` that is not a trusted proxy itself (entries further left were written by
     /// the client and prove nothing); else the peer. An entry that is not an address ends the walk
-    /// at the last trusted hop.
+    /// at the last trusted hop; a port after an address is dropped.
     public func client(peer: String, forwardedFor entries: [String]) -> String {
         var client = peer
         guard contains(peer) else { return client }
         for entry in entries.reversed().prefix(32) {
-            guard Self.parseAddress(entry) != nil else { break }
-            client = entry
-            if !contains(entry) { break }
+            guard let address = Self.withoutPort(entry), Self.parseAddress(address) != nil else { break }
+            client = address
+            if !contains(address) { break }
         }
         return client
+    }
+
+    /// An `X-Forwarded-For` entry without the port some proxies add (`203.0.113.7:5678`,
+    /// `[2001:db8::1]:443`); nil for what cannot be an address.
+    static func withoutPort(_ entry: String) -> String? {
+        if entry.hasPrefix("[") {
+            guard let close = entry.firstIndex(of: "]") else { return nil }
+            return String(entry[entry.index(after: entry.startIndex)..<close])
+        }
+        let colons = entry.reduce(0) { $0 + ($1 == ":" ? 1 : 0) }
+        if colons == 1, let colon = entry.firstIndex(of: ":") { return String(entry[..<colon]) }
+        return entry
     }
 
     /// 4 bytes for IPv4, 16 for IPv6; an IPv4-mapped IPv6 address (`::ffff:10.1.2.3`) as IPv4.

@@ -211,9 +211,11 @@ struct CommerceTests {
         #expect(history.last?["causeKind"] as? String == "message" && history.last?["messageType"] as? String == "order.expiry-due", "\(detail.text)")
 
         var feed: FeedReply?
-        let complete = try await eventually(timeout: .seconds(20), every: .milliseconds(200)) {
+        let complete = try await eventually(timeout: .seconds(90), every: .milliseconds(200)) {
             feed = try await fleet.api.send("GET", "/notifications", as: me).decode(FeedReply.self)
-            return feed?.items.filter { $0.kind == "order_status" }.count == 3
+            // Status changes come over Kafka, mails over the mail queue, which other suites'
+            // mails may hold up: wait for all three mails too.
+            return feed?.items.filter { $0.kind == "order_status" }.count == 3 && feed?.items.filter { $0.kind == "mail" }.count == 3
         }
         #expect(complete, "\(String(describing: feed?.items.map(\.title)))")
         let statuses = feed?.items.filter { $0.kind == "order_status" }.map { $0.orderStatus ?? "?" }

@@ -71,16 +71,19 @@ start_instance() {
         nohup "$EMPORIUM_BIN" $command >>"$LOGS/$name.log" 2>&1 &
     echo $! >"$RUN/$name.pid"
     # Up once its port answers (it exits at once on a bad setting: say so).
-    for _ in $(seq 100); do
+    for _ in $(seq 300); do
         if ! alive "$(pid_of "$name")"; then
             log "$name exited at start; last lines of $LOGS/$name.log:"
             tail -n 5 "$LOGS/$name.log" >&2
             exit 1
         fi
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            log "$name up (pid $(pid_of "$name"), http://127.0.0.1:$port/metrics, log $LOGS/$name.log)"
+            return 0
+        fi
         sleep 0.1
     done
-    log "$name up (pid $(pid_of "$name"), http://127.0.0.1:$port/metrics, log $LOGS/$name.log)"
+    log "$name runs (pid $(pid_of "$name")) but does not answer on port $port yet; see $LOGS/$name.log"
 }
 
 stop_instance() {

@@ -71,16 +71,17 @@ install_missing() {
         # package scripts may start redis/rabbitmq: keep both from happening.
         mkdir -p /etc/postgresql-common/createcluster.d
         echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.d/emporium.conf
-        local own_policy=0
         if [[ ! -e /usr/sbin/policy-rc.d ]]; then
             printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
             chmod +x /usr/sbin/policy-rc.d
-            own_policy=1
+            # Removed however apt ends: left behind, it would keep every later service from starting.
+            trap 'rm -f /usr/sbin/policy-rc.d' EXIT
         fi
         export DEBIAN_FRONTEND=noninteractive
         apt-get update -qq
         apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
-        ((own_policy)) && rm -f /usr/sbin/policy-rc.d
+        rm -f /usr/sbin/policy-rc.d
+        trap - EXIT
     fi
 
     if [[ ! -x "$STATE/venv/bin/python" ]] || ! "$STATE/venv/bin/python" -c 'import aiosmtpd' 2>/dev/null ||

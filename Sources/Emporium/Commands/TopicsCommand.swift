@@ -52,7 +52,7 @@ struct TopicsCommand: AsyncParsableCommand {
                 do {
                     outcomes = try await producer.createTopics(wanted, timeout: .seconds(15))
                     break
-                } catch let error as KafkaError where error.isRetriable && ContinuousClock.now < deadline {
+                } catch let error as KafkaError where TopicsCommand.isPassing(error) && ContinuousClock.now < deadline {
                     print("topics: brokers not ready (\(error.message)); trying again")
                     try await Task.sleep(for: .seconds(2))
                 }
@@ -60,10 +60,10 @@ struct TopicsCommand: AsyncParsableCommand {
             for topic in wanted {
                 print("topics: \(topic.name): \(outcomes[topic.name].map { $0 == .created ? "created" : "already there" } ?? "not reported")")
             }
-            // What the cluster has now: a topic that existed with fewer partitions is reported,
+            // What the cluster has now, once every broker knows the new topics (metadata spreads
+            // after CreateTopics returns): a topic that existed with fewer partitions is reported,
             // not changed (adding partitions moves keys to other partitions: an operator's call).
-            let missing = try await TopicsCommand.missingOrShort(on: producer)
-            guard missing.isEmpty else { throw ValidationError("not as the list says: \(missing.joined(separator: "; "))") }
+            try await TopicsCommand.waitUntilPresent(on: producer, until: deadline + .seconds(30), wait: wait)
             print("topics: \(wanted.count) topics ready on \(servers)")
         }
 
@@ -83,23 +83,33 @@ struct TopicsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (producer, patience, _) = try TopicsCommand.connect(wait: wait)
-            let deadline = ContinuousClock.now + patience
-            var missing: [String] = []
-            repeat {
-                do {
-                    missing = try await TopicsCommand.missingOrShort(on: producer)
-                } catch let error as KafkaError {
-                    missing = ["no broker answered (\(error.message))"]
-                }
-                if missing.isEmpty {
-                    print("topics: all \(TopicsCommand.layout.count) topics present")
-                    return
-                }
-                print("topics: waiting for \(missing.joined(separator: "; "))")
-                try await Task.sleep(for: .seconds(2))
-            } while ContinuousClock.now < deadline
-            throw ValidationError("topics missing after \(wait): \(missing.joined(separator: "; "))")
+            try await TopicsCommand.waitUntilPresent(on: producer, until: ContinuousClock.now + patience, wait: wait)
+            print("topics: all \(TopicsCommand.layout.count) topics present")
         }
+    }
+
+    /// Polls the cluster's metadata until every topic is there with its partitions, or throws at
+    /// `deadline` naming what is missing.
+    static func waitUntilPresent(on producer: KafkaProducer, until deadline: ContinuousClock.Instant, wait: String) async throws {
+        var missing: [String] = []
+        repeat {
+            do {
+                missing = try await missingOrShort(on: producer)
+            } catch let error as KafkaError {
+                missing = ["no broker answered (\(error.message))"]
+            }
+            if missing.isEmpty { return }
+            print("topics: waiting for \(missing.joined(separator: "; "))")
+            try await Task.sleep(for: .seconds(2))
+        } while ContinuousClock.now < deadline
+        throw ValidationError("topics missing after \(wait): \(missing.joined(separator: "; "))")
+    }
+
+    /// Errors of a cluster that is still coming up: retried until the wait runs out.
+    static func isPassing(_ error: KafkaError) -> Bool {
+        // NOT_CONTROLLER (41) while a controller is elected; INVALID_REPLICATION_FACTOR (38) while
+        // fewer brokers than the factor have registered.
+        error.isRetriable || [41, 38].contains(error.nativeCode ?? 0)
     }
 
     /// A client for the brokers of KAFKA_BOOTSTRAP_SERVERS (after the secrets check every command

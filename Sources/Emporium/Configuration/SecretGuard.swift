@@ -8,7 +8,7 @@ enum SecretGuard {
     /// Keys whose whole value is a secret.
     static let secretKeys = ["AUTH_JWT_SECRET", "AUTH_ADMIN_PASSWORD", "SMTP_PASSWORD"]
     /// Keys holding a URL whose password part is a secret.
-    static let secretURLKeys = ["POSTGRES_PRIMARY_URL", "POSTGRES_REPLICA_URL", "AMQP_URL", "REDIS_URL"]
+    static let secretURLKeys = ["POSTGRES_PRIMARY_URL", "POSTGRES_REPLICA_URL", "AMQP_URL", "REDIS_URL", "SMTP_URL"]
 
     /// Values published in this repository's history: usable by anyone who reads it.
     static let publishedValues: Set<String> = [
@@ -29,10 +29,16 @@ enum SecretGuard {
         return nil
     }
 
-    /// The password inside a URL's user-info (`scheme://user:password@host`), percent-decoded.
+    /// The password inside a URL's user-info (`scheme://user:password@host`), as written: a
+    /// placeholder is refused whatever the URL's shape, even one the URL parsers would reject.
     static func password(inURL text: String) -> String? {
-        guard let components = URLComponents(string: text) else { return nil }
-        return components.password.map { $0.removingPercentEncoding ?? $0 }
+        guard let scheme = text.range(of: "://") else { return nil }
+        let rest = text[scheme.upperBound...]
+        guard let at = rest.lastIndex(of: "@") else { return nil }
+        let userInfo = rest[..<at]
+        guard let colon = userInfo.firstIndex(of: ":") else { return nil }
+        let password = String(userInfo[userInfo.index(after: colon)...])
+        return password.removingPercentEncoding ?? password
     }
 }
 
@@ -45,10 +51,12 @@ extension Environment {
             throw ConfigurationError(key: key, message: refusal)
         }
         for key in SecretGuard.secretURLKeys {
-            guard let url = optionalString(key), let password = SecretGuard.password(inURL: url),
-                  let refusal = SecretGuard.refusal(key: key, value: password)
-            else { continue }
-            throw ConfigurationError(key: key, message: "the password in the URL \(refusal)")
+            guard let url = optionalString(key) else { continue }
+            // Anywhere in the URL, so that a placeholder is found even where the URL's shape (an
+            // unencoded @ or / in the password) would keep the password from being picked out.
+            if let refusal = SecretGuard.refusal(key: key, value: url) ?? SecretGuard.password(inURL: url).flatMap({ SecretGuard.refusal(key: key, value: $0) }) {
+                throw ConfigurationError(key: key, message: "the URL's password \(refusal)")
+            }
         }
     }
 }

@@ -129,7 +129,9 @@ public final class KafkaConsumer: Service, Sendable {
         return KafkaWatermarks(low: low, high: high)
     }
 
-    /// Whether the group has given this member its first assignment (possibly empty) yet.
+    /// Whether this member holds an assignment of its group (possibly empty: more members than
+    /// partitions): from the first assignment until the assignment is lost (not when it is only
+    /// handed over in a rebalance).
     public var hasJoinedGroup: Bool {
         KafkaClientContext.of(client.handle)?.joinedGroup.withLock { $0 } ?? false
     }
@@ -300,6 +302,11 @@ private func rebalance(_ client: OpaquePointer, _ reason: rd_kafka_resp_err_t, _
         let committed = rd_kafka_commit(client, nil, 0)
         if committed != RD_KAFKA_RESP_ERR_NO_ERROR && committed != RD_KAFKA_RESP_ERR__NO_OFFSET {
             logger?.info("kafka commit before revoke refused", metadata: ["kafka.error": "\(String(cString: rd_kafka_err2name(committed)))"])
+        }
+        // Lost, not handed over (the session timed out, or the member was fenced): not a member
+        // of the group until the next assignment.
+        if rd_kafka_assignment_lost(client) != 0 {
+            KafkaClientContext.of(client)?.joinedGroup.withLock { $0 = false }
         }
         let revoked = partitions.map { TopicPartitionList.elements(of: $0).map(\.0) } ?? []
         KafkaClientContext.of(client)?.assignments.withLock { assignments in

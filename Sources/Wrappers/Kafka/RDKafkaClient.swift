@@ -66,8 +66,8 @@ final class KafkaClientContext: @unchecked Sendable {
     let logger: Logger
     /// When each partition now assigned to this consumer was assigned (set by the rebalance callback).
     let assignments = Mutex<[KafkaTopicPartition: ContinuousClock.Instant]>([:])
-    /// Set by the first assignment of a consumer group (which may be empty: more members than
-    /// partitions): from then on the consumer is a member of its group.
+    /// Set by each assignment of the consumer group (which may be empty: more members than
+    /// partitions), cleared when the assignment is lost: whether the consumer is a member.
     let joinedGroup = Mutex(false)
 
     init(logger: Logger) {
