@@ -61,6 +61,8 @@ check_replicas() {
 
 # instance_name ROLE N and instance_port ROLE BASE N: the n-th instance's name and port.
 instance_name() { if (($2 == 1)); then echo "$1"; else echo "$1-$2"; fi; }
+# instance_index ROLE NAME: n of an instance name (the role's own name is its first).
+instance_index() { if [[ $2 == "$1" ]]; then echo 1; else echo "${2##*-}"; fi; }
 instance_port() { if [[ $1 == api ]]; then echo $(($2 + $3 - 1)); else echo $(($2 + 10 * ($3 - 1))); fi; }
 
 start_instance() {
@@ -123,8 +125,7 @@ up() {
         done
         # Scale down: instances beyond the count asked for.
         for name in $(instances_of "$role"); do
-            n="${name##*-}"
-            [[ "$name" == "$role" ]] && n=1
+            n="$(instance_index "$role" "$name")"
             ((n > count)) && stop_instance "$name"
         done
     done
@@ -151,8 +152,7 @@ status() {
             continue
         fi
         for name in $names; do
-            n="${name##*-}"
-            [[ "$name" == "$role" ]] && n=1
+            n="$(instance_index "$role" "$name")"
             if alive "$(pid_of "$name")"; then
                 printf '%-22s %-8s pid %-8s %s\n' "$name" up "$(pid_of "$name")" "http://127.0.0.1:$(instance_port "$role" "$port" "$n")/metrics"
             else

@@ -7,9 +7,10 @@ import ServiceLifecycle
 import UnixSignals
 
 /// `emporium dev kafka`: hosts librdkafka's mock cluster (no Kafka broker can be installed on the
-/// development machines), creates the project's topics (`Destinations.kafkaTopics`, as `emporium topics list` prints them) through the mock API, and writes the
-/// bootstrap addresses (random ports) to a file that the services script, the tests and the fleet
-/// read. Runs until SIGTERM or SIGINT.
+/// development machines), creates the project's topics (`Destinations.kafkaTopics`, as
+/// `emporium topics list` prints them) through the mock API, and writes the bootstrap addresses
+/// (random ports) to a file that the services script, the tests and the fleet read. Runs until
+/// SIGTERM or SIGINT.
 struct DevKafkaCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kafka",

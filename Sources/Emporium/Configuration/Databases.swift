@@ -16,9 +16,4 @@ struct Databases: Sendable {
 
     /// In the order a service group starts them (and stops them in reverse).
     var services: [any Service] { [primary] + (replica.map { [$0] } ?? []) + [router] }
-
-    /// For `/health/ready`.
-    func isPrimaryReachable() async -> Bool {
-        (try? await primary.query("SELECT 1")) != nil
-    }
 }

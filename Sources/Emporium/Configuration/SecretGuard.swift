@@ -19,7 +19,7 @@ enum SecretGuard {
 
     /// Why `value` of `key` is unusable, or nil. Never repeats the value: it may be a real
     /// secret someone pasted next to a placeholder.
-    static func refusal(key: String, value: String) -> String? {
+    static func refusal(_ value: String) -> String? {
         if value.range(of: "CHANGE-ME", options: .caseInsensitive) != nil {
             return "is a placeholder (contains CHANGE-ME): set a real secret"
         }
@@ -47,14 +47,14 @@ extension Environment {
     /// naming the key (never the value).
     func refusePlaceholderSecrets() throws {
         for key in SecretGuard.secretKeys {
-            guard let value = optionalString(key), let refusal = SecretGuard.refusal(key: key, value: value) else { continue }
+            guard let value = optionalString(key), let refusal = SecretGuard.refusal(value) else { continue }
             throw ConfigurationError(key: key, message: refusal)
         }
         for key in SecretGuard.secretURLKeys {
             guard let url = optionalString(key) else { continue }
             // Anywhere in the URL, so that a placeholder is found even where the URL's shape (an
             // unencoded @ or / in the password) would keep the password from being picked out.
-            if let refusal = SecretGuard.refusal(key: key, value: url) ?? SecretGuard.password(inURL: url).flatMap({ SecretGuard.refusal(key: key, value: $0) }) {
+            if let refusal = SecretGuard.refusal(url) ?? SecretGuard.password(inURL: url).flatMap(SecretGuard.refusal) {
                 throw ConfigurationError(key: key, message: "the URL's password \(refusal)")
             }
         }

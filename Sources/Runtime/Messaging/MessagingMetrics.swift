@@ -18,9 +18,13 @@ struct MessagingMetrics: Sendable {
     }
 
     func count(_ outcome: Outcome, consumer: String, type: String) {
+        messages(outcome, consumer: consumer, type: type).increment()
+    }
+
+    private func messages(_ outcome: Outcome, consumer: String, type: String) -> Counter {
         Counter(label: "messaging_messages_total", dimensions: [
             ("consumer", consumer), ("type", type), ("outcome", outcome.rawValue),
-        ], factory: factory).increment()
+        ], factory: factory)
     }
 
     /// Creates the failure series of `consumer` at zero, for each of `types` and `unknown` (what
@@ -29,9 +33,7 @@ struct MessagingMetrics: Sendable {
     func prepare(consumer: String, types: [String]) {
         for type in types + ["unknown"] {
             for outcome in [Outcome.failed, .retried, .deadLettered] {
-                Counter(label: "messaging_messages_total", dimensions: [
-                    ("consumer", consumer), ("type", type), ("outcome", outcome.rawValue),
-                ], factory: factory).increment(by: 0)
+                messages(outcome, consumer: consumer, type: type).increment(by: 0)
             }
         }
     }
