@@ -1,5 +1,7 @@
 """A stand-in OTLP/HTTP collector for the tests: accepts POST /v1/traces (and the other signals)
-and writes each body to <directory>/<n>.bin, answering 200 with an empty export response."""
+and writes each body to <directory>/<n>.bin, answering 200 with an empty export response. Once it
+listens it writes its port to <directory>/ready (port 0 lets the system choose one), so that a test starts the exporting process only then (an
+exporter whose first batch meets a closed port retries it with back-off, holding later batches)."""
 import http.server
 import os
 import sys
@@ -28,4 +30,8 @@ class Capture(http.server.BaseHTTPRequestHandler):
         pass
 
 
-http.server.ThreadingHTTPServer(("127.0.0.1", port), Capture).serve_forever()
+server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Capture)
+with open(os.path.join(directory, "ready.tmp"), "w") as f:
+    f.write(str(server.server_address[1]))
+os.rename(os.path.join(directory, "ready.tmp"), os.path.join(directory, "ready"))
+server.serve_forever()

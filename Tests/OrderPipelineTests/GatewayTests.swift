@@ -178,14 +178,21 @@ struct GatewayTests {
     @Test("with an OTLP endpoint configured, the request's span is exported in the client's trace, and its messages carry it")
     func spansExported() async throws {
         let fleet = try await PipelineFleet.shared.get()
-        let collectorPort = try freeLocalPort()
-        let captured = fleet.logDirectory.appendingPathComponent("otlp-\(collectorPort)")
+        // The stand-in collector binds a port of its own choosing and names it once it listens: an
+        // exporter started before that would meet a closed port.
+        let captured = fleet.logDirectory.appendingPathComponent("otlp-\(UUID())")
         let script = PipelineFleet.repositoryRoot.appendingPathComponent("Tests/otlp_capture.py").path
-        let collector = try ChildProcess(["/bin/sh", "-c", "exec python3 '\(script)' '\(captured.path)' \(collectorPort)"])
+        let collector = try ChildProcess(["/bin/sh", "-c", "exec python3 '\(script)' '\(captured.path)' 0 2>> '\(captured.path).log'"])
         defer { collector.signal(SIGKILL) }
+        var collectorPort: Int?
+        _ = try await eventually(timeout: .seconds(60), every: .milliseconds(100)) {
+            collectorPort = (try? String(contentsOf: captured.appendingPathComponent("ready"), encoding: .utf8)).flatMap { Int($0) }
+            return collectorPort != nil
+        }
+        let otlpPort = try #require(collectorPort, "the OTLP stand-in did not start (\(captured.path).log)")
         let apiPort = try freeLocalPort()
         fleet.spawn("api-traced", ["api"], extraEnvironment: [
-            "API_PORT": String(apiPort), "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:\(collectorPort)",
+            "API_PORT": String(apiPort), "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:\(otlpPort)",
             "OTEL_BSP_SCHEDULE_DELAY": "100", "AUTH_ADMIN_EMAIL": "", "AUTH_ADMIN_PASSWORD": "",
         ].filter { !$0.value.isEmpty })
         defer { Task { try? await fleet.stop("api-traced") } }
@@ -216,7 +223,8 @@ struct GatewayTests {
                 (try? Data(contentsOf: captured.appendingPathComponent(name)))?.range(of: traceBytes) != nil
             }
         }
-        #expect(exported, "no exported span with trace \(traceID) in \(captured.path)")
+        let log = (try? String(contentsOf: fleet.logDirectory.appendingPathComponent("api-traced.log"), encoding: .utf8)) ?? ""
+        #expect(exported, "no exported span with trace \(traceID) in \(captured.path); api-traced.log ends:\n\(log.suffix(3000))")
     }
 
     @Test("schemathesis finds no 5xx and no answer that breaks the document")
