@@ -7,7 +7,7 @@ FLEET := deploy/local/fleet.sh
 # The addresses of the local services, for the fleet and the tests.
 WITH_ENV := eval "$$(bash $(SERVICES) env)" &&
 
-.PHONY: install demo run seed test test-interop interop-run bench build migrate services-up services-down services-status fleet-up fleet-down compose-up compose-down compose-logs deploy-check
+.PHONY: install demo run seed test test-interop interop-run chaos chaos-short bench build migrate services-up services-down services-status fleet-up fleet-down compose-up compose-down compose-logs deploy-check
 
 COMPOSE := docker compose -f compose/docker-compose.yml
 
@@ -42,7 +42,22 @@ test: build services-up
 	@bash $(SERVICES) purge-test-queues
 	$(WITH_ENV) swift build --build-tests
 	$(WITH_ENV) swift test --skip-build
+	@$(MAKE) --no-print-directory chaos-short
 	@$(MAKE) --no-print-directory interop-run
+
+## The whole fleet scaled out (api x2, relay x2, product x3, order x2, mail x2, auth x1) under
+## load and random faults, then the invariants; the report names the seed that repeats it
+## (docs/chaos.md). make chaos DURATION=30m SEED=42
+DURATION ?= 10m
+SEED ?=
+chaos: build services-up
+	@mkdir -p .local/chaos
+	$(WITH_ENV) .build/debug/emporium chaos --duration $(DURATION) $(if $(SEED),--seed $(SEED)) --report .local/chaos/last-report.json
+
+# make test's run: a fixed seed, one fault of each kind, 100 s of load (about 4 minutes in all).
+chaos-short:
+	@mkdir -p .local/chaos
+	$(WITH_ENV) .build/debug/emporium chaos --duration 100s --each-kind-once --seed 20261203 --report .local/chaos/short-report.json
 
 INTEROP := deploy/local/interop.sh
 # The messaging conformance suite (its Kafka cases in interop mode) and one order end to end.

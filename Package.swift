@@ -245,6 +245,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "Processes",
+            path: "Sources/Runtime/Processes",
+            swiftSettings: strict
+        ),
+        .target(
             name: "Observability",
             dependencies: [
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -275,6 +280,7 @@ let package = Package(
                 "Observability",
                 "Ordering",
                 "Postgres",
+                "Processes",
                 "Redis",
                 "SMTP",
                 "Sodium",
@@ -318,6 +324,7 @@ let package = Package(
             name: "EmporiumTestSupport",
             dependencies: [
                 "ConnectionPool",
+                "Processes",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

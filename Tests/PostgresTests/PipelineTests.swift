@@ -1,5 +1,5 @@
 import Foundation
-import Postgres
+@testable import Postgres
 import Testing
 
 @Suite("Pipeline mode", .timeLimit(.minutes(1)))
@@ -41,6 +41,71 @@ struct PipelineTests {
             let rows = try await pool.pipeline(["SELECT 1 AS one", "SELECT 2 AS two"])
             #expect(try rows[1].single().decode("two", as: Int.self) == 2)
         }
+    }
+
+    @Test("a pipeline on a connection the server terminated fails as a lost connection, and the next one works")
+    func terminatedSession() async throws {
+        var configuration = try TestServers.primary
+        configuration.applicationName = "pipeline-\(UUID().uuidString.prefix(8))"
+        configuration.maximumConnections = 1
+        let victim = PostgresPool(configuration: configuration, logger: TestServers.logger)
+        // What a primary's fast shutdown does to every session, at whatever point of a batch it
+        // finds it: FATAL 57P01, then the socket closes. Whether libpq has seen the close yet
+        // when the batch's end is missing depends on timing, hence several rounds.
+        for round in 0..<20 {
+            _ = try await victim.query("SELECT 1 AS warm")
+            let terminator = Task {
+                try await Task.sleep(for: .milliseconds(20 + 5 * round))
+                return try await pool.query("""
+                    SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity WHERE application_name = \(configuration.applicationName)
+                    """).single().decode("n", as: Int.self)
+            }
+            let batch: [PostgresQuery] = ["SELECT 1 AS one"] + Array(repeating: "SELECT pg_sleep(0.01)", count: 30) + ["SELECT 3 AS three"]
+            let error = try await #require(throws: PostgresError.self) { try await victim.pipeline(batch) }
+            #expect(try await terminator.value == 1)
+            // Before the fix, sometimes code .server ("pipeline lost its sync point"), not
+            // retriable: the messaging runtime dead-lettered the message being handled.
+            #expect(error.isConnectionLoss && error.isRetriable, "round \(round): \(error)")
+        }
+        let rows = try await victim.pipeline(["SELECT 1 AS one", "SELECT 2 AS two"])
+        #expect(try rows[1].single().decode("two", as: Int.self) == 2)
+    }
+
+    @Test("a batch whose end never came is a lost connection, whatever libpq still says of the socket")
+    func lostSyncPointIsConnectionLoss() {
+        // The chaos run's case: a primary's fast shutdown mid-batch while libpq still reported the
+        // connection open. It used to be a non-retriable server error ("pipeline lost its sync
+        // point"), and the message being handled was dead-lettered at once.
+        let bare = PGConnectionHandle.lostSyncPoint(nil, server: "db:5432")
+        #expect(bare.isConnectionLoss && bare.isRetriable)
+        let afterStatement = PGConnectionHandle.lostSyncPoint(PostgresError(.server, "no such table", sqlState: "42P01", server: "db:5432"), server: "db:5432")
+        #expect(afterStatement.isConnectionLoss && afterStatement.message.contains("no such table"))
+        let shutdown = PostgresError(.server, "terminating connection due to administrator command", sqlState: "57P01", server: "db:5432")
+        #expect(PGConnectionHandle.lostSyncPoint(shutdown, server: "db:5432").sqlState == "57P01")
+    }
+
+    @Test("an outage is waited out, other errors are not")
+    func outageWaitedOut() async throws {
+        var calls = 0
+        let value = try await PostgresOutage.waitOut(patience: .seconds(10)) {
+            calls += 1
+            if calls < 3 { throw PostgresError(.connectionFailed, "connection refused", server: "db:5432") }
+            return 7
+        }
+        #expect(value == 7 && calls == 3)
+        calls = 0
+        let other = try await #require(throws: PostgresError.self) {
+            try await PostgresOutage.waitOut(patience: .seconds(10)) {
+                calls += 1
+                throw PostgresError(.server, "duplicate key", sqlState: "23505", server: "db:5432")
+            }
+        }
+        #expect(other.sqlState == "23505" && calls == 1)
+        let start = ContinuousClock.now
+        await #expect(throws: PostgresError.self) {
+            try await PostgresOutage.waitOut(patience: .milliseconds(500)) { throw PostgresError(.connectionClosed, "gone", server: "db:5432") }
+        }
+        #expect(ContinuousClock.now - start < .seconds(5))
     }
 
     @Test("a pipeline of large results does not deadlock")

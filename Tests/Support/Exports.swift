@@ -1,1 +1,2 @@
 @_exported public import ConnectionPool
+@_exported public import Processes

@@ -447,6 +447,14 @@ rabbitmq-restart)
     log "rabbitmq restarted"
     ;;
 replica-start) replica_start ;;
+primary-stop)
+    # Chaos runs (emporium chaos): the primary goes away (fast shutdown: sessions are cut) ...
+    pg_running "$(pg_base)/primary" && pg "$PGBIN/pg_ctl" -D "$(pg_base)/primary" -m fast -w stop >/dev/null
+    log "postgres primary stopped"
+    ;;
+primary-start) pg_start "$(pg_base)/primary" "$PG_PRIMARY_PORT" primary ;;
+redis-stop) redis_down ;;
+redis-start) redis_up ;;
 purge-test-queues)
     # Deletes the queues test runs leave behind (an aborted run cannot clean up): left to pile
     # up, thousands of quorum queues slow the broker down for every later run.
@@ -459,7 +467,7 @@ rabbitmqctl)
     exec "$RABBITMQ_LIB/rabbitmqctl" "$@"
     ;;
 *)
-    echo "usage: $0 up|down|status|env|replica-stop|replica-start|rabbitmq-restart|purge-test-queues|rabbitmqctl ARGS..." >&2
+    echo "usage: $0 up|down|status|env|install|replica-stop|replica-start|primary-stop|primary-start|redis-stop|redis-start|rabbitmq-restart|purge-test-queues|rabbitmqctl ARGS..." >&2
     exit 2
     ;;
 esac

@@ -94,8 +94,9 @@ public struct MailDelivery: Sendable {
             throw MessagingError(error.isRetriable ? .transient : .permanent, error.description)
         }
         // Recorded at once on its own: if the inbox transaction then fails to commit, the
-        // redelivery finds the mail sent instead of sending it again.
-        try await MailStore.recordSent(id, to: address, on: database)
+        // redelivery finds the mail sent instead of sending it again. A database outage here
+        // (a primary restart) is waited out for the same reason: failing now would send it twice.
+        try await PostgresOutage.waitOut(patience: .seconds(60)) { try await MailStore.recordSent(id, to: address, on: database) }
     }
 
     private func recordFailure(_ id: UUID, _ error: String, final: Bool) async throws {

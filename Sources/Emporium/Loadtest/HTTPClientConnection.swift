@@ -8,6 +8,11 @@ struct HTTPEndpoint: Sendable, CustomStringConvertible {
     let host: String
     let port: Int
 
+    init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
     init(url text: String) throws {
         guard let url = URL(string: text), url.scheme == "http", let host = url.host, !host.isEmpty else {
             throw LoadtestError("--url: expected http://host[:port], got \"\(text)\"")

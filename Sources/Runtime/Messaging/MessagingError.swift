@@ -80,8 +80,7 @@ public struct HandlingFailure: Sendable, Hashable, CustomStringConvertible {
         case let error as PostgresError:
             self.init(
                 errorType: "postgres.\(error.sqlState ?? error.code.description)", message: error.message, isRetriable: error.isRetriable,
-                isInfrastructure: error.isConnectionLoss || error.code == .poolTimeout
-                    || ["57P01", "57P02", "57P03", "53300"].contains(error.sqlState ?? ""))
+                isInfrastructure: PostgresOutage.isOutage(error))
         case let error as RedisError:
             self.init(errorType: "redis.\(error.code)", message: error.message, isRetriable: error.isRetriable)
         case let error as KafkaError:

@@ -79,7 +79,7 @@ extension PGConnectionHandle {
         guard let sync = PQgetResult(connection) else { throw connectionError() }
         let syncStatus = PQresultStatus(sync)
         PQclear(sync)
-        guard syncStatus == PGRES_PIPELINE_SYNC else { throw connectionError(message: "pipeline lost its sync point") }
+        guard syncStatus == PGRES_PIPELINE_SYNC else { throw Self.lostSyncPoint(firstError, server: address) }
         guard PQexitPipelineMode(connection) == 1 else { throw connectionError() }
         if let firstError {
             if Self.invalidatesPreparedStatement(firstError) {
@@ -101,5 +101,15 @@ extension PGConnectionHandle {
             guard emp_pq_wait(socket, 1, 10_000) >= 0 else { throw connectionError(message: "poll failed") }
             guard PQconsumeInput(connection) == 1 else { throw connectionError() }
         }
+    }
+
+    /// The batch's end never came: the session ended mid-batch (a FATAL such as 57P01 when the
+    /// server shuts down, or a cut socket), so the connection is unusable, a lost connection, even
+    /// while libpq still reports it open (seen under a primary's fast shutdown: the error then
+    /// read as a non-retriable server error, and a message being handled was dead-lettered).
+    static func lostSyncPoint(_ firstError: PostgresError?, server: String) -> PostgresError {
+        if let firstError, firstError.isConnectionLoss { return firstError }
+        return PostgresError(
+            .connectionClosed, "pipeline lost its sync point" + (firstError.map { " after: \($0.message)" } ?? ""), server: server)
     }
 }

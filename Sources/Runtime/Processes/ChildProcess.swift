@@ -1,12 +1,15 @@
 public import Foundation
+import Synchronization
 
-/// A process the tests start, signal and wait for. posix_spawn and waitpid: Foundation's
-/// `Process.waitUntilExit` was seen to hang here.
+/// A child process that tests and `emporium chaos` start, signal and wait for. posix_spawn and
+/// waitpid: Foundation's `Process.waitUntilExit` was seen to hang here.
 public final class ChildProcess: Sendable {
     public let pid: pid_t
     public let command: String
+    /// The wait status, once reaped.
+    private let ended = Mutex<Int32?>(nil)
 
-    /// Starts `arguments[0]` (an absolute path) with the test's environment plus `environment`.
+    /// Starts `arguments[0]` (an absolute path) with this process's environment plus `environment`.
     public init(_ arguments: [String], environment: [String: String] = [:]) throws {
         var merged = ProcessInfo.processInfo.environment
         merged.merge(environment) { _, new in new }
@@ -25,7 +28,9 @@ public final class ChildProcess: Sendable {
         command = arguments.joined(separator: " ")
     }
 
+    /// Sends `signal`, unless the process has ended (its pid may be another's by then).
     public func signal(_ signal: Int32) {
+        guard (try? exitStatus()) == nil else { return }
         kill(pid, signal)
     }
 
@@ -33,13 +38,25 @@ public final class ChildProcess: Sendable {
     @discardableResult
     public func wait(timeout: Duration = .seconds(60)) async throws -> Int32 {
         let deadline = ContinuousClock.now + timeout
-        var status: Int32 = 0
         while true {
-            let result = waitpid(pid, &status, WNOHANG)
-            if result == pid { return status }
-            if result == -1 && errno != EINTR { throw ChildProcessFailure(description: "waitpid \(pid): \(String(cString: strerror(errno)))") }
+            if let status = try exitStatus() { return status }
             guard ContinuousClock.now < deadline else { throw ChildProcessFailure(description: "\(command) still running after \(timeout)") }
             try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// The wait status if the process has ended (reaping it), `nil` while it runs.
+    public func exitStatus() throws -> Int32? {
+        try ended.withLock { ended in
+            if let ended { return ended }
+            var status: Int32 = 0
+            let result = waitpid(pid, &status, WNOHANG)
+            if result == pid {
+                ended = status
+                return status
+            }
+            if result == -1 && errno != EINTR { throw ChildProcessFailure(description: "waitpid \(pid): \(String(cString: strerror(errno)))") }
+            return nil
         }
     }
 
