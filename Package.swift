@@ -235,7 +235,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "Auth", "Catalog", "HTTPRuntime", "Mailing", "Messaging", "Observability", "Ordering", "Redis",
+                "Auth", "Catalog", "HTTPRuntime", "Mailing", "Messaging", "Observability", "Ordering", "Postgres", "Redis",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -3,6 +3,7 @@ public import Catalog
 import HTTPRuntime
 public import Hummingbird
 import Logging
+import Postgres
 public import Mailing
 public import Observability
 public import Ordering
@@ -44,13 +45,22 @@ public enum Gateway {
     /// The router: the request's span, then its ids (so every answer, errors included, carries them), HTTP
     /// metrics (which see the final status), problem documents for every error, the caller's
     /// identity, the rate limits (per caller once known), and the routes.
+    /// A database out of reach (a primary restarting, a failover) is a 503 with Retry-After: the
+    /// client should try again (with the same Idempotency-Key), not take it as its request's fault.
+    static func unavailable(_ error: any Error) -> Problem? {
+        guard let error = error as? PostgresError, PostgresOutage.isOutage(error) else { return nil }
+        return Problem(
+            .serviceUnavailable, "Service unavailable", detail: "The database is out of reach for a moment; try again shortly.",
+            headers: [.retryAfter: "1"])
+    }
+
     public static func router(_ services: Services) -> Router<GatewayContext> {
         let router = Router(context: GatewayContext.self)
         // The server span first (a no-op unless span export is configured), so what follows runs in it.
         router.add(middleware: TracingMiddleware())
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: HTTPMetricsMiddleware())
-        router.add(middleware: ProblemMiddleware())
+        router.add(middleware: ProblemMiddleware(translate: unavailable))
         router.add(middleware: InputGuardMiddleware())
         if !services.trustedProxies.isEmpty { router.add(middleware: ForwardedClientMiddleware(trusted: services.trustedProxies)) }
         router.add(middleware: BearerIdentityMiddleware(tokens: services.tokens))

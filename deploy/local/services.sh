@@ -453,7 +453,15 @@ primary-stop)
     log "postgres primary stopped"
     ;;
 primary-start) pg_start "$(pg_base)/primary" "$PG_PRIMARY_PORT" primary ;;
-redis-stop) redis_down ;;
+redis-stop)
+    # Chaos runs: Redis goes away at once (no save), SIGKILL if it has not within 5 s.
+    redis-cli -p "$REDIS_PORT" shutdown nosave now >/dev/null 2>&1 || true
+    pid="$(pid_from "$STATE/redis/redis.pid")"
+    for _ in $(seq 1 100); do pid_alive "$pid" || break; sleep 0.05; done
+    if pid_alive "$pid"; then kill -9 "$pid"; fi
+    rm -f "$STATE/redis/redis.pid"
+    log "redis stopped"
+    ;;
 redis-start) redis_up ;;
 purge-test-queues)
     # Deletes the queues test runs leave behind (an aborted run cannot clean up): left to pile

@@ -2,10 +2,15 @@ public import Hummingbird
 import Logging
 
 /// Answers every error as a problem document: ``Problem`` as it is, Hummingbird's own errors
-/// (404 for an unknown route, 413 for a body over the limit) with their status, and anything
-/// else as a 500 whose detail names only the request id (the error itself goes to the log).
+/// (404 for an unknown route, 413 for a body over the limit) with their status, what `translate`
+/// makes of the rest (the gateway: a database out of reach is a 503), and anything else as a 500
+/// whose detail names only the request id (the error itself goes to the log).
 public struct ProblemMiddleware<Context: IdentifiedRequestContext>: RouterMiddleware {
-    public init() {}
+    let translate: @Sendable (any Error) -> Problem?
+
+    public init(translate: @escaping @Sendable (any Error) -> Problem? = { _ in nil }) {
+        self.translate = translate
+    }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
@@ -17,6 +22,10 @@ public struct ProblemMiddleware<Context: IdentifiedRequestContext>: RouterMiddle
             let detail = (error as? HTTPError)?.body ?? title
             return try Problem(error.status, title, detail: detail).response(from: request, context: context)
         } catch {
+            if let problem = translate(error) {
+                context.logger.warning("request failed", metadata: ["error": "\(error)", "request.id": "\(context.requestID)"])
+                return try problem.response(from: request, context: context)
+            }
             context.logger.error("request failed", metadata: ["error": "\(error)", "request.id": "\(context.requestID)"])
             return try Problem(
                 .internalServerError, "Internal server error", detail: "The request failed; its id is \(context.requestID).")
