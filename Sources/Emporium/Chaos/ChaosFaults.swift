@@ -90,7 +90,12 @@ enum FaultPlan {
                 target = processes.randomElement(using: &random)!
                 hold = random.duration(.milliseconds(200)...(.seconds(5)))
             case .stall:
-                target = processes.randomElement(using: &random)!
+                // librdkafka 2.0.2's mock cluster (Debian's) can abort on an assertion when a group
+                // member that stalled past its session rejoins (rdkafka_mock_cgrp.c:567, seen here
+                // once in a few stalls of a worker), taking the run with it; the CI run stalls an
+                // API instance (no consumer group) so it cannot, long runs stall any process.
+                let candidates = short ? processes.filter { $0.hasPrefix("api") } : processes
+                target = (candidates.isEmpty ? processes : candidates).randomElement(using: &random)!
                 hold = random.duration(.seconds(7)...(.seconds(12)))
             case .kafkaBrokerDown:
                 target = String(Int.random(in: 1...brokers, using: &random))

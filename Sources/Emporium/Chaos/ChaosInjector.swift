@@ -94,8 +94,15 @@ final class ChaosInjector: Sendable {
             try await services("redis-start")
         case .poisonKafka:
             let marker = "chaos-poison-\(UUID().uuidString.lowercased())"
-            _ = try await producer.send(KafkaOutgoingMessage(
-                topic: Destinations.orderTopic, key: marker, value: "\(marker): not an envelope {"))
+            // A broker just taken down and up can time a delivery out: the poison is sent again.
+            for attempt in 1...5 {
+                do {
+                    _ = try await producer.send(KafkaOutgoingMessage(topic: Destinations.orderTopic, key: marker, value: "\(marker): not an envelope {"))
+                    break
+                } catch where attempt < 5 {
+                    try await Task.sleep(for: .seconds(1))
+                }
+            }
             poison.withLock { $0.append((.poisonKafka, marker)) }
         case .poisonAMQP:
             let marker = "chaos-poison-\(UUID().uuidString.lowercased())"
