@@ -22,6 +22,7 @@ struct ChaosReport: Sendable, Codable {
     }
 
     var seed: UInt64
+    var eachKindOnce: Bool
     var runID: String
     var startedAt: Date
     var loadSeconds: Double
@@ -49,7 +50,7 @@ struct ChaosReport: Sendable, Codable {
     var text: String {
         var lines = [
             "chaos run \(runID): \(passed ? "PASS" : "FAIL")",
-            "  seed              \(seed)  (repeat: emporium chaos --seed \(seed) --duration \(Int(loadSeconds.rounded()))s)",
+            "  seed              \(seed)  (repeat: emporium chaos --seed \(seed) --duration \(Int(loadSeconds.rounded()))s\(eachKindOnce ? " --each-kind-once" : ""))",
             "  duration          load \(String(format: "%.0f", loadSeconds)) s, drain \(String(format: "%.0f", drainSeconds)) s, total \(String(format: "%.0f", totalSeconds)) s",
             "  load              \(clients) clients, \(customers) customers, \(skus) SKUs of \(initialStock) units",
             "  orders            \(ordersAccepted) accepted, \(String(format: "%.1f", ordersPerSecond))/s",

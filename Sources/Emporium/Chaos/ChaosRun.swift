@@ -308,7 +308,7 @@ struct ChaosRun {
             let invariants = try await checks.check(evidence)
             let accepted = Set(snapshot.keys.values.flatMap(\.orders)).count
             return ChaosReport(
-                seed: options.seed, runID: runID, startedAt: startedAt, loadSeconds: loadSeconds, drainSeconds: drainSeconds,
+                seed: options.seed, eachKindOnce: options.eachKindOnce, runID: runID, startedAt: startedAt, loadSeconds: loadSeconds, drainSeconds: drainSeconds,
                 totalSeconds: (ContinuousClock.now - began).seconds, clients: options.clients, customers: customers.count, skus: skus.count,
                 initialStock: options.stock, ordersAccepted: accepted, ordersPerSecond: Double(accepted) / max(loadSeconds, 1),
                 orderLatencyMs: .init(snapshot.orderLatencies), answers: snapshot.answers,

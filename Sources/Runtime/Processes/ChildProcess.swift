@@ -19,8 +19,22 @@ public final class ChildProcess: Sendable {
             argv.forEach { free($0) }
             envp.forEach { free($0) }
         }
+        // The child starts with every signal at its default and none blocked: this process may
+        // ignore SIGTERM and SIGINT (ServiceLifecycle handles them through dispatch sources), and
+        // both would be inherited through exec. A server a chaos run restarted ignored SIGTERM
+        // for good that way, and `services.sh down` could not stop it.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var all = sigset_t()
+        var none = sigset_t()
+        sigfillset(&all)
+        sigemptyset(&none)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, arguments[0], nil, nil, &argv, &envp)
+        let result = posix_spawn(&pid, arguments[0], nil, &attributes, &argv, &envp)
         guard result == 0 else {
             throw ChildProcessFailure(description: "cannot start \(arguments.joined(separator: " ")): \(String(cString: strerror(result)))")
         }
