@@ -43,34 +43,6 @@ struct PipelineTests {
         }
     }
 
-    @Test("a pipeline on a connection the server terminated fails as a lost connection, and the next one works")
-    func terminatedSession() async throws {
-        var configuration = try TestServers.primary
-        configuration.applicationName = "pipeline-\(UUID().uuidString.prefix(8))"
-        configuration.maximumConnections = 1
-        let victim = PostgresPool(configuration: configuration, logger: TestServers.logger)
-        // What a primary's fast shutdown does to every session, at whatever point of a batch it
-        // finds it: FATAL 57P01, then the socket closes. Whether libpq has seen the close yet
-        // when the batch's end is missing depends on timing, hence several rounds.
-        for round in 0..<20 {
-            _ = try await victim.query("SELECT 1 AS warm")
-            let terminator = Task {
-                try await Task.sleep(for: .milliseconds(20 + 5 * round))
-                return try await pool.query("""
-                    SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity WHERE application_name = \(configuration.applicationName)
-                    """).single().decode("n", as: Int.self)
-            }
-            let batch: [PostgresQuery] = ["SELECT 1 AS one"] + Array(repeating: "SELECT pg_sleep(0.01)", count: 30) + ["SELECT 3 AS three"]
-            let error = try await #require(throws: PostgresError.self) { try await victim.pipeline(batch) }
-            #expect(try await terminator.value == 1)
-            // Before the fix, sometimes code .server ("pipeline lost its sync point"), not
-            // retriable: the messaging runtime dead-lettered the message being handled.
-            #expect(error.isConnectionLoss && error.isRetriable, "round \(round): \(error)")
-        }
-        let rows = try await victim.pipeline(["SELECT 1 AS one", "SELECT 2 AS two"])
-        #expect(try rows[1].single().decode("two", as: Int.self) == 2)
-    }
-
     @Test("a batch whose end never came is a lost connection, whatever libpq still says of the socket")
     func lostSyncPointIsConnectionLoss() {
         // The chaos run's case: a primary's fast shutdown mid-batch while libpq still reported the
