@@ -1,3 +1,4 @@
+import Catalog
 import Foundation
 import Postgres
 import Synchronization
@@ -29,28 +30,10 @@ final class ConservationProbe: Sendable {
 
     /// The violations seen so far plus those of a fresh snapshot.
     func check() async throws -> [String] {
-        let rows = try await fleet.database.withTransaction(isolation: .repeatableRead) { connection in
-            try await connection.query("""
-                SELECT s.sku, s.available, s.reserved, s.sold,
-                    COALESCE((SELECT sum(l.quantity) FROM catalog.reservation_lines l JOIN catalog.reservations r USING (order_id)
-                              WHERE l.sku = s.sku AND r.status = 'reserved'), 0)::integer AS held,
-                    COALESCE((SELECT sum(l.quantity) FROM catalog.reservation_lines l JOIN catalog.reservations r USING (order_id)
-                              WHERE l.sku = s.sku AND r.status = 'sold'), 0)::integer AS sold_lines
-                FROM catalog.stock s WHERE s.sku = ANY(\(skus)::text[])
-                """)
+        let balances = try await fleet.database.withTransaction(isolation: .repeatableRead) { connection in
+            try await StockBalance.read(skus, on: connection)
         }
-        var found: [String] = []
-        for row in rows {
-            let sku: String = try row.decode("sku")
-            let available: Int = try row.decode("available")
-            let reserved: Int = try row.decode("reserved")
-            let sold: Int = try row.decode("sold")
-            let held: Int = try row.decode("held")
-            let soldLines: Int = try row.decode("sold_lines")
-            if available + reserved + sold != initial || reserved != held || sold != soldLines || available < 0 {
-                found.append("\(sku): available \(available) + reserved \(reserved) (held by reservations \(held)) + sold \(sold) (\(soldLines)) != \(initial)")
-            }
-        }
+        let found = balances.filter { !$0.conserves(initial) }.map { "\($0.description) != \(initial)" }
         return violations.withLock { $0 } + found
     }
 }

@@ -90,20 +90,20 @@ final class ChaosFleet: Sendable {
     }
 
     /// Notes processes that ended without being killed (and forgets them, so they can be started
-    /// again); returns their names with the exit status.
+    /// again); returns their names.
     func reapUnexpectedExits() -> [String] {
         let ended = running.withLock { running in
-            var ended: [String] = []
+            var ended: [(name: String, status: Int32)] = []
             for (name, child) in running {
                 if let status = try? child.exitStatus() {
-                    ended.append("\(name) (wait status \(status))")
+                    ended.append((name, status))
                     running[name] = nil
                 }
             }
             return ended
         }
-        if !ended.isEmpty { unexpectedExits.withLock { $0 += ended } }
-        return ended
+        if !ended.isEmpty { unexpectedExits.withLock { $0 += ended.map { "\($0.name) (wait status \($0.status))" } } }
+        return ended.map(\.name)
     }
 
     var crashes: [String] { unexpectedExits.withLock { $0 } }

@@ -1,3 +1,4 @@
+import Catalog
 import Foundation
 import Messaging
 import Postgres
@@ -168,28 +169,12 @@ struct ChaosInvariants {
     /// twice would show here as units out of thin air).
     static func stockConserved(_ orders: [UUID: OrderRow], _ evidence: ChaosEvidence, on connection: PostgresConnection) async throws -> InvariantResult {
         var violations: [String] = []
-        let rows = try await connection.query("""
-            SELECT s.sku, s.available, s.reserved, s.sold,
-                COALESCE((SELECT sum(l.quantity) FROM catalog.reservation_lines l JOIN catalog.reservations r USING (order_id)
-                          WHERE l.sku = s.sku AND r.status = 'reserved'), 0)::integer AS held,
-                COALESCE((SELECT sum(l.quantity) FROM catalog.reservation_lines l JOIN catalog.reservations r USING (order_id)
-                          WHERE l.sku = s.sku AND r.status = 'sold'), 0)::integer AS sold_lines
-            FROM catalog.stock s WHERE s.sku = ANY(\(evidence.skus)::text[]) ORDER BY s.sku
-            """)
-        var sold = 0
-        for row in rows {
-            let sku: String = try row.decode("sku")
-            let available: Int = try row.decode("available")
-            let reserved: Int = try row.decode("reserved")
-            let soldUnits: Int = try row.decode("sold")
-            let held: Int = try row.decode("held")
-            let soldLines: Int = try row.decode("sold_lines")
-            sold += soldUnits
-            if available + reserved + soldUnits != evidence.initialStock || available < 0 || reserved != held || soldUnits != soldLines {
-                violations.append("\(sku): available \(available) + reserved \(reserved) (reservations \(held)) + sold \(soldUnits) (reservations \(soldLines)) != \(evidence.initialStock)")
-            }
+        let balances = try await StockBalance.read(evidence.skus, on: connection)
+        for balance in balances where !balance.conserves(evidence.initialStock) {
+            violations.append("\(balance.description) != \(evidence.initialStock)")
         }
-        if rows.count != evidence.skus.count { violations.append("\(evidence.skus.count) SKUs created, \(rows.count) with stock") }
+        let sold = balances.reduce(0) { $0 + $1.sold }
+        if balances.count != evidence.skus.count { violations.append("\(evidence.skus.count) SKUs created, \(balances.count) with stock") }
         let expected: [String: String] = ["COMPLETED": "sold"]
         for row in try await connection.query("SELECT order_id, status FROM catalog.reservations") {
             let id: UUID = try row.decode("order_id")
@@ -203,7 +188,7 @@ struct ChaosInvariants {
         }
         return InvariantResult(
             name: "stock conserved for every SKU; each reservation released at most once", violations: violations,
-            detail: "\(rows.count) SKUs of \(evidence.initialStock) units, \(sold) units sold")
+            detail: "\(balances.count) SKUs of \(evidence.initialStock) units, \(sold) units sold")
     }
 
     /// Each order's history is a legal path from PENDING to where the order is, one step at a time.
@@ -332,7 +317,7 @@ struct ChaosInvariants {
         for (place, letters) in evidence.deadLetters.sorted(by: { $0.key < $1.key }) {
             for letter in letters {
                 total += 1
-                if let marker = evidence.poison.map(\.marker).first(where: { letter.body.contains($0) || letter.messageID == $0 || letter.key == $0 }) {
+                if let marker = evidence.poison.map(\.marker).first(where: letter.carries) {
                     found.insert(marker)
                 } else {
                     violations.append("\(place) \(letter.position): \(letter.type) \(letter.messageID ?? "-"), \(letter.errorType): \(letter.errorMessage)")
@@ -350,4 +335,11 @@ struct ChaosInvariants {
 
 extension UUID {
     var lowercased: String { uuidString.lowercased() }
+}
+
+extension DeadLetter {
+    /// Whether this is the poison message `marker` names (in its body, id or key).
+    func carries(_ marker: String) -> Bool {
+        body.contains(marker) || messageID == marker || key == marker
+    }
 }

@@ -37,18 +37,22 @@ final class ChaosLedger: Sendable {
     func cancelled(_ id: UUID) { state.withLock { _ = $0.cancelled.insert(id) } }
 
     func sent(customer: String, key: String) {
-        state.withLock { $0.keys[customer + " " + key] = $0.keys[customer + " " + key] ?? KeyUse(customer: customer, key: key) }
+        use(customer, key) { _ in }
     }
 
     func answered(customer: String, key: String, order: UUID, latency: Double?) {
-        state.withLock {
-            $0.keys[customer + " " + key, default: KeyUse(customer: customer, key: key)].orders.insert(order)
-            if let latency { $0.orderLatencies.append(latency) }
-        }
+        use(customer, key) { $0.orders.insert(order) }
+        if let latency { state.withLock { $0.orderLatencies.append(latency) } }
     }
 
     func unresolved(customer: String, key: String) {
-        state.withLock { $0.keys[customer + " " + key, default: KeyUse(customer: customer, key: key)].unresolved = true }
+        use(customer, key) { $0.unresolved = true }
+    }
+
+    /// The record of (customer, key), made on first use; keyed as the idempotency table's rows
+    /// are matched to it ("customer key").
+    private func use(_ customer: String, _ key: String, _ change: (inout KeyUse) -> Void) {
+        state.withLock { change(&$0.keys[customer + " " + key, default: KeyUse(customer: customer, key: key)]) }
     }
 }
 

@@ -2,25 +2,7 @@ import Foundation
 
 /// What a chaos run prints (and writes as JSON with `--report`): the seed to repeat it, the load,
 /// the faults by kind, and each invariant with PASS or its offending ids.
-struct ChaosReport: Sendable, Codable {
-    struct Latency: Sendable, Codable {
-        var p50: Double
-        var p95: Double
-        var p99: Double
-        var max: Double
-
-        init(_ samples: [Double]) {
-            let sorted = samples.sorted()
-            func at(_ fraction: Double) -> Double {
-                sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int((Double(sorted.count) * fraction).rounded(.up)) - 1)]
-            }
-            p50 = at(0.50)
-            p95 = at(0.95)
-            p99 = at(0.99)
-            max = sorted.last ?? 0
-        }
-    }
-
+struct ChaosReport: Sendable, Encodable {
     var seed: UInt64
     var eachKindOnce: Bool
     var runID: String
@@ -34,7 +16,8 @@ struct ChaosReport: Sendable, Codable {
     var initialStock: Int
     var ordersAccepted: Int
     var ordersPerSecond: Double
-    var orderLatencyMs: Latency
+    /// The round trip of each POST /orders answered with an order (the last try of its key).
+    var orderLatencyMs: LoadtestReport.Percentiles?
     var answers: [String: Int]
     var faultsByKind: [String: Int]
     var faults: [InjectedFault]
@@ -54,7 +37,7 @@ struct ChaosReport: Sendable, Codable {
             "  duration          load \(String(format: "%.0f", loadSeconds)) s, drain \(String(format: "%.0f", drainSeconds)) s, total \(String(format: "%.0f", totalSeconds)) s",
             "  load              \(clients) clients, \(customers) customers, \(skus) SKUs of \(initialStock) units",
             "  orders            \(ordersAccepted) accepted, \(String(format: "%.1f", ordersPerSecond))/s",
-            "  POST /orders      p50 \(Self.ms(orderLatencyMs.p50))  p95 \(Self.ms(orderLatencyMs.p95))  p99 \(Self.ms(orderLatencyMs.p99))  max \(Self.ms(orderLatencyMs.max))",
+            "  POST /orders      " + (orderLatencyMs?.text ?? "no answers"),
             "  faults            \(faults.count): " + faultsByKind.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "),
         ]
         let missing = FaultKind.allCases.map(\.rawValue).filter { faultsByKind[$0] == nil }
@@ -71,6 +54,4 @@ struct ChaosReport: Sendable, Codable {
         lines.append("logs: \(logDirectory)")
         return lines.joined(separator: "\n")
     }
-
-    static func ms(_ value: Double) -> String { String(format: "%.0f ms", value) }
 }

@@ -258,9 +258,9 @@ struct ChaosRun {
             let deadline = loadStart + options.load
             let watcher = Task {
                 while !Task.isCancelled {
-                    for crashed in fleet.reapUnexpectedExits() {
-                        say("process ended on its own: \(crashed); starting it again")
-                        try? fleet.start(String(crashed.prefix { $0 != " " }))
+                    for name in fleet.reapUnexpectedExits() {
+                        say("process ended on its own: \(name); starting it again")
+                        try? fleet.start(name)
                     }
                     try? await Task.sleep(for: .seconds(1))
                 }
@@ -279,19 +279,22 @@ struct ChaosRun {
             var moving: [String] = ["not checked"]
             var deadLetters = DeadLetterSnapshot()
             var lastWord = ContinuousClock.now
+            var lastRead = ContinuousClock.now - .seconds(5)
             while ContinuousClock.now < drainDeadline {
                 moving = (try? await checks.inFlight()) ?? ["the database does not answer"]
                 if ContinuousClock.now - lastWord > .seconds(15) {
                     say("draining: \(moving.isEmpty ? "reading the dead letters" : moving.joined(separator: ", "))")
                     lastWord = ContinuousClock.now
                 }
-                if moving.isEmpty {
+                // The dead letters once nothing moves, at most every 5 s (each Kafka read joins a group).
+                if moving.isEmpty && ContinuousClock.now - lastRead >= .seconds(5) {
+                    lastRead = ContinuousClock.now
                     deadLetters = await readDeadLetters(producer: producer, bootstrap: cluster.bootstrapServers, amqp: amqp)
                     let seen = deadLetters.letters.values.flatMap { $0 }
-                    let missing = injector.poisonMarkers.filter { poison in !seen.contains { $0.body.contains(poison.marker) || $0.key == poison.marker } }
+                    let missing = injector.poisonMarkers.filter { poison in !seen.contains { $0.carries(poison.marker) } }
                     if missing.isEmpty { break }
-                    moving = ["\(missing.count) poison messages not yet dead-lettered"]
                 }
+                if moving.isEmpty { moving = ["poison messages not yet dead-lettered"] }
                 try? await Task.sleep(for: .seconds(1))
             }
             watcher.cancel()
