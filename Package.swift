@@ -168,6 +168,7 @@ let package = Package(
         .target(
             name: "HTTPRuntime",
             dependencies: [
+                "DomainKit",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
@@ -176,6 +177,19 @@ let package = Package(
         ),
 
         // MARK: - Domains
+        // Each domain's core (its `Core` folder) is a target of its own that depends only on
+        // DomainKit: the compiler keeps HTTP, SQL and brokers out of the rules.
+        .target(
+            name: "DomainKit",
+            path: "Sources/Domains/DomainKit",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "OrderingCore",
+            dependencies: ["DomainKit"],
+            path: "Sources/Domains/Ordering/Core",
+            swiftSettings: strict
+        ),
         .target(
             name: "Contracts",
             dependencies: ["Messaging"],
@@ -195,13 +209,14 @@ let package = Package(
         .target(
             name: "Ordering",
             dependencies: [
-                "Contracts", "HTTPRuntime", "Messaging", "Postgres", "Redis",
+                "Contracts", "DomainKit", "HTTPRuntime", "Messaging", "OrderingCore", "Postgres", "Redis",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Domains/Ordering",
+            exclude: ["Core"],
             swiftSettings: strict
         ),
 
@@ -314,6 +329,12 @@ let package = Package(
         ),
 
         // MARK: - Tests
+        .testTarget(
+            name: "DomainCoreTests",
+            dependencies: ["DomainKit", "OrderingCore"],
+            path: "Tests/DomainCoreTests",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "ContractTests",
             dependencies: ["Contracts", "EmporiumTestSupport", "Messaging"],

@@ -23,8 +23,8 @@ public struct AdminOrderRoutes<Context: IdentifiedRequestContext>: Sendable {
         let query = request.uri.queryParameters
         var filter = OrderAdministration.Filter()
         if let status = query.get("status") {
-            guard let known = OrderStatus.all.first(where: { $0.rawValue == status }) else {
-                throw Problem.badRequest("The query parameter \"status\" must be one of \(OrderStatus.all.map(\.rawValue).joined(separator: ", ")).")
+            guard let known = OrderStatus(rawValue: status) else {
+                throw Problem.badRequest("The query parameter \"status\" must be one of \(OrderStatus.allCases.map(\.rawValue).joined(separator: ", ")).")
             }
             filter.status = known
         }
@@ -60,7 +60,7 @@ public struct AdminOrderRoutes<Context: IdentifiedRequestContext>: Sendable {
     }
 
     private func cause(_ context: Context, _ admin: Caller) -> OrderStore.Cause {
-        .request(context.requestID, correlationID: context.correlationID, traceParent: context.traceParent, actor: "admin:\(admin.id)")
+        .request(context.requestID, correlationID: context.correlationID, traceParent: context.traceParent, actor: admin.actor)
     }
 
     /// An RFC 3339 time (`2026-11-22T08:00:00Z`, fractions allowed).

@@ -45,15 +45,9 @@ public struct CartRoutes<Context: IdentifiedRequestContext>: Sendable {
     /// replayed for a repeat.
     @Sendable func checkout(_ request: Request, context: Context) async throws -> Response {
         let caller = try context.requireCaller()
-        guard let key = request.headers[OrderRoutes<Context>.idempotencyKeyHeader], !key.isEmpty else {
-            throw Problem.badRequest("POST /cart/checkout needs an Idempotency-Key header.")
-        }
-        guard key.utf8.count <= 255 else { throw Problem.badRequest("The Idempotency-Key is longer than 255 bytes.") }
+        let key = try OrderRoutes<Context>.idempotencyKey(request, route: "POST /cart/checkout")
         let cause = OrderStore.Cause.request(
-            context.requestID, correlationID: context.correlationID, traceParent: context.traceParent, actor: "\(caller.role.rawValue):\(caller.id)")
-        let stored = try await service.checkout(caller: caller, idempotencyKey: key, cause: cause)
-        var headers: HTTPFields = [:]
-        if stored.replayed { headers[OrderRoutes<Context>.replayedHeader] = "true" }
-        return jsonResponse(bytes: stored.body, status: HTTPResponse.Status(code: stored.status), headers: headers)
+            context.requestID, correlationID: context.correlationID, traceParent: context.traceParent, actor: caller.actor)
+        return OrderRoutes<Context>.created(try await service.checkout(caller: caller, idempotencyKey: key, cause: cause))
     }
 }

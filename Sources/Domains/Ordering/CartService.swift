@@ -1,6 +1,7 @@
+public import DomainKit
 import Foundation
-public import HTTPRuntime
 import Logging
+public import OrderingCore
 public import Postgres
 
 /// One cart per customer (created by its first item), priced from the order side's catalog copy,
@@ -8,10 +9,12 @@ public import Postgres
 public struct CartService: Sendable {
     let database: PostgresRouter
     let orders: OrderService
+    let clock: any WallClock
 
-    public init(database: PostgresRouter, orders: OrderService) {
+    public init(database: PostgresRouter, orders: OrderService, clock: any WallClock = SystemClock()) {
         self.database = database
         self.orders = orders
+        self.clock = clock
     }
 
     // MARK: - The cart as the API shows it
@@ -39,8 +42,7 @@ public struct CartService: Sendable {
     }
 
     public struct View: Encodable, Sendable {
-        /// `open`, or `locked` while a checkout waits for its stock decision.
-        public var status: String
+        public var status: CartStatus
         public var lines: [Line]
         /// Over the lines that can be ordered, when they share one currency.
         public var totalMinor: Int64?
@@ -61,8 +63,8 @@ public struct CartService: Sendable {
     }
 
     static func view(_ customerID: String, on connection: PostgresConnection) async throws -> View {
-        let status: String = try await connection.query("SELECT status FROM ordering.carts WHERE customer_id = \(customerID)")
-            .first?.decode("status") ?? "open"
+        let status = try await connection.query("SELECT status FROM ordering.carts WHERE customer_id = \(customerID)")
+            .first.map { try OrderStore.decode($0, "status", as: CartStatus.self) } ?? .open
         let rows = try await connection.query("""
             SELECT l.sku, l.quantity, l.added_price_minor, l.added_currency, l.rejected_requested, l.rejected_available,
                 k.name, k.price_minor, k.currency, COALESCE(k.deleted, true) AS deleted
@@ -98,23 +100,20 @@ public struct CartService: Sendable {
 
     /// Adds `quantity` of `sku` (to the line's quantity, if the SKU is there already).
     public func add(_ item: NewItem, customerID: String) async throws -> View {
-        var errors: [String] = []
-        if !(1...1000).contains(item.quantity) { errors.append("quantity: 1 to 1000") }
-        if item.sku.isEmpty || item.sku.utf8.count > 64 { errors.append("sku: 1 to 64 characters") }
-        guard errors.isEmpty else { throw Problem.invalid(errors) }
+        try CartRules.validate(sku: item.sku, quantity: item.quantity)
         return try await change(customerID, creating: true) { cartID, connection in
-            guard let product = try await connection.query("""
+            let product = try await connection.query("""
                 SELECT price_minor, currency FROM ordering.catalog WHERE sku = \(item.sku) AND NOT deleted
                 """).first
-            else { throw Problem.invalid(["sku: no product \(item.sku)"], extensions: ["skus": .strings([item.sku])]) }
-            let lines: Int = try await connection.query(
-                "SELECT count(*)::integer AS n FROM ordering.cart_lines WHERE cart_id = \(cartID) AND sku <> \(item.sku)").first?.decode("n") ?? 0
-            guard lines < NewOrder.maximumLines else { throw Problem.invalid(["lines: at most \(NewOrder.maximumLines) different products"]) }
-            let held: Int = try await connection.query(
-                "SELECT quantity FROM ordering.cart_lines WHERE cart_id = \(cartID) AND sku = \(item.sku)").first?.decode("quantity") ?? 0
-            guard held + item.quantity <= 1000 else {
-                throw Problem.invalid(["quantity: at most 1000 of one product in all; the cart holds \(held)"])
-            }
+            let counts = try await connection.query("""
+                SELECT count(*) FILTER (WHERE sku <> \(item.sku))::integer AS others,
+                    COALESCE(sum(quantity) FILTER (WHERE sku = \(item.sku)), 0)::integer AS held
+                FROM ordering.cart_lines WHERE cart_id = \(cartID)
+                """).first
+            try CartRules.add(
+                sku: item.sku, quantity: item.quantity, productExists: product != nil, held: try counts?.decode("held") ?? 0,
+                otherLines: try counts?.decode("others") ?? 0)
+            guard let product else { return }
             try await connection.execute("""
                 INSERT INTO ordering.cart_lines (cart_id, sku, quantity, added_price_minor, added_currency)
                 VALUES (\(cartID), \(item.sku), \(item.quantity), \(try product.decode("price_minor", as: Int64.self)), \(try product.decode("currency", as: String.self)))
@@ -126,7 +125,7 @@ public struct CartService: Sendable {
 
     /// Sets a line's quantity; 0 removes it. 404 for a SKU the cart does not hold.
     public func setQuantity(_ sku: String, to quantity: Int, customerID: String) async throws -> View {
-        guard (0...1000).contains(quantity) else { throw Problem.invalid(["quantity: 0 to 1000"]) }
+        try CartRules.validate(newQuantity: quantity)
         return try await change(customerID, creating: false) { cartID, connection in
             let changed = quantity == 0
                 ? try await connection.execute("DELETE FROM ordering.cart_lines WHERE cart_id = \(cartID) AND sku = \(sku)")
@@ -134,7 +133,7 @@ public struct CartService: Sendable {
                     UPDATE ordering.cart_lines SET quantity = \(quantity), rejected_requested = NULL, rejected_available = NULL
                     WHERE cart_id = \(cartID) AND sku = \(sku)
                     """)
-            guard changed == 1 else { throw Self.noLine(sku) }
+            guard changed == 1 else { throw CartRules.noLine(sku) }
         }
     }
 
@@ -142,8 +141,8 @@ public struct CartService: Sendable {
         try await setQuantity(sku, to: 0, customerID: customerID)
     }
 
-    /// Runs `body` on the customer's locked cart row (creating the cart if asked): 409 while a
-    /// checkout holds it, 404 without a cart when not creating.
+    /// Runs `body` on the customer's locked cart row (creating the cart if asked), if
+    /// ``CartRules/change(_:)`` allows.
     private func change(
         _ customerID: String, creating: Bool, _ body: @Sendable (UUID, PostgresConnection) async throws -> Void
     ) async throws -> View {
@@ -153,13 +152,11 @@ public struct CartService: Sendable {
                     INSERT INTO ordering.carts (id, customer_id) VALUES (\(UUID()), \(customerID)) ON CONFLICT (customer_id) DO NOTHING
                     """)
             }
-            guard let row = try await connection.query(
-                "SELECT id, status FROM ordering.carts WHERE customer_id = \(customerID) FOR UPDATE").first
-            else { throw Problem.notFound("The cart is empty.") }
-            guard try row.decode("status", as: String.self) == "open" else { throw Self.locked }
-            let cartID: UUID = try row.decode("id")
+            let cart = try await CartStore.lock(customerID: customerID, on: connection)
+            try CartRules.change(cart?.state)
+            guard let cartID = cart?.id else { return try await Self.view(customerID, on: connection) }
             try await body(cartID, connection)
-            try await connection.execute("UPDATE ordering.carts SET updated_at = now() WHERE id = \(cartID)")
+            try await connection.execute("UPDATE ordering.carts SET updated_at = \(clock.now) WHERE id = \(cartID)")
             return try await Self.view(customerID, on: connection)
         }
     }
@@ -169,7 +166,7 @@ public struct CartService: Sendable {
     /// Locks the cart and places its order through ``OrderService/create``, with the request's
     /// Idempotency-Key: a repeat gets the same answer. The cart stays locked until the stock
     /// decision: reserved empties it, rejected opens it again with the short lines marked.
-    public func checkout(caller: Caller, idempotencyKey: String, cause: OrderStore.Cause) async throws -> OrderService.StoredResponse {
+    public func checkout(caller: Caller, idempotencyKey: String, cause: OrderStore.Cause) async throws -> OrderService.Placed {
         let customerID = caller.id
         // A repeat of a checkout whose order exists: its answer, whatever the cart holds now. (A key
         // first used for POST /orders goes the normal way: another body gets 422.)
@@ -179,38 +176,29 @@ public struct CartService: Sendable {
             try await reopenUnlessCheckoutOrder(customerID, idempotencyKey)
             return stored
         }
-        enum Lock: Sendable {
-            case locked([NewOrder.Line])
-            case repeatOf([NewOrder.Line])
-        }
-        let lock = try await database.withTransaction { connection -> Lock in
-            guard let cart = try await connection.query(
-                "SELECT id, status, checkout_key FROM ordering.carts WHERE customer_id = \(customerID) FOR UPDATE").first
-            else { throw Self.empty }
-            let cartID: UUID = try cart.decode("id")
-            let lines = try await connection.query("""
-                SELECT sku, quantity FROM ordering.cart_lines WHERE cart_id = \(cartID) ORDER BY sku
-                """).map { NewOrder.Line(sku: try $0.decode("sku"), quantity: try $0.decode("quantity")) }
-            if try cart.decode("status", as: String.self) == "locked" {
-                guard try cart.decode("checkout_key", as: String?.self) == idempotencyKey else { throw Self.locked }
-                return .repeatOf(lines)
+        let now = clock.now
+        let lines = try await database.withTransaction { connection -> [NewOrder.Line] in
+            let cart = try await CartStore.lock(customerID: customerID, on: connection)
+            var lines: [NewOrder.Line] = []
+            if let cart {
+                lines = try await connection.query("""
+                    SELECT sku, quantity FROM ordering.cart_lines WHERE cart_id = \(cart.id) ORDER BY sku
+                    """).map { NewOrder.Line(sku: try $0.decode("sku"), quantity: try $0.decode("quantity")) }
             }
-            guard !lines.isEmpty else { throw Self.empty }
-            try await connection.execute("""
-                UPDATE ordering.carts SET status = 'locked', checkout_key = \(idempotencyKey), updated_at = now() WHERE id = \(cartID)
-                """)
-            // Remembered as a checkout's key, unless POST /orders used it first.
-            try await connection.execute("""
-                INSERT INTO ordering.cart_checkouts (customer_id, idempotency_key)
-                SELECT \(customerID), \(idempotencyKey) WHERE NOT EXISTS (
-                    SELECT 1 FROM ordering.idempotency_keys WHERE customer_id = \(customerID) AND idempotency_key = \(idempotencyKey))
-                ON CONFLICT DO NOTHING
-                """)
-            return .locked(lines)
-        }
-        let lines: [NewOrder.Line]
-        switch lock {
-        case .repeatOf(let held), .locked(let held): lines = held
+            switch try CartRules.checkout(cart?.state, lineCount: lines.count, key: idempotencyKey, now: now) {
+            case .repeatOf:
+                return lines
+            case .lock(let locked):
+                try await CartStore.save(locked, id: cart!.id, on: connection)
+                // Remembered as a checkout's key, unless POST /orders used it first.
+                try await connection.execute("""
+                    INSERT INTO ordering.cart_checkouts (customer_id, idempotency_key)
+                    SELECT \(customerID), \(idempotencyKey) WHERE NOT EXISTS (
+                        SELECT 1 FROM ordering.idempotency_keys WHERE customer_id = \(customerID) AND idempotency_key = \(idempotencyKey))
+                    ON CONFLICT DO NOTHING
+                    """)
+                return lines
+            }
         }
         do {
             let response = try await orders.create(
@@ -218,9 +206,9 @@ public struct CartService: Sendable {
             // A replay may be of POST /orders's order for the key (used first, or at the same moment).
             if response.replayed { try await reopenUnlessCheckoutOrder(customerID, idempotencyKey) }
             return response
-        } catch let problem as Problem where problem.status == .conflict {
+        } catch let error as DomainError where error.kind == .busy {
             // The same key is at work in another request (a double submit): that one decides.
-            throw problem
+            throw error
         } catch {
             // Refused (invalid lines, the key used for another body) or failed, maybe after the
             // order's commit.
@@ -233,14 +221,15 @@ public struct CartService: Sendable {
     /// order's stock decision opens it. An order POST /orders made with the key is not the cart's,
     /// and its decision never touches the cart.
     private func reopenUnlessCheckoutOrder(_ customerID: String, _ key: String) async throws {
-        try await database.withPrimary { connection in
-            try await connection.execute("""
-                UPDATE ordering.carts SET status = 'open', checkout_key = NULL, updated_at = now()
-                WHERE customer_id = \(customerID) AND status = 'locked' AND checkout_key = \(key)
-                  AND NOT EXISTS (
-                      SELECT 1 FROM ordering.idempotency_keys
-                      WHERE customer_id = \(customerID) AND idempotency_key = \(key) AND from_checkout)
-                """)
+        let now = clock.now
+        try await database.withTransaction { connection in
+            guard let cart = try await CartStore.lock(customerID: customerID, on: connection) else { return }
+            let checkoutOrderExists = try await !connection.query("""
+                SELECT 1 FROM ordering.idempotency_keys WHERE customer_id = \(customerID) AND idempotency_key = \(key) AND from_checkout
+                """).isEmpty
+            if let reopened = CartRules.abandonCheckout(cart.state, key: key, checkoutOrderExists: checkoutOrderExists, now: now) {
+                try await CartStore.save(reopened, id: cart.id, on: connection)
+            }
         }
     }
 
@@ -251,8 +240,4 @@ public struct CartService: Sendable {
                 """).isEmpty
         }
     }
-
-    static let locked = Problem.conflict("A checkout of this cart is waiting for its stock decision; change it afterwards.")
-    static let empty = Problem.invalid(["lines: the cart is empty"])
-    static func noLine(_ sku: String) -> Problem { Problem.notFound("The cart holds no \(sku).") }
 }

@@ -1,7 +1,6 @@
-import Contracts
+public import DomainKit
 public import Foundation
-public import HTTPRuntime
-import Messaging
+public import OrderingCore
 public import Postgres
 
 /// Admin control of orders: every order, filtered; one order with its history and the messages
@@ -9,9 +8,11 @@ public import Postgres
 /// is recorded with the admin as its actor and mails the customer.
 public struct OrderAdministration: Sendable {
     let database: PostgresRouter
+    let clock: any WallClock
 
-    public init(database: PostgresRouter) {
+    public init(database: PostgresRouter, clock: any WallClock = SystemClock()) {
         self.database = database
+        self.clock = clock
     }
 
     /// `GET /admin/orders` filters.
@@ -31,9 +32,9 @@ public struct OrderAdministration: Sendable {
 
     /// One transition and what caused it.
     public struct Transition: Encodable, Sendable {
-        public var from: String?
-        public var to: String
-        public var reason: String?
+        public var from: OrderStatus?
+        public var to: OrderStatus
+        public var reason: CancelReason?
         public var at: Date
         /// `request` or `message`.
         public var causeKind: String
@@ -70,7 +71,7 @@ public struct OrderAdministration: Sendable {
 
     public func detail(_ id: UUID) async throws -> Detail {
         try await database.withPrimary { connection in
-            guard let order = try await OrderStore.order(id, visibleTo: nil, on: connection) else { throw Self.notFound(id) }
+            guard let order = try await OrderStore.order(id, visibleTo: nil, on: connection) else { throw OrderRules.notFound(id) }
             let rows = try await connection.query("""
                 SELECT h.from_status, h.to_status, h.reason, h.at, h.cause_kind, h.cause_id, h.actor,
                     (SELECT i.message_type FROM messaging.inbox i
@@ -80,7 +81,9 @@ public struct OrderAdministration: Sendable {
                 """)
             let history = try rows.map { row in
                 Transition(
-                    from: try row.decode("from_status"), to: try row.decode("to_status"), reason: try row.decode("reason"),
+                    from: try row.decode("from_status", as: String?.self).map { try OrderStore.decode($0, "from_status") },
+                    to: try OrderStore.decode(row, "to_status"),
+                    reason: try row.decode("reason", as: String?.self).map { try OrderStore.decode($0, "reason") },
                     at: try row.decode("at"), causeKind: try row.decode("cause_kind"), causeId: try row.decode("cause_id"),
                     messageType: try row.decode("message_type"), actor: try row.decode("actor"))
             }
@@ -91,31 +94,12 @@ public struct OrderAdministration: Sendable {
     /// PENDING or PAID -> CANCELLED (`admin`): `order.cancelled` releases the reservation (once,
     /// whatever else arrives), and the customer is mailed. A COMPLETED or CANCELLED order: 409.
     public func cancel(_ id: UUID, cause: OrderStore.Cause) async throws -> Order {
-        try await database.withTransaction { connection in
-            guard let order = try await OrderStore.lock(id, on: connection) else { throw Self.notFound(id) }
-            guard order.status == .pending || order.status == .paid else {
-                throw Problem.conflict(
-                    "The order is \(order.status); only a PENDING or PAID order can be cancelled.",
-                    extensions: ["orderStatus": .string(order.status.rawValue)])
-            }
-            try await OrderMessages.cancel(id, order, reason: "admin", mail: .orderCancelled, cause: cause, on: connection)
-            return try await OrderStore.order(id, visibleTo: nil, on: connection)!
-        }
+        try await OrderService.handle(.cancelAsAdmin, id, cause: cause, database: database, clock: clock)
     }
 
     /// PAID -> COMPLETED before the expiry would (fulfilled): `order.completed` sells the units,
     /// and the customer is mailed. Anything else: 409.
     public func complete(_ id: UUID, cause: OrderStore.Cause) async throws -> Order {
-        try await database.withTransaction { connection in
-            guard let order = try await OrderStore.lock(id, on: connection) else { throw Self.notFound(id) }
-            guard order.status == .paid else {
-                throw Problem.conflict(
-                    "The order is \(order.status); only a PAID order can be completed.", extensions: ["orderStatus": .string(order.status.rawValue)])
-            }
-            try await OrderMessages.complete(id, order, cause: cause, on: connection)
-            return try await OrderStore.order(id, visibleTo: nil, on: connection)!
-        }
+        try await OrderService.handle(.completeAsAdmin, id, cause: cause, database: database, clock: clock)
     }
-
-    static func notFound(_ id: UUID) -> Problem { Problem.notFound("There is no order \(id.uuidString.lowercased()).") }
 }

@@ -1,27 +1,37 @@
 import Contracts
+public import DomainKit
 import Foundation
 import Logging
 public import Messaging
+public import OrderingCore
 import Postgres
 
 /// The order worker's handlers: the catalog copy, the product worker's stock decisions, and the
-/// delayed reminders and expiry. Each runs in the consumer's inbox transaction; a transition is a
-/// compare-and-set on the locked order row, so a message that finds the order already moved on
-/// (paid before its reminder, cancelled before its expiry) changes nothing and sends nothing.
+/// delayed reminders and expiry. Each runs in the consumer's inbox transaction on the locked order
+/// row; ``OrderRules`` decides, so a message that finds the order already moved on (paid before
+/// its reminder, cancelled before its expiry) changes nothing and sends nothing.
 public enum OrderLifecycle {
     static let actor = "worker-order"
 
     /// Every handler of the order worker: Kafka (`product.*`, `stock.*`) and AMQP (reminders,
     /// expiry) share one processor and one inbox. `timings` place each reminder's successor.
-    public static func handlers(timings: OrderTimings) -> MessageHandlers {
+    public static func handlers(timings: OrderTimings, clock: any WallClock = SystemClock()) -> MessageHandlers {
         var handlers = MessageHandlers()
         handlers.on(ProductCreated.self) { event, context in try await copy(event.product, context: context) }
         handlers.on(ProductUpdated.self) { event, context in try await copy(event.product, context: context) }
         handlers.on(ProductDeleted.self, deleteCopy)
-        handlers.on(StockReserved.self, stockReserved)
-        handlers.on(StockRejected.self, stockRejected)
-        handlers.on(PaymentReminderDue.self) { event, context in try await remind(event, timings: timings, context: context) }
-        handlers.on(OrderExpiryDue.self, expire)
+        func on<Payload: MessagePayload>(_ type: Payload.Type, _ event: @escaping @Sendable (Payload) -> (UUID, OrderEvent)) {
+            handlers.on(type) { payload, context in
+                let (orderID, event) = event(payload)
+                try await handle(event, orderID: orderID, timings: timings, clock: clock, context: context)
+            }
+        }
+        on(StockReserved.self) { ($0.orderID, .stockReserved) }
+        on(StockRejected.self) { event in
+            (event.orderID, .stockRejected(event.shortages.map { StockShortfall(sku: $0.sku, requested: $0.requested, available: $0.available) }))
+        }
+        on(PaymentReminderDue.self) { ($0.orderID, .reminderDue($0.number)) }
+        on(OrderExpiryDue.self) { ($0.orderID, .expiryDue) }
         return handlers
     }
 
@@ -47,79 +57,24 @@ public enum OrderLifecycle {
             """)
     }
 
-    // MARK: - Stock decisions
+    // MARK: - Stock decisions and timers
 
-    /// Records the reservation and, for a PENDING order, mails the confirmation.
-    static func stockReserved(_ event: StockReserved, context: MessageContext) async throws {
-        guard let order = try await recordDecision("reserved", of: event.orderID, context: context) else { return }
-        // A checkout's cart has become this order: it is emptied.
-        try await CartStore.orderReserved(event.orderID, on: context.connection)
-        guard order.status == .pending else { return }
-        try await OrderMessages.mail(
-            .orderConfirmation, to: order.customerID, orderID: event.orderID, cause: cause(context), on: context.connection)
-    }
-
-    /// PENDING -> CANCELLED (`out_of_stock`), with the shortages in the customer's mail.
-    static func stockRejected(_ event: StockRejected, context: MessageContext) async throws {
-        guard let order = try await recordDecision("rejected", of: event.orderID, context: context) else { return }
-        // A checkout's cart opens again with the short lines marked, to be fixed and checked out again.
-        try await CartStore.orderRejected(event.orderID, shortages: event.shortages, on: context.connection)
-        guard order.status == .pending else { return }
-        let shortages = event.shortages.map { "\($0.sku): \($0.requested) requested, \($0.available) available" }
-        try await OrderMessages.cancel(
-            event.orderID, order, reason: "out_of_stock", mail: .outOfStock, data: ["shortages": shortages.joined(separator: "; ")],
-            cause: cause(context), on: context.connection)
-    }
-
-    /// Records the product worker's decision on the locked order, once: returns the order as it
-    /// was, or `nil` when a decision was already recorded. An unknown order is poison.
-    private static func recordDecision(_ decision: String, of orderID: UUID, context: MessageContext) async throws -> OrderStore.Locked? {
-        guard let order = try await OrderStore.lock(orderID, on: context.connection) else {
-            throw MessagingError(.poisonMessage, "\(context.envelope.type) for an unknown order \(orderID)")
-        }
-        guard order.stock == "awaiting" else { return nil }
-        try await context.connection.execute("""
-            UPDATE ordering.orders SET stock = \(decision), stock_decided_at = now(), updated_at = now() WHERE id = \(orderID)
-            """)
-        return order
-    }
-
-    // MARK: - Reminders and expiry
-
-    /// Mails reminder `number` if the order is still PENDING (and this reminder was not sent yet),
-    /// then sets the next timer: the next reminder, or the expiry once the reminders are done or
-    /// the order is paid. A cancelled or completed order's chain ends here.
-    static func remind(_ event: PaymentReminderDue, timings: OrderTimings, context: MessageContext) async throws {
+    /// Asks ``OrderRules`` on the locked order and applies what it decides. A stock decision for
+    /// an unknown order is poison; a timer of an order that is gone (purged) ends its chain.
+    static func handle(_ event: OrderEvent, orderID: UUID, timings: OrderTimings, clock: any WallClock, context: MessageContext) async throws {
         let connection = context.connection
-        guard let order = try await OrderStore.lock(event.orderID, on: connection) else { return }
-        guard order.status == .pending || order.status == .paid else { return }
-        if order.status == .pending, order.remindersSent < event.number {
-            try await connection.execute("""
-                UPDATE ordering.orders SET reminders_sent = \(event.number), updated_at = now() WHERE id = \(event.orderID)
-                """)
-            try await OrderMessages.mail(
-                .paymentReminder, to: order.customerID, orderID: event.orderID, data: ["reminder": String(event.number)],
-                cause: cause(context), on: connection)
+        guard let state = try await OrderStore.lock(orderID, on: connection) else {
+            switch event {
+            case .stockReserved, .stockRejected:
+                throw MessagingError(.poisonMessage, "\(context.envelope.type) for an unknown order \(orderID)")
+            case .reminderDue, .expiryDue:
+                return
+            }
         }
-        let next = OrderTimers.next(
-            after: event.number, of: event.orderID, createdAt: order.createdAt, timings: timings,
-            skipReminders: order.status != .pending, now: Date())
-        try await Outbox.append(try next.outboxMessage(orderID: event.orderID, cause: cause(context)), on: connection)
-    }
-
-    /// PENDING -> CANCELLED (`expired`) with `order.cancelled`; PAID -> COMPLETED with `order.completed`
-    /// (and the customer's mail either way).
-    static func expire(_ event: OrderExpiryDue, context: MessageContext) async throws {
-        let connection = context.connection
-        guard let order = try await OrderStore.lock(event.orderID, on: connection) else { return }
-        switch order.status {
-        case .pending:
-            try await OrderMessages.cancel(event.orderID, order, reason: "expired", mail: .orderCancelled, cause: cause(context), on: connection)
-        case .paid:
-            try await OrderMessages.complete(event.orderID, order, cause: cause(context), on: connection)
-        default:
-            return
-        }
+        let now = clock.now
+        let transition = OrderRules.handle(event, on: state, timings: timings, now: now)
+        try await OrderEffects.apply(
+            transition.effects, orderID: orderID, customerID: state.customerID, cause: cause(context), now: now, on: connection)
     }
 
     private static func cause(_ context: MessageContext) -> OrderStore.Cause {

@@ -26,21 +26,26 @@ public struct OrderRoutes<Context: IdentifiedRequestContext>: Sendable {
 
     @Sendable func create(_ request: Request, context: Context) async throws -> Response {
         let caller = try context.requireCaller()
-        guard let key = request.headers[Self.idempotencyKeyHeader], !key.isEmpty else {
-            throw Problem.badRequest("POST /orders needs an Idempotency-Key header.")
-        }
-        guard key.utf8.count <= 255 else { throw Problem.badRequest("The Idempotency-Key is longer than 255 bytes.") }
+        let key = try Self.idempotencyKey(request, route: "POST /orders")
         let order = try await request.decodeJSON(NewOrder.self, context: context)
-        let stored = try await service.create(order, idempotencyKey: key, caller: caller, cause: cause(context, caller))
-        var headers: HTTPFields = [:]
-        if stored.replayed { headers[Self.replayedHeader] = "true" }
-        if let id = try? JSONDecoder().decode(OrderID.self, from: Data(stored.body)).id {
-            headers[.location] = "/orders/\(id.uuidString.lowercased())"
-        }
-        return jsonResponse(bytes: stored.body, status: HTTPResponse.Status(code: stored.status), headers: headers)
+        return Self.created(try await service.create(order, idempotencyKey: key, caller: caller, cause: cause(context, caller)))
     }
 
-    private struct OrderID: Decodable { var id: UUID }
+    /// The request's Idempotency-Key: required, at most 255 bytes.
+    static func idempotencyKey(_ request: Request, route: String) throws -> String {
+        guard let key = request.headers[idempotencyKeyHeader], !key.isEmpty else {
+            throw Problem.badRequest("\(route) needs an Idempotency-Key header.")
+        }
+        guard key.utf8.count <= 255 else { throw Problem.badRequest("The Idempotency-Key is longer than 255 bytes.") }
+        return key
+    }
+
+    /// 201 with the order as it was placed (a repeat: as stored, marked replayed).
+    static func created(_ placed: OrderService.Placed) -> Response {
+        var headers: HTTPFields = [.location: "/orders/\(placed.id.uuidString.lowercased())"]
+        if placed.replayed { headers[Self.replayedHeader] = "true" }
+        return jsonResponse(bytes: placed.order, status: .created, headers: headers)
+    }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> Response {
         let caller = try context.requireCaller()
@@ -51,7 +56,7 @@ public struct OrderRoutes<Context: IdentifiedRequestContext>: Sendable {
     @Sendable func show(_ request: Request, context: Context) async throws -> Response {
         let caller = try context.requireCaller()
         let id = try orderID(context)
-        guard let order = try await service.order(id, caller: caller) else { throw Self.notFound(id) }
+        guard let order = try await service.order(id, caller: caller) else { throw OrderRules.notFound(id) }
         return try jsonResponse(order)
     }
 
@@ -72,9 +77,7 @@ public struct OrderRoutes<Context: IdentifiedRequestContext>: Sendable {
         return id
     }
 
-    private static func notFound(_ id: UUID) -> Problem { Problem.notFound("There is no order \(id.uuidString.lowercased()).") }
-
     private func cause(_ context: Context, _ caller: Caller) -> OrderStore.Cause {
-        .request(context.requestID, correlationID: context.correlationID, traceParent: context.traceParent, actor: "\(caller.role.rawValue):\(caller.id)")
+        .request(context.requestID, correlationID: context.correlationID, traceParent: context.traceParent, actor: caller.actor)
     }
 }

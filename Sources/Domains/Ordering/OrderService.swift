@@ -1,30 +1,35 @@
-import Contracts
+public import DomainKit
 public import Foundation
-public import HTTPRuntime
 public import Logging
-import Messaging
+public import OrderingCore
 public import Postgres
 public import Redis
 
-/// Creating, paying and cancelling orders: what the HTTP routes call.
+/// Creating, paying and cancelling orders: what the APIs call. ``OrderRules`` decides; this
+/// locks, asks, and applies the effects in one transaction.
 public struct OrderService: Sendable {
     let database: PostgresRouter
     let redis: RedisPool?
     let timings: OrderTimings
+    let clock: any WallClock
     let logger: Logger
 
-    public init(database: PostgresRouter, redis: RedisPool?, timings: OrderTimings, logger: Logger) {
+    public init(database: PostgresRouter, redis: RedisPool?, timings: OrderTimings, clock: any WallClock = SystemClock(), logger: Logger) {
         self.database = database
         self.redis = redis
         self.timings = timings
+        self.clock = clock
         self.logger = logger
     }
 
-    /// A response of `POST /orders`, stored with its Idempotency-Key and replayed for a repeat.
-    public struct StoredResponse: Sendable {
-        public var status: Int
-        public var body: [UInt8]
+    /// The order a `POST /orders` (or a checkout) placed, as stored with its Idempotency-Key: the
+    /// order's JSON as it was at creation, replayed byte for byte for a repeat.
+    public struct Placed: Sendable {
+        public var order: [UInt8]
+        /// A repeat of a request that placed it earlier.
         public var replayed: Bool
+        /// The order's id.
+        public var id: UUID
     }
 
     // MARK: - Create
@@ -41,12 +46,11 @@ public struct OrderService: Sendable {
     /// empties or reopens the cart.
     public func create(
         _ request: NewOrder, idempotencyKey: String, caller: Caller, cause: OrderStore.Cause, fromCheckout: Bool = false
-    ) async throws -> StoredResponse {
-        let errors = request.validationErrors()
-        guard errors.isEmpty else { throw Problem.invalid(errors) }
+    ) async throws -> Placed {
+        try request.validate()
         let lock = await lockKey(customerID: caller.id, idempotencyKey: idempotencyKey)
         if case .heldElsewhere = lock {
-            if let stored = try await storedResponse(caller.id, idempotencyKey, fingerprint: request.fingerprint) { return stored }
+            if let stored = try await placed(caller.id, idempotencyKey, fingerprint: request.fingerprint) { return stored }
             throw Self.inProgress
         }
         defer {
@@ -64,16 +68,14 @@ public struct OrderService: Sendable {
             return created
         }
         // The key has a response: a repeat, or (without the Redis lock) a concurrent request that committed first.
-        guard let stored = try await storedResponse(caller.id, idempotencyKey, fingerprint: request.fingerprint) else {
+        guard let stored = try await placed(caller.id, idempotencyKey, fingerprint: request.fingerprint) else {
             throw Self.inProgress
         }
         return stored
     }
 
-    private static var inProgress: Problem {
-        Problem(
-            .conflict, "Request in progress",
-            detail: "A request with this Idempotency-Key is still being processed; retry shortly.", headers: [.retryAfter: "1"])
+    private static var inProgress: DomainError {
+        DomainError(.busy, "A request with this Idempotency-Key is still being processed; retry shortly.", retryAfter: .seconds(1))
     }
 
     private enum IdempotencyLock {
@@ -95,73 +97,47 @@ public struct OrderService: Sendable {
         }
     }
 
-    /// The stored response for the key, 422 if it was stored for another body, `nil` if none.
-    /// The response stored under (customer, key), whatever its request: a cart's checkout repeated
+    /// The order placed under (customer, key), whatever its request: a cart's checkout repeated
     /// after the cart already moved on (emptied by the reservation) still gets its order.
-    public func storedResponse(customerID: String, idempotencyKey: String) async throws -> StoredResponse? {
-        let rows = try await database.primary.query("""
-            SELECT response_status, response_body::text AS body FROM ordering.idempotency_keys
-            WHERE customer_id = \(customerID) AND idempotency_key = \(idempotencyKey)
-            """)
-        return try rows.first.map { row in
-            StoredResponse(status: try row.decode("response_status"), body: Array(try row.decode("body", as: String.self).utf8), replayed: true)
-        }
+    public func storedResponse(customerID: String, idempotencyKey: String) async throws -> Placed? {
+        try await placed(customerID, idempotencyKey, fingerprint: nil)
     }
 
-    private func storedResponse(_ customerID: String, _ key: String, fingerprint: String) async throws -> StoredResponse? {
+    /// The order placed under the key, `nil` if none; refused if it was placed for another body
+    /// (`fingerprint`, when given).
+    private func placed(_ customerID: String, _ key: String, fingerprint: String?) async throws -> Placed? {
         let rows = try await database.primary.query("""
-            SELECT fingerprint, response_status, response_body::text AS body FROM ordering.idempotency_keys
+            SELECT fingerprint, order_id, response_body::text AS body FROM ordering.idempotency_keys
             WHERE customer_id = \(customerID) AND idempotency_key = \(key)
             """)
         guard let row = rows.first else { return nil }
-        guard try row.decode("fingerprint", as: String.self) == fingerprint else {
-            throw Problem(
-                .unprocessableContent, "Idempotency-Key reused",
-                detail: "This Idempotency-Key was used for a request with a different body.")
+        if let fingerprint, try row.decode("fingerprint", as: String.self) != fingerprint {
+            throw DomainError(
+                .invalid, "This Idempotency-Key was used for a request with a different body.", summary: "Idempotency-Key reused")
         }
-        return StoredResponse(status: try row.decode("response_status"), body: Array(try row.decode("body", as: String.self).utf8), replayed: true)
+        return Placed(order: Array(try row.decode("body", as: String.self).utf8), replayed: true, id: try row.decode("order_id"))
     }
 
     /// The order's transaction: prices from the catalog copy, the idempotency record, the order,
     /// its lines and first history entry, and its messages. `nil` when the key was taken.
     private func insert(
         _ request: NewOrder, idempotencyKey: String, customerID: String, cause: OrderStore.Cause, fromCheckout: Bool
-    ) async throws -> StoredResponse? {
-        let orderID = UUID()
-        let now = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 * 1000).rounded(.down) / 1000)
+    ) async throws -> Placed? {
+        let now = clock.now
         return try await database.withTransaction { connection in
             let prices = try await Self.prices(of: request.lines.map(\.sku), on: connection)
-            var lines: [OrderLine] = []
-            var unknown: [String] = []
-            for line in request.lines {
-                guard let product = prices[line.sku] else {
-                    unknown.append(line.sku)
-                    continue
-                }
-                lines.append(OrderLine(
-                    sku: line.sku, name: product.name, quantity: line.quantity, unitPriceMinor: product.priceMinor,
-                    lineTotalMinor: product.priceMinor * Int64(line.quantity)))
-            }
-            guard unknown.isEmpty else {
-                throw Problem.invalid(["unknown or deleted SKUs: \(unknown.joined(separator: ", "))"], extensions: ["skus": .strings(unknown)])
-            }
-            let currencies = Set(request.lines.compactMap { prices[$0.sku]?.currency })
-            guard currencies.count == 1, let currency = currencies.first else {
-                throw Problem.invalid(["lines: every product of an order must be priced in one currency, got \(currencies.sorted().joined(separator: ", "))"])
-            }
-            let order = Order(
-                id: orderID, customerId: customerID, status: .pending, cancelReason: nil, stock: "awaiting", stockDecidedAt: nil, currency: currency,
-                totalMinor: lines.reduce(0) { $0 + $1.lineTotalMinor }, lines: lines, createdAt: now, updatedAt: now)
+            let (order, effects) = try OrderRules.place(request, id: UUID(), customerID: customerID, prices: prices, timings: timings, now: now)
+            let lines = order.lines
             let body = try [UInt8](JSONEncoder.sorted.encode(order))
             let inserted = try await connection.query("""
                 WITH idempotency AS (
                     INSERT INTO ordering.idempotency_keys (customer_id, idempotency_key, fingerprint, order_id, response_status, response_body, from_checkout)
-                    VALUES (\(customerID), \(idempotencyKey), \(request.fingerprint), \(orderID), 201, \(String(decoding: body, as: UTF8.self))::jsonb, \(fromCheckout))
+                    VALUES (\(customerID), \(idempotencyKey), \(request.fingerprint), \(order.id), 201, \(String(decoding: body, as: UTF8.self))::jsonb, \(fromCheckout))
                     ON CONFLICT DO NOTHING
                     RETURNING order_id
                 ), created AS (
                     INSERT INTO ordering.orders (id, customer_id, status, currency, total_minor, created_at, updated_at)
-                    SELECT order_id, \(customerID), 'PENDING', \(currency), \(order.totalMinor), \(now), \(now) FROM idempotency
+                    SELECT order_id, \(customerID), \(order.status.rawValue), \(order.currency), \(order.totalMinor), \(now), \(now) FROM idempotency
                     RETURNING id
                 ), lines AS (
                     INSERT INTO ordering.order_lines (order_id, line_number, sku, name, quantity, unit_price_minor)
@@ -170,46 +146,26 @@ public struct OrderService: Sendable {
                         \(lines.map(\.unitPriceMinor))::bigint[]) WITH ORDINALITY AS l(sku, name, quantity, price, n)
                 )
                 INSERT INTO ordering.status_history (order_id, from_status, to_status, cause_kind, cause_id, actor, at)
-                SELECT id, NULL, 'PENDING', \(cause.kind), \(cause.id), \(cause.actor), \(now) FROM created
+                SELECT id, NULL, \(order.status.rawValue), \(cause.kind), \(cause.id), \(cause.actor), \(now) FROM created
                 RETURNING order_id
                 """)
             guard !inserted.isEmpty else { return nil }
-            try await appendCreationMessages(order, cause: cause, on: connection)
-            return StoredResponse(status: 201, body: body, replayed: false)
+            try await OrderEffects.apply(effects, orderID: order.id, customerID: customerID, placed: order, cause: cause, now: now, on: connection)
+            return Placed(order: body, replayed: false, id: order.id)
         }
-    }
-
-    private struct CatalogPrice {
-        var name: String
-        var priceMinor: Int64
-        var currency: String
     }
 
     /// Live products of the catalog copy among `skus`.
-    private static func prices(of skus: [String], on connection: PostgresConnection) async throws -> [String: CatalogPrice] {
+    private static func prices(of skus: [String], on connection: PostgresConnection) async throws -> [String: OrderRules.Price] {
         let rows = try await connection.query("""
             SELECT sku, name, price_minor, currency FROM ordering.catalog WHERE sku = ANY(\(skus)::text[]) AND NOT deleted
             """)
-        var prices: [String: CatalogPrice] = [:]
+        var prices: [String: OrderRules.Price] = [:]
         for row in rows {
-            prices[try row.decode("sku")] = CatalogPrice(
+            prices[try row.decode("sku")] = OrderRules.Price(
                 name: try row.decode("name"), priceMinor: try row.decode("price_minor"), currency: try row.decode("currency"))
         }
         return prices
-    }
-
-    /// `order.created` for the product worker, and the first of the order's timers (the first
-    /// reminder, or the expiry when there are none): each timer schedules the next when it fires
-    /// (``OrderLifecycle``), so an order carries one delayed message at a time.
-    private func appendCreationMessages(_ order: Order, cause: OrderStore.Cause, on connection: PostgresConnection) async throws {
-        let created = OrderCreated(
-            orderID: order.id, customerID: order.customerId, lines: order.lines.map { StockLine(sku: $0.sku, quantity: $0.quantity) },
-            totalMinor: order.totalMinor, currency: order.currency)
-        let timer = OrderTimers.first(of: order.id, createdAt: order.createdAt, timings: timings, now: order.createdAt)
-        try await Outbox.append([
-            try OrderMessages.message(created, orderID: order.id, to: Destinations.orders, cause: cause),
-            try timer.outboxMessage(orderID: order.id, cause: cause),
-        ], on: connection)
     }
 
     // MARK: - Reads
@@ -224,40 +180,27 @@ public struct OrderService: Sendable {
 
     // MARK: - Pay and cancel
 
-    /// PENDING -> PAID, once the stock is reserved. Compare-and-set on the locked row: a request
-    /// that loses a race (to expiry, to a cancel, to another pay) gets 409 and changes nothing.
+    /// PENDING -> PAID, once the stock is reserved; PENDING -> CANCELLED (`customer`), the
+    /// reservation released through `order.cancelled`. Decided on the locked row: a request that
+    /// loses a race (to expiry, to a cancel, to another pay) is refused and changes nothing.
     public func pay(_ id: UUID, caller: Caller, cause: OrderStore.Cause) async throws -> Order {
-        try await database.withTransaction { connection in
-            let order = try await lockVisible(id, caller: caller, on: connection)
-            guard order.status == .pending else {
-                throw Problem.conflict("The order is \(order.status); only a PENDING order can be paid.", extensions: ["status": .string(order.status.rawValue)])
-            }
-            guard order.stock == "reserved" else {
-                throw Problem.conflict("The order's stock is not reserved yet; pay once it is.", extensions: ["stock": .string(order.stock)])
-            }
-            try await OrderStore.transition(id, from: order.status, to: .paid, cause: cause, on: connection)
-            try await OrderMessages.append(OrderPaid(orderID: id), orderID: id, to: Destinations.orders, cause: cause, on: connection)
-            try await OrderMessages.mail(.paymentReceived, to: order.customerID, orderID: id, cause: cause, on: connection)
-            return try await OrderStore.order(id, visibleTo: nil, on: connection)!
-        }
+        try await Self.handle(.pay(by: caller), id, cause: cause, database: database, clock: clock)
     }
 
-    /// PENDING -> CANCELLED (`customer`); the reservation is released through `order.cancelled`.
     public func cancel(_ id: UUID, caller: Caller, cause: OrderStore.Cause) async throws -> Order {
-        try await database.withTransaction { connection in
-            let order = try await lockVisible(id, caller: caller, on: connection)
-            guard order.status == .pending else {
-                throw Problem.conflict("The order is \(order.status); only a PENDING order can be cancelled.", extensions: ["status": .string(order.status.rawValue)])
-            }
-            try await OrderMessages.cancel(id, order, reason: "customer", mail: .orderCancelled, cause: cause, on: connection)
-            return try await OrderStore.order(id, visibleTo: nil, on: connection)!
-        }
+        try await Self.handle(.cancel(by: caller), id, cause: cause, database: database, clock: clock)
     }
 
-    private func lockVisible(_ id: UUID, caller: Caller, on connection: PostgresConnection) async throws -> OrderStore.Locked {
-        guard let order = try await OrderStore.lock(id, on: connection), caller.isAdmin || order.customerID == caller.id else {
-            throw Problem.notFound("There is no order \(id.uuidString.lowercased()).")
+    /// Locks the order, asks ``OrderRules``, applies the effects, and answers the order as it is now.
+    static func handle(
+        _ command: OrderCommand, _ id: UUID, cause: OrderStore.Cause, database: PostgresRouter, clock: any WallClock
+    ) async throws -> Order {
+        let now = clock.now
+        return try await database.withTransaction { connection in
+            let state = try await OrderStore.lock(id, on: connection)
+            let transition = try OrderRules.handle(command, on: state, orderID: id)
+            try await OrderEffects.apply(transition.effects, orderID: id, customerID: transition.state.customerID, cause: cause, now: now, on: connection)
+            return try await OrderStore.order(id, visibleTo: nil, on: connection)!
         }
-        return order
     }
 }

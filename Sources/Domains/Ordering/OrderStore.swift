@@ -1,6 +1,7 @@
+public import DomainKit
 public import Foundation
-public import HTTPRuntime
 public import Messaging
+public import OrderingCore
 public import Postgres
 
 /// The ordering schema's SQL, on a connection the caller holds (a request's transaction or a
@@ -54,37 +55,29 @@ public enum OrderStore {
         return Page(fetched: try rows.map(order), limit: limit) { $0.id.uuidString.lowercased() }
     }
 
-    /// The order's row, locked for a transition: its status, owner and stock decision.
-    struct Locked: Sendable {
-        var status: OrderStatus
-        var customerID: String
-        var stock: String
-        var remindersSent: Int
-        var createdAt: Date
-    }
-
-    static func lock(_ id: UUID, on connection: PostgresConnection) async throws -> Locked? {
+    /// The order's row, locked for a transition, as its rules read it.
+    static func lock(_ id: UUID, on connection: PostgresConnection) async throws -> OrderState? {
         let rows = try await connection.query("""
             SELECT status, customer_id, stock, reminders_sent, created_at FROM ordering.orders WHERE id = \(id) FOR UPDATE
             """)
         guard let row = rows.first else { return nil }
-        return Locked(
-            status: OrderStatus(rawValue: try row.decode("status")), customerID: try row.decode("customer_id"),
-            stock: try row.decode("stock"), remindersSent: try row.decode("reminders_sent"), createdAt: try row.decode("created_at"))
+        return OrderState(
+            customerID: try row.decode("customer_id"), status: try decode(row, "status"), stock: try decode(row, "stock"),
+            remindersSent: try row.decode("reminders_sent"), createdAt: try row.decode("created_at"))
     }
 
     /// Sets the status of a locked order and records the transition with its cause.
     static func transition(
-        _ id: UUID, from previous: OrderStatus, to next: OrderStatus, reason: String? = nil, cause: Cause,
+        _ id: UUID, from previous: OrderStatus, to next: OrderStatus, reason: CancelReason? = nil, cause: Cause,
         on connection: PostgresConnection
     ) async throws {
         try await connection.execute("""
             WITH changed AS (
-                UPDATE ordering.orders SET status = \(next.rawValue), cancel_reason = \(reason)::text, updated_at = now()
+                UPDATE ordering.orders SET status = \(next.rawValue), cancel_reason = \(reason?.rawValue)::text, updated_at = now()
                 WHERE id = \(id) RETURNING id
             )
             INSERT INTO ordering.status_history (order_id, from_status, to_status, reason, cause_kind, cause_id, actor)
-            SELECT id, \(previous.rawValue), \(next.rawValue), \(reason)::text, \(cause.kind), \(cause.id), \(cause.actor) FROM changed
+            SELECT id, \(previous.rawValue), \(next.rawValue), \(reason?.rawValue)::text, \(cause.kind), \(cause.id), \(cause.actor) FROM changed
             """)
     }
 
@@ -93,10 +86,27 @@ public enum OrderStore {
             try JSONDecoder().decode([OrderLine].self, from: Data($0.utf8))
         } ?? []
         return Order(
-            id: try row.decode("id"), customerId: try row.decode("customer_id"), status: OrderStatus(rawValue: try row.decode("status")),
-            cancelReason: try row.decode("cancel_reason"), stock: try row.decode("stock"),
+            id: try row.decode("id"), customerId: try row.decode("customer_id"), status: try decode(row, "status"),
+            cancelReason: try row.decode("cancel_reason", as: String?.self).map { try decode($0, "cancel_reason") }, stock: try decode(row, "stock"),
             stockDecidedAt: try row.decode("stock_decided_at"), currency: try row.decode("currency"),
             totalMinor: try row.decode("total_minor"), lines: lines, createdAt: try row.decode("created_at"),
             updatedAt: try row.decode("updated_at"))
+    }
+
+    /// A column holding one of a typed state's values; another value is a schema the code does
+    /// not know, reported with the column's name.
+    static func decode<Value: RawRepresentable<String>>(_ row: PostgresRow, _ column: String, as type: Value.Type = Value.self) throws -> Value {
+        try decode(try row.decode(column, as: String.self), column)
+    }
+
+    static func decode<Value: RawRepresentable<String>>(_ text: String, _ column: String) throws -> Value {
+        guard let value = Value(rawValue: text) else { throw UnknownValue(column: column, value: text) }
+        return value
+    }
+
+    struct UnknownValue: Error, CustomStringConvertible {
+        var column: String
+        var value: String
+        var description: String { "ordering.orders.\(column) holds \"\(value)\", which this version does not know" }
     }
 }

@@ -1,7 +1,8 @@
 public import Hummingbird
 import Logging
 
-/// Answers every error as a problem document: ``Problem`` as it is, Hummingbird's own errors
+/// Answers every error as a problem document: ``Problem`` as it is, a ``DomainError`` rendered by
+/// ``Problem/init(_:)``, Hummingbird's own errors
 /// (404 for an unknown route, 413 for a body over the limit) with their status, what `translate`
 /// makes of the rest (the gateway: a database out of reach is a 503), and anything else as a 500
 /// whose detail names only the request id (the error itself goes to the log).
@@ -17,6 +18,8 @@ public struct ProblemMiddleware<Context: IdentifiedRequestContext>: RouterMiddle
             return try await next(request, context)
         } catch let problem as Problem {
             return try problem.response(from: request, context: context)
+        } catch let error as DomainError {
+            return try Problem(error).response(from: request, context: context)
         } catch let error as any HTTPResponseError {
             let title = error.status.reasonPhrase
             let detail = (error as? HTTPError)?.body ?? title

@@ -1,3 +1,4 @@
+public import DomainKit
 public import Foundation
 
 /// An order as the API shows it.
@@ -5,9 +6,9 @@ public struct Order: Codable, Sendable, Hashable {
     public var id: UUID
     public var customerId: String
     public var status: OrderStatus
-    public var cancelReason: String?
-    /// What the product worker decided: `awaiting`, `reserved` or `rejected`.
-    public var stock: String
+    public var cancelReason: CancelReason?
+    /// What the product worker decided.
+    public var stock: StockDecision
     /// When the order side learned that decision.
     public var stockDecidedAt: Date?
     public var currency: String
@@ -15,6 +16,23 @@ public struct Order: Codable, Sendable, Hashable {
     public var lines: [OrderLine]
     public var createdAt: Date
     public var updatedAt: Date
+
+    public init(
+        id: UUID, customerId: String, status: OrderStatus, cancelReason: CancelReason? = nil, stock: StockDecision,
+        stockDecidedAt: Date? = nil, currency: String, totalMinor: Int64, lines: [OrderLine], createdAt: Date, updatedAt: Date
+    ) {
+        self.id = id
+        self.customerId = customerId
+        self.status = status
+        self.cancelReason = cancelReason
+        self.stock = stock
+        self.stockDecidedAt = stockDecidedAt
+        self.currency = currency
+        self.totalMinor = totalMinor
+        self.lines = lines
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
 }
 
 extension Order {
@@ -41,18 +59,14 @@ public struct OrderLine: Codable, Sendable, Hashable {
     public var quantity: Int
     public var unitPriceMinor: Int64
     public var lineTotalMinor: Int64
-}
 
-/// PENDING -> PAID -> COMPLETED, PENDING -> CANCELLED.
-public struct OrderStatus: RawRepresentable, Codable, Sendable, Hashable, CustomStringConvertible {
-    public var rawValue: String
-    public init(rawValue: String) { self.rawValue = rawValue }
-    public static let pending = OrderStatus(rawValue: "PENDING")
-    public static let paid = OrderStatus(rawValue: "PAID")
-    public static let completed = OrderStatus(rawValue: "COMPLETED")
-    public static let cancelled = OrderStatus(rawValue: "CANCELLED")
-    public static let all: [OrderStatus] = [.pending, .paid, .completed, .cancelled]
-    public var description: String { rawValue }
+    public init(sku: String, name: String, quantity: Int, unitPriceMinor: Int64) {
+        self.sku = sku
+        self.name = name
+        self.quantity = quantity
+        self.unitPriceMinor = unitPriceMinor
+        self.lineTotalMinor = unitPriceMinor * Int64(quantity)
+    }
 }
 
 /// `POST /orders`: SKUs and quantities; prices come from the order side's catalog copy.
@@ -73,23 +87,24 @@ public struct NewOrder: Codable, Sendable, Hashable {
     public static let maximumLines = 100
     public static let quantities = 1...1000
 
-    func validationErrors() -> [String] {
-        var errors: [String] = []
-        if lines.isEmpty { errors.append("lines: at least one line") }
-        if lines.count > Self.maximumLines { errors.append("lines: at most \(Self.maximumLines) lines, got \(lines.count)") }
+    /// Every rule the request breaks, at once.
+    public func validate() throws(DomainError) {
+        var validation = Validation()
+        validation.require(!lines.isEmpty, "lines", "at least one line")
+        validation.require(lines.count <= Self.maximumLines, "lines", "at most \(Self.maximumLines) lines, got \(lines.count)")
         for (index, line) in lines.enumerated() {
-            if !Self.quantities.contains(line.quantity) {
-                errors.append("lines[\(index)].quantity: \(Self.quantities.lowerBound) to \(Self.quantities.upperBound), got \(line.quantity)")
-            }
-            if line.sku.isEmpty || line.sku.utf8.count > 64 { errors.append("lines[\(index)].sku: 1 to 64 characters") }
+            validation.require(
+                Self.quantities.contains(line.quantity), "lines[\(index)].quantity",
+                "\(Self.quantities.lowerBound) to \(Self.quantities.upperBound), got \(line.quantity)")
+            validation.require(!line.sku.isEmpty && line.sku.utf8.count <= 64, "lines[\(index)].sku", "1 to 64 characters")
         }
         let skus = lines.map(\.sku)
-        if Set(skus).count != skus.count { errors.append("lines: each SKU at most once") }
-        return errors
+        validation.require(Set(skus).count == skus.count, "lines", "each SKU at most once")
+        try validation.check()
     }
 
     /// What makes two requests "the same body" for the idempotency check.
-    var fingerprint: String {
+    public var fingerprint: String {
         lines.map { "\($0.sku)\u{1F}\($0.quantity)" }.joined(separator: "\u{1E}")
     }
 }

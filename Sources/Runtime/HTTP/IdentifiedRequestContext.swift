@@ -1,26 +1,5 @@
 public import Hummingbird
 
-/// Who is calling: set by the identity middleware (today the development header middleware,
-/// later the JWT middleware) and read by handlers, which never look at how it was established.
-public struct Caller: Sendable, Hashable {
-    public struct Role: RawRepresentable, Sendable, Hashable {
-        public var rawValue: String
-        public init(rawValue: String) { self.rawValue = rawValue }
-        public static let customer = Role(rawValue: "customer")
-        public static let admin = Role(rawValue: "admin")
-    }
-
-    public var id: String
-    public var role: Role
-
-    public init(id: String, role: Role) {
-        self.id = id
-        self.role = role
-    }
-
-    public var isAdmin: Bool { role == .admin }
-}
-
 /// A request context that knows the caller and the request's ids. The gateway's context
 /// conforms; domain routes are written against this protocol.
 public protocol IdentifiedRequestContext: RequestContext {
