@@ -191,6 +191,12 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "CatalogCore",
+            dependencies: ["DomainKit"],
+            path: "Sources/Domains/Catalog/Core",
+            swiftSettings: strict
+        ),
+        .target(
             name: "Contracts",
             dependencies: ["Messaging"],
             path: "Sources/Domains/Contracts",
@@ -199,11 +205,12 @@ let package = Package(
         .target(
             name: "Catalog",
             dependencies: [
-                "Contracts", "HTTPRuntime", "Messaging", "Postgres",
+                "CatalogCore", "Contracts", "DomainKit", "HTTPRuntime", "Messaging", "Postgres",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Domains/Catalog",
+            exclude: ["Core"],
             swiftSettings: strict
         ),
         .target(
@@ -331,7 +338,7 @@ let package = Package(
         // MARK: - Tests
         .testTarget(
             name: "DomainCoreTests",
-            dependencies: ["DomainKit", "OrderingCore"],
+            dependencies: ["CatalogCore", "DomainKit", "HTTPRuntime", "OrderingCore"],
             path: "Tests/DomainCoreTests",
             swiftSettings: strict
         ),

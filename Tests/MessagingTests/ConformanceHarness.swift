@@ -185,14 +185,9 @@ final class ConformanceHarness: Sendable {
     /// Dead-letter queue access on a connection of its own, closed afterwards (unsettled
     /// deliveries return to the queue then).
     private func withDeadLetterQueue<R: Sendable>(_ body: (AMQPDeadLetters) async throws -> R) async throws -> R {
-        var configuration = try ConformanceFixture.amqp
-        configuration.drainTimeout = .milliseconds(200)
-        let connection = try AMQPConnection(configuration: configuration, logger: ConformanceFixture.logger)
-        return try await withRunning([connection], logger: ConformanceFixture.logger) {
-            try await body(AMQPDeadLetters(
-                queue: fixture.amqpSettings.deadLetterQueue, connection: connection,
-                workExchange: ConformanceFixture.delays.workExchange, logger: ConformanceFixture.logger))
-        }
+        try await AMQPDeadLetters.withQueue(
+            fixture.amqpSettings.deadLetterQueue, configuration: try ConformanceFixture.amqp,
+            workExchange: ConformanceFixture.delays.workExchange, logger: ConformanceFixture.logger, body)
     }
 
     /// How many messages the consumer counted with `outcome` (handled, duplicate, retried, ...).

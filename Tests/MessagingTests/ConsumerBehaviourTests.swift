@@ -169,12 +169,9 @@ struct ConsumerBehaviourTests {
                 envelope.amqpMessage(exchange: delays.workExchange, routingKey: "nowhere.\(harness.fixture.id)"), after: .seconds(1))
             try await harness.publisher!.publish(message)
             let parked = try await eventually(timeout: .seconds(20), every: .milliseconds(500)) {
-                var configuration = try ConformanceFixture.amqp
-                configuration.drainTimeout = .milliseconds(200)
-                let connection = try AMQPConnection(configuration: configuration, logger: ConformanceFixture.logger)
-                let letters = try await withRunning([connection], logger: ConformanceFixture.logger) {
-                    try await AMQPDeadLetters(queue: delays.unroutedQueue, connection: connection, logger: ConformanceFixture.logger).read()
-                }
+                let letters = try await AMQPDeadLetters.withQueue(
+                    delays.unroutedQueue, configuration: try ConformanceFixture.amqp, workExchange: delays.workExchange,
+                    logger: ConformanceFixture.logger) { try await $0.read() }
                 return letters.contains { $0.messageID == envelope.idString }
             }
             #expect(parked)

@@ -1,3 +1,4 @@
+import CatalogCore
 public import HTTPRuntime
 public import Hummingbird
 
@@ -21,8 +22,7 @@ public struct CatalogRoutes<Context: IdentifiedRequestContext>: Sendable {
     @Sendable func create(_ request: Request, context: Context) async throws -> Response {
         _ = try context.requireAdmin()
         let product = try await request.decodeJSON(NewProduct.self, context: context)
-        let errors = product.validationErrors()
-        guard errors.isEmpty else { throw Problem.invalid(errors) }
+        try product.validate()
         let created = try await store.create(product, cause: cause(context))
         return try jsonResponse(created, status: .created, headers: [.location: "/products/\(created.sku)"])
     }
@@ -34,7 +34,7 @@ public struct CatalogRoutes<Context: IdentifiedRequestContext>: Sendable {
         query.after = parameters.get("cursor")
         query.search = parameters.get("q").flatMap { $0.isEmpty ? nil : $0 }
         query.currency = parameters.get("currency")
-        if let currency = query.currency, !ProductRules.currency(currency).isEmpty {
+        if let currency = query.currency, !ProductRules.isCurrency(currency) {
             throw Problem.badRequest("The query parameter \"currency\" must be three capital letters.")
         }
         if parameters.get("minPrice") != nil {
@@ -53,7 +53,7 @@ public struct CatalogRoutes<Context: IdentifiedRequestContext>: Sendable {
 
     @Sendable func show(_ request: Request, context: Context) async throws -> Response {
         let sku = try context.parameters.require("sku")
-        guard let product = try await store.product(sku) else { throw Problem.notFound("There is no product \(sku).") }
+        guard let product = try await store.product(sku) else { throw CatalogStore.notFound(sku) }
         return try jsonResponse(product)
     }
 
@@ -61,8 +61,7 @@ public struct CatalogRoutes<Context: IdentifiedRequestContext>: Sendable {
         _ = try context.requireAdmin()
         let sku = try context.parameters.require("sku")
         let changes = try await request.decodeJSON(ProductChanges.self, context: context)
-        let errors = changes.validationErrors()
-        guard errors.isEmpty else { throw Problem.invalid(errors) }
+        try changes.validate()
         return try jsonResponse(try await store.update(sku, changes, cause: cause(context)))
     }
 

@@ -1,6 +1,7 @@
+public import CatalogCore
 import Contracts
+public import DomainKit
 import Foundation
-public import HTTPRuntime
 import Messaging
 public import Postgres
 
@@ -47,7 +48,7 @@ public struct CatalogStore: Sendable {
                 SELECT \(unescaped: Self.columns) FROM p JOIN s ON s.sku = p.sku
                 """)
             guard let row = rows.first else {
-                throw Problem.conflict("The SKU \(product.sku) is already taken.")
+                throw DomainError.conflict("The SKU \(product.sku) is already taken.")
             }
             let created = try Self.product(row)
             try await append(ProductCreated(product: created.snapshot), sku: created.sku, cause: cause, on: connection)
@@ -75,7 +76,7 @@ public struct CatalogStore: Sendable {
                 )
                 SELECT \(unescaped: Self.columns) FROM p JOIN s ON s.sku = p.sku
                 """)
-            guard let row = rows.first else { throw Problem.notFound("There is no product \(sku).") }
+            guard let row = rows.first else { throw Self.notFound(sku) }
             let updated = try Self.product(row)
             try await append(ProductUpdated(product: updated.snapshot), sku: sku, cause: cause, on: connection)
             return updated
@@ -90,7 +91,7 @@ public struct CatalogStore: Sendable {
                 WHERE sku = \(sku) AND deleted_at IS NULL
                 RETURNING version
                 """)
-            guard let row = rows.first else { throw Problem.notFound("There is no product \(sku).") }
+            guard let row = rows.first else { throw Self.notFound(sku) }
             try await append(ProductDeleted(sku: sku, version: try row.decode("version")), sku: sku, cause: cause, on: connection)
         }
     }
@@ -140,5 +141,14 @@ public struct CatalogStore: Sendable {
             sku: try row.decode("sku"), name: try row.decode("name"), description: try row.decode("description"),
             priceMinor: try row.decode("price_minor"), currency: try row.decode("currency"), stock: try row.decode("available"),
             version: try row.decode("version"), createdAt: try row.decode("created_at"), updatedAt: try row.decode("updated_at"))
+    }
+
+    public static func notFound(_ sku: String) -> DomainError { .notFound("There is no product \(sku).") }
+}
+
+extension Product {
+    /// The product as its events carry it.
+    var snapshot: ProductSnapshot {
+        ProductSnapshot(sku: sku, name: name, description: description, priceMinor: priceMinor, currency: currency, version: version)
     }
 }

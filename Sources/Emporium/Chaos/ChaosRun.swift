@@ -289,7 +289,7 @@ struct ChaosRun {
                 // The dead letters once nothing moves, at most every 5 s (each Kafka read joins a group).
                 if moving.isEmpty && ContinuousClock.now - lastRead >= .seconds(5) {
                     lastRead = ContinuousClock.now
-                    deadLetters = await readDeadLetters(producer: producer, bootstrap: cluster.bootstrapServers, amqp: amqp)
+                    deadLetters = await readDeadLetters(producer: producer, bootstrap: cluster.bootstrapServers, amqp: amqpConfiguration)
                     let seen = deadLetters.letters.values.flatMap { $0 }
                     let missing = injector.poisonMarkers.filter { poison in !seen.contains { $0.carries(poison.marker) } }
                     if missing.isEmpty { break }
@@ -300,7 +300,7 @@ struct ChaosRun {
             watcher.cancel()
             _ = fleet.reapUnexpectedExits()
             let drainSeconds = (ContinuousClock.now - drainStart).seconds
-            if !moving.isEmpty { deadLetters = await readDeadLetters(producer: producer, bootstrap: cluster.bootstrapServers, amqp: amqp) }
+            if !moving.isEmpty { deadLetters = await readDeadLetters(producer: producer, bootstrap: cluster.bootstrapServers, amqp: amqpConfiguration) }
 
             let snapshot = ledger.snapshot
             let evidence = ChaosEvidence(
@@ -327,7 +327,7 @@ struct ChaosRun {
     }
 
     /// Every dead-letter destination of the fleet: the Kafka topics' and the AMQP queues'.
-    private func readDeadLetters(producer: KafkaProducer, bootstrap: String, amqp: AMQPConnection) async -> DeadLetterSnapshot {
+    private func readDeadLetters(producer: KafkaProducer, bootstrap: String, amqp amqpConfiguration: AMQPConfiguration) async -> DeadLetterSnapshot {
         var snapshot = DeadLetterSnapshot()
         for topic in Destinations.kafkaTopics.map(\.deadLetterName) {
             do {
@@ -337,9 +337,12 @@ struct ChaosRun {
                 snapshot.errors.append("\(topic): \(error)")
             }
         }
+        // Each queue on a connection of its own, closed after the read, so the next read (every
+        // 5 s while draining) sees the letters this one left unsettled.
         for queue in ["auth", "mail", "order"].map({ "\(runID).\($0).dlq" }) {
             do {
-                snapshot.letters[queue] = try await AMQPDeadLetters(queue: queue, connection: amqp, workExchange: "\(runID).work", logger: logger).read()
+                snapshot.letters[queue] = try await AMQPDeadLetters.withQueue(
+                    queue, configuration: amqpConfiguration, workExchange: "\(runID).work", logger: logger) { try await $0.read() }
             } catch {
                 snapshot.errors.append("\(queue): \(error)")
             }

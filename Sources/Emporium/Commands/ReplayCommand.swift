@@ -142,11 +142,7 @@ struct DeadLetterTool {
     }
 
     private func withAMQP<R: Sendable>(_ queue: String, _ body: (AMQPDeadLetters) async throws -> R) async throws -> R {
-        var configuration = messaging.amqp
-        configuration.drainTimeout = .milliseconds(200)
-        let connection = try AMQPConnection(configuration: configuration, logger: logger)
-        return try await withRunning([connection], logger: logger) {
-            try await body(AMQPDeadLetters(queue: queue, connection: connection, workExchange: messaging.delays.workExchange, logger: logger))
-        }
+        try await AMQPDeadLetters.withQueue(
+            queue, configuration: messaging.amqp, workExchange: messaging.delays.workExchange, logger: logger, body)
     }
 }

@@ -1,4 +1,5 @@
 public import AMQP
+import ConnectionPool
 public import Logging
 
 /// Reads and replays a RabbitMQ dead-letter queue (`<queue>.dlq`).
@@ -23,6 +24,21 @@ public struct AMQPDeadLetters: Sendable {
         self.connection = connection
         self.workExchange = workExchange
         self.logger = logger
+    }
+
+    /// Runs `body` with the queue on a connection of its own, shut down afterwards: what a read
+    /// left unsettled is back in the queue when this returns, so the next read sees it again.
+    /// (Two reads on one connection do not: the first one's deliveries stay in its hands.)
+    public static func withQueue<R: Sendable>(
+        _ queue: String, configuration: AMQPConfiguration, workExchange: String, logger: Logger,
+        _ body: (AMQPDeadLetters) async throws -> R
+    ) async throws -> R {
+        var configuration = configuration
+        configuration.drainTimeout = .milliseconds(200)
+        let connection = try AMQPConnection(configuration: configuration, logger: logger)
+        return try await withRunning([connection], logger: logger) {
+            try await body(AMQPDeadLetters(queue: queue, connection: connection, workExchange: workExchange, logger: logger))
+        }
     }
 
     /// The messages in the queue now (the first ``maximumBatch``), which stay in the queue.
