@@ -185,9 +185,21 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "MailingCore",
+            dependencies: ["DomainKit"],
+            path: "Sources/Domains/Mailing/Core",
+            swiftSettings: strict
+        ),
+        .target(
             name: "OrderingCore",
             dependencies: ["DomainKit"],
             path: "Sources/Domains/Ordering/Core",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "AuthCore",
+            dependencies: ["DomainKit"],
+            path: "Sources/Domains/Auth/Core",
             swiftSettings: strict
         ),
         .target(
@@ -230,7 +242,7 @@ let package = Package(
         .target(
             name: "Auth",
             dependencies: [
-                "Contracts", "HTTPRuntime", "Messaging", "Postgres", "Redis", "Sodium",
+                "AuthCore", "Contracts", "DomainKit", "HTTPRuntime", "Messaging", "Postgres", "Redis", "Sodium",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -239,17 +251,19 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Domains/Auth",
+            exclude: ["Core"],
             swiftSettings: strict
         ),
         .target(
             name: "Mailing",
             dependencies: [
-                "Contracts", "HTTPRuntime", "Messaging", "Postgres", "SMTP",
+                "Contracts", "DomainKit", "HTTPRuntime", "MailingCore", "Messaging", "Postgres", "SMTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Mustache", package: "swift-mustache"),
             ],
             path: "Sources/Domains/Mailing",
+            exclude: ["Core"],
             swiftSettings: strict
         ),
 
@@ -338,7 +352,7 @@ let package = Package(
         // MARK: - Tests
         .testTarget(
             name: "DomainCoreTests",
-            dependencies: ["CatalogCore", "DomainKit", "HTTPRuntime", "OrderingCore"],
+            dependencies: ["AuthCore", "CatalogCore", "DomainKit", "HTTPRuntime", "MailingCore", "OrderingCore"],
             path: "Tests/DomainCoreTests",
             swiftSettings: strict
         ),

@@ -1,6 +1,6 @@
 import Contracts
+public import DomainKit
 import Foundation
-public import HTTPRuntime
 public import Logging
 import Messaging
 public import Postgres
@@ -15,15 +15,20 @@ public struct AuthService: Sendable {
     let passwords: PasswordVault
     let policy: AuthPolicy
     let throttle: LoginThrottle
+    let clock: any WallClock
     let logger: Logger
 
-    public init(database: PostgresRouter, redis: RedisPool, tokens: AccessTokens, passwords: PasswordVault, policy: AuthPolicy, logger: Logger) {
+    public init(
+        database: PostgresRouter, redis: RedisPool, tokens: AccessTokens, passwords: PasswordVault, policy: AuthPolicy,
+        clock: any WallClock = SystemClock(), logger: Logger
+    ) {
         self.database = database
         self.redis = redis
         self.tokens = tokens
         self.passwords = passwords
         self.policy = policy
         self.throttle = LoginThrottle(redis: redis, policy: policy, logger: logger)
+        self.clock = clock
         self.logger = logger
     }
 
@@ -32,8 +37,7 @@ public struct AuthService: Sendable {
     /// A new, unverified customer account; `user.registered` follows in the same transaction
     /// (the auth worker mails the code).
     public func register(_ credentials: Credentials, origin: RequestOrigin) async throws -> AccountView {
-        let errors = credentials.validationErrors(checkingPasswordRules: true)
-        guard errors.isEmpty else { throw Problem.invalid(errors) }
+        try credentials.validate(newPassword: true)
         let email = credentials.normalisedEmail
         let hash = try await passwords.hash(credentials.password)
         let id = UUID()
@@ -44,65 +48,59 @@ public struct AuthService: Sendable {
             try await Self.publish(UserRegistered(accountID: id, email: email), accountID: id, origin: origin, on: connection)
             return try await AuthStore.account(id: id, on: connection)?.account
         }
-        guard let account else { throw Problem.conflict("An account with this e-mail address exists already.") }
+        guard let account else { throw DomainError.conflict("An account with this e-mail address exists already.") }
         // The first code is on its way: the resend cooldown starts now.
         _ = try? await redis.set(resendKey(email), to: "1", condition: .ifNotExists, expiration: resendExpiration)
         return AccountView(account)
     }
 
-    /// Checks the code; five wrong tries void it, and so does its lifetime running out.
+    /// Checks the code (``AuthRules/verify(accountVerified:code:matches:policy:now:)``); five
+    /// wrong tries void it, and so does its lifetime running out.
     public func verify(_ attempt: VerificationAttempt, origin: RequestOrigin) async throws -> AccountView {
-        let email = attempt.email.trimmingCharacters(in: .whitespaces).lowercased()
-        guard Credentials.isEmail(email), attempt.code.count == 6, attempt.code.allSatisfy(\.isASCII), attempt.code.allSatisfy(\.isNumber) else {
-            throw Problem.invalid(["code: 6 digits, for the e-mail address it was sent to"])
-        }
-        enum Outcome: Sendable {
-            case verified(Account)
-            case noCode
-            case wrong(remaining: Int)
-        }
-        let outcome = try await database.withTransaction { connection -> Outcome in
-            guard let stored = try await AuthStore.account(email: email, on: connection), !stored.account.isVerified,
-                  let code = try await AuthStore.lockCode(accountID: stored.account.id, on: connection),
-                  code.expiresAt > Date(), code.attempts < policy.codeAttempts
-            else { return .noCode }
-            let id = stored.account.id
-            guard AuthStore.codeHash(attempt.code, accountID: id) == code.codeHash else {
-                let attempts = code.attempts + 1
-                if attempts >= policy.codeAttempts {
+        try AuthRules.validate(attempt)
+        let email = Credentials.normalised(attempt.email)
+        let now = clock.now
+        let (outcome, verified) = try await database.withTransaction { connection -> (AuthRules.Verification, Account?) in
+            let stored = try await AuthStore.account(email: email, on: connection)
+            var code: AuthStore.Code?
+            if let stored { code = try await AuthStore.lockCode(accountID: stored.account.id, on: connection) }
+            let matches = stored.map { AuthStore.codeHash(attempt.code, accountID: $0.account.id) == code?.codeHash } ?? false
+            let verification = try AuthRules.verify(
+                accountVerified: stored?.account.isVerified ?? false,
+                code: code.map { AuthRules.PendingCode(expiresAt: $0.expiresAt, attempts: $0.attempts) }, matches: matches, policy: policy,
+                now: now)
+            guard let id = stored?.account.id else { throw AuthRules.noCode }
+            switch verification {
+            case .wrong(let attempts, let void, _):
+                if void {
                     try await connection.execute("DELETE FROM auth.verification_codes WHERE account_id = \(id)")
                 } else {
                     try await connection.execute("UPDATE auth.verification_codes SET attempts = \(attempts) WHERE account_id = \(id)")
                 }
-                return .wrong(remaining: policy.codeAttempts - attempts)
+                return (verification, nil)
+            case .verified:
+                try await connection.execute("UPDATE auth.accounts SET verified_at = \(now), updated_at = \(now) WHERE id = \(id)")
+                try await connection.execute("DELETE FROM auth.verification_codes WHERE account_id = \(id)")
+                try await Self.publish(UserVerified(accountID: id, email: email), accountID: id, origin: origin, on: connection)
+                return (verification, try await AuthStore.account(id: id, on: connection)?.account)
             }
-            try await connection.execute("UPDATE auth.accounts SET verified_at = now(), updated_at = now() WHERE id = \(id)")
-            try await connection.execute("DELETE FROM auth.verification_codes WHERE account_id = \(id)")
-            try await Self.publish(UserVerified(accountID: id, email: email), accountID: id, origin: origin, on: connection)
-            return .verified(try await AuthStore.account(id: id, on: connection)?.account ?? stored.account)
         }
         switch outcome {
-        case .verified(let account): return AccountView(account)
-        case .noCode:
-            throw Problem(.gone, "No code pending", detail: "There is no valid code for this address (expired, used up, or never sent). Ask for a new one.")
-        case .wrong(let remaining):
-            throw Problem(
-                .badRequest, "Wrong code", detail: remaining > 0 ? "The code does not match; \(remaining) tries left." : "The code does not match, and it is now void. Ask for a new one.",
-                extensions: ["triesLeft": .int(remaining)])
+        case .wrong(_, _, let remaining): throw AuthRules.wrongCode(remaining: remaining)
+        case .verified:
+            guard let verified else { throw AuthRules.noCode }
+            return AccountView(verified)
         }
     }
 
     /// A new code by mail, once per cooldown per address. The answer is the same whether the
     /// address has an account waiting for verification or not.
     public func resend(_ request: ResendRequest, origin: RequestOrigin) async throws {
-        let email = request.email.trimmingCharacters(in: .whitespaces).lowercased()
-        guard Credentials.isEmail(email) else { throw Problem.invalid(["email: not an e-mail address"]) }
+        let email = Credentials.normalised(request.email)
+        guard Credentials.isEmail(email) else { throw DomainError.invalid("email", "not an e-mail address") }
         let key = resendKey(email)
         guard try await redis.set(key, to: "1", condition: .ifNotExists, expiration: resendExpiration) else {
-            let remaining = max(1, (try await redis.pttl(key) + 999) / 1000)
-            throw Problem(
-                .tooManyRequests, "Too many requests", detail: "A code was sent less than \(Int(AccessTokens.seconds(policy.resendCooldown))) s ago; try again in \(remaining) s.",
-                headers: [.retryAfter: String(remaining)])
+            throw AuthRules.resendTooSoon(cooldown: policy.resendCooldown, retryAfter: .milliseconds(try await redis.pttl(key)))
         }
         try await database.withTransaction { connection in
             guard let stored = try await AuthStore.account(email: email, on: connection), !stored.account.isVerified else { return }
@@ -116,20 +114,15 @@ public struct AuthService: Sendable {
     /// Tokens for a verified account. Unknown addresses take as long as known ones (a decoy hash
     /// is verified) and get the same answer; attempts are throttled per account and per client.
     public func login(_ credentials: Credentials, origin: RequestOrigin) async throws -> TokenPair {
-        let errors = credentials.validationErrors(checkingPasswordRules: false)
-        guard errors.isEmpty else { throw Problem.invalid(errors) }
+        try credentials.validate(newPassword: false)
         let email = credentials.normalisedEmail
         try await throttle.take(email: email, client: origin.client)
         let stored = try await database.withPrimary { try await AuthStore.account(email: email, on: $0) }
-        guard try await passwords.verify(credentials.password, against: stored?.passwordHash), let stored else {
-            throw Problem(.unauthorized, "Unauthorized", detail: "The e-mail address or the password is wrong.")
-        }
-        guard stored.account.isVerified else {
-            throw Problem(.forbidden, "Not verified", detail: "Verify the e-mail address with the code that was mailed first.")
-        }
+        let matches = try await passwords.verify(credentials.password, against: stored?.passwordHash)
+        let account = try AuthRules.login(stored?.account, passwordMatches: matches)
         await throttle.succeeded(email: email, client: origin.client)
         return try await database.withTransaction { connection in
-            try await issue(for: stored.account, family: UUID(), on: connection)
+            try await issue(for: account, family: UUID(), on: connection)
         }
     }
 
@@ -141,20 +134,25 @@ public struct AuthService: Sendable {
             case refused(String)
         }
         let hash = SHA256Digest.hex(request.refreshToken)
+        let now = clock.now
         let outcome = try await database.withTransaction { connection -> Outcome in
-            guard let token = try await AuthStore.lockRefreshToken(hash: hash, on: connection) else { return .refused("The refresh token is not known.") }
-            if token.revokedAt != nil { return .refused("The refresh token was revoked; log in again.") }
-            if token.spentAt != nil {
+            let token = try await AuthStore.lockRefreshToken(hash: hash, on: connection)
+            let state = token.map { AuthRules.RefreshTokenState(expiresAt: $0.expiresAt, spentAt: $0.spentAt, revokedAt: $0.revokedAt) }
+            switch AuthRules.refresh(state, now: now) {
+            case .refuse(let reason):
+                return .refused(reason)
+            case .revokeFamily(let reason):
+                guard let token else { return .refused(reason) }
                 try await AuthStore.revokeFamily(token.familyID, why: "reuse", on: connection)
                 logger.warning("refresh token reused; its family is revoked", metadata: ["account.id": "\(token.accountID)"])
-                return .refused("The refresh token was used before; every token of this session is revoked. Log in again.")
+                return .refused(reason)
+            case .issue:
+                guard let token, let account = try await AuthStore.account(id: token.accountID, on: connection)?.account else {
+                    return .refused("The account is gone.")
+                }
+                try await connection.execute("UPDATE auth.refresh_tokens SET spent_at = \(now) WHERE id = \(token.id)")
+                return .issued(try await issue(for: account, family: token.familyID, on: connection))
             }
-            guard token.expiresAt > Date() else { return .refused("The refresh token has expired; log in again.") }
-            guard let account = try await AuthStore.account(id: token.accountID, on: connection)?.account else {
-                return .refused("The account is gone.")
-            }
-            try await connection.execute("UPDATE auth.refresh_tokens SET spent_at = now() WHERE id = \(token.id)")
-            return .issued(try await issue(for: account, family: token.familyID, on: connection))
         }
         switch outcome {
         case .issued(let pair): return pair
@@ -176,7 +174,7 @@ public struct AuthService: Sendable {
     public func me(_ caller: Caller) async throws -> AccountView {
         guard let id = UUID(uuidString: caller.id),
               let account = try await database.withPrimary({ try await AuthStore.account(id: id, on: $0) })?.account
-        else { throw Problem.notFound("The account of this token no longer exists.") }
+        else { throw DomainError.notFound("The account of this token no longer exists.") }
         return AccountView(account)
     }
 

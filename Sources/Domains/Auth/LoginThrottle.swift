@@ -1,4 +1,5 @@
-import HTTPRuntime
+import AuthCore
+import DomainKit
 import Logging
 import Redis
 import Sodium
@@ -17,7 +18,7 @@ struct LoginThrottle: Sendable {
     private func clientKey(_ client: String) -> String { "\(policy.redisPrefix):auth:login-attempts:client:\(client)" }
 
     /// Counts this attempt; 429 if it is over either limit.
-    func take(email: String, client: String) async throws(Problem) {
+    func take(email: String, client: String) async throws(DomainError) {
         for (key, limit) in [(accountKey(email), policy.loginFailuresPerAccount), (clientKey(client), policy.loginFailuresPerClient)] {
             let count: Int, left: Int
             do {
@@ -26,12 +27,7 @@ struct LoginThrottle: Sendable {
                 logger.warning("login throttle unavailable", metadata: ["error": "\(error)"])
                 return
             }
-            if count > limit {
-                let seconds = max(1, (left + 999) / 1000)
-                throw Problem(
-                    .tooManyRequests, "Too many requests", detail: "Too many login attempts; try again in \(seconds) s.",
-                    headers: [.retryAfter: String(seconds)])
-            }
+            try AuthRules.throttle(count: count, limit: limit, left: .milliseconds(left))
         }
     }
 

@@ -5,7 +5,7 @@ public struct DomainError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The kind of refusal: extensible, so adding one breaks no `switch` outside this module.
     public struct Kind: Sendable, Hashable, CustomStringConvertible {
         enum Value: Sendable, Hashable {
-            case notFound, conflict, invalid, forbidden, unauthorized, busy
+            case notFound, conflict, invalid, forbidden, unauthorized, busy, gone, limited, rejected
         }
         let value: Value
 
@@ -21,6 +21,12 @@ public struct DomainError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let unauthorized = Kind(value: .unauthorized)
         /// The same request is being worked on; ask again after ``DomainError/retryAfter``.
         public static let busy = Kind(value: .busy)
+        /// It existed and is no longer usable (a code expired or used up).
+        public static let gone = Kind(value: .gone)
+        /// Too many attempts for now; ask again after ``DomainError/retryAfter``.
+        public static let limited = Kind(value: .limited)
+        /// Well-formed, and wrong (a code that does not match).
+        public static let rejected = Kind(value: .rejected)
 
         public var description: String { "\(value)" }
     }

@@ -1,5 +1,7 @@
 import Contracts
+import MailingCore
 import Foundation
+import DomainKit
 import Logging
 public import Messaging
 public import Postgres
@@ -60,7 +62,7 @@ public struct MailDelivery: Sendable {
         let id = context.envelope.id
         // Recorded on its own, so the row (and each failed attempt) outlives a rolled-back try.
         try await MailStore.recordQueued(id, command, on: database)
-        guard try await MailStore.state(of: id, on: context.connection) != "sent" else {
+        guard MailRules.shouldSend(try await MailStore.state(of: id, on: context.connection)) else {
             context.logger.info("mail already sent; not sending it again", metadata: ["mail.id": "\(id)"])
             return
         }
@@ -70,16 +72,14 @@ public struct MailDelivery: Sendable {
         }
         try await NotificationFeed.recordMail(id, command: command, subject: rendered.subject, occurredAt: context.envelope.occurredAt, on: database)
         let address: String
-        if let to = command.to {
-            address = to
-        } else if let known = try await MailStore.recipient(command.customerID, on: context.connection) {
-            address = known
-        } else {
-            // Addresses arrive with user.registered long before any order: a customer without one
-            // is not going to get one by waiting. Failed and dead-lettered at once (replay it once
-            // the address is known), rather than retried for half an hour.
-            try await recordFailure(id, "no address known for customer \(command.customerID)", final: true)
-            throw MessagingError(.permanent, "no address known for customer \(command.customerID)")
+        do {
+            let known = command.to == nil ? try await MailStore.recipient(command.customerID, on: context.connection) : nil
+            address = try MailRules.recipient(explicit: command.to, known: known, customerID: command.customerID)
+        } catch let error as DomainError {
+            // Failed and dead-lettered at once (replay it once the address is known), rather than
+            // retried for half an hour.
+            try await recordFailure(id, error.message, final: true)
+            throw MessagingError(.permanent, error.message)
         }
         let message = SMTPMessage(
             to: address, subject: rendered.subject, text: rendered.text, html: rendered.html,
@@ -88,8 +88,8 @@ public struct MailDelivery: Sendable {
         do {
             try await sender.send(message)
         } catch {
-            let final = !error.isRetriable || !retry.allowsRetry(after: context.attempt)
-            try await recordFailure(id, error.description, final: final)
+            let state = MailRules.afterFailure(retriable: error.isRetriable, attemptsLeft: retry.allowsRetry(after: context.attempt))
+            try await recordFailure(id, error.description, final: state == .failed)
             // The runtime decides on MessagingError: a permanent refusal is dead-lettered at once.
             throw MessagingError(error.isRetriable ? .transient : .permanent, error.description)
         }
@@ -105,13 +105,6 @@ public struct MailDelivery: Sendable {
 
     /// The command's data plus what every template may use.
     private func values(of command: MailSend) -> [String: String] {
-        var values = command.data
-        values["customerId"] = command.customerID
-        if let to = command.to { values["email"] = to }
-        if let orderID = command.orderID {
-            values["orderId"] = orderID.uuidString.lowercased()
-            values["orderRef"] = String(orderID.uuidString.lowercased().prefix(8))
-        }
-        return values
+        MailRules.templateValues(data: command.data, customerID: command.customerID, to: command.to, orderID: command.orderID)
     }
 }

@@ -1,5 +1,6 @@
 import Contracts
 import Foundation
+import MailingCore
 import Postgres
 
 /// The SQL of the mailing schema.
@@ -12,13 +13,22 @@ enum MailStore {
             """)
     }
 
-    static func state(of id: UUID, on connection: PostgresConnection) async throws -> String? {
-        try await connection.query("SELECT state FROM mailing.mails WHERE id = \(id)").first.map { try $0.decode("state") }
+    static func state(of id: UUID, on connection: PostgresConnection) async throws -> MailState? {
+        try await connection.query("SELECT state FROM mailing.mails WHERE id = \(id)").first.map { row in
+            let text: String = try row.decode("state")
+            guard let state = MailState(rawValue: text) else { throw UnknownState(value: text) }
+            return state
+        }
+    }
+
+    struct UnknownState: Error, CustomStringConvertible {
+        var value: String
+        var description: String { "mailing.mails.state holds \"\(value)\", which this version does not know" }
     }
 
     static func recordSent(_ id: UUID, to address: String, on database: PostgresPool) async throws {
         try await database.execute("""
-            UPDATE mailing.mails SET state = 'sent', recipient = \(address), attempts = attempts + 1, last_attempt_at = now(),
+            UPDATE mailing.mails SET state = \(MailState.sent.rawValue), recipient = \(address), attempts = attempts + 1, last_attempt_at = now(),
                 sent_at = now(), failed_at = NULL
             WHERE id = \(id)
             """)
@@ -28,9 +38,9 @@ enum MailStore {
     static func recordFailure(_ id: UUID, error: String, final: Bool, on database: PostgresPool) async throws {
         try await database.execute("""
             UPDATE mailing.mails SET attempts = attempts + 1, last_error = \(String(error.prefix(2000))), last_attempt_at = now(),
-                state = CASE WHEN \(final) THEN 'failed' ELSE 'queued' END,
+                state = \(final ? MailState.failed.rawValue : MailState.queued.rawValue),
                 failed_at = CASE WHEN \(final) THEN now() END
-            WHERE id = \(id) AND state <> 'sent'
+            WHERE id = \(id) AND state <> \(MailState.sent.rawValue)
             """)
     }
 

@@ -1,4 +1,5 @@
 import Contracts
+import MailingCore
 public import Foundation
 import HTTPRuntime
 public import Messaging
@@ -25,32 +26,16 @@ public struct NotificationFeed: Sendable {
                 INSERT INTO mailing.order_owners (order_id, customer_id) VALUES (\(event.orderID), \(event.customerID))
                 ON CONFLICT (order_id) DO NOTHING
                 """)
-            try await record(event.orderID, status: "PENDING", title: "Order placed", body: "We have your order and are reserving its items.", context: context)
+            try await record(event.orderID, .created, context: context)
         }
-        handlers.on(OrderPaid.self) { event, context in
-            try await record(event.orderID, status: "PAID", title: "Payment received", body: "Your order is paid and being prepared.", context: context)
-        }
-        handlers.on(OrderCancelled.self) { event, context in
-            try await record(
-                event.orderID, status: "CANCELLED", title: "Order cancelled", body: Self.cancellation(event.reason), context: context)
-        }
-        handlers.on(OrderCompleted.self) { event, context in
-            try await record(event.orderID, status: "COMPLETED", title: "Order completed", body: "Your order has been fulfilled.", context: context)
-        }
+        handlers.on(OrderPaid.self) { event, context in try await record(event.orderID, .paid, context: context) }
+        handlers.on(OrderCancelled.self) { event, context in try await record(event.orderID, .cancelled(reason: event.reason), context: context) }
+        handlers.on(OrderCompleted.self) { event, context in try await record(event.orderID, .completed, context: context) }
         return handlers
     }
 
-    static func cancellation(_ reason: String) -> String {
-        switch reason {
-        case "customer": return "You cancelled the order."
-        case "expired": return "The order was not paid in time."
-        case "out_of_stock": return "Some items were out of stock; nothing was charged."
-        case "admin": return "The shop cancelled the order."
-        default: return "The order was cancelled (\(reason))."
-        }
-    }
-
-    private static func record(_ orderID: UUID, status: String, title: String, body: String, context: MessageContext) async throws {
+    private static func record(_ orderID: UUID, _ event: NotificationRules.OrderEvent, context: MessageContext) async throws {
+        let notice = NotificationRules.notice(for: event)
         guard let owner = try await context.connection.query(
             "SELECT customer_id FROM mailing.order_owners WHERE order_id = \(orderID)").first.map({ try $0.decode("customer_id", as: String.self) })
         else {
@@ -60,7 +45,8 @@ public struct NotificationFeed: Sendable {
         }
         try await context.connection.execute("""
             INSERT INTO mailing.notifications (id, customer_id, kind, title, body, order_id, order_status, source_message_id, occurred_at)
-            VALUES (\(UUID()), \(owner), 'order_status', \(title), \(body), \(orderID), \(status), \(context.envelope.id), \(context.envelope.occurredAt))
+            VALUES (\(UUID()), \(owner), 'order_status', \(notice.title), \(notice.body), \(orderID), \(notice.status), \(context.envelope.id),
+                \(context.envelope.occurredAt))
             ON CONFLICT (source_message_id) DO NOTHING
             """)
     }

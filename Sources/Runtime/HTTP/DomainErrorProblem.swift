@@ -11,6 +11,9 @@ extension Problem {
         case .forbidden: (.forbidden, "Forbidden")
         case .unauthorized: (.unauthorized, "Unauthorized")
         case .busy: (.conflict, "Request in progress")
+        case .gone: (.gone, "Gone")
+        case .limited: (.tooManyRequests, "Too many requests")
+        case .rejected: (.badRequest, "Bad request")
         default: (.badRequest, "Bad request")
         }
         var extensions: [String: ProblemValue] = error.details.mapValues {

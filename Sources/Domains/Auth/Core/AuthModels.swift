@@ -1,3 +1,4 @@
+public import DomainKit
 public import Foundation
 
 /// `POST /auth/register` and `POST /auth/login`.
@@ -5,22 +6,30 @@ public struct Credentials: Decodable, Sendable {
     public var email: String
     public var password: String
 
-    /// What is wrong with the fields, one message each.
-    func validationErrors(checkingPasswordRules: Bool) -> [String] {
-        var errors: [String] = []
-        if !Self.isEmail(email) { errors.append("email: not an e-mail address") }
-        if checkingPasswordRules {
-            if password.count < 10 { errors.append("password: at least 10 characters") }
-            if password.utf8.count > 1024 { errors.append("password: at most 1024 bytes") }
-        } else if password.isEmpty || password.utf8.count > 1024 {
-            errors.append("password: 1 to 1024 bytes")
-        }
-        return errors
+    public init(email: String, password: String) {
+        self.email = email
+        self.password = password
     }
 
-    var normalisedEmail: String { email.trimmingCharacters(in: .whitespaces).lowercased() }
+    /// Every rule the fields break; a new account's password also meets the password rules.
+    public func validate(newPassword: Bool) throws(DomainError) {
+        var validation = Validation()
+        validation.require(Self.isEmail(email), "email", "not an e-mail address")
+        if newPassword {
+            validation.require(password.count >= 10, "password", "at least 10 characters")
+            validation.require(password.utf8.count <= 1024, "password", "at most 1024 bytes")
+        } else {
+            validation.require(!password.isEmpty && password.utf8.count <= 1024, "password", "1 to 1024 bytes")
+        }
+        try validation.check()
+    }
 
-    static func isEmail(_ text: String) -> Bool {
+    /// Trimmed and in lower case: how addresses are stored and compared.
+    public var normalisedEmail: String { Self.normalised(email) }
+
+    public static func normalised(_ email: String) -> String { email.trimmingCharacters(in: .whitespaces).lowercased() }
+
+    public static func isEmail(_ text: String) -> Bool {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         let parts = trimmed.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."), !parts[1].hasSuffix("."),
@@ -34,6 +43,11 @@ public struct Credentials: Decodable, Sendable {
 public struct VerificationAttempt: Decodable, Sendable {
     public var email: String
     public var code: String
+
+    public init(email: String, code: String) {
+        self.email = email
+        self.code = code
+    }
 }
 
 /// `POST /auth/resend`.
@@ -55,7 +69,7 @@ public struct AccountView: Encodable, Sendable {
     public var verified: Bool
     public var createdAt: Date
 
-    init(_ account: Account) {
+    public init(_ account: Account) {
         id = account.id.uuidString.lowercased()
         email = account.email
         role = account.role.rawValue
@@ -72,6 +86,13 @@ public struct TokenPair: Encodable, Sendable {
     public var expiresIn: Int
     public var refreshToken: String
     public var refreshExpiresIn: Int
+
+    public init(accessToken: String, expiresIn: Int, refreshToken: String, refreshExpiresIn: Int) {
+        self.accessToken = accessToken
+        self.expiresIn = expiresIn
+        self.refreshToken = refreshToken
+        self.refreshExpiresIn = refreshExpiresIn
+    }
 }
 
 /// Where a change came from: the request's id and correlation id, carried into its events.

@@ -13,5 +13,13 @@ public struct Account: Sendable, Hashable {
     public var verifiedAt: Date?
     public var createdAt: Date
 
+    public init(id: UUID, email: String, role: Role, verifiedAt: Date?, createdAt: Date) {
+        self.id = id
+        self.email = email
+        self.role = role
+        self.verifiedAt = verifiedAt
+        self.createdAt = createdAt
+    }
+
     public var isVerified: Bool { verifiedAt != nil }
 }

@@ -1,0 +1,121 @@
+public import DomainKit
+public import Foundation
+
+/// The auth domain's rules, with no I/O: what a verification attempt, a login and a refresh may
+/// do, given the rows the store locked and the time. The store applies the outcome in the same
+/// transaction; a refusal that must still write (a wrong code counts an attempt) is an outcome,
+/// refused by the edge after the commit.
+public enum AuthRules {
+    // MARK: - Verification codes
+
+    /// A pending code as the store holds it.
+    public struct PendingCode: Sendable, Hashable {
+        public var expiresAt: Date
+        public var attempts: Int
+
+        public init(expiresAt: Date, attempts: Int) {
+            self.expiresAt = expiresAt
+            self.attempts = attempts
+        }
+    }
+
+    /// Six ASCII digits, for a valid address.
+    public static func validate(_ attempt: VerificationAttempt) throws(DomainError) {
+        let code = attempt.code
+        guard Credentials.isEmail(Credentials.normalised(attempt.email)), code.count == 6, code.allSatisfy(\.isASCII), code.allSatisfy(\.isNumber)
+        else { throw .invalid("code", "6 digits, for the e-mail address it was sent to") }
+    }
+
+    public enum Verification: Sendable, Hashable {
+        /// Mark the account verified, delete the code, announce it.
+        case verified
+        /// Count the attempt (`attempts`), or delete the code when `void`; then refuse with
+        /// ``wrongCode(remaining:)``.
+        case wrong(attempts: Int, void: Bool, remaining: Int)
+    }
+
+    /// A code is usable while the account is unverified, the code unexpired and its tries not
+    /// used up; `matches` says whether the attempt's code hashes to the stored one.
+    public static func verify(
+        accountVerified: Bool, code: PendingCode?, matches: Bool, policy: AuthPolicy, now: Date
+    ) throws(DomainError) -> Verification {
+        guard !accountVerified, let code, code.expiresAt > now, code.attempts < policy.codeAttempts else { throw noCode }
+        guard matches else {
+            let attempts = code.attempts + 1
+            return .wrong(attempts: attempts, void: attempts >= policy.codeAttempts, remaining: policy.codeAttempts - attempts)
+        }
+        return .verified
+    }
+
+    public static let noCode = DomainError(
+        .gone, "There is no valid code for this address (expired, used up, or never sent). Ask for a new one.", summary: "No code pending")
+
+    public static func wrongCode(remaining: Int) -> DomainError {
+        DomainError(
+            .rejected, remaining > 0 ? "The code does not match; \(remaining) tries left." : "The code does not match, and it is now void. Ask for a new one.",
+            summary: "Wrong code", details: ["triesLeft": .int(remaining)])
+    }
+
+    /// A resend inside the cooldown.
+    public static func resendTooSoon(cooldown: Duration, retryAfter: Duration) -> DomainError {
+        DomainError(
+            .limited, "A code was sent less than \(Int(cooldown.timeInterval)) s ago; try again in \(seconds(retryAfter)) s.",
+            retryAfter: .seconds(seconds(retryAfter)))
+    }
+
+    // MARK: - Login
+
+    /// Tokens only for a known, verified account whose password matched. Unknown addresses and
+    /// wrong passwords get the same answer.
+    public static func login(_ account: Account?, passwordMatches: Bool) throws(DomainError) -> Account {
+        guard passwordMatches, let account else { throw .unauthorized("The e-mail address or the password is wrong.") }
+        guard account.isVerified else {
+            throw DomainError(.forbidden, "Verify the e-mail address with the code that was mailed first.", summary: "Not verified")
+        }
+        return account
+    }
+
+    /// An attempt counted `count` of `limit` in a window that ends in `left`.
+    public static func throttle(count: Int, limit: Int, left: Duration) throws(DomainError) {
+        guard count > limit else { return }
+        throw DomainError(.limited, "Too many login attempts; try again in \(seconds(left)) s.", retryAfter: .seconds(seconds(left)))
+    }
+
+    // MARK: - Refresh tokens
+
+    /// A refresh token as the store holds it.
+    public struct RefreshTokenState: Sendable, Hashable {
+        public var expiresAt: Date
+        public var spentAt: Date?
+        public var revokedAt: Date?
+
+        public init(expiresAt: Date, spentAt: Date?, revokedAt: Date?) {
+            self.expiresAt = expiresAt
+            self.spentAt = spentAt
+            self.revokedAt = revokedAt
+        }
+    }
+
+    public enum Refresh: Sendable, Hashable {
+        /// Mark it spent and issue a new pair in its family.
+        case issue
+        /// Refuse, saying why.
+        case refuse(String)
+        /// A token spent before is being used again: someone else holds the family. Revoke it all.
+        case revokeFamily(String)
+    }
+
+    /// Spending a refresh token (`nil`: unknown).
+    public static func refresh(_ token: RefreshTokenState?, now: Date) -> Refresh {
+        guard let token else { return .refuse("The refresh token is not known.") }
+        if token.revokedAt != nil { return .refuse("The refresh token was revoked; log in again.") }
+        if token.spentAt != nil { return .revokeFamily("The refresh token was used before; every token of this session is revoked. Log in again.") }
+        guard token.expiresAt > now else { return .refuse("The refresh token has expired; log in again.") }
+        return .issue
+    }
+
+    /// Whole seconds, at least one.
+    static func seconds(_ duration: Duration) -> Int {
+        max(1, Int(duration.timeInterval.rounded(.up)))
+    }
+}

@@ -1,0 +1,100 @@
+import AuthCore
+import DomainKit
+import Foundation
+import Testing
+
+/// The auth rules without Redis or a database: codes, logins, refresh tokens and the throttle,
+/// with a test clock.
+@Suite("Auth rules")
+struct AuthRulesTests {
+    let clock = ManualClock()
+    let policy = AuthPolicy()
+
+    func code(attempts: Int = 0, expiresIn seconds: Double = 600) -> AuthRules.PendingCode {
+        AuthRules.PendingCode(expiresAt: clock.now.addingTimeInterval(seconds), attempts: attempts)
+    }
+
+    func verify(verified: Bool = false, _ code: AuthRules.PendingCode?, matches: Bool) -> Result<AuthRules.Verification, DomainError> {
+        Result { () throws(DomainError) in
+            try AuthRules.verify(accountVerified: verified, code: code, matches: matches, policy: policy, now: clock.now)
+        }
+    }
+
+    @Test("a matching code verifies; a wrong one counts a try and the fifth voids it")
+    func codes() {
+        #expect(verify(code(), matches: true).success == .verified)
+        #expect(verify(code(attempts: 0), matches: false).success == .wrong(attempts: 1, void: false, remaining: 4))
+        #expect(verify(code(attempts: 4), matches: false).success == .wrong(attempts: 5, void: true, remaining: 0))
+        #expect(AuthRules.wrongCode(remaining: 0).message.contains("void"))
+    }
+
+    @Test("no code, an expired or used-up code, or a verified account: nothing to check against", arguments: [0, 1, 2, 3])
+    func noCode(situation: Int) {
+        let result = switch situation {
+        case 0: verify(nil, matches: true)
+        case 1: verify(code(expiresIn: -1), matches: true)
+        case 2: verify(code(attempts: 5), matches: true)
+        default: verify(verified: true, code(), matches: true)
+        }
+        #expect(result.failure == AuthRules.noCode)
+    }
+
+    @Test("the code's lifetime is measured on the clock")
+    func expiry() {
+        let pending = code(expiresIn: 600)
+        clock.advance(by: .seconds(599))
+        #expect(verify(pending, matches: true).success == .verified)
+        clock.advance(by: .seconds(1))
+        #expect(verify(pending, matches: true).failure?.kind == .gone)
+    }
+
+    @Test("login: unknown address and wrong password answer alike; an unverified account is told to verify")
+    func login() {
+        let account = Account(id: UUID(), email: "ada@example.com", role: .customer, verifiedAt: clock.now, createdAt: clock.now)
+        var unverified = account
+        unverified.verifiedAt = nil
+        func login(_ account: Account?, _ matches: Bool) -> Result<Account, DomainError> {
+            Result { () throws(DomainError) in try AuthRules.login(account, passwordMatches: matches) }
+        }
+        #expect(login(account, true).success == account)
+        #expect(login(nil, true).failure == login(account, false).failure)
+        #expect(login(nil, false).failure?.kind == .unauthorized)
+        #expect(login(unverified, true).failure?.kind == .forbidden)
+    }
+
+    @Test("refresh: unknown, revoked and expired tokens are refused; a spent one revokes its family")
+    func refresh() {
+        let now = clock.now
+        let fresh = AuthRules.RefreshTokenState(expiresAt: now.addingTimeInterval(60), spentAt: nil, revokedAt: nil)
+        #expect(AuthRules.refresh(fresh, now: now) == .issue)
+        #expect(AuthRules.refresh(nil, now: now) == .refuse("The refresh token is not known."))
+        var spent = fresh
+        spent.spentAt = now
+        guard case .revokeFamily = AuthRules.refresh(spent, now: now) else { Issue.record("reuse did not revoke"); return }
+        var revoked = spent
+        revoked.revokedAt = now
+        guard case .refuse = AuthRules.refresh(revoked, now: now) else { Issue.record("a revoked token was not refused"); return }
+        #expect(AuthRules.refresh(fresh, now: now.addingTimeInterval(60)) == .refuse("The refresh token has expired; log in again."))
+    }
+
+    @Test("the throttle refuses past the limit with the window's rest as Retry-After, in whole seconds")
+    func throttle() {
+        #expect(Result { () throws(DomainError) in try AuthRules.throttle(count: 5, limit: 5, left: .seconds(10)) }.failure == nil)
+        let refused = Result { () throws(DomainError) in try AuthRules.throttle(count: 6, limit: 5, left: .milliseconds(1_200)) }.failure
+        #expect(refused?.kind == .limited && refused?.retryAfter == .seconds(2))
+    }
+
+    @Test("credentials: a new password follows the password rules; a login only needs one")
+    func credentials() {
+        func fields(_ email: String, _ password: String, new: Bool) -> [String] {
+            do {
+                try Credentials(email: email, password: password).validate(newPassword: new)
+                return []
+            } catch { return error.fields.map(\.description) }
+        }
+        #expect(fields("ada@example.com", "short", new: true) == ["password: at least 10 characters"])
+        #expect(fields("ada@example.com", "short", new: false).isEmpty)
+        #expect(fields("not-an-address", "", new: false) == ["email: not an e-mail address", "password: 1 to 1024 bytes"])
+        #expect(Credentials(email: "  Ada@Example.COM ", password: "").normalisedEmail == "ada@example.com")
+    }
+}
