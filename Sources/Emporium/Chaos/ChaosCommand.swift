@@ -4,6 +4,7 @@ import Auth
 import ConnectionPool
 import Foundation
 import Messaging
+import UnixSignals
 
 /// `emporium chaos`: the whole fleet, scaled out, under random faults, then the invariants.
 /// See ``ChaosRun`` for the phases and docs/chaos.md for how to read a report.
@@ -85,7 +86,18 @@ struct ChaosCommand: AsyncParsableCommand {
             products: products, stock: stock, drainTimeout: AMQPDelays.parseDuration(drainTimeout)!, servicesScript: absolute(servicesScript),
             python: absolute(python), smtpCatcher: absolute(smtpCatcher), migrations: absolute(migrations), logDirectory: logDirectory.map(absolute),
             keepDatabase: keepDatabase)
-        let result = try await ChaosRun(options: options, environment: ProcessInfo.processInfo.environment).run()
+        // Ctrl-C or SIGTERM ends the run early, but not the machine's services: the run restores
+        // what it stopped and stops its fleet before it exits.
+        let run = Task { try await ChaosRun(options: options, environment: ProcessInfo.processInfo.environment).run() }
+        let signals = Task {
+            for await signal in await UnixSignalsSequence(trapping: .sigint, .sigterm) {
+                FileHandle.standardError.write(Data("[chaos] \(signal): stopping the run, restoring the services\n".utf8))
+                run.cancel()
+                return
+            }
+        }
+        defer { signals.cancel() }
+        let result = try await run.value
         print(result.text)
         if let report {
             let encoder = JSONEncoder()

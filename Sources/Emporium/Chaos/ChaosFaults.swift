@@ -71,6 +71,12 @@ enum FaultPlan {
         let total = load.seconds
         var times: [Double] = []
         if short {
+            // The same mock cluster also aborted on that assertion when a broker went down while a
+            // group waited for a killed worker's replacement to rejoin (the pending JoinGroup is
+            // sent again): the CI run takes its broker down before it kills anything.
+            if let down = kinds.firstIndex(of: .kafkaBrokerDown), let kill = kinds.firstIndex(of: .kill), down > kill {
+                kinds.swapAt(down, kill)
+            }
             let slot = total * 0.8 / Double(kinds.count)
             times = kinds.indices.map { total * 0.05 + Double($0) * slot }
         } else {

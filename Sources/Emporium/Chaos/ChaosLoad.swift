@@ -117,7 +117,7 @@ struct ChaosLoad: Sendable {
         mutating func run(until deadline: ContinuousClock.Instant) async {
             let customers = myCustomers
             guard !customers.isEmpty else { return }
-            while ContinuousClock.now < deadline {
+            while ContinuousClock.now < deadline && !Task.isCancelled {
                 await runDueFollowUps()
                 let customer = customers.randomElement(using: &random)!
                 if let order = await placeOrder(for: customer) {

@@ -148,7 +148,7 @@ struct ChaosRun {
             if report.passed && !options.keepDatabase { await dropDatabase(on: admin) }
             return report
         } catch {
-            await fleet.stopAll()
+            await Task { await fleet.stopAll() }.value
             try? await group.shutdownGracefully()
             throw error
         }
@@ -269,6 +269,13 @@ struct ChaosRun {
             await load.run(until: deadline)
             await faults
             let loadSeconds = (ContinuousClock.now - loadStart).seconds
+            if Task.isCancelled {
+                watcher.cancel()
+                say("interrupted: restoring everything and stopping the fleet")
+                // In a task of its own: this one is cancelled, and every wait in it would end at once.
+                await Task { await injector.restoreEverything() }.value
+                throw CancellationError()
+            }
 
             say("load stopped; restoring everything, then draining (at most \(options.drainTimeout))")
             await injector.restoreEverything()
