@@ -77,11 +77,35 @@ struct AuthRulesTests {
         #expect(AuthRules.refresh(fresh, now: now.addingTimeInterval(60)) == .refuse("The refresh token has expired; log in again."))
     }
 
-    @Test("the throttle refuses past the limit with the window's rest as Retry-After, in whole seconds")
+    func counts(pair: Int = 1, client: Int = 1, failures: Int = 0, since: Duration? = nil) -> AuthRules.LoginCounts {
+        AuthRules.LoginCounts(
+            accountClient: pair, accountClientLeft: .milliseconds(1_200), client: client, clientLeft: .seconds(30), accountFailures: failures,
+            sinceLastFailure: since)
+    }
+
+    func admitted(_ counts: AuthRules.LoginCounts) -> DomainError? {
+        Result { () throws(DomainError) in try AuthRules.admitLogin(counts, policy: policy) }.failure
+    }
+
+    @Test("a client past its failures for one account, or for all, waits out the window; Retry-After in whole seconds")
     func throttle() {
-        #expect(Result { () throws(DomainError) in try AuthRules.throttle(count: 5, limit: 5, left: .seconds(10)) }.failure == nil)
-        let refused = Result { () throws(DomainError) in try AuthRules.throttle(count: 6, limit: 5, left: .milliseconds(1_200)) }.failure
-        #expect(refused?.kind == .limited && refused?.retryAfter == .seconds(2))
+        #expect(admitted(counts(pair: 5)) == nil)
+        let pair = admitted(counts(pair: 6))
+        #expect(pair?.kind == .limited && pair?.retryAfter == .seconds(2))
+        #expect(admitted(counts(client: 21))?.retryAfter == .seconds(30))
+    }
+
+    @Test("failures from everywhere slow the account down, doubling up to a minute, and never block it")
+    func backoff() {
+        #expect(AuthRules.loginBackoff(afterFailures: 9, policy: policy) == .zero)
+        #expect(AuthRules.loginBackoff(afterFailures: 10, policy: policy) == .seconds(1))
+        #expect(AuthRules.loginBackoff(afterFailures: 13, policy: policy) == .seconds(8))
+        #expect(AuthRules.loginBackoff(afterFailures: 10_000, policy: policy) == .seconds(60))
+        // However many failures, an attempt after the wait goes ahead.
+        #expect(admitted(counts(failures: 10_000, since: .seconds(60))) == nil)
+        let early = admitted(counts(failures: 12, since: .milliseconds(1_500)))
+        #expect(early?.kind == .limited && early?.retryAfter == .seconds(3))
+        #expect(admitted(counts(failures: 9, since: .zero)) == nil)
     }
 
     @Test("credentials: a new password follows the password rules; a login only needs one")

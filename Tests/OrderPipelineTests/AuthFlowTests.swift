@@ -114,7 +114,7 @@ struct AuthFlowTests {
         #expect(right.status == 410, "the right code after five wrong ones: \(right.text)")
     }
 
-    @Test("failed logins are throttled per account; unknown addresses get the same answer")
+    @Test("failed logins are throttled per account and client; unknown addresses get the same answer")
     func loginThrottle() async throws {
         let fleet = try await PipelineFleet.shared.get()
         let email = fleet.newAddress()
@@ -129,6 +129,66 @@ struct AuthFlowTests {
         let throttled = try await fleet.api.send("POST", "/auth/login", body: ["email": email, "password": Self.password])
         #expect(throttled.status == 429, "\(throttled.text)")
         #expect(throttled.header("Retry-After").flatMap(Int.init) != nil)
+    }
+
+    /// An API that believes `X-Forwarded-For` from this host, so a test can speak as many clients,
+    /// with login counters of its own.
+    func apiBehindProxy(_ fleet: PipelineFleet, _ name: String) async throws -> (APIClient, @Sendable () async throws -> Void) {
+        let port = try freeLocalPort()
+        fleet.spawn(name, ["api"], extraEnvironment: [
+            "API_PORT": String(port), "API_TRUSTED_PROXIES": "127.0.0.0/8, ::1", "MESSAGING_NAMESPACE": "\(fleet.id)-\(name)",
+            "AUTH_LOGIN_MAX_FAILURES_CLIENT": "20",
+        ])
+        let api = APIClient(baseURL: URL(string: "http://127.0.0.1:\(port)")!)
+        #expect(try await eventually(timeout: .seconds(60), every: .milliseconds(200)) {
+            (try? await api.send("GET", "/health/live").status) == 200
+        })
+        return (api, { try await fleet.stop(name) })
+    }
+
+    func verifiedAccount(_ fleet: PipelineFleet) async throws -> String {
+        let email = fleet.newAddress()
+        #expect(try await fleet.api.send("POST", "/auth/register", body: ["email": email, "password": Self.password]).status == 201)
+        let code = try await fleet.verificationCode(for: email)
+        #expect(try await fleet.api.send("POST", "/auth/verify", body: ["email": email, "code": code]).status == 200)
+        return email
+    }
+
+    @Test("one client's wrong passwords never keep the owner out: that client gets 429 for the account, the owner logs in from elsewhere")
+    func guessingLocksOutOnlyTheGuesser() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let email = try await verifiedAccount(fleet)
+        let (api, stop) = try await apiBehindProxy(fleet, "api-lockout")
+        func login(from client: String, _ password: String) async throws -> Int {
+            try await api.send("POST", "/auth/login", headers: ["X-Forwarded-For": client], body: ["email": email, "password": password]).status
+        }
+        let (guesser, owner) = ("203.0.113.\(Int.random(in: 1...250))", "198.51.100.\(Int.random(in: 1...250))")
+        var statuses: [Int] = []
+        for _ in 0..<6 { statuses.append(try await login(from: guesser, "wrong-password")) }
+        #expect(statuses == [401, 401, 401, 401, 401, 429], "\(statuses)")
+        #expect(try await login(from: guesser, Self.password) == 429, "the guesser stays limited, even with the right password")
+        #expect(try await login(from: owner, Self.password) == 200, "the owner is not locked out")
+        try await stop()
+    }
+
+    @Test("wrong passwords from many clients slow the account down after ten, and never lock it")
+    func distributedGuessingOnlySlowsDown() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let email = try await verifiedAccount(fleet)
+        let (api, stop) = try await apiBehindProxy(fleet, "api-backoff")
+        func login(from client: String, _ password: String) async throws -> APIClient.Reply {
+            try await api.send("POST", "/auth/login", headers: ["X-Forwarded-For": client], body: ["email": email, "password": password])
+        }
+        for index in 1...10 { #expect(try await login(from: "192.0.2.\(index)", "wrong-password").status == 401) }
+        // The tenth failure starts a wait (1 s) for every client, the owner's too ...
+        let waiting = try await login(from: "198.51.100.1", Self.password)
+        #expect(waiting.status == 429 && waiting.header("Retry-After") == "1", "\(waiting.status) \(waiting.text)")
+        // ... which ends: the owner gets in (polled: the wait is measured from the last failure).
+        let admitted = try await eventually(timeout: .seconds(20), every: .milliseconds(250)) {
+            try await login(from: "198.51.100.1", Self.password).status == 200
+        }
+        #expect(admitted, "the owner was still refused after the backoff")
+        try await stop()
     }
 
     @Test("the configured admin logs in and reaches admin routes")

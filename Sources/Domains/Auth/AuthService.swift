@@ -27,7 +27,7 @@ public struct AuthService: Sendable {
         self.tokens = tokens
         self.passwords = passwords
         self.policy = policy
-        self.throttle = LoginThrottle(redis: redis, policy: policy, logger: logger)
+        self.throttle = LoginThrottle(redis: redis, policy: policy, clock: clock, logger: logger)
         self.clock = clock
         self.logger = logger
     }
@@ -112,13 +112,15 @@ public struct AuthService: Sendable {
     // MARK: - Sessions
 
     /// Tokens for a verified account. Unknown addresses take as long as known ones (a decoy hash
-    /// is verified) and get the same answer; attempts are throttled per account and per client.
+    /// is verified) and get the same answer; attempts are throttled per account and client, per
+    /// client, and slowed down per account (``LoginThrottle``).
     public func login(_ credentials: Credentials, origin: RequestOrigin) async throws -> TokenPair {
         try credentials.validate(newPassword: false)
         let email = credentials.normalisedEmail
         try await throttle.take(email: email, client: origin.client)
         let stored = try await database.withPrimary { try await AuthStore.account(email: email, on: $0) }
         let matches = try await passwords.verify(credentials.password, against: stored?.passwordHash)
+        if !matches { await throttle.failed(email: email) }
         let account = try AuthRules.login(stored?.account, passwordMatches: matches)
         await throttle.succeeded(email: email, client: origin.client)
         return try await database.withTransaction { connection in

@@ -25,8 +25,8 @@ struct AuthSettings: Sendable {
         policy.codeAttempts = try environment.integer("AUTH_CODE_ATTEMPTS", default: policy.codeAttempts, range: 1...100)
         policy.resendCooldown = try environment.duration("AUTH_RESEND_COOLDOWN", default: policy.resendCooldown)
         policy.refreshLifetime = try environment.duration("AUTH_REFRESH_TOKEN_TTL", default: policy.refreshLifetime)
-        policy.loginFailuresPerAccount = try environment.integer(
-            "AUTH_LOGIN_MAX_FAILURES_ACCOUNT", default: policy.loginFailuresPerAccount, range: 1...10_000)
+        policy.loginFailuresPerAccountClient = try environment.integer(
+            "AUTH_LOGIN_MAX_FAILURES_ACCOUNT", default: policy.loginFailuresPerAccountClient, range: 1...10_000)
         policy.loginFailuresPerClient = try environment.integer(
             "AUTH_LOGIN_MAX_FAILURES_CLIENT", default: policy.loginFailuresPerClient, range: 1...1_000_000)
         policy.loginWindow = try environment.duration("AUTH_LOGIN_WINDOW", default: policy.loginWindow)

@@ -57,7 +57,7 @@ enum ConfigurationKeys {
         Key(name: "AUTH_CODE_TTL", defaultValue: "10m", meaning: "verification code lifetime"),
         Key(name: "AUTH_CODE_ATTEMPTS", defaultValue: "5", meaning: "wrong codes that void a code"),
         Key(name: "AUTH_RESEND_COOLDOWN", defaultValue: "1m", meaning: "between two codes for one address"),
-        Key(name: "AUTH_LOGIN_MAX_FAILURES_ACCOUNT", defaultValue: "5", meaning: "failed logins per address within the window before 429"),
+        Key(name: "AUTH_LOGIN_MAX_FAILURES_ACCOUNT", defaultValue: "5", meaning: "failed logins for one address from one client within the window before that client gets 429"),
         Key(name: "AUTH_LOGIN_MAX_FAILURES_CLIENT", defaultValue: "20", meaning: "failed logins per client within the window before 429"),
         Key(name: "AUTH_LOGIN_WINDOW", defaultValue: "15m", meaning: "the failed-login window"),
         Key(name: "AUTH_UNVERIFIED_TTL", defaultValue: "7d", meaning: "accounts never verified are purged after this"),

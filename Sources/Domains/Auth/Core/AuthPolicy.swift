@@ -7,10 +7,17 @@ public struct AuthPolicy: Sendable {
     /// Between two resends for one account (Redis `SET NX EX`).
     public var resendCooldown: Duration = .seconds(60)
     public var refreshLifetime: Duration = .seconds(30 * 86_400)
-    /// Failed logins per account, and per client, within `loginWindow` before 429.
-    public var loginFailuresPerAccount = 5
+    /// Failed logins for one account from one client, and from one client for any accounts,
+    /// within `loginWindow` before that client gets 429. One client's failures never keep the
+    /// account's owner out from elsewhere.
+    public var loginFailuresPerAccountClient = 5
     public var loginFailuresPerClient = 20
     public var loginWindow: Duration = .seconds(900)
+    /// Failed logins for one account from all clients within `loginWindow` after which each
+    /// further attempt waits after the last failure: 1 s, doubling, up to `loginBackoffMaximum`.
+    /// A slowdown, never a block: many clients guessing one password cannot lock its owner out.
+    public var loginBackoffAfter = 10
+    public var loginBackoffMaximum: Duration = .seconds(60)
     /// Accounts still unverified after this are purged.
     public var unverifiedLifetime: Duration = .seconds(7 * 86_400)
     /// The prefix of the Redis keys (the messaging namespace).

@@ -75,10 +75,54 @@ public enum AuthRules {
         return account
     }
 
-    /// An attempt counted `count` of `limit` in a window that ends in `left`.
-    public static func throttle(count: Int, limit: Int, left: Duration) throws(DomainError) {
-        guard count > limit else { return }
-        throw DomainError(.limited, "Too many login attempts; try again in \(seconds(left)) s.", retryAfter: .seconds(seconds(left)))
+    /// What the throttle counted for a login attempt. The attempt itself is already counted in
+    /// `accountClient` and `client` (so parallel guesses cannot all slip in before the counts
+    /// move; a success takes it back); `accountFailures` counts failures from every client.
+    public struct LoginCounts: Sendable, Hashable {
+        public var accountClient: Int
+        public var accountClientLeft: Duration
+        public var client: Int
+        public var clientLeft: Duration
+        public var accountFailures: Int
+        /// Since the account's last failure, if there was one in the window.
+        public var sinceLastFailure: Duration?
+
+        public init(
+            accountClient: Int, accountClientLeft: Duration, client: Int, clientLeft: Duration, accountFailures: Int,
+            sinceLastFailure: Duration?
+        ) {
+            self.accountClient = accountClient
+            self.accountClientLeft = accountClientLeft
+            self.client = client
+            self.clientLeft = clientLeft
+            self.accountFailures = accountFailures
+            self.sinceLastFailure = sinceLastFailure
+        }
+    }
+
+    /// A login attempt goes ahead unless this client failed too often for this account or for
+    /// any, or the account is in backoff after many failures from everywhere. A client's limit is
+    /// its own: the owner logging in from another client is never refused for it.
+    public static func admitLogin(_ counts: LoginCounts, policy: AuthPolicy) throws(DomainError) {
+        if counts.accountClient > policy.loginFailuresPerAccountClient {
+            throw limited("Too many failed logins for this account from here", counts.accountClientLeft)
+        }
+        if counts.client > policy.loginFailuresPerClient { throw limited("Too many login attempts", counts.clientLeft) }
+        let wait = loginBackoff(afterFailures: counts.accountFailures, policy: policy)
+        if let since = counts.sinceLastFailure, since < wait {
+            throw limited("Many logins for this account failed lately", wait - since)
+        }
+    }
+
+    /// How long an attempt waits after the account's last failure, once it has `failures`.
+    public static func loginBackoff(afterFailures failures: Int, policy: AuthPolicy) -> Duration {
+        guard failures >= policy.loginBackoffAfter else { return .zero }
+        let doublings = min(failures - policy.loginBackoffAfter, 30)
+        return min(.seconds(1 << doublings), policy.loginBackoffMaximum)
+    }
+
+    private static func limited(_ what: String, _ left: Duration) -> DomainError {
+        DomainError(.limited, "\(what); try again in \(seconds(left)) s.", retryAfter: .seconds(seconds(left)))
     }
 
     // MARK: - Refresh tokens
