@@ -191,6 +191,24 @@ struct AuthFlowTests {
         try await stop()
     }
 
+    @Test("the verification code is in the mail's body only: not in its subject, nor in the customer's notification feed")
+    func codeOnlyInTheBody() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let email = fleet.newAddress()
+        let registered = try await fleet.api.send("POST", "/auth/register", body: ["email": email, "password": Self.password])
+        let id = try #require(registered.json["id"] as? String)
+        let code = try await fleet.verificationCode(for: email)
+        let mail = try #require(fleet.smtp.mails(to: email).last { $0.template == "verification" })
+        let subject = try #require(mail.headers["subject"])
+        #expect(!subject.contains(code), "the subject carries the code: \(subject)")
+        var feed = ""
+        _ = try await eventually(timeout: .seconds(30), every: .milliseconds(200)) {
+            feed = try await fleet.api.send("GET", "/admin/customers/\(id)/notifications", as: .admin).text
+            return feed.contains("verification")
+        }
+        #expect(feed.contains("verification") && !feed.contains(code), "\(feed)")
+    }
+
     @Test("the configured admin logs in and reaches admin routes")
     func adminBootstrap() async throws {
         let fleet = try await PipelineFleet.shared.get()

@@ -9,7 +9,9 @@ enum MailTemplates {
 
     static let sources: [String: Source] = [
         "verification": Source(
-            subject: "Your Emporium verification code: {{{code}}}",
+            // Never the code itself: subjects are kept in the notification feed (admins read it)
+            // and shown on lock screens. The body is the only place it goes.
+            subject: "Your Emporium verification code",
             text: """
                 Hello,
 

@@ -296,10 +296,14 @@ struct ChaosRun {
                 // The dead letters once nothing moves, at most every 5 s (each Kafka read joins a group).
                 if moving.isEmpty && ContinuousClock.now - lastRead >= .seconds(5) {
                     lastRead = ContinuousClock.now
-                    deadLetters = await readDeadLetters(producer: producer, bootstrap: cluster.bootstrapServers, amqp: amqpConfiguration)
+                    deadLetters = await readDeadLetters(bootstrap: cluster.bootstrapServers, amqp: amqpConfiguration)
                     let seen = deadLetters.letters.values.flatMap { $0 }
                     let missing = injector.poisonMarkers.filter { poison in !seen.contains { $0.carries(poison.marker) } }
                     if missing.isEmpty { break }
+                    say("draining: read the dead letters in \(String(format: "%.1f", (ContinuousClock.now - lastRead).seconds)) s; "
+                        + "not there yet: \(missing.map { "\($0.kind.rawValue) \($0.marker)" }.joined(separator: ", "))"
+                        + (deadLetters.errors.isEmpty ? "" : "; unreadable: \(deadLetters.errors.joined(separator: "; "))"))
+                    lastWord = ContinuousClock.now
                 }
                 if moving.isEmpty { moving = ["poison messages not yet dead-lettered"] }
                 try? await Task.sleep(for: .seconds(1))
@@ -307,7 +311,7 @@ struct ChaosRun {
             watcher.cancel()
             _ = fleet.reapUnexpectedExits()
             let drainSeconds = (ContinuousClock.now - drainStart).seconds
-            if !moving.isEmpty { deadLetters = await readDeadLetters(producer: producer, bootstrap: cluster.bootstrapServers, amqp: amqpConfiguration) }
+            if !moving.isEmpty { deadLetters = await readDeadLetters(bootstrap: cluster.bootstrapServers, amqp: amqpConfiguration) }
 
             let snapshot = ledger.snapshot
             let evidence = ChaosEvidence(
@@ -334,15 +338,26 @@ struct ChaosRun {
     }
 
     /// Every dead-letter destination of the fleet: the Kafka topics' and the AMQP queues'.
-    private func readDeadLetters(producer: KafkaProducer, bootstrap: String, amqp amqpConfiguration: AMQPConfiguration) async -> DeadLetterSnapshot {
+    ///
+    /// Kafka metadata and watermarks come from a client of the read's own: the run's long-lived
+    /// producer has seen brokers go down and up, and a request of it can hang on a dead
+    /// connection until its socket times out (a minute), which made each read take as long.
+    private func readDeadLetters(bootstrap: String, amqp amqpConfiguration: AMQPConfiguration) async -> DeadLetterSnapshot {
         var snapshot = DeadLetterSnapshot()
-        for topic in Destinations.kafkaTopics.map(\.deadLetterName) {
-            do {
-                snapshot.letters[topic] = try await KafkaDeadLetters(topic: topic, bootstrapServers: [bootstrap], producer: producer, logger: logger)
-                    .read().map(\.letter)
-            } catch {
-                snapshot.errors.append("\(topic): \(error)")
+        do {
+            let reader = try KafkaProducer.make(configuration: KafkaProducerConfiguration(bootstrapServers: [bootstrap]), logger: logger)
+            try await withRunning([reader], logger: logger) {
+                for topic in Destinations.kafkaTopics.map(\.deadLetterName) {
+                    do {
+                        snapshot.letters[topic] = try await KafkaDeadLetters(topic: topic, bootstrapServers: [bootstrap], producer: reader, logger: logger)
+                            .read().map(\.letter)
+                    } catch {
+                        snapshot.errors.append("\(topic): \(error)")
+                    }
+                }
             }
+        } catch {
+            snapshot.errors.append("kafka: \(error)")
         }
         // Each queue on a connection of its own, closed after the read, so the next read (every
         // 5 s while draining) sees the letters this one left unsettled.
