@@ -48,4 +48,17 @@ struct ConfigurationTests {
         #expect(output.contains("configuration error: \(key):"), "the error does not name \(key): \(output)")
         #expect(!output.contains(value), "the error repeats the secret: \(output)")
     }
+
+    @Test("a malformed connection URL stops the role without its password in the error", arguments: [
+        ("migrate", "POSTGRES_PRIMARY_URL", "postgresql://emporium:s3cret-pg-pass@127.0.0.1:notaport/emporium"),
+        ("relay", "POSTGRES_PRIMARY_URL", "mysql://emporium:s3cret-pg-pass@127.0.0.1/emporium"),
+        ("relay", "AMQP_URL", "redis://:s3cret-amqp-pass@127.0.0.1:abc"),
+        ("worker order", "REDIS_URL", "http://:s3cret-redis-pass@127.0.0.1:6379"),
+    ])
+    func malformedURLHidesItsPassword(role: String, key: String, value: String) async throws {
+        let output = try await ChildProcess.shell(
+            "env \(key)='\(value)' '\(PipelineFleet.binary)' \(role) 2>&1; echo \"exit=$?\"", timeout: .seconds(30))
+        #expect(!output.contains("exit=0") && output.contains(key), "\(output)")
+        #expect(!output.contains("s3cret"), "the error shows the password: \(output)")
+    }
 }

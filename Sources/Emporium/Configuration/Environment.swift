@@ -1,3 +1,4 @@
+import ConnectionPool
 import Foundation
 import Messaging
 
@@ -72,9 +73,16 @@ extension Environment {
     }
 }
 
-/// A configuration value that stops start-up; the message names the key.
+/// A configuration value that stops start-up; the message names the key, and any URL in it is
+/// shown without its password.
 struct ConfigurationError: Error, CustomStringConvertible {
     let key: String
     let message: String
+
+    init(key: String, message: String) {
+        self.key = key
+        self.message = CredentialRedaction.redact(message)
+    }
+
     var description: String { "configuration error: \(key): \(message)" }
 }

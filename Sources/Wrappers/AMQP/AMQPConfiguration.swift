@@ -1,3 +1,4 @@
+import ConnectionPool
 import Foundation
 
 /// How to reach RabbitMQ: `amqp://user:password@host:port/vhost` (no trailing slash for the
@@ -29,7 +30,7 @@ public struct AMQPConfiguration: Sendable {
         guard let components = URLComponents(string: url), components.scheme == "amqp",
             let host = components.host, !host.isEmpty
         else {
-            throw AMQPError(.invalidConfiguration, "\(key): expected amqp://user:password@host:port/vhost, got \"\(url)\"")
+            throw AMQPError(.invalidConfiguration, "\(key): expected amqp://user:password@host:port/vhost, got \"\(CredentialRedaction.redact(url))\"")
         }
         self.init(host: host)
         if let port = components.port {

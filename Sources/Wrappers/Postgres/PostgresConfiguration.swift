@@ -1,3 +1,4 @@
+import ConnectionPool
 import Foundation
 
 /// How to reach one PostgreSQL server and how many connections to keep to it.
@@ -43,7 +44,7 @@ public struct PostgresConfiguration: Sendable {
             components.scheme == "postgresql" || components.scheme == "postgres",
             let host = components.host, !host.isEmpty
         else {
-            throw PostgresError(.invalidConfiguration, "\(key): expected postgresql://user:password@host:port/database, got \"\(url)\"")
+            throw PostgresError(.invalidConfiguration, "\(key): expected postgresql://user:password@host:port/database, got \"\(CredentialRedaction.redact(url))\"")
         }
         self.init(host: host)
         if let port = components.port {

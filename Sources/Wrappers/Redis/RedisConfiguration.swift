@@ -1,3 +1,4 @@
+import ConnectionPool
 import Foundation
 
 /// How to reach Redis and how many connections to keep.
@@ -36,7 +37,7 @@ public struct RedisConfiguration: Sendable {
         guard let components = URLComponents(string: url), components.scheme == "redis",
             let host = components.host, !host.isEmpty
         else {
-            throw RedisError(.invalidConfiguration, "\(key): expected redis://[:password@]host[:port][/database], got \"\(url)\"")
+            throw RedisError(.invalidConfiguration, "\(key): expected redis://[:password@]host[:port][/database], got \"\(CredentialRedaction.redact(url))\"")
         }
         self.init(host: host)
         if let port = components.port {
