@@ -32,6 +32,18 @@ struct ReplicaRoutingTests {
         (try? metrics.expectCounter("postgres_replica_fallbacks_total", [("reason", reason)]).totalValue) ?? 0
     }
 
+    @Test("a write to a server in recovery (what a demoted primary answers during a failover) is an outage to wait out, not the statement's fault")
+    func readOnlyServerIsAnOutage() async throws {
+        do {
+            try await replica.query("CREATE TABLE emporium_read_only_probe (x integer)")
+            Issue.record("the replica accepted a write")
+        } catch let error as PostgresError {
+            #expect(error.sqlState == "25006", "\(error)")
+            #expect(error.isRetriable, "read-only is not retriable: \(error)")
+            #expect(PostgresOutage.isOutage(error), "read-only is not an outage: \(error)")
+        }
+    }
+
     @Test("a row written on the primary becomes readable through the replica")
     func replication() async throws {
         let router = makeRouter()

@@ -60,7 +60,8 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     }
 
     /// Whether trying the same operation again may succeed: lost connections, serialization
-    /// failures, deadlocks, a server starting or shutting down, an exhausted pool.
+    /// failures, deadlocks, a server starting or shutting down, a server that is (still) read-only
+    /// (25006: a primary demoted, or not yet promoted, during a failover), an exhausted pool.
     public var isRetriable: Bool {
         switch code.base {
         case .connectionFailed, .connectionClosed, .poolTimeout:
@@ -68,7 +69,7 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         case .server:
             guard let state = sqlState else { return false }
             return state == "40001" || state == "40P01" || state.hasPrefix("08") || state.hasPrefix("53")
-                || state == "57P01" || state == "57P02" || state == "57P03"
+                || state == "57P01" || state == "57P02" || state == "57P03" || state == "25006"
         case .decoding, .poolClosed, .migration, .invalidConfiguration, .invalidValue:
             return false
         }

@@ -18,8 +18,10 @@ public enum PostgresOutage {
         }
     }
 
-    /// Not the statement's fault: the server could not be reached or was going away.
+    /// Not the statement's fault: the server could not be reached, was going away, or could not
+    /// take writes (25006, read-only: a failover under way). Messages meeting one are retried
+    /// without using up an attempt, and the API answers 503.
     public static func isOutage(_ error: PostgresError) -> Bool {
-        error.isConnectionLoss || error.code == .poolTimeout || ["57P01", "57P02", "57P03", "53300"].contains(error.sqlState ?? "")
+        error.isConnectionLoss || error.code == .poolTimeout || ["57P01", "57P02", "57P03", "53300", "25006"].contains(error.sqlState ?? "")
     }
 }
