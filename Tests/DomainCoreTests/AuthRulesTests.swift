@@ -122,3 +122,21 @@ struct AuthRulesTests {
         #expect(Credentials(email: "  Ada@Example.COM ", password: "").normalisedEmail == "ada@example.com")
     }
 }
+
+@Suite("Verification code limits")
+struct CodeLimitTests {
+    let policy = AuthPolicy()
+
+    @Test("wrong codes across codes are capped for the day; the right code too is refused past the cap")
+    func failuresCap() {
+        #expect(Result { () throws(DomainError) in try AuthRules.admitCodeAttempt(failures: 19, left: .seconds(10), policy: policy) }.failure == nil)
+        let capped = Result { () throws(DomainError) in try AuthRules.admitCodeAttempt(failures: 20, left: .seconds(3_600), policy: policy) }.failure
+        #expect(capped?.kind == .limited && capped?.retryAfter == .seconds(3_600))
+    }
+
+    @Test("each resend of the day doubles the cooldown, up to the maximum")
+    func resendBackoff() {
+        let cooldowns = (0...8).map { AuthRules.resendCooldown(afterResends: $0, policy: policy) }
+        #expect(cooldowns == [60, 120, 240, 480, 960, 1_920, 3_600, 3_600, 3_600].map { Duration.seconds($0) })
+    }
+}

@@ -15,6 +15,7 @@ public struct AuthService: Sendable {
     let passwords: PasswordVault
     let policy: AuthPolicy
     let throttle: LoginThrottle
+    let codes: CodeThrottle
     let clock: any WallClock
     let logger: Logger
 
@@ -28,6 +29,7 @@ public struct AuthService: Sendable {
         self.passwords = passwords
         self.policy = policy
         self.throttle = LoginThrottle(redis: redis, policy: policy, clock: clock, logger: logger)
+        self.codes = CodeThrottle(redis: redis, policy: policy, logger: logger)
         self.clock = clock
         self.logger = logger
     }
@@ -50,7 +52,7 @@ public struct AuthService: Sendable {
         }
         guard let account else { throw DomainError.conflict("An account with this e-mail address exists already.") }
         // The first code is on its way: the resend cooldown starts now.
-        _ = try? await redis.set(resendKey(email), to: "1", condition: .ifNotExists, expiration: resendExpiration)
+        await codes.codeSent(email: email)
         return AccountView(account)
     }
 
@@ -59,6 +61,7 @@ public struct AuthService: Sendable {
     public func verify(_ attempt: VerificationAttempt, origin: RequestOrigin) async throws -> AccountView {
         try AuthRules.validate(attempt)
         let email = Credentials.normalised(attempt.email)
+        try await codes.admit(email: email)
         let now = clock.now
         let (outcome, verified) = try await database.withTransaction { connection -> (AuthRules.Verification, Account?) in
             let stored = try await AuthStore.account(email: email, on: connection)
@@ -86,22 +89,22 @@ public struct AuthService: Sendable {
             }
         }
         switch outcome {
-        case .wrong(_, _, let remaining): throw AuthRules.wrongCode(remaining: remaining)
+        case .wrong(_, _, let remaining):
+            await codes.failed(email: email)
+            throw AuthRules.wrongCode(remaining: remaining)
         case .verified:
             guard let verified else { throw AuthRules.noCode }
             return AccountView(verified)
         }
     }
 
-    /// A new code by mail, once per cooldown per address. The answer is the same whether the
-    /// address has an account waiting for verification or not.
+    /// A new code by mail, once per cooldown per address, the cooldown doubling with each resend of
+    /// the day (``CodeThrottle``). The answer is the same whether the address has an account
+    /// waiting for verification or not.
     public func resend(_ request: ResendRequest, origin: RequestOrigin) async throws {
         let email = Credentials.normalised(request.email)
         guard Credentials.isEmail(email) else { throw DomainError.invalid("email", "not an e-mail address") }
-        let key = resendKey(email)
-        guard try await redis.set(key, to: "1", condition: .ifNotExists, expiration: resendExpiration) else {
-            throw AuthRules.resendTooSoon(cooldown: policy.resendCooldown, retryAfter: .milliseconds(try await redis.pttl(key)))
-        }
+        try await codes.resend(email: email)
         try await database.withTransaction { connection in
             guard let stored = try await AuthStore.account(email: email, on: connection), !stored.account.isVerified else { return }
             let id = stored.account.id
@@ -202,12 +205,6 @@ public struct AuthService: Sendable {
     }
 
     // MARK: - Helpers
-
-    private func resendKey(_ email: String) -> String { "\(policy.redisPrefix):auth:resend:\(SHA256Digest.hex(email))" }
-
-    private var resendExpiration: RedisExpiration {
-        .seconds(max(1, Int(AccessTokens.seconds(policy.resendCooldown).rounded(.up))))
-    }
 
     private func issue(for account: Account, family: UUID, on connection: PostgresConnection) async throws -> TokenPair {
         let access = try await tokens.issue(subject: account.id.uuidString.lowercased(), role: account.role.rawValue)

@@ -7,7 +7,9 @@ import Sodium
 /// Keys: `AUTH_JWT_SECRET` (required by `api`: the HS256 key, at least 32 bytes),
 /// `AUTH_JWT_ISSUER` (`emporium`), `AUTH_JWT_AUDIENCE` (`emporium-api`), `AUTH_ACCESS_TOKEN_TTL`
 /// (`15m`), `AUTH_REFRESH_TOKEN_TTL` (`30d`), `AUTH_CODE_TTL` (`10m`: a verification code's
-/// lifetime), `AUTH_CODE_ATTEMPTS` (5 wrong codes void it), `AUTH_RESEND_COOLDOWN` (`1m`),
+/// lifetime), `AUTH_CODE_ATTEMPTS` (5 wrong codes void it), `AUTH_CODE_MAX_FAILURES` (20 wrong codes
+/// a day for one address, across codes), `AUTH_RESEND_COOLDOWN` (`1m`, doubling with each resend
+/// of the day up to `AUTH_RESEND_COOLDOWN_MAX`, `1h`),
 /// `AUTH_LOGIN_MAX_FAILURES_ACCOUNT` (5) and `AUTH_LOGIN_MAX_FAILURES_CLIENT` (20) within
 /// `AUTH_LOGIN_WINDOW` (`15m`), `AUTH_UNVERIFIED_TTL` (`7d`: unverified accounts are purged after
 /// it), `AUTH_PURGE_INTERVAL` (`1m`), `AUTH_PASSWORD_COST` (`interactive`: argon2id with 64 MiB;
@@ -23,7 +25,9 @@ struct AuthSettings: Sendable {
         var policy = AuthPolicy()
         policy.codeLifetime = try environment.duration("AUTH_CODE_TTL", default: policy.codeLifetime)
         policy.codeAttempts = try environment.integer("AUTH_CODE_ATTEMPTS", default: policy.codeAttempts, range: 1...100)
+        policy.codeFailuresPerDay = try environment.integer("AUTH_CODE_MAX_FAILURES", default: policy.codeFailuresPerDay, range: 1...10_000)
         policy.resendCooldown = try environment.duration("AUTH_RESEND_COOLDOWN", default: policy.resendCooldown)
+        policy.resendCooldownMaximum = try environment.duration("AUTH_RESEND_COOLDOWN_MAX", default: policy.resendCooldownMaximum)
         policy.refreshLifetime = try environment.duration("AUTH_REFRESH_TOKEN_TTL", default: policy.refreshLifetime)
         policy.loginFailuresPerAccountClient = try environment.integer(
             "AUTH_LOGIN_MAX_FAILURES_ACCOUNT", default: policy.loginFailuresPerAccountClient, range: 1...10_000)
@@ -35,6 +39,7 @@ struct AuthSettings: Sendable {
         for (key, value) in [
             ("AUTH_CODE_TTL", policy.codeLifetime), ("AUTH_REFRESH_TOKEN_TTL", policy.refreshLifetime),
             ("AUTH_LOGIN_WINDOW", policy.loginWindow), ("AUTH_RESEND_COOLDOWN", policy.resendCooldown),
+            ("AUTH_RESEND_COOLDOWN_MAX", policy.resendCooldownMaximum),
         ] where value < .seconds(1) {
             throw ConfigurationError(key: key, message: "must be at least 1s")
         }

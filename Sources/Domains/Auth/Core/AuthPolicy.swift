@@ -4,8 +4,13 @@ public struct AuthPolicy: Sendable {
     public var codeLifetime: Duration = .seconds(600)
     /// Wrong codes accepted before the code is void.
     public var codeAttempts = 5
-    /// Between two resends for one account (Redis `SET NX EX`).
+    /// Wrong codes for one address within a day, whatever code they were for, after which every
+    /// code is refused until the day's window ends: resends cannot buy more guesses.
+    public var codeFailuresPerDay = 20
+    /// Before the first resend for one address (registration starts it); each resend doubles it for
+    /// the next, up to `resendCooldownMaximum` (Redis `SET NX PX`).
     public var resendCooldown: Duration = .seconds(60)
+    public var resendCooldownMaximum: Duration = .seconds(3600)
     public var refreshLifetime: Duration = .seconds(30 * 86_400)
     /// Failed logins for one account from one client, and from one client for any accounts,
     /// within `loginWindow` before that client gets 429. One client's failures never keep the

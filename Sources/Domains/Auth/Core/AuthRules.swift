@@ -56,11 +56,24 @@ public enum AuthRules {
             summary: "Wrong code", details: ["triesLeft": .int(remaining)])
     }
 
+    /// Wrong codes for the address in the last day (`failures`, whose window ends in `left`):
+    /// past the cap every code is refused, the right one too, until the window ends.
+    public static func admitCodeAttempt(failures: Int, left: Duration, policy: AuthPolicy) throws(DomainError) {
+        guard failures >= policy.codeFailuresPerDay else { return }
+        throw DomainError(
+            .limited, "Too many wrong codes for this address; try again in \(seconds(left)) s.", retryAfter: .seconds(seconds(left)))
+    }
+
+    /// The cooldown a resend starts, when it is the `resends`-th in the day: 2, 4, 8, ... times
+    /// the first one (which registration starts), up to the maximum.
+    public static func resendCooldown(afterResends resends: Int, policy: AuthPolicy) -> Duration {
+        let doublings = min(max(resends, 0), 30)
+        return min(policy.resendCooldown * (1 << doublings), max(policy.resendCooldownMaximum, policy.resendCooldown))
+    }
+
     /// A resend inside the cooldown.
-    public static func resendTooSoon(cooldown: Duration, retryAfter: Duration) -> DomainError {
-        DomainError(
-            .limited, "A code was sent less than \(Int(cooldown.timeInterval)) s ago; try again in \(seconds(retryAfter)) s.",
-            retryAfter: .seconds(seconds(retryAfter)))
+    public static func resendTooSoon(retryAfter: Duration) -> DomainError {
+        DomainError(.limited, "A code was sent a short while ago; try again in \(seconds(retryAfter)) s.", retryAfter: .seconds(seconds(retryAfter)))
     }
 
     // MARK: - Login
