@@ -209,6 +209,54 @@ struct AuthFlowTests {
         #expect(feed.contains("verification") && !feed.contains(code), "\(feed)")
     }
 
+    @Test("resends do not buy more guesses: wrong codes count across codes, and each resend doubles the next cooldown")
+    func resendsDoNotBuyGuesses() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let port = try freeLocalPort()
+        // Two tries per code, four wrong codes a day, one second before the first resend.
+        fleet.spawn("api-codes", ["api"], extraEnvironment: [
+            "API_PORT": String(port), "AUTH_CODE_ATTEMPTS": "2", "AUTH_CODE_MAX_FAILURES": "4", "AUTH_RESEND_COOLDOWN": "1s",
+        ])
+        let api = APIClient(baseURL: URL(string: "http://127.0.0.1:\(port)")!)
+        #expect(try await eventually(timeout: .seconds(60), every: .milliseconds(200)) {
+            (try? await api.send("GET", "/health/live").status) == 200
+        })
+        let email = fleet.newAddress()
+        #expect(try await api.send("POST", "/auth/register", body: ["email": email, "password": Self.password]).status == 201)
+        /// The code of the `number`-th verification mail to the address.
+        func code(_ number: Int) async throws -> String {
+            var code: String?
+            _ = try await eventually(timeout: .seconds(45), every: .milliseconds(200)) {
+                let mails = fleet.smtp.mails(to: email).filter { $0.template == "verification" }
+                code = mails.count >= number ? mails[number - 1].text.firstMatch(of: /\b(\d{6})\b/).map { String($0.1) } : nil
+                return code != nil
+            }
+            return try #require(code, "no verification mail number \(number) for \(email)")
+        }
+        func guessWrong(_ right: String) async throws {
+            for _ in 0..<2 {
+                let wrong = String(format: "%06d", (Int(right)! + 1) % 1_000_000)
+                #expect(try await api.send("POST", "/auth/verify", body: ["email": email, "code": wrong]).status == 400)
+            }
+        }
+        func resendWhenAllowed() async throws {
+            #expect(try await eventually(timeout: .seconds(30), every: .milliseconds(200)) {
+                try await api.send("POST", "/auth/resend", body: ["email": email]).status == 202
+            })
+        }
+        try await guessWrong(try await code(1))
+        try await resendWhenAllowed()
+        // The first resend started a cooldown twice the first one.
+        let early = try await api.send("POST", "/auth/resend", body: ["email": email])
+        #expect(early.status == 429 && early.header("Retry-After") == "2", "\(early.status) \(early.header("Retry-After") ?? "-") \(early.text)")
+        try await guessWrong(try await code(2))
+        try await resendWhenAllowed()
+        // Four wrong codes today: the third code is refused, the right one too.
+        let capped = try await api.send("POST", "/auth/verify", body: ["email": email, "code": try await code(3)])
+        #expect(capped.status == 429, "the right code after the day's wrong codes: \(capped.status) \(capped.text)")
+        try await fleet.stop("api-codes")
+    }
+
     @Test("the configured admin logs in and reaches admin routes")
     func adminBootstrap() async throws {
         let fleet = try await PipelineFleet.shared.get()
