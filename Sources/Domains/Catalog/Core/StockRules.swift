@@ -1,3 +1,5 @@
+public import DomainKit
+
 /// A quantity of one SKU.
 public struct StockQuantity: Sendable, Hashable {
     public var sku: String
@@ -36,20 +38,7 @@ public enum StockRules {
         /// Take these from `available` (one line per SKU, in SKU order: the order rows are locked in).
         case reserve([StockQuantity])
         /// Take nothing; say what was short.
-        case reject([StockShortage])
-    }
-
-    /// A line the stock could not cover.
-    public struct StockShortage: Sendable, Hashable {
-        public var sku: String
-        public var requested: Int
-        public var available: Int
-
-        public init(sku: String, requested: Int, available: Int) {
-            self.sku = sku
-            self.requested = requested
-            self.available = available
-        }
+        case reject([StockShortfall])
     }
 
     /// One line per SKU (quantities of repeated SKUs added), in SKU order.
@@ -63,9 +52,9 @@ public enum StockRules {
     /// has none), or a rejection listing each short line.
     public static func reserve(_ lines: [StockQuantity], available: [String: Int]) -> Reservation {
         let wanted = merged(lines)
-        let shortages = wanted.compactMap { line -> StockShortage? in
+        let shortages = wanted.compactMap { line -> StockShortfall? in
             let have = available[line.sku] ?? 0
-            return have >= line.quantity ? nil : StockShortage(sku: line.sku, requested: line.quantity, available: have)
+            return have >= line.quantity ? nil : StockShortfall(sku: line.sku, requested: line.quantity, available: have)
         }
         return shortages.isEmpty ? .reserve(wanted) : .reject(shortages)
     }

@@ -1,3 +1,4 @@
+public import DomainKit
 public import Foundation
 
 /// The order as its rules read it: its locked row.
@@ -55,19 +56,6 @@ public enum OrderMail: String, Sendable, Hashable, CaseIterable {
     case outOfStock = "out_of_stock"
     case paymentReceived = "payment_received"
     case orderCompleted = "order_completed"
-}
-
-/// A line the product side could not reserve in full.
-public struct StockShortfall: Sendable, Hashable {
-    public var sku: String
-    public var requested: Int
-    public var available: Int
-
-    public init(sku: String, requested: Int, available: Int) {
-        self.sku = sku
-        self.requested = requested
-        self.available = available
-    }
 }
 
 /// The end of a checkout's wait for its order's stock decision.
