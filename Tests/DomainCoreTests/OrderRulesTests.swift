@@ -67,6 +67,7 @@ struct OrderRulesTests {
         #expect(refused([])?.fields == [.init("lines", "at least one line")])
         let unknown = refused([.init(sku: "TEA", quantity: 1), .init(sku: "GONE", quantity: 1)])
         #expect(unknown?.kind == .invalid && unknown?.details["skus"] == Detail.strings(["GONE"]))
+        #expect(unknown?.fields.map(\.description) == ["unknown or deleted SKUs: GONE"] && unknown?.message == "unknown or deleted SKUs: GONE")
         #expect(refused([.init(sku: "TEA", quantity: 1), .init(sku: "MUG", quantity: 1)])?.message.contains("one currency") == true)
     }
 

@@ -82,7 +82,7 @@ public struct AuthService: Sendable {
                 }
                 return (verification, nil)
             case .verified:
-                try await connection.execute("UPDATE auth.accounts SET verified_at = \(now), updated_at = \(now) WHERE id = \(id)")
+                try await connection.execute("UPDATE auth.accounts SET verified_at = now(), updated_at = now() WHERE id = \(id)")
                 try await connection.execute("DELETE FROM auth.verification_codes WHERE account_id = \(id)")
                 try await Self.publish(UserVerified(accountID: id, email: email), accountID: id, origin: origin, on: connection)
                 return (verification, try await AuthStore.account(id: id, on: connection)?.account)
@@ -155,7 +155,7 @@ public struct AuthService: Sendable {
                 guard let token, let account = try await AuthStore.account(id: token.accountID, on: connection)?.account else {
                     return .refused("The account is gone.")
                 }
-                try await connection.execute("UPDATE auth.refresh_tokens SET spent_at = \(now) WHERE id = \(token.id)")
+                try await connection.execute("UPDATE auth.refresh_tokens SET spent_at = now() WHERE id = \(token.id)")
                 return .issued(try await issue(for: account, family: token.familyID, on: connection))
             }
         }

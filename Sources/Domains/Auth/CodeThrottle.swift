@@ -7,8 +7,8 @@ import Sodium
 /// Verification codes' limits in Redis, decided by ``AuthRules``: wrong codes per address over a
 /// day, whatever code they were for (a resend issues a new code with its own tries, which must not
 /// buy more guesses), and a resend cooldown that doubles with each resend of the day. With Redis
-/// down, codes go on unthrottled (and it is logged), except that a resend then has no cooldown
-/// either: refusing every verification would be worse.
+/// down, codes are checked without the daily cap (and it is logged): refusing every verification
+/// would be worse. A resend needs Redis for its cooldown, and fails without it.
 struct CodeThrottle: Sendable {
     let redis: RedisPool
     let policy: AuthPolicy
@@ -54,7 +54,12 @@ struct CodeThrottle: Sendable {
         guard try await redis.set(key("resend", email), to: "1", condition: .ifNotExists, expiration: Self.expiration(cooldown)) else {
             throw AuthRules.resendTooSoon(retryAfter: .milliseconds(max(try await redis.pttl(key("resend", email)), 1)))
         }
-        _ = try await redis.countInWindow(key("resends", email), window: Self.window)
+        do {
+            _ = try await redis.countInWindow(key("resends", email), window: Self.window)
+        } catch {
+            // The cooldown runs already; the next one is only not doubled.
+            logger.warning("resend count unavailable", metadata: ["error": "\(error)"])
+        }
     }
 
     private static func expiration(_ duration: Duration) -> RedisExpiration {

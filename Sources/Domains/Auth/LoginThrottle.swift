@@ -51,7 +51,10 @@ struct LoginThrottle: Sendable {
 
     private func giveBack(email: String, client: String) async {
         do {
-            _ = try await redis.pipeline([["DECR", RedisArgument(accountClientKey(email, client))], ["DECR", RedisArgument(clientKey(client))]])
+            // Only keys still counting: a DECR of one that expired meanwhile would leave -1 for ever.
+            _ = try await redis.eval(
+                "for _, key in ipairs(KEYS) do if redis.call('EXISTS', key) == 1 then redis.call('DECR', key) end end return 0",
+                keys: [RedisArgument(accountClientKey(email, client)), RedisArgument(clientKey(client))])
         } catch {
             logger.warning("login throttle unavailable", metadata: ["error": "\(error)"])
         }

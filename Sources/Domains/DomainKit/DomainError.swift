@@ -39,7 +39,8 @@ public struct DomainError: Error, Sendable, Hashable, CustomStringConvertible {
             self.field = field
             self.reason = reason
         }
-        public var description: String { "\(field): \(reason)" }
+        /// `field: reason`, or the reason alone for a refusal of the input as a whole.
+        public var description: String { field.isEmpty ? reason : "\(field): \(reason)" }
     }
 
     /// A value that helps a client act on the error (the order's `status`, the unknown `skus`).

@@ -31,7 +31,8 @@ public struct CartPurge: PeriodicPurge {
     /// The number of carts removed.
     @discardableResult
     public func purgeOnce() async throws -> Int {
-        let now = clock.now
+        // The database's time: the carts' times are written by it, whatever this replica's clock says.
+        let now: Date = try await database.query("SELECT now() AS now").first?.decode("now") ?? clock.now
         let (staleBefore, idleBefore) = (now.adding(.zero - CartRules.staleLock), now.adding(.zero - lifetime))
         var (removed, reopened) = (0, 0)
         var after = UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
@@ -58,9 +59,15 @@ public struct CartPurge: PeriodicPurge {
                 }
             }
             if !reopen.isEmpty {
+                // Re-checked in the statement: a checkout retried meanwhile may have made the order
+                // its cart now waits for.
                 reopened += try await database.execute("""
-                    UPDATE ordering.carts SET status = 'open', checkout_key = NULL, updated_at = \(now)
-                    WHERE id = ANY(\(reopen)::uuid[]) AND status = 'locked' AND updated_at < \(staleBefore)
+                    UPDATE ordering.carts c SET status = 'open', checkout_key = NULL, updated_at = now()
+                    WHERE c.id = ANY(\(reopen)::uuid[]) AND c.status = 'locked' AND c.updated_at < \(staleBefore)
+                      AND NOT EXISTS (
+                          SELECT 1 FROM ordering.idempotency_keys k JOIN ordering.orders o ON o.id = k.order_id
+                          WHERE k.customer_id = c.customer_id AND k.idempotency_key = c.checkout_key
+                            AND o.stock = 'awaiting' AND o.status IN ('PENDING', 'PAID'))
                     """)
             }
             if !delete.isEmpty {

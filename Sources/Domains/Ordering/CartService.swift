@@ -156,7 +156,7 @@ public struct CartService: Sendable {
             try CartRules.change(cart?.state)
             guard let cartID = cart?.id else { return try await Self.view(customerID, on: connection) }
             try await body(cartID, connection)
-            try await connection.execute("UPDATE ordering.carts SET updated_at = \(clock.now) WHERE id = \(cartID)")
+            try await connection.execute("UPDATE ordering.carts SET updated_at = now() WHERE id = \(cartID)")
             return try await Self.view(customerID, on: connection)
         }
     }

@@ -21,9 +21,10 @@ enum CartStore {
             """).first.map(locked)
     }
 
+    /// Writes the state; the time is the database's (the purge compares with it), not the state's.
     static func save(_ state: CartState, id: UUID, on connection: PostgresConnection) async throws {
         try await connection.execute("""
-            UPDATE ordering.carts SET status = \(state.status.rawValue), checkout_key = \(state.checkoutKey)::text, updated_at = \(state.updatedAt)
+            UPDATE ordering.carts SET status = \(state.status.rawValue), checkout_key = \(state.checkoutKey)::text, updated_at = now()
             WHERE id = \(id)
             """)
     }

@@ -50,7 +50,7 @@ public enum OrderRules {
         try request.validate()
         let unknown = request.lines.map(\.sku).filter { prices[$0] == nil }
         guard unknown.isEmpty else {
-            throw .invalid("lines", "unknown or deleted SKUs: \(unknown.joined(separator: ", "))", details: ["skus": .strings(unknown)])
+            throw .invalid("", "unknown or deleted SKUs: \(unknown.joined(separator: ", "))", details: ["skus": .strings(unknown)])
         }
         let lines = request.lines.map { line in
             let price = prices[line.sku]!
