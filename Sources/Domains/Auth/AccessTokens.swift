@@ -52,7 +52,7 @@ public struct AccessTokens: Sendable {
 
     /// A token for `subject` with `role`, and when it expires.
     public func issue(subject: String, role: String, now: Date = Date()) async throws -> (token: String, expiresAt: Date) {
-        let expiresAt = now.addingTimeInterval(Self.seconds(settings.lifetime))
+        let expiresAt = now.addingTimeInterval(settings.lifetime.timeInterval)
         let claims = Claims(
             iss: IssuerClaim(value: settings.issuer), aud: AudienceClaim(value: [settings.audience]),
             sub: SubjectClaim(value: subject), exp: ExpirationClaim(value: expiresAt), nbf: NotBeforeClaim(value: now),
@@ -68,7 +68,7 @@ public struct AccessTokens: Sendable {
         } catch {
             throw Self.unauthorized("The access token is not valid: \(Self.reason(error)).")
         }
-        let leeway = Self.seconds(settings.leeway)
+        let leeway = settings.leeway.timeInterval
         guard claims.exp.value.addingTimeInterval(leeway) > now else { throw Self.unauthorized("The access token has expired.") }
         guard claims.nbf.value.addingTimeInterval(-leeway) <= now else { throw Self.unauthorized("The access token is not valid yet.") }
         guard claims.iss.value == settings.issuer else { throw Self.unauthorized("The access token was issued by someone else.") }
@@ -90,9 +90,6 @@ public struct AccessTokens: Sendable {
         }
     }
 
-    static func seconds(_ duration: Duration) -> TimeInterval {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
 }
 
 extension Caller.Role {

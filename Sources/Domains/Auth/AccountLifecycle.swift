@@ -1,3 +1,4 @@
+import DomainKit
 import Contracts
 import Foundation
 import Logging
@@ -28,7 +29,7 @@ public enum AccountLifecycle {
         let code = SecureRandom.digits(6)
         let codeHash = AuthStore.codeHash(code, accountID: accountID)
         try await AuthStore.replaceCode(accountID: accountID, codeHash: codeHash, lifetime: policy.codeLifetime, on: connection)
-        let minutes = max(1, Int(AccessTokens.seconds(policy.codeLifetime) / 60))
+        let minutes = max(1, Int(policy.codeLifetime.timeInterval / 60))
         let key = accountID.uuidString.lowercased()
         try await context.publish(
             MailSend(

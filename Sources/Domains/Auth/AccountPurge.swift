@@ -1,3 +1,4 @@
+import DomainKit
 import Contracts
 import Foundation
 public import Logging
@@ -29,7 +30,7 @@ public struct AccountPurge: PeriodicPurge {
             let rows = try await connection.query("""
                 DELETE FROM auth.accounts WHERE id IN (
                     SELECT id FROM auth.accounts
-                    WHERE verified_at IS NULL AND created_at < now() - \(AccessTokens.seconds(policy.unverifiedLifetime)) * interval '1 second'
+                    WHERE verified_at IS NULL AND created_at < now() - \(policy.unverifiedLifetime.timeInterval) * interval '1 second'
                     ORDER BY created_at LIMIT \(limit) FOR UPDATE SKIP LOCKED)
                 RETURNING id
                 """)

@@ -212,8 +212,8 @@ public struct AuthService: Sendable {
         try await AuthStore.insertRefreshToken(
             familyID: family, accountID: account.id, tokenHash: SHA256Digest.hex(refreshToken), lifetime: policy.refreshLifetime, on: connection)
         return TokenPair(
-            accessToken: access.token, expiresIn: Int(AccessTokens.seconds(tokens.settings.lifetime)), refreshToken: refreshToken,
-            refreshExpiresIn: Int(AccessTokens.seconds(policy.refreshLifetime)))
+            accessToken: access.token, expiresIn: Int(tokens.settings.lifetime.timeInterval), refreshToken: refreshToken,
+            refreshExpiresIn: Int(policy.refreshLifetime.timeInterval))
     }
 
     static func publish<Payload: MessagePayload>(_ payload: Payload, accountID: UUID, origin: RequestOrigin, on connection: PostgresConnection) async throws {

@@ -1,3 +1,4 @@
+import DomainKit
 import Foundation
 import Postgres
 import Sodium
@@ -49,7 +50,7 @@ enum AuthStore {
     static func replaceCode(accountID: UUID, codeHash: String, lifetime: Duration, on connection: PostgresConnection) async throws {
         try await connection.execute("""
             INSERT INTO auth.verification_codes (account_id, code_hash, expires_at)
-            VALUES (\(accountID), \(codeHash), now() + \(AccessTokens.seconds(lifetime)) * interval '1 second')
+            VALUES (\(accountID), \(codeHash), now() + \(lifetime.timeInterval) * interval '1 second')
             ON CONFLICT (account_id) DO UPDATE SET code_hash = excluded.code_hash, expires_at = excluded.expires_at,
                 attempts = 0, created_at = now()
             """)
@@ -85,7 +86,7 @@ enum AuthStore {
     ) async throws {
         try await connection.execute("""
             INSERT INTO auth.refresh_tokens (id, family_id, account_id, token_hash, expires_at)
-            VALUES (\(UUID()), \(familyID), \(accountID), \(tokenHash), now() + \(AccessTokens.seconds(lifetime)) * interval '1 second')
+            VALUES (\(UUID()), \(familyID), \(accountID), \(tokenHash), now() + \(lifetime.timeInterval) * interval '1 second')
             """)
     }
 

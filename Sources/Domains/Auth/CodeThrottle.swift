@@ -43,7 +43,7 @@ struct CodeThrottle: Sendable {
 
     /// The first code is on its way (a registration): the first cooldown starts.
     func codeSent(email: String) async {
-        _ = try? await redis.set(key("resend", email), to: "1", condition: .ifNotExists, expiration: Self.expiration(policy.resendCooldown))
+        _ = try? await redis.set(key("resend", email), to: "1", condition: .ifNotExists, expiration: .after(policy.resendCooldown))
     }
 
     /// A resend, unless the cooldown runs: then 429 with what is left of it. Each resend of the
@@ -51,7 +51,7 @@ struct CodeThrottle: Sendable {
     func resend(email: String) async throws {
         let resends = Int(try await redis.getString(key("resends", email)) ?? "") ?? 0
         let cooldown = AuthRules.resendCooldown(afterResends: resends + 1, policy: policy)
-        guard try await redis.set(key("resend", email), to: "1", condition: .ifNotExists, expiration: Self.expiration(cooldown)) else {
+        guard try await redis.set(key("resend", email), to: "1", condition: .ifNotExists, expiration: .after(cooldown)) else {
             throw AuthRules.resendTooSoon(retryAfter: .milliseconds(max(try await redis.pttl(key("resend", email)), 1)))
         }
         do {
@@ -62,7 +62,4 @@ struct CodeThrottle: Sendable {
         }
     }
 
-    private static func expiration(_ duration: Duration) -> RedisExpiration {
-        .milliseconds(max(1, Int(duration.timeInterval * 1000)))
-    }
 }

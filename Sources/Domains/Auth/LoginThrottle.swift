@@ -66,7 +66,7 @@ struct LoginThrottle: Sendable {
             _ = try await redis.countInWindow(failuresKey(email), window: policy.loginWindow)
             _ = try await redis.set(
                 lastFailureKey(email), to: RedisArgument(String(Self.milliseconds(clock.now))),
-                expiration: .milliseconds(Int(policy.loginWindow.timeInterval * 1000)))
+                expiration: .after(policy.loginWindow))
         } catch {
             logger.warning("login throttle unavailable", metadata: ["error": "\(error)"])
         }
