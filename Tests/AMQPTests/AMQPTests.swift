@@ -1,10 +1,20 @@
 import EmporiumTestSupport
-import AMQP
+@testable import AMQP
 import Foundation
 import Testing
 
 @Suite("AMQP", .timeLimit(.minutes(1)), .usesRabbitMQ)
 struct AMQPTests {
+    @Test("a server refusal is worth retrying only when it reports the server's own trouble (320, 506, 541)")
+    func serverRefusalsClassified() {
+        let transient: [Int32] = [320, 506, 541]
+        for code: Int32 in [320, 403, 404, 405, 406, 506, 530, 541] {
+            let error = AMQPError(.server, "declare queue q: \(code)", nativeCode: code)
+            #expect(error.isRetriable == transient.contains(code), "reply code \(code)")
+        }
+        #expect(!AMQPError(.server, "server exception").isRetriable)
+    }
+
     @Test("publish with confirms, then consume and ack, keeping properties and headers")
     func publishAndConsume() async throws {
         let queue = TestAMQP.queueName("work")

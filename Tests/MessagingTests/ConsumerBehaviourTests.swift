@@ -191,4 +191,94 @@ struct ConsumerBehaviourTests {
             try await withRunning(Array(services.dropLast()), logger: ConformanceFixture.logger) {}
         }
     }
+
+    @Test("an AMQP consumer started while the broker is out of reach keeps trying to declare its queues, then consumes")
+    func consumerStartedBeforeTheBroker() async throws {
+        try await withHarness(.amqp) { harness in
+            // The consumer reaches RabbitMQ through a forwarder that drops its first connections,
+            // as a broker that is restarting would.
+            let refusals = 5
+            let forwarder = try TCPForwarder(refusing: refusals, target: try ConformanceFixture.amqp.port)
+            defer { forwarder.stop() }
+            try await forwarder.waitUntilListening()
+            var configuration = try ConformanceFixture.amqp
+            configuration.port = forwarder.port
+            let connection = try AMQPConnection(configuration: configuration, logger: ConformanceFixture.logger)
+            let consumer = AMQPMessageConsumer(
+                settings: harness.fixture.amqpSettings, processor: harness.processor(harness.fixture.recordingHandler()),
+                connection: connection, delays: ConformanceFixture.delays, logger: ConformanceFixture.logger)
+            try await harness.publish([try harness.fixture.envelope(1)])
+            let handled = try await withRunning([consumer, connection], logger: ConformanceFixture.logger) {
+                try await harness.waitForEffects(1, timeout: .seconds(60))
+            }
+            #expect(handled)
+            #expect(forwarder.refused() == refusals)
+        }
+    }
+}
+
+/// A TCP forwarder on a free local port (python3, as the services' scripts install it) that
+/// closes its first `refusing` connections at once and forwards the rest to `target`.
+final class TCPForwarder: Sendable {
+    let port: Int
+    private let log: URL
+    private let process: ChildProcess
+
+    init(refusing: Int, target: Int) throws {
+        port = try freeLocalPort()
+        log = FileManager.default.temporaryDirectory.appendingPathComponent("emporium-forwarder-\(port).log")
+        let script = """
+            import socket, sys, threading
+            port, target, refusing = map(int, sys.argv[1:4])
+            server = socket.socket()
+            server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            server.bind(("127.0.0.1", port))
+            server.listen(16)
+            print("listening", flush=True)
+            def pipe(source, sink):
+                try:
+                    while data := source.recv(65536):
+                        sink.sendall(data)
+                except OSError:
+                    pass
+                for end in (source, sink):
+                    try:
+                        end.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+            accepted = 0
+            while True:
+                client, _ = server.accept()
+                accepted += 1
+                if accepted <= refusing:
+                    client.close()
+                    print("refused", accepted, flush=True)
+                    continue
+                upstream = socket.create_connection(("127.0.0.1", target))
+                threading.Thread(target=pipe, args=(client, upstream), daemon=True).start()
+                threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
+            """
+        process = try ChildProcess([
+            "/bin/sh", "-c", "exec python3 -c \"$0\" \(port) \(target) \(refusing) > '\(log.path)' 2>&1", script,
+        ])
+    }
+
+    private var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+
+    func waitUntilListening() async throws {
+        let up = try await eventually(timeout: .seconds(20), every: .milliseconds(50)) { self.output.contains("listening") }
+        guard up else { throw ForwarderFailure(description: "the forwarder did not start: \(output)") }
+    }
+
+    /// How many connections it has closed unanswered.
+    func refused() -> Int { output.split(separator: "\n").filter { $0.hasPrefix("refused") }.count }
+
+    func stop() {
+        process.signal(SIGKILL)
+        try? FileManager.default.removeItem(at: log)
+    }
+
+    struct ForwarderFailure: Error, CustomStringConvertible {
+        let description: String
+    }
 }

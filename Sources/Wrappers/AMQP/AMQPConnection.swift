@@ -255,8 +255,13 @@ public final class AMQPConnection: Service, Sendable {
             logger.info("amqp connected", metadata: ["amqp.server": "\(configuration.address)", "amqp.consumers": "\(consumers.count)"])
             return session
         } catch let error as AMQPError where error.code == .server {
-            // A refused declaration will not get better by retrying: fail what waits, keep trying slowly.
-            logger.error("amqp set-up refused", metadata: ["amqp.server": "\(configuration.address)", "error": "\(error)"])
+            // A refused declaration (unless the server reports trouble of its own) will not get
+            // better by retrying: fail what waits, keep trying slowly.
+            if error.isRetriable {
+                logger.warning("amqp set-up failed on the server; trying again", metadata: ["amqp.server": "\(configuration.address)", "error": "\(error)"])
+            } else {
+                logger.error("amqp set-up refused", metadata: ["amqp.server": "\(configuration.address)", "error": "\(error)"])
+            }
             failQueuedCommands(error)
             failure = error
             return nil

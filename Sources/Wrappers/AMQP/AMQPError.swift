@@ -37,14 +37,22 @@ public struct AMQPError: Error, Sendable, CustomStringConvertible {
         self.line = line
     }
 
-    /// Lost or refused connections and nacks may succeed on another try; a refused declaration,
-    /// a returned (unroutable) message or a closed client will not.
+    /// Lost or refused connections and nacks may succeed on another try, and so may a server
+    /// refusal that reports the server's own trouble (see `transientReplyCodes`); a declaration
+    /// the server refuses for what it asks, a returned (unroutable) message or a closed client will not.
     public var isRetriable: Bool {
         switch code.base {
         case .connectionFailed, .connectionLost, .nacked: true
-        case .server, .returned, .closed, .invalidConfiguration: false
+        case .server: nativeCode.map(Self.transientReplyCodes.contains) ?? false
+        case .returned, .closed, .invalidConfiguration: false
         }
     }
+
+    /// AMQP reply codes that speak of the server's state, not of the request: 320
+    /// connection-forced (a broker shutting down), 506 resource-error and 541 internal-error
+    /// (RabbitMQ answers a quorum-queue declaration with `541 ... cluster_not_formed` while its
+    /// Raft cluster is slow to elect a leader, as on a loaded machine).
+    static let transientReplyCodes: Set<Int32> = [320, 506, 541]
 
     public var description: String { "AMQP \(code): \(message)" }
 }

@@ -86,7 +86,7 @@ public final class AMQPMessageConsumer: Service, Sendable {
     }
 
     private func consume() async throws {
-        try await connection.declare(Self.topology(settings, delays: delays))
+        guard try await declareTopology() else { return }
         let slots = AsyncSemaphore(permits: settings.concurrency)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await self.reportDepths() }
@@ -103,6 +103,29 @@ public final class AMQPMessageConsumer: Service, Sendable {
             // The deliveries end when the connection has drained, which it does when told to shut
             // down, ahead of this service; return when this service's own turn comes.
             try? await gracefulShutdown()
+        }
+    }
+
+    /// Declares the consumer's queues, trying again while the broker is away or reports trouble of
+    /// its own (a worker started during a broker restart, or a quorum queue declared before the
+    /// broker's Raft cluster has a leader); false when told to stop before it succeeded.
+    private func declareTopology() async throws -> Bool {
+        var wait = Duration.milliseconds(250)
+        while true {
+            do {
+                try await connection.declare(Self.topology(settings, delays: delays))
+                return true
+            } catch let error as AMQPError where error.isRetriable {
+                logger.warning("amqp cannot declare the consumer's queues yet; trying again", metadata: [
+                    "amqp.queue": "\(settings.queue)", "error": "\(error)", "retry.wait": "\(wait)",
+                ])
+            }
+            do {
+                try await cancelWhenGracefulShutdown { [wait] in try await Task.sleep(for: wait) }
+            } catch is CancellationError {
+                return false
+            }
+            wait = min(wait * 2, .seconds(5))
         }
     }
 
