@@ -9,7 +9,7 @@ struct ProblemRenderingTests {
     func kinds() {
         let cases: [(DomainError, Int)] = [
             (.notFound("gone"), 404), (.conflict("paid"), 409), (.forbidden("no"), 403), (.unauthorized("who"), 401),
-            (.invalid("lines", "at least one line"), 422),
+            (.invalid("lines", "at least one line"), 422), (DomainError(.stale, "changed"), 412),
         ]
         for (error, status) in cases { #expect(Int(Problem(error).status.code) == status, "\(error)") }
         let invalid = Problem(.invalid([.init("a", "x"), .init("b", "y")], details: ["skus": .strings(["S"])]))

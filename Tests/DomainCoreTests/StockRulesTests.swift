@@ -77,4 +77,45 @@ struct StockRulesTests {
             #expect(error.fields.map(\.description) == ["nothing to change: give at least one of name, description, priceMinor, currency, stock"])
         }
     }
+
+    @Test("a change applies only while the product is as the caller read it; none listed means whatever is current")
+    func readBeforeWrite() throws {
+        let current = ProductTag(version: 3, available: 6)
+        try ProductRules.checkUnchanged(current: current, expected: nil)
+        try ProductRules.checkUnchanged(current: current, expected: [ProductTag(version: 2, available: 6), current])
+        // Same version, but orders took units since: stale as well.
+        for expected in [ProductTag(version: 3, available: 10), ProductTag(version: 2, available: 6)] {
+            do {
+                try ProductRules.checkUnchanged(current: current, expected: [expected])
+                Issue.record("\(expected) passed for \(current)")
+            } catch {
+                #expect(error.kind == .stale && error.details["etag"] == .string("3-6"))
+            }
+        }
+        // An If-Match whose tags were all malformed or weak lists none: it matches nothing.
+        #expect(throws: DomainError.self) { try ProductRules.checkUnchanged(current: current, expected: []) }
+    }
+
+    @Test("tags read back as written; anything else is no tag")
+    func tagText() {
+        #expect(ProductTag("12-0") == ProductTag(version: 12, available: 0))
+        for text in ["", "12", "12-", "-3", "a-1", "1-2-3", "1_2"] { #expect(ProductTag(text) == nil, "\(text)") }
+    }
+
+    @Test("an adjustment adds or takes units whatever the stock is, never below zero nor past the limit")
+    func adjustments() throws {
+        #expect(try StockRules.adjusted(available: 6, by: 5, sku: "S") == 11)
+        #expect(try StockRules.adjusted(available: 6, by: -6, sku: "S") == 0)
+        #expect(throws: DomainError.conflict("Only 6 units of S are available; 7 cannot be taken away.", details: ["available": .int(6)])) {
+            try StockRules.adjusted(available: 6, by: -7, sku: "S")
+        }
+        do {
+            _ = try StockRules.adjusted(available: 999_999_999, by: 2, sku: "S")
+            Issue.record("the limit was passed")
+        } catch {
+            #expect(error.kind == .invalid && error.fields.map(\.field) == ["delta"])
+        }
+        #expect(throws: DomainError.self) { try StockAdjustment(delta: 0).validate() }
+        try StockAdjustment(delta: -3, reason: "breakage").validate()
+    }
 }

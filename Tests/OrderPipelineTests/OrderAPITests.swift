@@ -52,7 +52,9 @@ struct OrderAPITests {
         let fleet = try await PipelineFleet.shared.get()
         let sku = fleet.uniqueSKU("COPY")
         try await fleet.createProduct(sku, priceMinor: 500, stock: 10)
-        let update = try await fleet.api.send("PATCH", "/products/\(sku)", as: .admin, raw: Data(#"{"priceMinor": 750}"#.utf8))
+        let read = try await fleet.api.send("GET", "/products/\(sku)", as: .admin)
+        let update = try await fleet.api.send(
+            "PATCH", "/products/\(sku)", as: .admin, headers: ["If-Match": read.header("ETag") ?? ""], raw: Data(#"{"priceMinor": 750}"#.utf8))
         #expect(update.status == 200)
         #expect(update.json["version"] as? Int == 2)
         let repriced = try await eventually(timeout: .seconds(20)) {

@@ -1,4 +1,5 @@
 import CatalogCore
+import Foundation
 public import HTTPRuntime
 public import Hummingbird
 
@@ -16,6 +17,7 @@ public struct CatalogRoutes<Context: IdentifiedRequestContext>: Sendable {
         products.get(use: list)
         products.get(":sku", use: show)
         products.patch(":sku", use: update)
+        products.post(":sku/stock-adjustments", use: adjustStock)
         products.delete(":sku", use: delete)
     }
 
@@ -24,7 +26,7 @@ public struct CatalogRoutes<Context: IdentifiedRequestContext>: Sendable {
         let product = try await request.decodeJSON(NewProduct.self, context: context)
         try product.validate()
         let created = try await store.create(product, cause: cause(context))
-        return try jsonResponse(created, status: .created, headers: [.location: "/products/\(created.sku)"])
+        return try jsonResponse(created, status: .created, headers: [.location: "/products/\(created.sku)", .eTag: Self.eTag(created)])
     }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> Response {
@@ -54,15 +56,46 @@ public struct CatalogRoutes<Context: IdentifiedRequestContext>: Sendable {
     @Sendable func show(_ request: Request, context: Context) async throws -> Response {
         let sku = try context.parameters.require("sku")
         guard let product = try await store.product(sku) else { throw CatalogStore.notFound(sku) }
-        return try jsonResponse(product)
+        return try jsonResponse(product, headers: [.eTag: Self.eTag(product)])
     }
 
     @Sendable func update(_ request: Request, context: Context) async throws -> Response {
         _ = try context.requireAdmin()
         let sku = try context.parameters.require("sku")
+        let expected = try Self.expectedTags(request)
         let changes = try await request.decodeJSON(ProductChanges.self, context: context)
         try changes.validate()
-        return try jsonResponse(try await store.update(sku, changes, cause: cause(context)))
+        let updated = try await store.update(sku, changes, expected: expected, cause: cause(context))
+        return try jsonResponse(updated, headers: [.eTag: Self.eTag(updated)])
+    }
+
+    @Sendable func adjustStock(_ request: Request, context: Context) async throws -> Response {
+        _ = try context.requireAdmin()
+        let sku = try context.parameters.require("sku")
+        let adjustment = try await request.decodeJSON(StockAdjustment.self, context: context)
+        try adjustment.validate()
+        let adjusted = try await store.adjustStock(sku, adjustment, cause: cause(context))
+        return try jsonResponse(adjusted, headers: [.eTag: Self.eTag(adjusted)])
+    }
+
+    static func eTag(_ product: Product) -> String { "\"\(ProductTag(product))\"" }
+
+    /// `If-Match`, which a change must carry: the tags the client read (nil for `*`). A weak or
+    /// malformed tag matches nothing (RFC 9110 compares If-Match strongly).
+    static func expectedTags(_ request: Request) throws -> [ProductTag]? {
+        let values = request.headers[values: .ifMatch]
+        guard !values.isEmpty else {
+            throw Problem(
+                .preconditionRequired, "Precondition required",
+                detail: "Send If-Match with the ETag of the product as you read it (GET /products/{sku}), or use "
+                    + "POST /products/{sku}/stock-adjustments to change the stock by a number of units.")
+        }
+        let items = values.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
+        if items.contains("*") { return nil }
+        return items.compactMap { item in
+            guard item.count >= 2, item.hasPrefix("\""), item.hasSuffix("\"") else { return nil }
+            return ProductTag(item.dropFirst().dropLast())
+        }
     }
 
     @Sendable func delete(_ request: Request, context: Context) async throws -> Response {

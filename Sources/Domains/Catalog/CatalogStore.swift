@@ -56,9 +56,12 @@ public struct CatalogStore: Sendable {
         }
     }
 
-    /// Applies `changes` to a live product; 404 if there is none.
-    public func update(_ sku: String, _ changes: ProductChanges, cause: Cause) async throws -> Product {
+    /// Applies `changes` to a live product while it is still as the caller saw it (`expected`;
+    /// nil: as it is); 404 if there is none, 412 if it moved on.
+    public func update(_ sku: String, _ changes: ProductChanges, expected: [ProductTag]?, cause: Cause) async throws -> Product {
         try await database.withTransaction { connection in
+            let current = try await lockedTag(sku, on: connection)
+            try ProductRules.checkUnchanged(current: current, expected: expected)
             let rows = try await connection.query("""
                 WITH p AS (
                     UPDATE catalog.products SET
@@ -81,6 +84,32 @@ public struct CatalogStore: Sendable {
             try await append(ProductUpdated(product: updated.snapshot), sku: sku, cause: cause, on: connection)
             return updated
         }
+    }
+
+    /// Adds `adjustment.delta` units to a live product's available stock, whatever it is now;
+    /// 404 if there is none, 409 if it would go below zero.
+    public func adjustStock(_ sku: String, _ adjustment: StockAdjustment, cause: Cause) async throws -> Product {
+        try await database.withTransaction { connection in
+            let current = try await lockedTag(sku, on: connection)
+            let available = try StockRules.adjusted(available: current.available, by: adjustment.delta, sku: sku)
+            let rows = try await connection.query("""
+                WITH s AS (UPDATE catalog.stock SET available = \(available) WHERE sku = \(sku) RETURNING *)
+                SELECT \(unescaped: Self.columns) FROM catalog.products p JOIN s ON s.sku = p.sku
+                """)
+            guard let row = rows.first else { throw Self.notFound(sku) }
+            return try Self.product(row)
+        }
+    }
+
+    /// The live product's tag, its rows locked until the transaction ends; 404 if there is none.
+    private func lockedTag(_ sku: String, on connection: PostgresConnection) async throws -> ProductTag {
+        let rows = try await connection.query("""
+            SELECT p.version, s.available FROM catalog.products p JOIN catalog.stock s ON s.sku = p.sku
+            WHERE p.sku = \(sku) AND p.deleted_at IS NULL
+            FOR UPDATE
+            """)
+        guard let row = rows.first else { throw Self.notFound(sku) }
+        return ProductTag(version: try row.decode("version"), available: try row.decode("available"))
     }
 
     /// Deletes a live product (softly: the SKU stays taken); 404 if there is none.

@@ -5,7 +5,7 @@ public struct DomainError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The kind of refusal: extensible, so adding one breaks no `switch` outside this module.
     public struct Kind: Sendable, Hashable, CustomStringConvertible {
         enum Value: Sendable, Hashable {
-            case notFound, conflict, invalid, forbidden, unauthorized, busy, gone, limited, rejected
+            case notFound, conflict, invalid, forbidden, unauthorized, busy, gone, limited, rejected, stale
         }
         let value: Value
 
@@ -27,6 +27,9 @@ public struct DomainError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let limited = Kind(value: .limited)
         /// Well-formed, and wrong (a code that does not match).
         public static let rejected = Kind(value: .rejected)
+        /// The caller's copy is out of date: the change was based on a version that is no longer
+        /// the current one (read it again, then decide).
+        public static let stale = Kind(value: .stale)
 
         public var description: String { "\(value)" }
     }

@@ -14,6 +14,7 @@ extension Problem {
         case .gone: (.gone, "Gone")
         case .limited: (.tooManyRequests, "Too many requests")
         case .rejected: (.badRequest, "Bad request")
+        case .stale: (.preconditionFailed, "Precondition failed")
         default: (.badRequest, "Bad request")
         }
         var extensions: [String: ProblemValue] = error.details.mapValues {

@@ -132,3 +132,61 @@ extension UInt8 {
             || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(self)
     }
 }
+
+/// What a client saw of a product: its version (bumped by every change of its fields) and its
+/// available stock (which orders move without a version). A change based on what a client saw
+/// is refused once either has moved on, so an admin's stock figure computed from a stale read
+/// cannot erase the reservations made meanwhile. The HTTP API sends it as the `ETag`.
+public struct ProductTag: Sendable, Hashable, CustomStringConvertible {
+    public var version: Int64
+    public var available: Int
+
+    public init(version: Int64, available: Int) {
+        self.version = version
+        self.available = available
+    }
+
+    public init(_ product: Product) {
+        self.init(version: product.version, available: product.stock)
+    }
+
+    /// `<version>-<available>`.
+    public var description: String { "\(version)-\(available)" }
+
+    /// The text `description` writes, or nil.
+    public init?(_ text: some StringProtocol) {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, let version = Int64(parts[0]), let available = Int(parts[1]) else { return nil }
+        self.init(version: version, available: available)
+    }
+}
+
+extension ProductRules {
+    /// A change made on the strength of `expected` (any of them; none listed means "whatever is
+    /// current") applies only while the product is still `current`.
+    public static func checkUnchanged(current: ProductTag, expected: [ProductTag]?) throws(DomainError) {
+        guard let expected, !expected.contains(current) else { return }
+        throw DomainError(
+            .stale, "The product changed since it was read (it is now at \(current)); read it again and decide on the new figures.",
+            details: ["etag": .string(current.description)])
+    }
+}
+
+/// `POST /products/{sku}/stock-adjustments`: units added to (or, negative, taken from) the
+/// available stock, whatever it is now; needs no version, since it commutes with orders.
+public struct StockAdjustment: Codable, Sendable {
+    public var delta: Int
+    public var reason: String?
+
+    public init(delta: Int, reason: String? = nil) {
+        self.delta = delta
+        self.reason = reason
+    }
+
+    public func validate() throws(DomainError) {
+        var validation = Validation()
+        validation.require(delta != 0 && abs(delta) <= 1_000_000_000, "delta", "a non-zero number of units, at most 1000000000 either way")
+        validation.require((reason?.unicodeScalars.count ?? 0) <= 500, "reason", "at most 500 characters")
+        try validation.check()
+    }
+}

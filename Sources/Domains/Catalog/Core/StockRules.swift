@@ -84,3 +84,19 @@ public enum StockRules {
         status == .reserved ? .move(from: .reserved, to: .sold, then: .sold) : .none
     }
 }
+
+extension StockRules {
+    /// The available stock after an admin's adjustment of `delta` units: never below zero (units
+    /// that are reserved or sold cannot be taken back this way) nor above the catalog's limit.
+    public static func adjusted(available: Int, by delta: Int, sku: String) throws(DomainError) -> Int {
+        let result = available + delta
+        guard result >= 0 else {
+            throw DomainError.conflict(
+                "Only \(available) units of \(sku) are available; \(-delta) cannot be taken away.", details: ["available": .int(available)])
+        }
+        guard result <= 1_000_000_000 else {
+            throw DomainError.invalid("delta", "the stock would exceed 1000000000 units (it is \(available))")
+        }
+        return result
+    }
+}
