@@ -53,6 +53,23 @@ struct OrderRulesTests {
         #expect(effects == [.announce(.created), .schedule(first)])
     }
 
+    @Test("a customer may hold up to the limits in unpaid orders: the last order and the last unit that fit are admitted", arguments: [
+        (OpenOrders(count: 0, units: 0), 5, nil),
+        (OpenOrders(count: 9, units: 995), 5, nil),
+        (OpenOrders(count: 10, units: 0), 1, "openOrders"),
+        (OpenOrders(count: 9, units: 996), 5, "openUnits"),
+        (OpenOrders(count: 2, units: 0), 1_001, "openUnits"),
+    ] as [(OpenOrders, Int, String?)])
+    func admission(holding: OpenOrders, units: Int, refusedFor member: String?) {
+        let request = NewOrder(lines: [.init(sku: "TEA", quantity: units)])
+        do {
+            try OrderRules.admit(request, holding: holding, limits: OrderLimits(openOrders: 10, openUnits: 1_000))
+            #expect(member == nil, "admitted past the limit: \(holding) + \(units)")
+        } catch {
+            #expect(error.kind == .limited && member.map { error.details[$0] != nil } == true, "\(error)")
+        }
+    }
+
     @Test("placing refuses every invalid field at once, unknown SKUs by name, and mixed currencies")
     func placeRefusals() {
         func refused(_ lines: [NewOrder.Line]) -> DomainError? {

@@ -51,4 +51,55 @@ struct AbuseTests {
         #expect(anyVersion.status == 200)
         #expect(try await fleet.stock(sku) == StockLevels(available: 20, reserved: 4, sold: 0))
     }
+
+    @Test("one customer cannot hold the stock with unpaid orders: past the limits an order gets 429; repeats, payments and other customers are not held up")
+    func hoarding() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let port = try freeLocalPort()
+        fleet.spawn("api-hoarding", ["api"], extraEnvironment: [
+            "API_PORT": String(port), "ORDER_MAX_OPEN_ORDERS": "3", "ORDER_MAX_OPEN_UNITS": "50",
+        ])
+        defer { Task { try? await fleet.stop("api-hoarding") } }
+        let api = APIClient(baseURL: URL(string: "http://127.0.0.1:\(port)")!)
+        #expect(try await eventually(timeout: .seconds(60), every: .milliseconds(200)) {
+            (try? await api.send("GET", "/health/live").status) == 200
+        })
+        let sku = fleet.uniqueSKU("HOARD")
+        try await fleet.createProduct(sku, stock: 1_000)
+        let hoarder = "hoarder-\(UUID())"
+        func order(_ customer: String, _ quantity: Int, key: String = UUID().uuidString) async throws -> APIClient.Reply {
+            try await api.send("POST", "/orders", as: .customer(customer), headers: ["Idempotency-Key": key], body: NewOrderBody([(sku, quantity)]))
+        }
+
+        var placed: [(id: String, key: String)] = []
+        for _ in 0..<3 {
+            let key = UUID().uuidString
+            let reply = try await order(hoarder, 10, key: key)
+            #expect(reply.status == 201, "\(reply.status) \(reply.text)")
+            placed.append((reply.json["id"] as? String ?? "", key))
+        }
+        let fourth = try await order(hoarder, 1)
+        #expect(fourth.status == 429, "\(fourth.status) \(fourth.text)")
+        #expect(fourth.json["openOrders"] as? Int == 3 && fourth.json["limit"] as? Int == 3, "\(fourth.text)")
+        // A repeat of an order placed before the limit still gets that order.
+        let repeated = try await order(hoarder, 10, key: placed[1].key)
+        #expect(repeated.status == 201 && repeated.json["id"] as? String == placed[1].id, "\(repeated.status) \(repeated.text)")
+        // Someone else is not held up.
+        #expect(try await order("bystander-\(UUID())", 10).status == 201)
+
+        // Cancelling one frees a place; the units limit still counts what the others hold (20).
+        #expect(try await api.send("POST", "/orders/\(placed[0].id)/cancel", as: .customer(hoarder)).status == 200)
+        let tooMany = try await order(hoarder, 31)
+        #expect(tooMany.status == 429 && tooMany.json["openUnits"] as? Int == 20, "\(tooMany.status) \(tooMany.text)")
+        #expect(try await order(hoarder, 30).status == 201)
+
+        // Many at once from a new customer: the limit holds under the race, exactly three get in.
+        let racer = "racer-\(UUID())"
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<10 { group.addTask { try await order(racer, 1).status } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(statuses.filter { $0 == 201 }.count == 3 && statuses.filter { $0 == 429 }.count == 7, "\(statuses.sorted())")
+        #expect(try await fleet.count("SELECT count(*) FROM ordering.orders WHERE customer_id = \(racer)") == 3)
+    }
 }

@@ -7,6 +7,7 @@ import Testing
 struct ConfigurationTests {
     @Test("a wrong value stops the role with the key's name", arguments: [
         ("api", "ORDER_EXPIRY_DELAY", "1h", ["ORDER_REMINDER_DELAYS": "2h"]),
+        ("api", "ORDER_MAX_OPEN_ORDERS", "0", [:]),
         ("api", "ORDER_REMINDER_DELAYS", "soon", [:]),
         ("api", "ORDER_IDEMPOTENCY_LOCK_TTL", "-3s", [:]),
         ("api", "API_PORT", "99999", [:]),

@@ -108,6 +108,9 @@ final class PipelineFleet: Sendable {
             "MESSAGING_RETRY_INITIAL_DELAY": "100ms",
             "ORDER_REMINDER_DELAYS": reminders.map { "\($0.components.seconds)s" }.joined(separator: ","),
             "ORDER_EXPIRY_DELAY": "\(expiry.components.seconds)s",
+            // The scale-out tests give one customer dozens of unpaid orders; AbuseTests checks the limits.
+            "ORDER_MAX_OPEN_ORDERS": "100000",
+            "ORDER_MAX_OPEN_UNITS": "100000000",
             "OUTBOX_POLL_INTERVAL": "200ms",
             "METRICS_PORT": "0",
             "API_PORT": String(apiPort),

@@ -11,13 +11,18 @@ public struct OrderService: Sendable {
     let database: PostgresRouter
     let redis: RedisPool?
     let timings: OrderTimings
+    let limits: OrderLimits
     let clock: any WallClock
     let logger: Logger
 
-    public init(database: PostgresRouter, redis: RedisPool?, timings: OrderTimings, clock: any WallClock = SystemClock(), logger: Logger) {
+    public init(
+        database: PostgresRouter, redis: RedisPool?, timings: OrderTimings, limits: OrderLimits = OrderLimits(),
+        clock: any WallClock = SystemClock(), logger: Logger
+    ) {
         self.database = database
         self.redis = redis
         self.timings = timings
+        self.limits = limits
         self.clock = clock
         self.logger = logger
     }
@@ -64,8 +69,14 @@ public struct OrderService: Sendable {
             }
         }
         // No look-up first: the insert finds a stored response by its key conflict, and repeats are rare.
-        if let created = try await insert(request, idempotencyKey: idempotencyKey, customerID: caller.id, cause: cause, fromCheckout: fromCheckout) {
-            return created
+        do {
+            if let created = try await insert(request, idempotencyKey: idempotencyKey, customerID: caller.id, cause: cause, fromCheckout: fromCheckout) {
+                return created
+            }
+        } catch let error as DomainError where error.kind == .limited {
+            // A repeat of an order placed before the limit was reached still gets its order.
+            if let stored = try await placed(caller.id, idempotencyKey, fingerprint: request.fingerprint) { return stored }
+            throw error
         }
         // The key has a response: a repeat, or (without the Redis lock) a concurrent request that committed first.
         guard let stored = try await placed(caller.id, idempotencyKey, fingerprint: request.fingerprint) else {
@@ -118,6 +129,19 @@ public struct OrderService: Sendable {
         return Placed(order: Array(try row.decode("body", as: String.self).utf8), replayed: true, id: try row.decode("order_id"))
     }
 
+    /// What the customer holds in PENDING orders, read after taking the customer's transaction
+    /// lock: one customer's orders are placed one at a time, so two at once cannot both pass the
+    /// limit (the count is a statement of its own, whose snapshot follows the lock).
+    private static func openOrders(of customerID: String, on connection: PostgresConnection) async throws -> OpenOrders {
+        _ = try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended('ordering.open-orders:' || \(customerID), 0))")
+        let row = try await connection.query("""
+            SELECT count(DISTINCT o.id)::integer AS orders, COALESCE(sum(l.quantity), 0)::integer AS units
+            FROM ordering.orders o JOIN ordering.order_lines l ON l.order_id = o.id
+            WHERE o.customer_id = \(customerID) AND o.status = 'PENDING' -- OrderStatus.pending, literal so the partial index applies
+            """).single()
+        return OpenOrders(count: try row.decode("orders"), units: try row.decode("units"))
+    }
+
     /// The order's transaction: prices from the catalog copy, the idempotency record, the order,
     /// its lines and first history entry, and its messages. `nil` when the key was taken.
     private func insert(
@@ -125,6 +149,7 @@ public struct OrderService: Sendable {
     ) async throws -> Placed? {
         let now = clock.now
         return try await database.withTransaction { connection in
+            try OrderRules.admit(request, holding: try await Self.openOrders(of: customerID, on: connection), limits: limits)
             let prices = try await Self.prices(of: request.lines.map(\.sku), on: connection)
             let (order, effects) = try OrderRules.place(request, id: UUID(), customerID: customerID, prices: prices, timings: timings, now: now)
             let lines = order.lines

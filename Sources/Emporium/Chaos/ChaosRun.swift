@@ -118,6 +118,8 @@ struct ChaosRun {
             "AUTH_PASSWORD_COST": "minimum", "RATE_LIMIT_AUTH": "off", "RATE_LIMIT_WRITE": "off", "RATE_LIMIT_READ": "off",
             "SMTP_URL": "smtp://127.0.0.1:\(smtpPort)", "SMTP_TIMEOUT": "5s", "MAIL_RETRY_DELAYS": "1s,2s,4s,8s,16s,30s",
             "AMQP_URL": amqpURL, "AUTH_ADMIN_EMAIL": "", "AUTH_ADMIN_PASSWORD": "",
+            // Each simulated client is one customer with hundreds of orders, unpaid ones among them.
+            "ORDER_MAX_OPEN_ORDERS": "1000000", "ORDER_MAX_OPEN_UNITS": "1000000000",
         ]
         let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
         let migrate = try ChildProcess(

@@ -50,7 +50,7 @@ struct APICommand: AsyncParsableCommand {
             ReadinessChecks.postgres(database.primary), ReadinessChecks.redis(redis),
             ReadinessChecks.rabbitmq(amqp, workExchange: messaging.delays.workExchange), ReadinessChecks.kafka(kafka),
         ]
-        let orderService = OrderService(database: database.router, redis: redis, timings: orders.timings, logger: logger)
+        let orderService = OrderService(database: database.router, redis: redis, timings: orders.timings, limits: orders.limits, logger: logger)
         let router = Gateway.router(Gateway.Services(
             auth: authService, tokens: tokens, catalog: CatalogStore(database: database.router),
             orders: orderService, carts: CartService(database: database.router, orders: orderService),

@@ -70,6 +70,8 @@ enum ConfigurationKeys {
         // Orders
         Key(name: "ORDER_REMINDER_DELAYS", defaultValue: "4h,12h,22h", meaning: "payment reminders after an order is placed"),
         Key(name: "ORDER_EXPIRY_DELAY", defaultValue: "24h", meaning: "then PENDING orders are cancelled, PAID ones completed"),
+        Key(name: "ORDER_MAX_OPEN_ORDERS", defaultValue: "10", meaning: "unpaid orders one customer may hold at once"),
+        Key(name: "ORDER_MAX_OPEN_UNITS", defaultValue: "1000", meaning: "units one customer may hold in unpaid orders"),
         Key(name: "ORDER_IDEMPOTENCY_LOCK_TTL", defaultValue: "10s", meaning: "the Redis lock on (customer, Idempotency-Key)"),
         Key(name: "CART_TTL", defaultValue: "30d", meaning: "open carts untouched this long are removed"),
         // Mail

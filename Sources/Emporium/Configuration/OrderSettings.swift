@@ -5,10 +5,13 @@ import Ordering
 /// Keys: `ORDER_REMINDER_DELAYS` (`4h,12h,22h`: payment reminders after creation),
 /// `ORDER_EXPIRY_DELAY` (`24h`: PENDING orders are cancelled, PAID ones completed; after the last
 /// reminder), `ORDER_IDEMPOTENCY_LOCK_TTL` (`10s`: the Redis lock on a request's Idempotency-Key),
-/// `CART_TTL` (`30d`: open carts untouched this long are removed by the order worker).
+/// `CART_TTL` (`30d`: open carts untouched this long are removed by the order worker),
+/// `ORDER_MAX_OPEN_ORDERS` (`10`) and `ORDER_MAX_OPEN_UNITS` (`1000`): what one customer may hold
+/// in unpaid orders.
 struct OrderSettings: Sendable {
     var timings: OrderTimings
     var cartLifetime: Duration
+    var limits: OrderLimits
 
     init(environment: Environment) throws {
         let defaults = OrderTimings()
@@ -25,6 +28,10 @@ struct OrderSettings: Sendable {
         if timings.reminders.contains(where: { $0 <= .zero }) {
             throw ConfigurationError(key: "ORDER_REMINDER_DELAYS", message: "every delay must be positive")
         }
+        let defaultLimits = OrderLimits()
+        limits = OrderLimits(
+            openOrders: try environment.integer("ORDER_MAX_OPEN_ORDERS", default: defaultLimits.openOrders, range: 1...1_000_000),
+            openUnits: try environment.integer("ORDER_MAX_OPEN_UNITS", default: defaultLimits.openUnits, range: 1...1_000_000_000))
         cartLifetime = try environment.duration("CART_TTL", default: .seconds(30 * 86_400))
         if cartLifetime < .seconds(1) { throw ConfigurationError(key: "CART_TTL", message: "must be at least 1s") }
         if timings.idempotencyLock < .milliseconds(100) {

@@ -10,7 +10,7 @@ import Synchronization
 ///
 /// 1. products: creates the run's products (a SKU prefix of its own, stock nothing will exhaust)
 ///    and waits until the order side's catalog copy has them (an order stops being 422);
-/// 2. orders: `clients` concurrent clients, each with its own customer id and keep-alive
+/// 2. orders: `clients` concurrent clients, each with customers of its own (a new one every five orders) and a keep-alive
 ///    connection, POST orders as fast as they are answered, each with a new Idempotency-Key;
 /// 3. decisions: polls every accepted order until its stock is no longer `awaiting`, and takes
 ///    the latency from the POST's send time to the order's `stockDecidedAt`.
@@ -143,9 +143,13 @@ struct Loadtest: Sendable {
 
     // MARK: - Phase 2: orders
 
+    static let ordersPerCustomer = 5
+
     private func sendOrders(client: Int, skus: [String], dispenser: OrderDispenser) async -> [Accepted] {
-        let customer = "\(runID)-c\(client)"
-        guard let customerAuthorization = try? await authorization(customer) else { return [] }
+        // A few orders per customer, then the next one: the API limits what one customer may
+        // hold in unpaid orders (ORDER_MAX_OPEN_ORDERS, default 10), and a load test's orders stay unpaid.
+        var customer = ""
+        var customerAuthorization = ("", "")
         var accepted: [Accepted] = []
         var connection: HTTPClientConnection?
         var sequence = 0
@@ -154,6 +158,11 @@ struct Loadtest: Sendable {
         let decoder = JSONDecoder()
         while let due = dispenser.take() {
             if due > ContinuousClock.now { try? await Task.sleep(until: due, clock: .continuous) }
+            if sequence % Self.ordersPerCustomer == 0 {
+                customer = "\(runID)-c\(client)-\(sequence / Self.ordersPerCustomer)"
+                guard let next = try? await authorization(customer) else { break }
+                customerAuthorization = next
+            }
             sequence += 1
             progress.sent()
             do {

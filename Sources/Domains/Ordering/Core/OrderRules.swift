@@ -66,6 +66,24 @@ public enum OrderRules {
         return (order, [.announce(.created), .schedule(OrderTimer.first(createdAt: now, timings: timings, now: now))])
     }
 
+    /// A customer holding `holding` in unpaid orders may place `request` only within `limits`;
+    /// otherwise 429 until they pay, cancel or let some expire.
+    public static func admit(_ request: NewOrder, holding: OpenOrders, limits: OrderLimits) throws(DomainError) {
+        let units = request.lines.reduce(0) { $0 + $1.quantity }
+        if holding.count >= limits.openOrders {
+            throw DomainError(
+                .limited, "You have \(holding.count) unpaid orders, the most one customer may hold; pay or cancel one first.",
+                summary: "Too many unpaid orders", details: ["openOrders": .int(holding.count), "limit": .int(limits.openOrders)])
+        }
+        if holding.units + units > limits.openUnits {
+            throw DomainError(
+                .limited, "Your unpaid orders hold \(holding.units) units and this one asks for \(units); "
+                    + "one customer may hold at most \(limits.openUnits). Pay or cancel some first.",
+                summary: "Too many units in unpaid orders",
+                details: ["openUnits": .int(holding.units), "requestedUnits": .int(units), "limit": .int(limits.openUnits)])
+        }
+    }
+
     // MARK: - Commands
 
     /// `state` is `nil` for an order that does not exist; one the caller may not see is refused

@@ -16,3 +16,28 @@ public struct OrderTimings: Sendable, Hashable {
         self.idempotencyLock = idempotencyLock
     }
 }
+
+/// How much one customer may hold in unpaid (PENDING) orders at once, so that nobody can keep
+/// the stock from everyone else until the orders expire.
+public struct OrderLimits: Sendable, Hashable {
+    /// PENDING orders.
+    public var openOrders: Int
+    /// Units across the lines of PENDING orders.
+    public var openUnits: Int
+
+    public init(openOrders: Int = 10, openUnits: Int = 1_000) {
+        self.openOrders = openOrders
+        self.openUnits = openUnits
+    }
+}
+
+/// What a customer holds in PENDING orders.
+public struct OpenOrders: Sendable, Hashable {
+    public var count: Int
+    public var units: Int
+
+    public init(count: Int, units: Int) {
+        self.count = count
+        self.units = units
+    }
+}
