@@ -65,16 +65,57 @@ struct AuthRulesTests {
     @Test("refresh: unknown, revoked and expired tokens are refused; a spent one revokes its family")
     func refresh() {
         let now = clock.now
-        let fresh = AuthRules.RefreshTokenState(expiresAt: now.addingTimeInterval(60), spentAt: nil, revokedAt: nil)
-        #expect(AuthRules.refresh(fresh, now: now) == .issue)
-        #expect(AuthRules.refresh(nil, now: now) == .refuse("The refresh token is not known."))
+        let fresh = AuthRules.RefreshTokenState(expiresAt: now.addingTimeInterval(60), spentAt: nil, revokedAt: nil, sessionStartedAt: now)
+        #expect(AuthRules.refresh(fresh, client: "a", policy: policy, now: now) == .issue)
+        #expect(AuthRules.refresh(nil, client: "a", policy: policy, now: now) == .refuse("The refresh token is not known."))
         var spent = fresh
-        spent.spentAt = now
-        guard case .revokeFamily = AuthRules.refresh(spent, now: now) else { Issue.record("reuse did not revoke"); return }
+        (spent.spentAt, spent.spentBy) = (now, "a")
+        guard case .revokeFamily = AuthRules.refresh(spent, client: "b", policy: policy, now: now) else { Issue.record("reuse did not revoke"); return }
         var revoked = spent
         revoked.revokedAt = now
-        guard case .refuse = AuthRules.refresh(revoked, now: now) else { Issue.record("a revoked token was not refused"); return }
-        #expect(AuthRules.refresh(fresh, now: now.addingTimeInterval(60)) == .refuse("The refresh token has expired; log in again."))
+        guard case .refuse = AuthRules.refresh(revoked, client: "a", policy: policy, now: now) else {
+            Issue.record("a revoked token was not refused")
+            return
+        }
+        #expect(AuthRules.refresh(fresh, client: "a", policy: policy, now: now.addingTimeInterval(60)) == .refuse("The refresh token has expired; log in again."))
+    }
+
+    @Test("a spent token presented again by its own client within the grace gets another successor; from elsewhere or later it revokes")
+    func reuseGrace() {
+        var policy = policy
+        policy.refreshReuseGrace = .seconds(10)
+        let spentAt = clock.now
+        let spent = AuthRules.RefreshTokenState(
+            expiresAt: spentAt.addingTimeInterval(3_600), spentAt: spentAt, spentBy: "10.0.0.1", revokedAt: nil, sessionStartedAt: spentAt)
+        #expect(AuthRules.refresh(spent, client: "10.0.0.1", policy: policy, now: spentAt) == .reissue)
+        #expect(AuthRules.refresh(spent, client: "10.0.0.1", policy: policy, now: spentAt.addingTimeInterval(9.9)) == .reissue)
+        for (client, later) in [("10.0.0.1", 10.0), ("10.0.0.2", 0.0), ("10.0.0.2", 5.0)] {
+            guard case .revokeFamily = AuthRules.refresh(spent, client: client, policy: policy, now: spentAt.addingTimeInterval(later)) else {
+                Issue.record("\(client) after \(later) s did not revoke")
+                continue
+            }
+        }
+        policy.refreshReuseGrace = .zero
+        guard case .revokeFamily = AuthRules.refresh(spent, client: "10.0.0.1", policy: policy, now: spentAt) else {
+            Issue.record("a zero grace still allowed reuse")
+            return
+        }
+    }
+
+    @Test("a session ends its fixed time after the login, however often refreshed; the last token's expiry is cut to it")
+    func sessionLifetime() {
+        var policy = policy
+        (policy.sessionLifetime, policy.refreshLifetime) = (.seconds(90 * 86_400), .seconds(30 * 86_400))
+        let login = clock.now
+        let day = 86_400.0
+        // Refreshed every day for 89 days: the latest token is fresh, and the session still ends on day 90.
+        let latest = AuthRules.RefreshTokenState(
+            expiresAt: login.addingTimeInterval(89 * day + 30 * day), spentAt: nil, revokedAt: nil, sessionStartedAt: login)
+        #expect(AuthRules.refresh(latest, client: "a", policy: policy, now: login.addingTimeInterval(89 * day)) == .issue)
+        #expect(AuthRules.refresh(latest, client: "a", policy: policy, now: login.addingTimeInterval(90 * day))
+            == .refuse("The session began too long ago; log in again."))
+        #expect(AuthRules.refreshExpiry(sessionStartedAt: login, policy: policy, now: login.addingTimeInterval(day)) == login.addingTimeInterval(31 * day))
+        #expect(AuthRules.refreshExpiry(sessionStartedAt: login, policy: policy, now: login.addingTimeInterval(75 * day)) == login.addingTimeInterval(90 * day))
     }
 
     func counts(pair: Int = 1, client: Int = 1, failures: Int = 0, since: Duration? = nil) -> AuthRules.LoginCounts {

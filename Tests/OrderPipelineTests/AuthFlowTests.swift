@@ -133,17 +133,72 @@ struct AuthFlowTests {
 
     /// An API that believes `X-Forwarded-For` from this host, so a test can speak as many clients,
     /// with login counters of its own.
-    func apiBehindProxy(_ fleet: PipelineFleet, _ name: String) async throws -> (APIClient, @Sendable () async throws -> Void) {
+    func apiBehindProxy(
+        _ fleet: PipelineFleet, _ name: String, environment: [String: String] = [:]
+    ) async throws -> (APIClient, @Sendable () async throws -> Void) {
         let port = try freeLocalPort()
         fleet.spawn(name, ["api"], extraEnvironment: [
             "API_PORT": String(port), "API_TRUSTED_PROXIES": "127.0.0.0/8, ::1", "MESSAGING_NAMESPACE": "\(fleet.id)-\(name)",
             "AUTH_LOGIN_MAX_FAILURES_CLIENT": "20",
-        ])
+        ].merging(environment) { $1 })
         let api = APIClient(baseURL: URL(string: "http://127.0.0.1:\(port)")!)
         #expect(try await eventually(timeout: .seconds(60), every: .milliseconds(200)) {
             (try? await api.send("GET", "/health/live").status) == 200
         })
         return (api, { try await fleet.stop(name) })
+    }
+
+    @Test("two refreshes at once with one token from its own client both get a pair and the session lives on; another client's reuse revokes it")
+    func refreshRace() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let email = try await verifiedAccount(fleet)
+        let (api, stop) = try await apiBehindProxy(fleet, "api-refresh", environment: ["AUTH_REFRESH_REUSE_GRACE": "30s"])
+        defer { Task { try? await stop() } }
+        let (owner, thief) = ("198.51.100.\(Int.random(in: 1...250))", "203.0.113.\(Int.random(in: 1...250))")
+        func refresh(_ token: String, from client: String) async throws -> APIClient.Reply {
+            try await api.send("POST", "/auth/refresh", headers: ["X-Forwarded-For": client], body: ["refreshToken": token])
+        }
+        let login = try await api.send("POST", "/auth/login", headers: ["X-Forwarded-For": owner], body: ["email": email, "password": Self.password])
+        let first = try login.decode(Tokens.self)
+        // Two tabs refreshing at once (or a retry after a lost answer).
+        async let one = refresh(first.refreshToken, from: owner)
+        async let two = refresh(first.refreshToken, from: owner)
+        let (a, b) = try await (one, two)
+        #expect(a.status == 200 && b.status == 200, "\(a.status) \(a.text) / \(b.status) \(b.text)")
+        let (next, other) = (try a.decode(Tokens.self), try b.decode(Tokens.self))
+        #expect(next.refreshToken != other.refreshToken)
+        let kept = try await refresh(next.refreshToken, from: owner)
+        #expect(kept.status == 200, "the race revoked the session: \(kept.text)")
+        // The first token replayed from elsewhere: stolen. The whole session ends.
+        #expect(try await refresh(first.refreshToken, from: thief).status == 401)
+        #expect(try await refresh(other.refreshToken, from: owner).status == 401)
+        #expect(try await refresh(try kept.decode(Tokens.self).refreshToken, from: owner).status == 401)
+    }
+
+    @Test("a session ends at its absolute lifetime, however often it is refreshed")
+    func sessionLifetime() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let email = try await verifiedAccount(fleet)
+        let (api, stop) = try await apiBehindProxy(fleet, "api-session", environment: ["AUTH_SESSION_MAX_LIFETIME": "3s"])
+        defer { Task { try? await stop() } }
+        let login = try await api.send("POST", "/auth/login", body: ["email": email, "password": Self.password])
+        #expect((login.json["refreshExpiresIn"] as? Int ?? .max) <= 3, "\(login.text)")
+        var token = try login.decode(Tokens.self).refreshToken
+        var refreshes = 0
+        var refusal: APIClient.Reply?
+        let ended = try await eventually(timeout: .seconds(30), every: .milliseconds(250)) {
+            let reply = try await api.send("POST", "/auth/refresh", body: ["refreshToken": token])
+            guard reply.status == 200 else {
+                refusal = reply
+                return true
+            }
+            token = try reply.decode(Tokens.self).refreshToken
+            refreshes += 1
+            return false
+        }
+        #expect(ended, "still refreshing after \(refreshes) refreshes")
+        #expect(refusal?.status == 401 && (refusal?.json["detail"] as? String)?.contains("session") == true, "\(refusal?.text ?? "")")
+        #expect(refreshes >= 1)
     }
 
     func verifiedAccount(_ fleet: PipelineFleet) async throws -> String {

@@ -118,6 +118,9 @@ final class PipelineFleet: Sendable {
             "AUTH_JWT_SECRET": jwtSecret,
             "AUTH_CODE_TTL": "\(codeLifetime.components.seconds)s",
             "AUTH_LOGIN_MAX_FAILURES_CLIENT": "100000",
+            // Every request here comes from one host: the sign-up test's reuse of a spent refresh
+            // token must revoke. AuthFlowTests.refreshRace checks the grace on an API of its own.
+            "AUTH_REFRESH_REUSE_GRACE": "0s",
             "AUTH_ADMIN_EMAIL": "admin@\(id).test",
             "AUTH_ADMIN_PASSWORD": "admin-password-\(id)",
             "RATE_LIMIT_AUTH": "off",

@@ -49,7 +49,7 @@ public struct AuthRoutes<Context: IdentifiedRequestContext>: Sendable {
 
     @Sendable func refresh(_ request: Request, context: Context) async throws -> Response {
         let body = try await request.decodeJSON(RefreshRequest.self, context: context)
-        return try jsonResponse(try await service.refresh(body), headers: [.cacheControl: "no-store"])
+        return try jsonResponse(try await service.refresh(body, origin: origin(request, context)), headers: [.cacheControl: "no-store"])
     }
 
     @Sendable func logout(_ request: Request, context: Context) async throws -> Response {

@@ -126,14 +126,16 @@ public struct AuthService: Sendable {
         if !matches { await throttle.failed(email: email) }
         let account = try AuthRules.login(stored?.account, passwordMatches: matches)
         await throttle.succeeded(email: email, client: origin.client)
+        let now = clock.now
         return try await database.withTransaction { connection in
-            try await issue(for: account, family: UUID(), on: connection)
+            try await issue(for: account, family: UUID(), sessionStartedAt: now, now: now, on: connection)
         }
     }
 
-    /// Spends a refresh token for a new pair. A token already spent revokes its family: whoever
-    /// holds any of its tokens must log in again.
-    public func refresh(_ request: RefreshRequest) async throws -> TokenPair {
+    /// Spends a refresh token for a new pair, within the session's absolute lifetime. A token
+    /// already spent revokes its family (whoever holds any of its tokens must log in again),
+    /// unless the same client spent it moments ago (``AuthPolicy/refreshReuseGrace``).
+    public func refresh(_ request: RefreshRequest, origin: RequestOrigin) async throws -> TokenPair {
         enum Outcome: Sendable {
             case issued(TokenPair)
             case refused(String)
@@ -142,8 +144,8 @@ public struct AuthService: Sendable {
         let now = clock.now
         let outcome = try await database.withTransaction { connection -> Outcome in
             let token = try await AuthStore.lockRefreshToken(hash: hash, on: connection)
-            let state = token.map { AuthRules.RefreshTokenState(expiresAt: $0.expiresAt, spentAt: $0.spentAt, revokedAt: $0.revokedAt) }
-            switch AuthRules.refresh(state, now: now) {
+            let decision = AuthRules.refresh(token?.state, client: origin.client, policy: policy, now: now)
+            switch decision {
             case .refuse(let reason):
                 return .refused(reason)
             case .revokeFamily(let reason):
@@ -151,12 +153,16 @@ public struct AuthService: Sendable {
                 try await AuthStore.revokeFamily(token.familyID, why: "reuse", on: connection)
                 logger.warning("refresh token reused; its family is revoked", metadata: ["account.id": "\(token.accountID)"])
                 return .refused(reason)
-            case .issue:
+            case .issue, .reissue:
                 guard let token, let account = try await AuthStore.account(id: token.accountID, on: connection)?.account else {
                     return .refused("The account is gone.")
                 }
-                try await connection.execute("UPDATE auth.refresh_tokens SET spent_at = now() WHERE id = \(token.id)")
-                return .issued(try await issue(for: account, family: token.familyID, on: connection))
+                if decision == .issue {
+                    try await AuthStore.spendRefreshToken(token.id, by: origin.client, at: now, on: connection)
+                } else {
+                    logger.info("refresh token spent again by its client within the grace window", metadata: ["account.id": "\(token.accountID)"])
+                }
+                return .issued(try await issue(for: account, family: token.familyID, sessionStartedAt: token.sessionStartedAt, now: now, on: connection))
             }
         }
         switch outcome {
@@ -206,14 +212,18 @@ public struct AuthService: Sendable {
 
     // MARK: - Helpers
 
-    private func issue(for account: Account, family: UUID, on connection: PostgresConnection) async throws -> TokenPair {
+    private func issue(
+        for account: Account, family: UUID, sessionStartedAt: Date, now: Date, on connection: PostgresConnection
+    ) async throws -> TokenPair {
         let access = try await tokens.issue(subject: account.id.uuidString.lowercased(), role: account.role.rawValue)
         let refreshToken = Base64URL.encode(SecureRandom.bytes(32))
+        let expiresAt = AuthRules.refreshExpiry(sessionStartedAt: sessionStartedAt, policy: policy, now: now)
         try await AuthStore.insertRefreshToken(
-            familyID: family, accountID: account.id, tokenHash: SHA256Digest.hex(refreshToken), lifetime: policy.refreshLifetime, on: connection)
+            familyID: family, accountID: account.id, tokenHash: SHA256Digest.hex(refreshToken), sessionStartedAt: sessionStartedAt,
+            expiresAt: expiresAt, on: connection)
         return TokenPair(
             accessToken: access.token, expiresIn: Int(tokens.settings.lifetime.timeInterval), refreshToken: refreshToken,
-            refreshExpiresIn: Int(policy.refreshLifetime.timeInterval))
+            refreshExpiresIn: max(0, Int(expiresAt.timeIntervalSince(now))))
     }
 
     static func publish<Payload: MessagePayload>(_ payload: Payload, accountID: UUID, origin: RequestOrigin, on connection: PostgresConnection) async throws {

@@ -78,27 +78,39 @@ enum AuthStore {
         var accountID: UUID
         var expiresAt: Date
         var spentAt: Date?
+        var spentBy: String?
         var revokedAt: Date?
+        var sessionStartedAt: Date
+
+        var state: AuthRules.RefreshTokenState {
+            AuthRules.RefreshTokenState(
+                expiresAt: expiresAt, spentAt: spentAt, spentBy: spentBy, revokedAt: revokedAt, sessionStartedAt: sessionStartedAt)
+        }
     }
 
     static func insertRefreshToken(
-        familyID: UUID, accountID: UUID, tokenHash: String, lifetime: Duration, on connection: PostgresConnection
+        familyID: UUID, accountID: UUID, tokenHash: String, sessionStartedAt: Date, expiresAt: Date, on connection: PostgresConnection
     ) async throws {
         try await connection.execute("""
-            INSERT INTO auth.refresh_tokens (id, family_id, account_id, token_hash, expires_at)
-            VALUES (\(UUID()), \(familyID), \(accountID), \(tokenHash), now() + \(lifetime.timeInterval) * interval '1 second')
+            INSERT INTO auth.refresh_tokens (id, family_id, account_id, token_hash, expires_at, session_started_at)
+            VALUES (\(UUID()), \(familyID), \(accountID), \(tokenHash), \(expiresAt), \(sessionStartedAt))
             """)
     }
 
     static func lockRefreshToken(hash: String, on connection: PostgresConnection) async throws -> RefreshToken? {
         try await connection.query("""
-            SELECT id, family_id, account_id, expires_at, spent_at, revoked_at FROM auth.refresh_tokens
+            SELECT id, family_id, account_id, expires_at, spent_at, spent_by, revoked_at, session_started_at FROM auth.refresh_tokens
             WHERE token_hash = \(hash) FOR UPDATE
             """).first.map { row in
             RefreshToken(
                 id: try row.decode("id"), familyID: try row.decode("family_id"), accountID: try row.decode("account_id"),
-                expiresAt: try row.decode("expires_at"), spentAt: try row.decode("spent_at"), revokedAt: try row.decode("revoked_at"))
+                expiresAt: try row.decode("expires_at"), spentAt: try row.decode("spent_at"), spentBy: try row.decode("spent_by"),
+                revokedAt: try row.decode("revoked_at"), sessionStartedAt: try row.decode("session_started_at"))
         }
+    }
+
+    static func spendRefreshToken(_ id: UUID, by client: String, at now: Date, on connection: PostgresConnection) async throws {
+        try await connection.execute("UPDATE auth.refresh_tokens SET spent_at = \(now), spent_by = \(client) WHERE id = \(id)")
     }
 
     static func revokeFamily(_ familyID: UUID, why: String, on connection: PostgresConnection) async throws {

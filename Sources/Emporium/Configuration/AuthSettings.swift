@@ -6,7 +6,10 @@ import Sodium
 ///
 /// Keys: `AUTH_JWT_SECRET` (required by `api`: the HS256 key, at least 32 bytes),
 /// `AUTH_JWT_ISSUER` (`emporium`), `AUTH_JWT_AUDIENCE` (`emporium-api`), `AUTH_ACCESS_TOKEN_TTL`
-/// (`15m`), `AUTH_REFRESH_TOKEN_TTL` (`30d`), `AUTH_CODE_TTL` (`10m`: a verification code's
+/// (`15m`), `AUTH_REFRESH_TOKEN_TTL` (`30d`), `AUTH_SESSION_MAX_LIFETIME` (`90d` after the login,
+/// however often refreshed), `AUTH_REFRESH_REUSE_GRACE` (`10s`: a spent refresh token its own
+/// client presents again within it gets another successor instead of revoking the session),
+/// `AUTH_CODE_TTL` (`10m`: a verification code's
 /// lifetime), `AUTH_CODE_ATTEMPTS` (5 wrong codes void it), `AUTH_CODE_MAX_FAILURES` (20 wrong codes
 /// a day for one address, across codes), `AUTH_RESEND_COOLDOWN` (`1m`, doubling with each resend
 /// of the day up to `AUTH_RESEND_COOLDOWN_MAX`, `1h`),
@@ -29,6 +32,11 @@ struct AuthSettings: Sendable {
         policy.resendCooldown = try environment.duration("AUTH_RESEND_COOLDOWN", default: policy.resendCooldown)
         policy.resendCooldownMaximum = try environment.duration("AUTH_RESEND_COOLDOWN_MAX", default: policy.resendCooldownMaximum)
         policy.refreshLifetime = try environment.duration("AUTH_REFRESH_TOKEN_TTL", default: policy.refreshLifetime)
+        policy.sessionLifetime = try environment.duration("AUTH_SESSION_MAX_LIFETIME", default: policy.sessionLifetime)
+        policy.refreshReuseGrace = try environment.duration("AUTH_REFRESH_REUSE_GRACE", default: policy.refreshReuseGrace)
+        if policy.refreshReuseGrace > .seconds(60) {
+            throw ConfigurationError(key: "AUTH_REFRESH_REUSE_GRACE", message: "at most 1m: a longer window lets a stolen token be used alongside")
+        }
         policy.loginFailuresPerAccountClient = try environment.integer(
             "AUTH_LOGIN_MAX_FAILURES_ACCOUNT", default: policy.loginFailuresPerAccountClient, range: 1...10_000)
         policy.loginFailuresPerClient = try environment.integer(
@@ -38,6 +46,7 @@ struct AuthSettings: Sendable {
         policy.redisPrefix = namespace
         for (key, value) in [
             ("AUTH_CODE_TTL", policy.codeLifetime), ("AUTH_REFRESH_TOKEN_TTL", policy.refreshLifetime),
+            ("AUTH_SESSION_MAX_LIFETIME", policy.sessionLifetime),
             ("AUTH_LOGIN_WINDOW", policy.loginWindow), ("AUTH_RESEND_COOLDOWN", policy.resendCooldown),
             ("AUTH_RESEND_COOLDOWN_MAX", policy.resendCooldownMaximum),
         ] where value < .seconds(1) {

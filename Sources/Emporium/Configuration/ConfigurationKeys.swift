@@ -54,6 +54,8 @@ enum ConfigurationKeys {
         Key(name: "AUTH_JWT_AUDIENCE", defaultValue: "emporium-api", meaning: "aud of access tokens"),
         Key(name: "AUTH_ACCESS_TOKEN_TTL", defaultValue: "15m", meaning: "access token lifetime"),
         Key(name: "AUTH_REFRESH_TOKEN_TTL", defaultValue: "30d", meaning: "refresh token lifetime"),
+        Key(name: "AUTH_SESSION_MAX_LIFETIME", defaultValue: "90d", meaning: "a session ends this long after its login, however often refreshed"),
+        Key(name: "AUTH_REFRESH_REUSE_GRACE", defaultValue: "10s", meaning: "a refresh token's own client may spend it again this soon (0s: never)"),
         Key(name: "AUTH_CODE_TTL", defaultValue: "10m", meaning: "verification code lifetime"),
         Key(name: "AUTH_CODE_ATTEMPTS", defaultValue: "5", meaning: "wrong codes that void a code"),
         Key(name: "AUTH_CODE_MAX_FAILURES", defaultValue: "20", meaning: "wrong codes per address within a day, across codes, before every code is refused"),

@@ -12,6 +12,13 @@ public struct AuthPolicy: Sendable {
     public var resendCooldown: Duration = .seconds(60)
     public var resendCooldownMaximum: Duration = .seconds(3600)
     public var refreshLifetime: Duration = .seconds(30 * 86_400)
+    /// A session (a login and every refresh after it) ends this long after the login, however
+    /// often it was refreshed.
+    public var sessionLifetime: Duration = .seconds(90 * 86_400)
+    /// A refresh token spent this recently may be spent again by the client that spent it (a
+    /// retry after a lost answer, two tabs refreshing at once): it gets another successor.
+    /// From another client, or later, reuse still revokes the family.
+    public var refreshReuseGrace: Duration = .seconds(10)
     /// Failed logins for one account from one client, and from one client for any accounts,
     /// within `loginWindow` before that client gets 429. One client's failures never keep the
     /// account's owner out from elsewhere.

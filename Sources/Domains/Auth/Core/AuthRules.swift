@@ -144,31 +144,55 @@ public enum AuthRules {
     public struct RefreshTokenState: Sendable, Hashable {
         public var expiresAt: Date
         public var spentAt: Date?
+        /// The client that spent it.
+        public var spentBy: String?
         public var revokedAt: Date?
+        /// The login its family began with.
+        public var sessionStartedAt: Date
 
-        public init(expiresAt: Date, spentAt: Date?, revokedAt: Date?) {
+        public init(expiresAt: Date, spentAt: Date?, spentBy: String? = nil, revokedAt: Date?, sessionStartedAt: Date) {
             self.expiresAt = expiresAt
             self.spentAt = spentAt
+            self.spentBy = spentBy
             self.revokedAt = revokedAt
+            self.sessionStartedAt = sessionStartedAt
         }
     }
 
     public enum Refresh: Sendable, Hashable {
         /// Mark it spent and issue a new pair in its family.
         case issue
+        /// Spent moments ago by this same client: issue another pair in its family, revoke nothing.
+        case reissue
         /// Refuse, saying why.
         case refuse(String)
         /// A token spent before is being used again: someone else holds the family. Revoke it all.
         case revokeFamily(String)
     }
 
-    /// Spending a refresh token (`nil`: unknown).
-    public static func refresh(_ token: RefreshTokenState?, now: Date) -> Refresh {
+    /// Spending a refresh token (`nil`: unknown) presented by `client`.
+    public static func refresh(_ token: RefreshTokenState?, client: String, policy: AuthPolicy, now: Date) -> Refresh {
         guard let token else { return .refuse("The refresh token is not known.") }
         if token.revokedAt != nil { return .refuse("The refresh token was revoked; log in again.") }
-        if token.spentAt != nil { return .revokeFamily("The refresh token was used before; every token of this session is revoked. Log in again.") }
+        guard now < sessionEnd(startedAt: token.sessionStartedAt, policy: policy) else {
+            return .refuse("The session began too long ago; log in again.")
+        }
+        if let spentAt = token.spentAt {
+            if token.spentBy == client && now < spentAt.adding(policy.refreshReuseGrace) { return .reissue }
+            return .revokeFamily("The refresh token was used before; every token of this session is revoked. Log in again.")
+        }
         guard token.expiresAt > now else { return .refuse("The refresh token has expired; log in again.") }
         return .issue
+    }
+
+    /// When a session that began at `startedAt` ends, however often it is refreshed.
+    public static func sessionEnd(startedAt: Date, policy: AuthPolicy) -> Date {
+        startedAt.adding(policy.sessionLifetime)
+    }
+
+    /// A new refresh token's expiry: its own lifetime, cut short by its session's end.
+    public static func refreshExpiry(sessionStartedAt: Date, policy: AuthPolicy, now: Date) -> Date {
+        min(now.adding(policy.refreshLifetime), sessionEnd(startedAt: sessionStartedAt, policy: policy))
     }
 
     /// Whole seconds, at least one.
