@@ -23,10 +23,9 @@ struct AuthFlowTests {
         let registered = try await api.send(
             "POST", "/auth/register", headers: ["X-Correlation-Id": correlation, "traceparent": "00-\(traceID)-00f067aa0ba902b7-01"],
             body: ["email": email, "password": Self.password])
-        #expect(registered.status == 201, "\(registered.text)")
-        let accountID = try #require(registered.json["id"] as? String)
-        #expect(registered.json["verified"] as? Bool == false)
-        #expect(try await api.send("POST", "/auth/register", body: ["email": email, "password": Self.password]).status == 409)
+        #expect(registered.status == 202, "\(registered.text)")
+        #expect(registered.json["id"] == nil && registered.json["email"] as? String == email)
+        let accountID = try await fleet.accountID(of: email)
 
         // The registration's events and the mail command it caused carry the request's correlation id.
         let caused = try await fleet.outboxTypes(correlationID: correlation, atLeast: 2)
@@ -74,7 +73,7 @@ struct AuthFlowTests {
     func resendCooldown() async throws {
         let fleet = try await PipelineFleet.shared.get()
         let email = fleet.newAddress()
-        #expect(try await fleet.api.send("POST", "/auth/register", body: ["email": email, "password": Self.password]).status == 201)
+        #expect(try await fleet.api.send("POST", "/auth/register", body: ["email": email, "password": Self.password]).status == 202)
         let resend = try await fleet.api.send("POST", "/auth/resend", body: ["email": email])
         #expect(resend.status == 429, "\(resend.text)")
         let retryAfter = try #require(resend.header("Retry-After").flatMap(Int.init))
@@ -88,37 +87,37 @@ struct AuthFlowTests {
     func expiredCode() async throws {
         let fleet = try await PipelineFleet.shared.get()
         let email = fleet.newAddress()
-        let registered = try await fleet.api.send("POST", "/auth/register", body: ["email": email, "password": Self.password])
-        let accountID = try #require(UUID(uuidString: registered.json["id"] as? String ?? ""))
+        let accountID = try #require(UUID(uuidString: try await fleet.register(email)))
         let code = try await fleet.verificationCode(for: email)
         let gone = try await eventually(timeout: PipelineFleet.codeLifetime + .seconds(30), every: .milliseconds(250)) {
             try await fleet.database.query("SELECT 1 FROM auth.verification_codes WHERE account_id = \(accountID)").isEmpty
         }
         #expect(gone, "the code-expiry message never deleted the code")
         let late = try await fleet.api.send("POST", "/auth/verify", body: ["email": email, "code": code])
-        #expect(late.status == 410, "\(late.text)")
+        #expect(late.status == 400 && late.json["detail"] as? String == AuthRules.codeRefused.message, "\(late.text)")
     }
 
     @Test("five wrong codes void the code")
     func wrongCodes() async throws {
         let fleet = try await PipelineFleet.shared.get()
         let email = fleet.newAddress()
-        #expect(try await fleet.api.send("POST", "/auth/register", body: ["email": email, "password": Self.password]).status == 201)
+        #expect(try await fleet.api.send("POST", "/auth/register", body: ["email": email, "password": Self.password]).status == 202)
         let code = try await fleet.verificationCode(for: email)
         let wrong = String(format: "%06d", (Int(code)! + 1) % 1_000_000)
         for left in (0..<5).reversed() {
             let reply = try await fleet.api.send("POST", "/auth/verify", body: ["email": email, "code": wrong])
-            #expect(reply.status == 400 && reply.json["triesLeft"] as? Int == left, "\(reply.text)")
+            #expect(reply.status == 400 && reply.json["detail"] as? String == AuthRules.codeRefused.message, "\(left) left: \(reply.text)")
         }
         let right = try await fleet.api.send("POST", "/auth/verify", body: ["email": email, "code": code])
-        #expect(right.status == 410, "the right code after five wrong ones: \(right.text)")
+        #expect(right.status == 400, "the right code after five wrong ones: \(right.text)")
+        #expect(try await fleet.count("SELECT count(*) FROM auth.accounts WHERE email = \(email) AND verified_at IS NULL") == 1)
     }
 
     @Test("failed logins are throttled per account and client; unknown addresses get the same answer")
     func loginThrottle() async throws {
         let fleet = try await PipelineFleet.shared.get()
         let email = fleet.newAddress()
-        #expect(try await fleet.api.send("POST", "/auth/register", body: ["email": email, "password": Self.password]).status == 201)
+        #expect(try await fleet.api.send("POST", "/auth/register", body: ["email": email, "password": Self.password]).status == 202)
         let unknown = try await fleet.api.send("POST", "/auth/login", body: ["email": fleet.newAddress(), "password": "wrong-password"])
         let known = try await fleet.api.send("POST", "/auth/login", body: ["email": email, "password": "wrong-password"])
         #expect(unknown.status == 401 && known.status == 401)
@@ -146,6 +145,43 @@ struct AuthFlowTests {
             (try? await api.send("GET", "/health/live").status) == 200
         })
         return (api, { try await fleet.stop(name) })
+    }
+
+    @Test("registration and verification answer the same whether an address is free, waiting for its code or verified")
+    func noEnumeration() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let api = fleet.api
+        func register(_ email: String) async throws -> APIClient.Reply {
+            try await api.send("POST", "/auth/register", body: ["email": email, "password": "another-password-1"])
+        }
+        let verified = try await verifiedAccount(fleet)
+        let waiting = fleet.newAddress()
+        #expect(try await register(waiting).status == 202)
+        _ = try await fleet.verificationCode(for: waiting)
+        let free = fleet.newAddress()
+
+        var answers: [APIClient.Reply] = []
+        for email in [free, waiting, verified] { answers.append(try await register(email)) }
+        #expect(answers.map(\.status) == [202, 202, 202], "\(answers.map(\.text))")
+        #expect(Set(answers.map { $0.text.replacingOccurrences(of: $0.json["email"] as? String ?? "", with: "") }).count == 1,
+                "the bodies differ beyond the address: \(answers.map(\.text))")
+        // A wrong code, while the waiting address's code is valid: the same answer for an unknown
+        // address, one waiting for its code, and a verified one.
+        var refusals: [APIClient.Reply] = []
+        for email in [fleet.newAddress(), waiting, verified] {
+            refusals.append(try await api.send("POST", "/auth/verify", body: ["email": email, "code": "000000"]))
+        }
+        #expect(refusals.map(\.status) == [400, 400, 400], "\(refusals.map(\.text))")
+        #expect(Set(refusals.map { $0.json["detail"] as? String ?? "" }).count == 1 && refusals.allSatisfy { $0.json["triesLeft"] == nil },
+                "\(refusals.map(\.text))")
+        // The verified account's owner hears of it by mail; the account is as it was.
+        let told = try await eventually(timeout: .seconds(45), every: .milliseconds(200)) {
+            fleet.smtp.mails(to: verified).contains { $0.template == "account_exists" }
+        }
+        #expect(told, "no account_exists mail to \(verified)")
+        #expect(try await fleet.count("SELECT count(*) FROM auth.accounts WHERE email = \(verified) AND verified_at IS NOT NULL") == 1)
+        let login = try await api.send("POST", "/auth/login", body: ["email": verified, "password": Self.password])
+        #expect(login.status == 200, "the old password no longer works: \(login.text)")
     }
 
     @Test("two refreshes at once with one token from its own client both get a pair and the session lives on; another client's reuse revokes it")
@@ -203,7 +239,7 @@ struct AuthFlowTests {
 
     func verifiedAccount(_ fleet: PipelineFleet) async throws -> String {
         let email = fleet.newAddress()
-        #expect(try await fleet.api.send("POST", "/auth/register", body: ["email": email, "password": Self.password]).status == 201)
+        #expect(try await fleet.api.send("POST", "/auth/register", body: ["email": email, "password": Self.password]).status == 202)
         let code = try await fleet.verificationCode(for: email)
         #expect(try await fleet.api.send("POST", "/auth/verify", body: ["email": email, "code": code]).status == 200)
         return email
@@ -250,8 +286,7 @@ struct AuthFlowTests {
     func codeOnlyInTheBody() async throws {
         let fleet = try await PipelineFleet.shared.get()
         let email = fleet.newAddress()
-        let registered = try await fleet.api.send("POST", "/auth/register", body: ["email": email, "password": Self.password])
-        let id = try #require(registered.json["id"] as? String)
+        let id = try await fleet.register(email)
         let code = try await fleet.verificationCode(for: email)
         let mail = try #require(fleet.smtp.mails(to: email).last { $0.template == "verification" })
         let subject = try #require(mail.headers["subject"])
@@ -277,7 +312,7 @@ struct AuthFlowTests {
             (try? await api.send("GET", "/health/live").status) == 200
         })
         let email = fleet.newAddress()
-        #expect(try await api.send("POST", "/auth/register", body: ["email": email, "password": Self.password]).status == 201)
+        #expect(try await api.send("POST", "/auth/register", body: ["email": email, "password": Self.password]).status == 202)
         /// The code of the `number`-th verification mail to the address.
         func code(_ number: Int) async throws -> String {
             var code: String?
@@ -329,8 +364,7 @@ struct AuthFlowTests {
         let fleet = try await PipelineFleet.shared.get()
         var ids: [UUID] = []
         for _ in 0..<3 {
-            let registered = try await fleet.api.send("POST", "/auth/register", body: ["email": fleet.newAddress(), "password": Self.password])
-            ids.append(try #require(UUID(uuidString: registered.json["id"] as? String ?? "")))
+            ids.append(try #require(UUID(uuidString: try await fleet.register(fleet.newAddress()))))
         }
         let (id, young, verified) = (ids[0], ids[1], ids[2])
         // Two hours old; every other account of the tests is minutes old at most. `verified` is as
@@ -356,6 +390,17 @@ struct AuthFlowTests {
 extension PipelineFleet {
     func newAddress(domain: String? = nil) -> String {
         "u-\(UUID().uuidString.prefix(12).lowercased())@\(domain ?? "\(id).test")"
+    }
+
+    /// Registers `email` (202) and returns its account's id, which the answer does not tell.
+    func register(_ email: String) async throws -> String {
+        let reply = try await api.send("POST", "/auth/register", body: ["email": email, "password": AuthFlowTests.password])
+        try #require(reply.status == 202, "POST /auth/register: \(reply.status) \(reply.text)")
+        return try await accountID(of: email)
+    }
+
+    func accountID(of email: String) async throws -> String {
+        try await database.query("SELECT id::text AS id FROM auth.accounts WHERE email = \(email)").single().decode("id")
     }
 
     /// The code from the newest verification mail the catcher received for `email`.

@@ -52,8 +52,7 @@ struct MailDeliveryTests {
     func permanentFailure() async throws {
         let fleet = try await PipelineFleet.shared.get()
         let email = fleet.newAddress(domain: "rejected.example")
-        let registered = try await fleet.api.send("POST", "/auth/register", body: ["email": email, "password": AuthFlowTests.password])
-        let accountID = try #require(registered.json["id"] as? String)
+        let accountID = try await fleet.register(email)
         var row: MailRow?
         let failed = try await eventually(timeout: .seconds(30), every: .milliseconds(200)) {
             row = try await fleet.verificationMail(of: accountID)

@@ -44,7 +44,7 @@ carried() {
 
 bold "1. Sign up as $EMAIL"
 call POST /auth/register "$RUN-signup" "{\"email\":\"$EMAIL\",\"password\":\"$PASSWORD\"}"
-[[ $STATUS == 201 ]] || die "registration failed"
+[[ $STATUS == 202 ]] || die "registration failed"
 carried "$RUN-signup" 2
 
 bold "2. The verification mail (from $STATE/mail)"

@@ -27,8 +27,7 @@ public struct AuthRoutes<Context: IdentifiedRequestContext>: Sendable {
 
     @Sendable func register(_ request: Request, context: Context) async throws -> Response {
         let credentials = try await request.decodeJSON(Credentials.self, context: context)
-        let account = try await service.register(credentials, origin: origin(request, context))
-        return try jsonResponse(account, status: .created, headers: [.location: "/me"])
+        return try jsonResponse(try await service.register(credentials, origin: origin(request, context)), status: .accepted)
     }
 
     @Sendable func verify(_ request: Request, context: Context) async throws -> Response {

@@ -37,64 +37,102 @@ public struct AuthService: Sendable {
     // MARK: - Sign-up
 
     /// A new, unverified customer account; `user.registered` follows in the same transaction
-    /// (the auth worker mails the code).
-    public func register(_ credentials: Credentials, origin: RequestOrigin) async throws -> AccountView {
+    /// (the auth worker mails the code). The answer is the same, after the same work (the
+    /// password is hashed either way), whether the address was free or not, so nobody learns
+    /// which addresses have accounts: a taken address gets a mail instead (`account_exists`
+    /// for a verified account; a new code, within the resend cooldown, for an unverified one).
+    public func register(_ credentials: Credentials, origin: RequestOrigin) async throws -> RegistrationReceived {
         try credentials.validate(newPassword: true)
         let email = credentials.normalisedEmail
         let hash = try await passwords.hash(credentials.password)
         let id = UUID()
-        let account = try await database.withTransaction { connection -> Account? in
-            guard try await AuthStore.insert(id: id, email: email, passwordHash: hash, role: .customer, verified: false, on: connection) else {
+        let existing = try await database.withTransaction { connection -> Account? in
+            if try await AuthStore.insert(id: id, email: email, passwordHash: hash, role: .customer, verified: false, on: connection) {
+                try await Self.publish(UserRegistered(accountID: id, email: email), accountID: id, origin: origin, on: connection)
                 return nil
             }
-            try await Self.publish(UserRegistered(accountID: id, email: email), accountID: id, origin: origin, on: connection)
-            return try await AuthStore.account(id: id, on: connection)?.account
+            guard let account = try await AuthStore.account(email: email, on: connection)?.account else { return nil }
+            if account.isVerified {
+                try await Self.mailAccountExists(account, origin: origin, on: connection)
+            }
+            return account
         }
-        guard let account else { throw DomainError.conflict("An account with this e-mail address exists already.") }
-        // The first code is on its way: the resend cooldown starts now.
-        await codes.codeSent(email: email)
-        return AccountView(account)
+        switch existing {
+        case nil:
+            // The first code is on its way: the resend cooldown starts now.
+            await codes.codeSent(email: email)
+        case let account? where !account.isVerified:
+            // Registering again is asking for a new code: sent within the resend limits, silently skipped past them.
+            guard (try? await codes.resend(email: email)) != nil else { break }
+            try await database.withTransaction { connection in
+                try await Self.publish(VerificationRequested(accountID: account.id), accountID: account.id, origin: origin, on: connection)
+            }
+        default:
+            break
+        }
+        return RegistrationReceived(email: email)
+    }
+
+    private static func mailAccountExists(_ account: Account, origin: RequestOrigin, on connection: PostgresConnection) async throws {
+        let key = account.id.uuidString.lowercased()
+        let envelope = try MessageEnvelope(
+            MailSend(template: .accountExists, customerID: key, to: account.email), key: key, correlationID: origin.correlationID,
+            causationID: origin.requestID, traceParent: TracePropagation.outgoing(parent: origin.traceParent))
+        try await Outbox.append(OutboxMessage(envelope, to: Destinations.mail), on: connection)
     }
 
     /// Checks the code (``AuthRules/verify(accountVerified:code:matches:policy:now:)``); five
-    /// wrong tries void it, and so does its lifetime running out.
+    /// wrong tries void it, and so does its lifetime running out. Every refusal is the same
+    /// (``AuthRules/codeRefused``) and counts against the address, whether it has an account
+    /// waiting or not.
     public func verify(_ attempt: VerificationAttempt, origin: RequestOrigin) async throws -> AccountView {
         try AuthRules.validate(attempt)
         let email = Credentials.normalised(attempt.email)
         try await codes.admit(email: email)
         let now = clock.now
-        let (outcome, verified) = try await database.withTransaction { connection -> (AuthRules.Verification, Account?) in
-            let stored = try await AuthStore.account(email: email, on: connection)
-            var code: AuthStore.Code?
-            if let stored { code = try await AuthStore.lockCode(accountID: stored.account.id, on: connection) }
-            let matches = stored.map { AuthStore.codeHash(attempt.code, accountID: $0.account.id) == code?.codeHash } ?? false
-            let verification = try AuthRules.verify(
-                accountVerified: stored?.account.isVerified ?? false,
-                code: code.map { AuthRules.PendingCode(expiresAt: $0.expiresAt, attempts: $0.attempts) }, matches: matches, policy: policy,
-                now: now)
-            guard let id = stored?.account.id else { throw AuthRules.noCode }
-            switch verification {
-            case .wrong(let attempts, let void, _):
-                if void {
-                    try await connection.execute("DELETE FROM auth.verification_codes WHERE account_id = \(id)")
-                } else {
-                    try await connection.execute("UPDATE auth.verification_codes SET attempts = \(attempts) WHERE account_id = \(id)")
-                }
-                return (verification, nil)
-            case .verified:
-                try await connection.execute("UPDATE auth.accounts SET verified_at = now(), updated_at = now() WHERE id = \(id)")
-                try await connection.execute("DELETE FROM auth.verification_codes WHERE account_id = \(id)")
-                try await Self.publish(UserVerified(accountID: id, email: email), accountID: id, origin: origin, on: connection)
-                return (verification, try await AuthStore.account(id: id, on: connection)?.account)
-            }
-        }
-        switch outcome {
-        case .wrong(_, _, let remaining):
+        let result: (AuthRules.Verification, Account?)
+        do {
+            result = try await database.withTransaction { try await check(attempt, email: email, now: now, origin: origin, on: $0) }
+        } catch let error as DomainError where error == AuthRules.noCode {
             await codes.failed(email: email)
-            throw AuthRules.wrongCode(remaining: remaining)
-        case .verified:
-            guard let verified else { throw AuthRules.noCode }
+            throw AuthRules.codeRefused
+        }
+        switch result {
+        case (.wrong, _):
+            await codes.failed(email: email)
+            throw AuthRules.codeRefused
+        case (.verified, let verified):
+            guard let verified else { throw AuthRules.codeRefused }
             return AccountView(verified)
+        }
+    }
+
+    /// The verification's transaction: the account and its code, locked, and what the rule decides.
+    private func check(
+        _ attempt: VerificationAttempt, email: String, now: Date, origin: RequestOrigin, on connection: PostgresConnection
+    ) async throws -> (AuthRules.Verification, Account?) {
+        let stored = try await AuthStore.account(email: email, on: connection)
+        var code: AuthStore.Code?
+        if let stored { code = try await AuthStore.lockCode(accountID: stored.account.id, on: connection) }
+        let matches = stored.map { AuthStore.codeHash(attempt.code, accountID: $0.account.id) == code?.codeHash } ?? false
+        let verification = try AuthRules.verify(
+            accountVerified: stored?.account.isVerified ?? false,
+            code: code.map { AuthRules.PendingCode(expiresAt: $0.expiresAt, attempts: $0.attempts) }, matches: matches, policy: policy,
+            now: now)
+        guard let id = stored?.account.id else { throw AuthRules.noCode }
+        switch verification {
+        case .wrong(let attempts, let void):
+            if void {
+                try await connection.execute("DELETE FROM auth.verification_codes WHERE account_id = \(id)")
+            } else {
+                try await connection.execute("UPDATE auth.verification_codes SET attempts = \(attempts) WHERE account_id = \(id)")
+            }
+            return (verification, nil)
+        case .verified:
+            try await connection.execute("UPDATE auth.accounts SET verified_at = now(), updated_at = now() WHERE id = \(id)")
+            try await connection.execute("DELETE FROM auth.verification_codes WHERE account_id = \(id)")
+            try await Self.publish(UserVerified(accountID: id, email: email), accountID: id, origin: origin, on: connection)
+            return (verification, try await AuthStore.account(id: id, on: connection)?.account)
         }
     }
 

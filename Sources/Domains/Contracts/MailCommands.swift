@@ -17,6 +17,8 @@ public struct MailSend: MessagePayload, Hashable {
         public static let outOfStock = Template(rawValue: "out_of_stock")
         public static let paymentReceived = Template(rawValue: "payment_received")
         public static let orderCompleted = Template(rawValue: "order_completed")
+        /// To the owner of an address someone tried to register again.
+        public static let accountExists = Template(rawValue: "account_exists")
     }
 
     public var template: Template

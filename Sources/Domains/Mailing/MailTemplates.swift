@@ -29,6 +29,25 @@ enum MailTemplates {
                 </body></html>
                 """
         ),
+        "account_exists": Source(
+            subject: "Someone tried to sign up to Emporium with your address",
+            text: """
+                Hello,
+
+                someone (perhaps you) tried to create an Emporium account with this address, which
+                has one already. Nothing was changed. If it was you, log in with your password.
+
+                If it was not you, you can ignore this mail.
+                """,
+            html: """
+                <html><body>
+                <p>Hello,</p>
+                <p>someone (perhaps you) tried to create an Emporium account with this address, which
+                has one already. Nothing was changed. If it was you, log in with your password.</p>
+                <p>If it was not you, you can ignore this mail.</p>
+                </body></html>
+                """
+        ),
         "order_confirmation": Source(
             subject: "Emporium order {{{orderRef}}} received",
             text: """

@@ -61,6 +61,16 @@ public struct RefreshRequest: Decodable, Sendable {
 }
 
 /// An account as the API shows it.
+/// What `POST /auth/register` answers, whether the address was free or not.
+public struct RegistrationReceived: Encodable, Sendable {
+    public var email: String
+    public var message = "If the address can be registered, a verification code is on its way; check your mail."
+
+    public init(email: String) {
+        self.email = email
+    }
+}
+
 public struct AccountView: Encodable, Sendable {
     /// Lower-case, like every id the API shows.
     public var id: String

@@ -30,8 +30,8 @@ public enum AuthRules {
         /// Mark the account verified, delete the code, announce it.
         case verified
         /// Count the attempt (`attempts`), or delete the code when `void`; then refuse with
-        /// ``wrongCode(remaining:)``.
-        case wrong(attempts: Int, void: Bool, remaining: Int)
+        /// ``codeRefused``.
+        case wrong(attempts: Int, void: Bool)
     }
 
     /// A code is usable while the account is unverified, the code unexpired and its tries not
@@ -42,19 +42,21 @@ public enum AuthRules {
         guard !accountVerified, let code, code.expiresAt > now, code.attempts < policy.codeAttempts else { throw noCode }
         guard matches else {
             let attempts = code.attempts + 1
-            return .wrong(attempts: attempts, void: attempts >= policy.codeAttempts, remaining: policy.codeAttempts - attempts)
+            return .wrong(attempts: attempts, void: attempts >= policy.codeAttempts)
         }
         return .verified
     }
 
+    /// What any failed verification answers (wrong, expired, used up or never sent, whether the
+    /// address has an account or not), so the answer tells nothing about the address.
+    public static let codeRefused = DomainError(
+        .rejected, "The code is not valid for this address: wrong, expired or used up. Ask for a new one if it no longer works.",
+        summary: "Code not accepted")
+
+    /// Nothing to check the code against (no code, expired, used up, or the account verified
+    /// already); answered as ``codeRefused`` like a wrong code.
     public static let noCode = DomainError(
         .gone, "There is no valid code for this address (expired, used up, or never sent). Ask for a new one.", summary: "No code pending")
-
-    public static func wrongCode(remaining: Int) -> DomainError {
-        DomainError(
-            .rejected, remaining > 0 ? "The code does not match; \(remaining) tries left." : "The code does not match, and it is now void. Ask for a new one.",
-            summary: "Wrong code", details: ["triesLeft": .int(remaining)])
-    }
 
     /// Wrong codes for the address in the last day (`failures`, whose window ends in `left`):
     /// past the cap every code is refused, the right one too, until the window ends.
