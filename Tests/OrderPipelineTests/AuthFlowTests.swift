@@ -282,7 +282,7 @@ struct AuthFlowTests {
         try await stop()
     }
 
-    @Test("the verification code is in the mail's body only: not in its subject, nor in the customer's notification feed")
+    @Test("the verification code is in the mail's body only: not in its subject, the customer's notification feed, nor the sent outbox row")
     func codeOnlyInTheBody() async throws {
         let fleet = try await PipelineFleet.shared.get()
         let email = fleet.newAddress()
@@ -297,6 +297,16 @@ struct AuthFlowTests {
             return feed.contains("verification")
         }
         #expect(feed.contains("verification") && !feed.contains(code), "\(feed)")
+        // The mail command's outbox row is kept for a week after it is published, without its body.
+        var rows: [(sent: Bool, body: String)] = []
+        _ = try await eventually(timeout: .seconds(30), every: .milliseconds(200)) {
+            rows = try await fleet.database.query("""
+                SELECT sent_at IS NOT NULL AS sent, body::text AS body FROM messaging.outbox
+                WHERE message_type = 'mail.send' AND message_key = \(id)
+                """).map { (try $0.decode("sent"), try $0.decode("body")) }
+            return !rows.isEmpty && rows.allSatisfy(\.sent)
+        }
+        #expect(!rows.isEmpty && rows.allSatisfy { $0.sent && !$0.body.contains(code) }, "\(rows)")
     }
 
     @Test("resends do not buy more guesses: wrong codes count across codes, and each resend doubles the next cooldown")

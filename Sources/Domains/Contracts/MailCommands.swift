@@ -22,6 +22,9 @@ public struct MailSend: MessagePayload, Hashable {
     }
 
     public var template: Template
+
+    /// A verification mail's command carries the code.
+    public var carriesSecret: Bool { template == .verification }
     /// The customer (the account id); the mail worker looks up the address unless `to` is set.
     public var customerID: String
     /// The address, when the sender knows it (the verification mail of an account not yet in

@@ -28,7 +28,7 @@ public struct MessageContext: Sendable {
         let envelope = try MessageEnvelope(
             payload, key: key, correlationID: envelope.correlationID, causationID: envelope.idString,
             traceParent: TracePropagation.outgoing(parent: envelope.traceParent))
-        try await Outbox.append(OutboxMessage(envelope, to: destination, aggregate: aggregate), on: connection)
+        try await Outbox.append(OutboxMessage(envelope, to: destination, aggregate: aggregate, secret: payload.carriesSecret), on: connection)
     }
 }
 

@@ -35,11 +35,14 @@ public struct OutboxMessage: Sendable {
     public var destination: MessageDestination
     /// Rows of one aggregate are published in the order they were appended; by default the key.
     public var aggregate: String
+    /// The body holds a secret: the relay empties it as it marks the row sent.
+    public var secret: Bool
 
-    public init(_ envelope: MessageEnvelope, to destination: MessageDestination, aggregate: String? = nil) {
+    public init(_ envelope: MessageEnvelope, to destination: MessageDestination, aggregate: String? = nil, secret: Bool = false) {
         self.envelope = envelope
         self.destination = destination
         self.aggregate = aggregate ?? envelope.key
+        self.secret = secret
     }
 }
 
@@ -82,14 +85,15 @@ public enum Outbox {
         let times = messages.map(\.envelope.occurredAt)
         let bodies = column { String(decoding: $0.envelope.body, as: UTF8.self) }
         let delays = column { String($0.destination.delay.wholeMilliseconds) }
+        let secrets = messages.map(\.secret)
         return """
             INSERT INTO \(unescaped: table) (aggregate, transport, destination, message_id, message_type, schema_version,
-                message_key, correlation_id, causation_id, traceparent, occurred_at, body, delay_ms)
-            SELECT a, t, d, i::uuid, ty, v::integer, k, c, NULLIF(ca, ''), NULLIF(tr, ''), o, b::jsonb, dl::bigint
+                message_key, correlation_id, causation_id, traceparent, occurred_at, body, delay_ms, secret)
+            SELECT a, t, d, i::uuid, ty, v::integer, k, c, NULLIF(ca, ''), NULLIF(tr, ''), o, b::jsonb, dl::bigint, s
             FROM unnest(\(aggregates)::text[], \(transports)::text[], \(destinations)::text[], \(ids)::text[],
                 \(types)::text[], \(versions)::text[], \(keys)::text[], \(correlations)::text[], \(causations)::text[],
-                \(traces)::text[], \(times)::timestamptz[], \(bodies)::text[], \(delays)::text[])
-                AS m(a, t, d, i, ty, v, k, c, ca, tr, o, b, dl)
+                \(traces)::text[], \(times)::timestamptz[], \(bodies)::text[], \(delays)::text[], \(secrets)::boolean[])
+                AS m(a, t, d, i, ty, v, k, c, ca, tr, o, b, dl, s)
             """
     }
 }

@@ -251,7 +251,7 @@ public final class OutboxRelay: Service, Sendable {
     static func markSent(_ ids: [Int64], table: String, on connection: PostgresConnection) async throws {
         guard !ids.isEmpty else { return }
         try await connection.execute("""
-            UPDATE \(unescaped: table) SET sent_at = now(), attempts = attempts + 1
+            UPDATE \(unescaped: table) SET sent_at = now(), attempts = attempts + 1, body = CASE WHEN secret THEN '{}'::jsonb ELSE body END
             WHERE id = ANY(\(ids.map(String.init))::text[]::bigint[])
             """)
     }
