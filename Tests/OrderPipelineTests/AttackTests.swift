@@ -102,4 +102,119 @@ struct AbuseTests {
         #expect(statuses.filter { $0 == 201 }.count == 3 && statuses.filter { $0 == 429 }.count == 7, "\(statuses.sorted())")
         #expect(try await fleet.count("SELECT count(*) FROM ordering.orders WHERE customer_id = \(racer)") == 3)
     }
+
+    @Test("the HTTP server: a slow or idle client is cut off, an over-limit body gets its 413 at once, 10,000 idle connections hold at most the cap")
+    func serverLimits() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let port = try freeLocalPort()
+        let api = try #require(fleet.spawn("api-limits", ["api"], extraEnvironment: [
+            "API_PORT": String(port), "API_IDLE_TIMEOUT": "2s", "API_MAX_CONNECTIONS": "200",
+        ]))
+        defer { Task { try? await fleet.stop("api-limits") } }
+        let client = APIClient(baseURL: URL(string: "http://127.0.0.1:\(port)")!)
+        #expect(try await eventually(timeout: .seconds(60), every: .milliseconds(200)) {
+            (try? await client.send("GET", "/health/live").status) == 200
+        })
+        let report = try await HTTPAttack.run(port: port, serverPID: api.pid)
+        print("HTTP attack on an API with API_IDLE_TIMEOUT=2s, API_MAX_CONNECTIONS=200: \(report)")
+        // Python's urllib sends the whole body (and Connection: close) before it reads.
+        #expect(report["largeBody"] as? String == "413", "\(report)")
+        // A request head that never ends, and a connection that never sends one: both closed.
+        #expect(report["slowHead"] as? String == "closed", "\(report)")
+        #expect(report["idle"] as? String == "closed", "\(report)")
+        let opened = report["opened"] as? Int ?? 0
+        #expect(opened >= 5_000, "only \(opened) of 10,000 idle connections were opened: \(report)")
+        let held = report["maxOpenFiles"] as? Int ?? .max
+        #expect(held <= 200 + 150, "the API held \(held) descriptors under 10,000 idle connections (cap 200): \(report)")
+        #expect((report["cutOff"] as? Int ?? 0) > 0, "the API closed none of the idle connections: \(report)")
+        #expect(report["servedAfter"] as? Bool == true, "the API did not serve again once the attack ended: \(report)")
+        #expect(try await client.send("GET", "/health/live").status == 200)
+    }
+}
+
+/// Attacks on the HTTP server that need raw sockets, in Python (as the services' scripts install
+/// it): what each came to, as JSON.
+enum HTTPAttack {
+    static func run(port: Int, serverPID: pid_t) async throws -> [String: Any] {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("emporium-http-attack-\(port).json")
+        defer { try? FileManager.default.removeItem(at: output) }
+        let child = try ChildProcess([
+            "/bin/sh", "-c", "exec python3 -c \"$0\" \(port) \(serverPID) > '\(output.path)' 2>&1", script,
+        ])
+        let status = try await child.wait(timeout: .seconds(240))
+        let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
+        guard status == 0, let report = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+            throw FleetFailure(description: "the HTTP attack script failed (\(status)): \(text)")
+        }
+        return report
+    }
+
+    static let script = """
+        import json, os, resource, socket, sys, time, urllib.request, urllib.error
+        port, pid = int(sys.argv[1]), int(sys.argv[2])
+        report = {}
+
+        def closed_within(sock, seconds):
+            sock.settimeout(seconds)
+            try:
+                return "closed" if sock.recv(1024) == b"" else "answered"
+            except socket.timeout:
+                return "still open"
+            except OSError:
+                return "closed"
+
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/auth/register", data=b"x" * (8 << 20),
+                                         headers={"Content-Type": "application/json"}, method="POST")
+        try:
+            urllib.request.urlopen(request, timeout=15)
+            report["largeBody"] = "accepted"
+        except urllib.error.HTTPError as error:
+            report["largeBody"] = str(error.code)
+        except Exception as error:
+            report["largeBody"] = type(error).__name__
+
+        slow = socket.create_connection(("127.0.0.1", port))
+        slow.sendall(b"POST /orders HTTP/1.1\\r\\nHost: x\\r\\n")
+        idle = socket.create_connection(("127.0.0.1", port))
+        report["slowHead"] = closed_within(slow, 15)
+        report["idle"] = closed_within(idle, 15)
+
+        resource.setrlimit(resource.RLIMIT_NOFILE, (20000, 20000))
+        sockets = []
+        for _ in range(10000):
+            s = socket.socket()
+            s.setblocking(False)
+            try:
+                s.connect(("127.0.0.1", port))
+            except BlockingIOError:
+                pass
+            except OSError:
+                s.close()
+                continue
+            sockets.append(s)
+        report["opened"] = len(sockets)
+        most, until = 0, time.time() + 8
+        while time.time() < until:
+            most = max(most, len(os.listdir(f"/proc/{pid}/fd")))
+            time.sleep(0.05)
+        cut = 0
+        for s in sockets:
+            try:
+                cut += s.recv(1) == b""
+            except (BlockingIOError, InterruptedError):
+                pass
+            except OSError:
+                cut += 1
+            s.close()
+        report["maxOpenFiles"], report["cutOff"] = most, cut
+        served, deadline = False, time.time() + 60
+        while time.time() < deadline and not served:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/live", timeout=2) as answer:
+                    served = answer.status == 200
+            except Exception:
+                time.sleep(0.2)
+        report["servedAfter"] = served
+        print(json.dumps(report))
+        """
 }

@@ -59,7 +59,11 @@ struct APICommand: AsyncParsableCommand {
                 ? nil : RateLimiter(redis: redis, rules: settings.rateLimits, prefix: messaging.namespace, logger: logger),
             readiness: readiness, trustedProxies: settings.trustedProxies))
         let application = Application(
-            router: router, configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
+            router: router,
+            server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(settings.idleTimeout.timeInterval * 1e9)))),
+            configuration: .init(
+                address: .hostname(settings.host, port: settings.port), serverName: nil,
+                availableConnectionsDelegate: .maximum(settings.maximumConnections, logger: logger)),
             onServerRunning: { channel in
                 logger.info("api listening", metadata: ["http.address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
             },

@@ -10,15 +10,24 @@ import Messaging
 /// so the limits hold across replicas. `API_TRUSTED_PROXIES` (none): comma-separated networks
 /// (CIDR) of the reverse proxies in front of the API; only from those peers is `X-Forwarded-For`
 /// believed, and the client is its right-most address that is not a trusted proxy.
+/// `API_IDLE_TIMEOUT` (`30s`): a connection with no request in progress, or whose request head
+/// has not arrived in full, is closed after this (slow or idle clients hold no connection for
+/// ever). `API_MAX_CONNECTIONS` (`1024`): past this many open connections new ones wait in the
+/// listen backlog until some close.
 struct APISettings: Sendable {
     var host: String
     var port: Int
+    var idleTimeout: Duration
+    var maximumConnections: Int
     var rateLimits: [RateLimiter.RouteClass: RateLimiter.Rule]
     var trustedProxies: TrustedProxies
 
     init(environment: Environment) throws {
         host = environment.string("API_HOST", default: "127.0.0.1")
         port = try environment.integer("API_PORT", default: 8080, range: 0...65535)
+        idleTimeout = try environment.duration("API_IDLE_TIMEOUT", default: .seconds(30))
+        guard idleTimeout >= .seconds(1) else { throw ConfigurationError(key: "API_IDLE_TIMEOUT", message: "must be at least 1s") }
+        maximumConnections = try environment.integer("API_MAX_CONNECTIONS", default: 1024, range: 1...1_000_000)
         trustedProxies = try environment.parse("API_TRUSTED_PROXIES", default: "") { try TrustedProxies($0) }
         rateLimits = [:]
         let defaults: [RateLimiter.RouteClass: String] = [.auth: "20/1m", .write: "120/1m", .read: "600/1m"]

@@ -1,4 +1,5 @@
 import Foundation
+public import Logging
 import Synchronization
 public import Hummingbird
 import NIOCore
@@ -57,12 +58,17 @@ public struct HealthCheck: Sendable {
         }
     }
 
-    /// Every check at once: `{"status":"ready"|"not ready","checks":{"postgres":"up",...}}`.
-    static func report(_ checks: [HealthCheck]) async -> (ready: Bool, body: [UInt8]) {
+    /// Every check at once: `{"status":"ready"|"not ready","checks":{"postgres":"up","kafka":"down",...}}`.
+    /// What went wrong is logged, not answered: the endpoint may be reachable by anyone, and
+    /// errors name hosts, users and versions.
+    static func report(_ checks: [HealthCheck], logger: Logger) async -> (ready: Bool, body: [UInt8]) {
         let results = await withTaskGroup(of: (String, String?).self) { group in
             for check in checks { group.addTask { (check.name, await check.run()) } }
             var results: [String: String] = [:]
-            for await (name, failure) in group { results[name] = failure.map { "down: \($0)" } ?? "up" }
+            for await (name, failure) in group {
+                results[name] = failure == nil ? "up" : "down"
+                if let failure { logger.warning("not ready", metadata: ["health.check": "\(name)", "error": "\(failure)"]) }
+            }
             return results
         }
         let ready = results.values.allSatisfy { $0 == "up" }
@@ -76,10 +82,11 @@ public struct HealthCheck: Sendable {
 /// dependency is down (503), as JSON. The answer is reused for `cacheFor`, and callers that
 /// arrive while the checks run share that run: probes and scrapers cost the dependencies nothing.
 public func addObservabilityRoutes<Context: RequestContext>(
-    to router: Router<Context>, checks: [HealthCheck], cacheFor lifetime: Duration = .seconds(1)
+    to router: Router<Context>, checks: [HealthCheck], cacheFor lifetime: Duration = .seconds(1),
+    logger: Logger = Logger(label: "emporium.health")
 ) {
     addMetricsAndLiveness(to: router)
-    let report = CachedHealthReport(checks: checks, lifetime: lifetime)
+    let report = CachedHealthReport(checks: checks, lifetime: lifetime, logger: logger)
     router.get("/health/ready") { _, _ in
         let (ready, body) = await report.current()
         return Response(
@@ -93,19 +100,21 @@ actor CachedHealthReport {
     typealias Report = (ready: Bool, body: [UInt8])
     private let checks: [HealthCheck]
     private let lifetime: Duration
+    private let logger: Logger
     private var last: (at: ContinuousClock.Instant, report: Report)?
     private var running: Task<Report, Never>?
 
-    init(checks: [HealthCheck], lifetime: Duration) {
+    init(checks: [HealthCheck], lifetime: Duration, logger: Logger) {
         self.checks = checks
         self.lifetime = lifetime
+        self.logger = logger
     }
 
     func current() async -> Report {
         if let last, ContinuousClock.now - last.at < lifetime { return last.report }
         if let running { return await running.value }
         let checks = self.checks
-        let run = Task { await HealthCheck.report(checks) }
+        let run = Task { [logger] in await HealthCheck.report(checks, logger: logger) }
         running = run
         let report = await run.value
         last = (ContinuousClock.now, report)

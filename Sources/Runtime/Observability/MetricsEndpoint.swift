@@ -56,7 +56,7 @@ public struct ObservabilityServer: Service {
     public init(host: String, port: Int, logger: Logger, checks: [HealthCheck] = []) {
         _ = ProcessMetrics.registry
         let router = Router()
-        addObservabilityRoutes(to: router, checks: checks)
+        addObservabilityRoutes(to: router, checks: checks, logger: logger)
         application = Application(
             router: router, configuration: .init(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { channel in
