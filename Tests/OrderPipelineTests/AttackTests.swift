@@ -130,6 +130,43 @@ struct AbuseTests {
         #expect(report["servedAfter"] as? Bool == true, "the API did not serve again once the attack ended: \(report)")
         #expect(try await client.send("GET", "/health/live").status == 200)
     }
+
+    @Test("forged tokens get 401: alg none, HS512 with the fleet's own key, and HS256 with the published development key")
+    func forgedTokens() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let good = try await APIClient.tokens.token(subject: "forger-\(UUID())", role: "admin")
+        #expect(try await fleet.api.send("GET", "/admin/orders", as: .bearer(good)).status == 200)
+        // The same claims (an admin's), under other headers and keys.
+        let claims = String(good.split(separator: ".")[1])
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("emporium-forged-\(UUID()).json")
+        defer { try? FileManager.default.removeItem(at: output) }
+        let script = """
+            import base64, hashlib, hmac, json, sys
+            claims, secret = sys.argv[1], sys.argv[2].encode()
+            def b64(data):
+                return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+            def token(alg, key, digest):
+                head = b64(json.dumps({"alg": alg, "typ": "JWT"}).encode()) + "." + claims
+                signature = b64(hmac.new(key, head.encode(), digest).digest()) if key else ""
+                return head + "." + signature
+            print(json.dumps({
+                "alg none": token("none", None, None),
+                "HS512, the fleet's key": token("HS512", secret, hashlib.sha512),
+                "HS256, the development key": token("HS256", b"emporium-local-development-key-not-for-production", hashlib.sha256),
+                "HS256, the fleet's key": token("HS256", secret, hashlib.sha256),
+            }))
+            """
+        let child = try ChildProcess([
+            "/bin/sh", "-c", "exec python3 -c \"$0\" '\(claims)' '\(PipelineFleet.jwtSecret)' > '\(output.path)' 2>&1", script,
+        ])
+        #expect(try await child.wait(timeout: .seconds(30)) == 0)
+        let tokens = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: output)) as? [String: String])
+        for (name, token) in tokens.sorted(by: { $0.key < $1.key }) {
+            let status = try await fleet.api.send("GET", "/admin/orders", as: .bearer(token)).status
+            // The control: the script's own HS256 with the fleet's key is what the API issues.
+            #expect(status == (name == "HS256, the fleet's key" ? 200 : 401), "\(name): \(status)")
+        }
+    }
 }
 
 /// Attacks on the HTTP server that need raw sockets, in Python (as the services' scripts install
