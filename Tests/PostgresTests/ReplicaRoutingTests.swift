@@ -86,6 +86,30 @@ struct ReplicaRoutingTests {
         #expect(try await eventually { (try? await servedByReplica(router)) == true })
     }
 
+    @Test("a replica whose WAL receiver hangs (it has replayed all it received) is skipped once the primary moves on")
+    func receiverStopped() async throws {
+        let router = makeRouter(maximumLag: .seconds(1))
+        let admin = PostgresPool(configuration: try TestServers.replicaAdmin, logger: TestServers.logger)
+        #expect(try await eventually(timeout: .seconds(30)) { (try? await servedByReplica(router)) == true })
+        let receiver: Int32 = try await admin.query("SELECT pid FROM pg_stat_wal_receiver").single().decode("pid")
+        // A receiver that neither receives nor dies: what a half-open connection to the primary looks like.
+        kill(receiver, SIGSTOP)
+        defer { kill(receiver, SIGCONT) }
+        try await withScratchSchema(primary) { schema in
+            try await primary.query("CREATE TABLE \(unescaped: schema).t (n int)")
+            try await primary.execute("INSERT INTO \(unescaped: schema).t VALUES (1)")
+            // The replica cannot have the row; a read that may be stale by at most a second must not miss it for long.
+            let seen = try await eventually(timeout: .seconds(30)) {
+                (try? await router.read("SELECT count(*)::integer AS n FROM \(unescaped: schema).t").single().decode("n", as: Int.self)) == 1
+            }
+            #expect(seen, "reads kept going to a replica that stopped receiving")
+            #expect(try await servedByReplica(router) == false)
+            #expect(try fallbacks("lagging") >= 1)
+        }
+        kill(receiver, SIGCONT)
+        #expect(try await eventually(timeout: .seconds(90)) { (try? await servedByReplica(router)) == true })
+    }
+
     @Test("a replica lagging past the bound is skipped until it catches up")
     func replicaLagging() async throws {
         let router = makeRouter(maximumLag: .seconds(1))

@@ -28,6 +28,7 @@ public final class PostgresRouter: Service, Sendable {
     private let configuration: PostgresRouterConfiguration
     private let logger: Logger
     private let health = Mutex(ReplicaHealth())
+    private let primaryPositions = Mutex(WALPositions())
     private let fallbacksDown: Counter
     private let fallbacksLagging: Counter
     private let lagGauge: Gauge
@@ -101,11 +102,21 @@ public final class PostgresRouter: Service, Sendable {
         return health.withLock { $0.status }
     }
 
-    /// Measures the replica's lag: zero when it has replayed all the WAL it received, otherwise the
-    /// time since the last transaction it replayed. (Right after a restart the receive position
-    /// restarts at a segment boundary, behind the replay position: that counts as caught up.)
+    /// Measures the replica's lag, the larger of two figures:
+    /// - the time since the last transaction it replayed, when it has received WAL it has not
+    ///   replayed yet (zero when it has replayed all it received; right after a restart the
+    ///   receive position restarts at a segment boundary, behind the replay position);
+    /// - how long ago the primary was already past the replica's replay position. This one sees a
+    ///   replica whose WAL receiver has stopped or hangs: it has replayed all it received, so the
+    ///   first figure says zero, while the primary moves on. (The receiver's own state,
+    ///   `pg_stat_wal_receiver`, is hidden from roles without `pg_read_all_stats`.)
     func checkReplica() async {
         guard let replica else { return }
+        let now = ContinuousClock.now
+        if let position = try? await primary.query("SELECT pg_current_wal_lsn()::text AS lsn").single().decode("lsn", as: String.self),
+           let lsn = WALPositions.parse(position) {
+            primaryPositions.withLock { $0.record(lsn, at: now, keeping: max(configuration.maximumReplicaLag * 4, .seconds(10))) }
+        }
         let status: ReplicaHealth.Status
         do {
             let row = try await replica.query("""
@@ -113,9 +124,14 @@ public final class PostgresRouter: Service, Sendable {
                     WHEN NOT pg_is_in_recovery() THEN 0
                     WHEN pg_last_wal_receive_lsn() IS NULL OR pg_last_wal_receive_lsn() <= pg_last_wal_replay_lsn() THEN 0
                     ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0)
-                END::float8 AS lag
+                END::float8 AS lag,
+                pg_is_in_recovery() AS in_recovery, pg_last_wal_replay_lsn()::text AS replayed
                 """).single()
-            let lag = try row.decode("lag", as: Double.self)
+            var lag = try row.decode("lag", as: Double.self)
+            if try row.decode("in_recovery", as: Bool.self), let replayed = WALPositions.parse(try row.decode("replayed", as: String?.self) ?? "") {
+                let behind = primaryPositions.withLock { $0.behind(replayed: replayed, now: now) }
+                lag = max(lag, Double(behind.components.seconds) + Double(behind.components.attoseconds) / 1e18)
+            }
             lagGauge.record(lag)
             let bound = configuration.maximumReplicaLag
             status = Duration.milliseconds(Int64(lag * 1000)) > bound ? .lagging : .usable
@@ -154,6 +170,30 @@ public final class PostgresRouter: Service, Sendable {
             await checkReplica()
             try? await Task.sleep(for: configuration.healthCheckInterval)
         }
+    }
+}
+
+/// The primary's WAL position over the last seconds, to tell how far behind a replica's replay is.
+struct WALPositions: Sendable {
+    private var samples: [(at: ContinuousClock.Instant, lsn: UInt64)] = []
+
+    mutating func record(_ lsn: UInt64, at instant: ContinuousClock.Instant, keeping window: Duration) {
+        samples.append((instant, lsn))
+        // The oldest sample ahead of a replay position gives the lag; older than the window, a lag
+        // that large is "lagging" whatever its exact size, so one sample past it is enough.
+        while samples.count > 2, instant - samples[1].at > window { samples.removeFirst() }
+    }
+
+    /// How long ago the primary was first seen past `replayed`; zero if never.
+    func behind(replayed: UInt64, now: ContinuousClock.Instant) -> Duration {
+        samples.first { $0.lsn > replayed }.map { now - $0.at } ?? .zero
+    }
+
+    /// `16/B374D848` (the text of a `pg_lsn`) as a number.
+    static func parse(_ text: String) -> UInt64? {
+        let parts = text.split(separator: "/")
+        guard parts.count == 2, let high = UInt64(parts[0], radix: 16), let low = UInt64(parts[1], radix: 16) else { return nil }
+        return high << 32 | low
     }
 }
 
