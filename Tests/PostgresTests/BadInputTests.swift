@@ -53,6 +53,27 @@ struct BadInputTests {
         #expect(error.message.hasPrefix("POSTGRES_PRIMARY_URL:"))
     }
 
+    @Test("libpq parameters in the URL reach libpq (TLS, target_session_attrs); a misspelt one or a bad value names its key")
+    func libpqParameters() async throws {
+        let primary = try TestServers.primary
+        let base = "postgresql://\(primary.user):\(primary.password ?? "")@\(primary.host):\(primary.port)/\(primary.database)"
+        let plain = try PostgresConfiguration(url: base + "?sslmode=disable&target_session_attrs=read-write&keepalives_idle=30", key: "POSTGRES_PRIMARY_URL")
+        #expect(plain.libpqParameters == ["sslmode": "disable", "target_session_attrs": "read-write", "keepalives_idle": "30"])
+        let pool = PostgresPool(configuration: plain, logger: TestServers.logger)
+        #expect(try await pool.query("SELECT 1 AS one").single().decode("one", as: Int.self) == 1)
+        // libpq acts on them: the primary is no standby, and the local servers speak no TLS.
+        for (option, expected) in [("target_session_attrs=standby", "standby"), ("sslmode=require", "SSL")] {
+            let configuration = try PostgresConfiguration(url: base + "?" + option)
+            let refusing = PostgresPool(configuration: configuration, logger: TestServers.logger)
+            let error = try await #require(throws: PostgresError.self) { try await refusing.query("SELECT 1") }
+            #expect(error.code == .connectionFailed && error.message.contains(expected), "\(option): \(error)")
+        }
+        for (url, expected) in [(base + "?sslmod=require", "unknown option \"sslmod\""), (base + "?sslmode=sometimes", "sslmode must be one of")] {
+            let error = try #require(throws: PostgresError.self) { try PostgresConfiguration(url: url, key: "POSTGRES_PRIMARY_URL") }
+            #expect(error.code == .invalidConfiguration && error.message.hasPrefix("POSTGRES_PRIMARY_URL:") && error.message.contains(expected), "\(error)")
+        }
+    }
+
     @Test("a caller waiting for a busy pool times out instead of hanging")
     func poolExhausted() async throws {
         var configuration = try TestServers.primary

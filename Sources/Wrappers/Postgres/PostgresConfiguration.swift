@@ -19,6 +19,26 @@ public struct PostgresConfiguration: Sendable {
     public var acquireTimeout: Duration
     /// Reported to the server as `application_name`.
     public var applicationName: String
+    /// Further libpq connection parameters, passed through as they are: TLS (`sslmode`,
+    /// `sslrootcert`, `sslcert`, `sslkey`, ...), `target_session_attrs`, TCP keepalives. Only
+    /// the names in ``passedThroughParameters`` are taken, so a misspelt one stops start-up.
+    public var libpqParameters: [String: String] = [:]
+
+    /// The libpq parameters a URL may carry besides the ones this type has fields for.
+    public static let passedThroughParameters: Set<String> = [
+        "sslmode", "sslrootcert", "sslcert", "sslkey", "sslpassword", "sslcrl", "sslcrldir", "sslsni", "sslcompression",
+        "ssl_min_protocol_version", "ssl_max_protocol_version", "requirepeer", "gssencmode", "channel_binding", "krbsrvname",
+        "target_session_attrs", "load_balance_hosts", "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count",
+        "tcp_user_timeout", "hostaddr", "passfile", "service",
+    ]
+
+    /// Values libpq would only refuse at the first connection, checked when the URL is read.
+    static let knownValues: [String: Set<String>] = [
+        "sslmode": ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"],
+        "target_session_attrs": ["any", "read-write", "read-only", "primary", "standby", "prefer-standby"],
+        "gssencmode": ["disable", "prefer", "require"],
+        "channel_binding": ["disable", "prefer", "require"],
+    ]
 
     public init(
         host: String = "127.0.0.1", port: Int = 5432, user: String = "emporium",
@@ -37,8 +57,10 @@ public struct PostgresConfiguration: Sendable {
         self.applicationName = applicationName
     }
 
-    /// Parses `postgresql://[user[:password]@]host[:port]/database`; `key` names the setting
-    /// the URL came from, for the error message.
+    /// Parses `postgresql://[user[:password]@]host[:port]/database[?option=value&...]`; `key`
+    /// names the setting the URL came from, for the error message. Options: `pool_size`,
+    /// `connect_timeout` (seconds), `application_name`, and the libpq parameters in
+    /// ``passedThroughParameters`` (`?sslmode=verify-full&sslrootcert=/etc/ssl/db-ca.pem`).
     public init(url: String, key: String = "url") throws {
         guard let components = URLComponents(string: url),
             components.scheme == "postgresql" || components.scheme == "postgres",
@@ -71,8 +93,17 @@ public struct PostgresConfiguration: Sendable {
                 self.connectTimeout = .seconds(value)
             case "application_name":
                 self.applicationName = item.value ?? applicationName
+            case let name where Self.passedThroughParameters.contains(name):
+                let value = item.value ?? ""
+                if let allowed = Self.knownValues[name], !allowed.contains(value) {
+                    throw PostgresError(
+                        .invalidConfiguration, "\(key): \(name) must be one of \(allowed.sorted().joined(separator: ", ")), got \"\(value)\"")
+                }
+                self.libpqParameters[name] = value
             default:
-                throw PostgresError(.invalidConfiguration, "\(key): unknown option \"\(item.name)\"")
+                throw PostgresError(
+                    .invalidConfiguration,
+                    "\(key): unknown option \"\(item.name)\" (libpq parameters taken: \(Self.passedThroughParameters.sorted().joined(separator: ", ")))")
             }
         }
     }

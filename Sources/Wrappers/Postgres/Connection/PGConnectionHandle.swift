@@ -47,6 +47,7 @@ final class PGConnectionHandle {
             ("options", "-c TimeZone=UTC -c DateStyle=ISO,YMD -c extra_float_digits=3"),
         ]
         if let password = configuration.password { parameters.append(("password", password)) }
+        parameters += configuration.libpqParameters.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
 
         let connection = withCStringArrays(parameters.map(\.0), parameters.map(\.1)) { keys, values in
             PQconnectdbParams(keys, values, 0)
