@@ -184,6 +184,96 @@ struct AuthFlowTests {
         #expect(login.status == 200, "the old password no longer works: \(login.text)")
     }
 
+    func login(_ api: APIClient, _ email: String, _ password: String = AuthFlowTests.password) async throws -> APIClient.Reply {
+        try await api.send("POST", "/auth/login", body: ["email": email, "password": password])
+    }
+
+    func refresh(_ api: APIClient, _ token: String) async throws -> Int {
+        try await api.send("POST", "/auth/refresh", body: ["refreshToken": token]).status
+    }
+
+    func mailArrives(_ fleet: PipelineFleet, to email: String, template: String) async throws -> Bool {
+        try await eventually(timeout: .seconds(45), every: .milliseconds(200)) { fleet.smtp.mails(to: email).contains { $0.template == template } }
+    }
+
+    @Test("a password change needs the current password, ends every session but the new one, and mails the owner")
+    func passwordChange() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let api = fleet.api
+        let email = try await verifiedAccount(fleet)
+        let first = try await login(api, email).decode(Tokens.self)
+        let elsewhere = try await login(api, email).decode(Tokens.self)
+        let newPassword = "a-new-password-\(UUID().uuidString.prefix(6))"
+        let wrong = try await api.send(
+            "POST", "/me/password", as: .bearer(first.accessToken), body: ["currentPassword": "wrong-password", "newPassword": newPassword])
+        #expect(wrong.status == 403, "\(wrong.status) \(wrong.text)")
+        #expect(try await api.send("POST", "/me/password", body: ["currentPassword": Self.password, "newPassword": newPassword]).status == 401)
+        let changed = try await api.send(
+            "POST", "/me/password", as: .bearer(first.accessToken), body: ["currentPassword": Self.password, "newPassword": newPassword])
+        #expect(changed.status == 200, "\(changed.status) \(changed.text)")
+        let pair = try changed.decode(Tokens.self)
+        #expect(try await refresh(api, first.refreshToken) == 401)
+        #expect(try await refresh(api, elsewhere.refreshToken) == 401)
+        #expect(try await refresh(api, pair.refreshToken) == 200)
+        #expect(try await login(api, email).status == 401)
+        #expect(try await login(api, email, newPassword).status == 200)
+        #expect(try await mailArrives(fleet, to: email, template: "password_changed"))
+    }
+
+    @Test("a password reset by mailed code sets a new password and ends every session; any address gets the same answer")
+    func passwordReset() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let api = fleet.api
+        let email = try await verifiedAccount(fleet)
+        let session = try await login(api, email).decode(Tokens.self)
+        #expect(try await api.send("POST", "/auth/password-reset", body: ["email": email]).status == 202)
+        #expect(try await api.send("POST", "/auth/password-reset", body: ["email": fleet.newAddress()]).status == 202)
+        let code = try await fleet.verificationCode(for: email, template: "password_reset")
+        let mail = try #require(fleet.smtp.mails(to: email).last { $0.template == "password_reset" })
+        #expect(mail.headers["subject"]?.contains(code) == false)
+        let newPassword = "a-reset-password-\(UUID().uuidString.prefix(6))"
+        let wrong = String(format: "%06d", (Int(code)! + 1) % 1_000_000)
+        let refused = try await api.send("POST", "/auth/password-reset/confirm", body: ["email": email, "code": wrong, "newPassword": newPassword])
+        #expect(refused.status == 400 && refused.json["detail"] as? String == AuthRules.codeRefused.message, "\(refused.text)")
+        let reset = try await api.send("POST", "/auth/password-reset/confirm", body: ["email": email, "code": code, "newPassword": newPassword])
+        #expect(reset.status == 204, "\(reset.status) \(reset.text)")
+        // The code is spent; the old session is over; the new password works.
+        #expect(try await api.send("POST", "/auth/password-reset/confirm", body: ["email": email, "code": code, "newPassword": "yet-another-one-1"]).status == 400)
+        #expect(try await refresh(api, session.refreshToken) == 401)
+        #expect(try await login(api, email).status == 401)
+        #expect(try await login(api, email, newPassword).status == 200)
+        #expect(try await mailArrives(fleet, to: email, template: "password_changed"))
+    }
+
+    @Test("deleting an account needs its password; the account and its sessions go, its orders stay, its address is forgotten")
+    func accountDeletion() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let api = fleet.api
+        let email = try await verifiedAccount(fleet)
+        let id = try await fleet.accountID(of: email)
+        let session = try await login(api, email).decode(Tokens.self)
+        let sku = fleet.uniqueSKU("GONE")
+        try await fleet.createProduct(sku, stock: 5)
+        _ = try await fleet.placeOrder(id, [(sku, 1)])
+        let recipientKnown = try await eventually(timeout: .seconds(30), every: .milliseconds(200)) {
+            try await fleet.count("SELECT count(*) FROM mailing.recipients WHERE customer_id = \(id)") == 1
+        }
+        #expect(recipientKnown)
+
+        #expect(try await api.send("DELETE", "/me", as: .bearer(session.accessToken), body: ["password": "wrong-password"]).status == 403)
+        let deleted = try await api.send("DELETE", "/me", as: .bearer(session.accessToken), body: ["password": Self.password])
+        #expect(deleted.status == 204, "\(deleted.status) \(deleted.text)")
+        #expect(try await fleet.count("SELECT count(*) FROM auth.accounts WHERE email = \(email)") == 0)
+        #expect(try await login(api, email).status == 401)
+        #expect(try await refresh(api, session.refreshToken) == 401)
+        #expect(try await fleet.count("SELECT count(*) FROM ordering.orders WHERE customer_id = \(id)") == 1)
+        #expect(try await mailArrives(fleet, to: email, template: "account_deleted"))
+        let forgotten = try await eventually(timeout: .seconds(30), every: .milliseconds(200)) {
+            try await fleet.count("SELECT count(*) FROM mailing.recipients WHERE customer_id = \(id)") == 0
+        }
+        #expect(forgotten, "the mail worker still has the address")
+    }
+
     @Test("two refreshes at once with one token from its own client both get a pair and the session lives on; another client's reuse revokes it")
     func refreshRace() async throws {
         let fleet = try await PipelineFleet.shared.get()
@@ -414,10 +504,10 @@ extension PipelineFleet {
     }
 
     /// The code from the newest verification mail the catcher received for `email`.
-    func verificationCode(for email: String, timeout: Duration = .seconds(45)) async throws -> String {
+    func verificationCode(for email: String, template: String = "verification", timeout: Duration = .seconds(45)) async throws -> String {
         var code: String?
         _ = try await eventually(timeout: timeout, every: .milliseconds(200)) {
-            let mail = self.smtp.mails(to: email).last { $0.template == "verification" }
+            let mail = self.smtp.mails(to: email).last { $0.template == template }
             code = mail.flatMap { $0.text.firstMatch(of: /\b(\d{6})\b/).map { String($0.1) } }
             return code != nil
         }

@@ -26,19 +26,24 @@ public enum AccountLifecycle {
     static func issueCode(accountID: UUID, policy: AuthPolicy, context: MessageContext) async throws {
         let connection = context.connection
         guard let stored = try await AuthStore.account(id: accountID, forUpdate: true, on: connection), !stored.account.isVerified else { return }
+        let code = try await newCode(for: stored.account, template: .verification, policy: policy, on: connection)
+        try await context.publish(code.mail, key: code.key, to: Destinations.mail, aggregate: "mail:\(context.envelope.idString)")
+        try await context.publish(
+            code.expiry, key: code.key, to: .amqp(Destinations.codeExpiryKey, delay: policy.codeLifetime), aggregate: "code-expiry:\(code.key)")
+    }
+
+    /// A code mailed with `template`: its row (replacing any earlier code of the account), its
+    /// mail command and its expiry, for the caller to publish in the same transaction.
+    static func newCode(
+        for account: Account, template: MailSend.Template, policy: AuthPolicy, on connection: PostgresConnection
+    ) async throws -> (key: String, mail: MailSend, expiry: VerificationCodeExpiryDue) {
         let code = SecureRandom.digits(6)
-        let codeHash = AuthStore.codeHash(code, accountID: accountID)
-        try await AuthStore.replaceCode(accountID: accountID, codeHash: codeHash, lifetime: policy.codeLifetime, on: connection)
+        let codeHash = AuthStore.codeHash(code, accountID: account.id)
+        try await AuthStore.replaceCode(accountID: account.id, codeHash: codeHash, lifetime: policy.codeLifetime, on: connection)
         let minutes = max(1, Int(policy.codeLifetime.timeInterval / 60))
-        let key = accountID.uuidString.lowercased()
-        try await context.publish(
-            MailSend(
-                template: .verification, customerID: key, to: stored.account.email,
-                data: ["code": code, "expiresInMinutes": String(minutes)]),
-            key: key, to: Destinations.mail, aggregate: "mail:\(context.envelope.idString)")
-        try await context.publish(
-            VerificationCodeExpiryDue(accountID: accountID, codeHash: codeHash), key: key,
-            to: .amqp(Destinations.codeExpiryKey, delay: policy.codeLifetime), aggregate: "code-expiry:\(key)")
+        let key = account.id.uuidString.lowercased()
+        let mail = MailSend(template: template, customerID: key, to: account.email, data: ["code": code, "expiresInMinutes": String(minutes)])
+        return (key, mail, VerificationCodeExpiryDue(accountID: account.id, codeHash: codeHash))
     }
 
     /// Deletes the code if it is still the one the expiry was set for.

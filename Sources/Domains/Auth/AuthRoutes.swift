@@ -22,7 +22,11 @@ public struct AuthRoutes<Context: IdentifiedRequestContext>: Sendable {
         auth.post("login", use: login)
         auth.post("refresh", use: refresh)
         auth.post("logout", use: logout)
+        auth.post("password-reset", use: requestPasswordReset)
+        auth.post("password-reset/confirm", use: resetPassword)
         router.get("me", use: me)
+        router.delete("me", use: deleteMe)
+        router.post("me/password", use: changePassword)
     }
 
     @Sendable func register(_ request: Request, context: Context) async throws -> Response {
@@ -59,6 +63,32 @@ public struct AuthRoutes<Context: IdentifiedRequestContext>: Sendable {
 
     @Sendable func me(_ request: Request, context: Context) async throws -> Response {
         try jsonResponse(try await service.me(try context.requireCaller()))
+    }
+
+    @Sendable func changePassword(_ request: Request, context: Context) async throws -> Response {
+        let caller = try context.requireCaller()
+        let change = try await request.decodeJSON(PasswordChange.self, context: context)
+        return try jsonResponse(
+            try await service.changePassword(change, caller: caller, origin: origin(request, context)), headers: [.cacheControl: "no-store"])
+    }
+
+    @Sendable func requestPasswordReset(_ request: Request, context: Context) async throws -> Response {
+        let body = try await request.decodeJSON(PasswordResetRequest.self, context: context)
+        try await service.requestPasswordReset(body, origin: origin(request, context))
+        return Response(status: .accepted)
+    }
+
+    @Sendable func resetPassword(_ request: Request, context: Context) async throws -> Response {
+        let body = try await request.decodeJSON(PasswordReset.self, context: context)
+        try await service.resetPassword(body, origin: origin(request, context))
+        return Response(status: .noContent)
+    }
+
+    @Sendable func deleteMe(_ request: Request, context: Context) async throws -> Response {
+        let caller = try context.requireCaller()
+        let body = try await request.decodeJSON(AccountDeletion.self, context: context)
+        try await service.deleteAccount(body, caller: caller, origin: origin(request, context))
+        return Response(status: .noContent)
     }
 
     private func origin(_ request: Request, _ context: Context) -> RequestOrigin {

@@ -53,7 +53,7 @@ public struct AuthService: Sendable {
             }
             guard let account = try await AuthStore.account(email: email, on: connection)?.account else { return nil }
             if account.isVerified {
-                try await Self.mailAccountExists(account, origin: origin, on: connection)
+                try await Self.mail(.accountExists, to: account, origin: origin, on: connection)
             }
             return account
         }
@@ -73,14 +73,6 @@ public struct AuthService: Sendable {
         return RegistrationReceived(email: email)
     }
 
-    private static func mailAccountExists(_ account: Account, origin: RequestOrigin, on connection: PostgresConnection) async throws {
-        let key = account.id.uuidString.lowercased()
-        let envelope = try MessageEnvelope(
-            MailSend(template: .accountExists, customerID: key, to: account.email), key: key, correlationID: origin.correlationID,
-            causationID: origin.requestID, traceParent: TracePropagation.outgoing(parent: origin.traceParent))
-        try await Outbox.append(OutboxMessage(envelope, to: Destinations.mail), on: connection)
-    }
-
     /// Checks the code (``AuthRules/verify(accountVerified:code:matches:policy:now:)``); five
     /// wrong tries void it, and so does its lifetime running out. Every refusal is the same
     /// (``AuthRules/codeRefused``) and counts against the address, whether it has an account
@@ -88,52 +80,58 @@ public struct AuthService: Sendable {
     public func verify(_ attempt: VerificationAttempt, origin: RequestOrigin) async throws -> AccountView {
         try AuthRules.validate(attempt)
         let email = Credentials.normalised(attempt.email)
+        let verified = try await spendCode(attempt.code, email: email, rule: AuthRules.verify) { account, connection in
+            try await connection.execute("UPDATE auth.accounts SET verified_at = now(), updated_at = now() WHERE id = \(account.id)")
+            try await Self.publish(UserVerified(accountID: account.id, email: email), accountID: account.id, origin: origin, on: connection)
+        }
+        return AccountView(verified)
+    }
+
+    /// A code's transaction for `email`: the account and its code locked, `rule`'s verdict
+    /// applied (a wrong try counted, a void code deleted); on a match the code is deleted and
+    /// `onMatch` runs, and the account is read again. Every refusal is ``AuthRules/codeRefused``
+    /// and counts against the address (``CodeThrottle``).
+    func spendCode(
+        _ attempt: String, email: String,
+        rule: @escaping (Bool, AuthRules.PendingCode?, Bool, AuthPolicy, Date) throws(DomainError) -> AuthRules.Verification,
+        onMatch: @escaping (Account, PostgresConnection) async throws -> Void
+    ) async throws -> Account {
         try await codes.admit(email: email)
         let now = clock.now
-        let result: (AuthRules.Verification, Account?)
+        let matched: Account?
         do {
-            result = try await database.withTransaction { try await check(attempt, email: email, now: now, origin: origin, on: $0) }
+            matched = try await database.withTransaction { connection -> Account? in
+                let stored = try await AuthStore.account(email: email, on: connection)
+                var code: AuthStore.Code?
+                if let stored { code = try await AuthStore.lockCode(accountID: stored.account.id, on: connection) }
+                let matches = stored.map { AuthStore.codeHash(attempt, accountID: $0.account.id) == code?.codeHash } ?? false
+                let verdict = try rule(
+                    stored?.account.isVerified ?? false, code.map { AuthRules.PendingCode(expiresAt: $0.expiresAt, attempts: $0.attempts) },
+                    matches, policy, now)
+                guard let account = stored?.account else { throw AuthRules.noCode }
+                switch verdict {
+                case .wrong(let attempts, let void):
+                    if void {
+                        try await connection.execute("DELETE FROM auth.verification_codes WHERE account_id = \(account.id)")
+                    } else {
+                        try await connection.execute("UPDATE auth.verification_codes SET attempts = \(attempts) WHERE account_id = \(account.id)")
+                    }
+                    return nil
+                case .verified:
+                    try await connection.execute("DELETE FROM auth.verification_codes WHERE account_id = \(account.id)")
+                    try await onMatch(account, connection)
+                    return try await AuthStore.account(id: account.id, on: connection)?.account
+                }
+            }
         } catch let error as DomainError where error == AuthRules.noCode {
             await codes.failed(email: email)
             throw AuthRules.codeRefused
         }
-        switch result {
-        case (.wrong, _):
+        guard let matched else {
             await codes.failed(email: email)
             throw AuthRules.codeRefused
-        case (.verified, let verified):
-            guard let verified else { throw AuthRules.codeRefused }
-            return AccountView(verified)
         }
-    }
-
-    /// The verification's transaction: the account and its code, locked, and what the rule decides.
-    private func check(
-        _ attempt: VerificationAttempt, email: String, now: Date, origin: RequestOrigin, on connection: PostgresConnection
-    ) async throws -> (AuthRules.Verification, Account?) {
-        let stored = try await AuthStore.account(email: email, on: connection)
-        var code: AuthStore.Code?
-        if let stored { code = try await AuthStore.lockCode(accountID: stored.account.id, on: connection) }
-        let matches = stored.map { AuthStore.codeHash(attempt.code, accountID: $0.account.id) == code?.codeHash } ?? false
-        let verification = try AuthRules.verify(
-            accountVerified: stored?.account.isVerified ?? false,
-            code: code.map { AuthRules.PendingCode(expiresAt: $0.expiresAt, attempts: $0.attempts) }, matches: matches, policy: policy,
-            now: now)
-        guard let id = stored?.account.id else { throw AuthRules.noCode }
-        switch verification {
-        case .wrong(let attempts, let void):
-            if void {
-                try await connection.execute("DELETE FROM auth.verification_codes WHERE account_id = \(id)")
-            } else {
-                try await connection.execute("UPDATE auth.verification_codes SET attempts = \(attempts) WHERE account_id = \(id)")
-            }
-            return (verification, nil)
-        case .verified:
-            try await connection.execute("UPDATE auth.accounts SET verified_at = now(), updated_at = now() WHERE id = \(id)")
-            try await connection.execute("DELETE FROM auth.verification_codes WHERE account_id = \(id)")
-            try await Self.publish(UserVerified(accountID: id, email: email), accountID: id, origin: origin, on: connection)
-            return (verification, try await AuthStore.account(id: id, on: connection)?.account)
-        }
+        return matched
     }
 
     /// A new code by mail, once per cooldown per address, the cooldown doubling with each resend of
@@ -250,7 +248,7 @@ public struct AuthService: Sendable {
 
     // MARK: - Helpers
 
-    private func issue(
+    func issue(
         for account: Account, family: UUID, sessionStartedAt: Date, now: Date, on connection: PostgresConnection
     ) async throws -> TokenPair {
         let access = try await tokens.issue(subject: account.id.uuidString.lowercased(), role: account.role.rawValue)
@@ -264,11 +262,9 @@ public struct AuthService: Sendable {
             refreshExpiresIn: max(0, Int(expiresAt.timeIntervalSince(now))))
     }
 
+    /// An account event on the user topic, in the caller's transaction.
     static func publish<Payload: MessagePayload>(_ payload: Payload, accountID: UUID, origin: RequestOrigin, on connection: PostgresConnection) async throws {
-        let envelope = try MessageEnvelope(
-            payload, key: accountID.uuidString.lowercased(), correlationID: origin.correlationID, causationID: origin.requestID,
-            traceParent: TracePropagation.outgoing(parent: origin.traceParent))
-        try await Outbox.append(OutboxMessage(envelope, to: Destinations.users), on: connection)
+        try await append(payload, key: accountID.uuidString.lowercased(), to: Destinations.users, origin: origin, on: connection)
     }
 }
 

@@ -113,6 +113,14 @@ enum AuthStore {
         try await connection.execute("UPDATE auth.refresh_tokens SET spent_at = \(now), spent_by = \(client) WHERE id = \(id)")
     }
 
+    /// Every refresh token of the account: all its sessions end.
+    static func revokeSessions(of accountID: UUID, why: String, on connection: PostgresConnection) async throws {
+        try await connection.execute("""
+            UPDATE auth.refresh_tokens SET revoked_at = now(), revoked_why = \(why)
+            WHERE account_id = \(accountID) AND revoked_at IS NULL
+            """)
+    }
+
     static func revokeFamily(_ familyID: UUID, why: String, on connection: PostgresConnection) async throws {
         try await connection.execute("""
             UPDATE auth.refresh_tokens SET revoked_at = now(), revoked_why = \(why)

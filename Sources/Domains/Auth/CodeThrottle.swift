@@ -46,16 +46,24 @@ struct CodeThrottle: Sendable {
         _ = try? await redis.set(key("resend", email), to: "1", condition: .ifNotExists, expiration: .after(policy.resendCooldown))
     }
 
+    /// What a code is mailed for: each has its own cooldown (a password reset does not wait for
+    /// the registration's), the wrong codes count together.
+    enum Purpose: String {
+        case verification = "resend"
+        case passwordReset = "reset"
+    }
+
     /// A resend, unless the cooldown runs: then 429 with what is left of it. Each resend of the
     /// day starts a cooldown twice as long as the one before.
-    func resend(email: String) async throws {
-        let resends = Int(try await redis.getString(key("resends", email)) ?? "") ?? 0
+    func resend(email: String, purpose: Purpose = .verification) async throws {
+        let (cooldownKey, countKey) = (key(purpose.rawValue, email), key(purpose.rawValue + "s", email))
+        let resends = Int(try await redis.getString(countKey) ?? "") ?? 0
         let cooldown = AuthRules.resendCooldown(afterResends: resends + 1, policy: policy)
-        guard try await redis.set(key("resend", email), to: "1", condition: .ifNotExists, expiration: .after(cooldown)) else {
-            throw AuthRules.resendTooSoon(retryAfter: .milliseconds(max(try await redis.pttl(key("resend", email)), 1)))
+        guard try await redis.set(cooldownKey, to: "1", condition: .ifNotExists, expiration: .after(cooldown)) else {
+            throw AuthRules.resendTooSoon(retryAfter: .milliseconds(max(try await redis.pttl(cooldownKey), 1)))
         }
         do {
-            _ = try await redis.countInWindow(key("resends", email), window: Self.window)
+            _ = try await redis.countInWindow(countKey, window: Self.window)
         } catch {
             // The cooldown runs already; the next one is only not doubled.
             logger.warning("resend count unavailable", metadata: ["error": "\(error)"])

@@ -19,12 +19,16 @@ public struct MailSend: MessagePayload, Hashable {
         public static let orderCompleted = Template(rawValue: "order_completed")
         /// To the owner of an address someone tried to register again.
         public static let accountExists = Template(rawValue: "account_exists")
+        /// A code to set a new password (a secret, like the verification code).
+        public static let passwordReset = Template(rawValue: "password_reset")
+        public static let passwordChanged = Template(rawValue: "password_changed")
+        public static let accountDeleted = Template(rawValue: "account_deleted")
     }
 
     public var template: Template
 
     /// A verification mail's command carries the code.
-    public var carriesSecret: Bool { template == .verification }
+    public var carriesSecret: Bool { template == .verification || template == .passwordReset }
     /// The customer (the account id); the mail worker looks up the address unless `to` is set.
     public var customerID: String
     /// The address, when the sender knows it (the verification mail of an account not yet in

@@ -52,8 +52,10 @@ public struct MailDelivery: Sendable {
             try await MailStore.rememberRecipient(event.accountID, email: event.email, on: context.connection)
         }
         handlers.on(UserDeleted.self) { event, context in
-            try await context.connection.execute(
-                "DELETE FROM mailing.recipients WHERE customer_id = \(event.accountID.uuidString.lowercased())")
+            // The address goes from the copy and from the record of mails sent to it.
+            let customer = event.accountID.uuidString.lowercased()
+            try await context.connection.execute("DELETE FROM mailing.recipients WHERE customer_id = \(customer)")
+            try await context.connection.execute("UPDATE mailing.mails SET recipient = NULL WHERE customer_id = \(customer) AND recipient IS NOT NULL")
         }
         return handlers
     }

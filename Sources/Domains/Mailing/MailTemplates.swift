@@ -29,6 +29,58 @@ enum MailTemplates {
                 </body></html>
                 """
         ),
+        "password_reset": Source(
+            // As for the verification code: never in the subject.
+            subject: "Your Emporium password reset code",
+            text: """
+                Hello,
+
+                your code to set a new Emporium password is: {{{code}}}
+                It is valid for {{{expiresInMinutes}}} minutes.
+
+                If you did not ask for it, you can ignore this mail: your password stays as it is.
+                """,
+            html: """
+                <html><body>
+                <p>Hello,</p>
+                <p>your code to set a new Emporium password is: <strong>{{code}}</strong><br>
+                It is valid for {{expiresInMinutes}} minutes.</p>
+                <p>If you did not ask for it, you can ignore this mail: your password stays as it is.</p>
+                </body></html>
+                """
+        ),
+        "password_changed": Source(
+            subject: "Your Emporium password was changed",
+            text: """
+                Hello,
+
+                the password of your Emporium account was just changed, and every other session
+                was signed out. If this was not you, reset your password now.
+                """,
+            html: """
+                <html><body>
+                <p>Hello,</p>
+                <p>the password of your Emporium account was just changed, and every other session
+                was signed out. If this was not you, reset your password now.</p>
+                </body></html>
+                """
+        ),
+        "account_deleted": Source(
+            subject: "Your Emporium account was deleted",
+            text: """
+                Hello,
+
+                your Emporium account was deleted, as you asked. Your orders are kept for our
+                records without your address. This is the last mail we send you.
+                """,
+            html: """
+                <html><body>
+                <p>Hello,</p>
+                <p>your Emporium account was deleted, as you asked. Your orders are kept for our
+                records without your address. This is the last mail we send you.</p>
+                </body></html>
+                """
+        ),
         "account_exists": Source(
             subject: "Someone tried to sign up to Emporium with your address",
             text: """

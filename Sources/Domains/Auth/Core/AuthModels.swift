@@ -16,8 +16,7 @@ public struct Credentials: Decodable, Sendable {
         var validation = Validation()
         validation.require(Self.isEmail(email), "email", "not an e-mail address")
         if newPassword {
-            validation.require(password.count >= 10, "password", "at least 10 characters")
-            validation.require(password.utf8.count <= 1024, "password", "at most 1024 bytes")
+            PasswordRules.new(password, field: "password", &validation)
         } else {
             validation.require(!password.isEmpty && password.utf8.count <= 1024, "password", "1 to 1024 bytes")
         }
@@ -53,6 +52,67 @@ public struct VerificationAttempt: Decodable, Sendable {
 /// `POST /auth/resend`.
 public struct ResendRequest: Decodable, Sendable {
     public var email: String
+}
+
+/// `POST /me/password`: the signed-in account's new password, with its current one.
+public struct PasswordChange: Decodable, Sendable {
+    public var currentPassword: String
+    public var newPassword: String
+
+    public init(currentPassword: String, newPassword: String) {
+        self.currentPassword = currentPassword
+        self.newPassword = newPassword
+    }
+
+    public func validate() throws(DomainError) {
+        var validation = Validation()
+        validation.require(!currentPassword.isEmpty && currentPassword.utf8.count <= 1024, "currentPassword", "1 to 1024 bytes")
+        PasswordRules.new(newPassword, field: "newPassword", &validation)
+        try validation.check()
+    }
+}
+
+/// `POST /auth/password-reset`: a code by mail for a forgotten password.
+public struct PasswordResetRequest: Decodable, Sendable {
+    public var email: String
+}
+
+/// `POST /auth/password-reset/confirm`: the mailed code and the new password.
+public struct PasswordReset: Decodable, Sendable {
+    public var email: String
+    public var code: String
+    public var newPassword: String
+
+    public init(email: String, code: String, newPassword: String) {
+        self.email = email
+        self.code = code
+        self.newPassword = newPassword
+    }
+
+    public func validate() throws(DomainError) {
+        var validation = Validation()
+        validation.require(Credentials.isEmail(email), "email", "not an e-mail address")
+        validation.require(code.count == 6 && code.allSatisfy { $0.isASCII && $0.isNumber }, "code", "6 digits")
+        PasswordRules.new(newPassword, field: "newPassword", &validation)
+        try validation.check()
+    }
+}
+
+/// `DELETE /me`: the account's password, to confirm.
+public struct AccountDeletion: Decodable, Sendable {
+    public var password: String
+
+    public init(password: String) {
+        self.password = password
+    }
+}
+
+/// What a new password must be.
+public enum PasswordRules {
+    public static func new(_ password: String, field: String, _ validation: inout Validation) {
+        validation.require(password.count >= 10, field, "at least 10 characters")
+        validation.require(password.utf8.count <= 1024, field, "at most 1024 bytes")
+    }
 }
 
 /// `POST /auth/refresh` and `POST /auth/logout`.

@@ -47,6 +47,15 @@ public enum AuthRules {
         return .verified
     }
 
+    /// A password-reset code is checked like a verification code, for an account that is
+    /// verified (an unverified one verifies its address first).
+    public static func resetPassword(
+        accountVerified: Bool, code: PendingCode?, matches: Bool, policy: AuthPolicy, now: Date
+    ) throws(DomainError) -> Verification {
+        guard accountVerified else { throw noCode }
+        return try verify(accountVerified: false, code: code, matches: matches, policy: policy, now: now)
+    }
+
     /// What any failed verification answers (wrong, expired, used up or never sent, whether the
     /// address has an account or not), so the answer tells nothing about the address.
     public static let codeRefused = DomainError(
