@@ -23,6 +23,8 @@ public enum Gateway {
         public var readiness: [HealthCheck]
         /// The proxies whose `X-Forwarded-For` names the client (none: the peer is the client).
         public var trustedProxies: TrustedProxies
+        /// Whether `/metrics` and `/health/*` are served with the API (false: on a port of their own).
+        public var observabilityRoutes = true
 
         public init(
             auth: AuthService, tokens: AccessTokens, catalog: CatalogStore, orders: OrderService, carts: CartService,
@@ -65,7 +67,7 @@ public enum Gateway {
         if !services.trustedProxies.isEmpty { router.add(middleware: ForwardedClientMiddleware(trusted: services.trustedProxies)) }
         router.add(middleware: BearerIdentityMiddleware(tokens: services.tokens))
         if let limiter = services.limiter { router.add(middleware: RateLimitMiddleware(limiter: limiter)) }
-        addObservabilityRoutes(to: router, checks: services.readiness)
+        if services.observabilityRoutes { addObservabilityRoutes(to: router, checks: services.readiness) }
         router.get("openapi.json") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "application/json"],

@@ -55,15 +55,8 @@ struct AbuseTests {
     @Test("one customer cannot hold the stock with unpaid orders: past the limits an order gets 429; repeats, payments and other customers are not held up")
     func hoarding() async throws {
         let fleet = try await PipelineFleet.shared.get()
-        let port = try freeLocalPort()
-        fleet.spawn("api-hoarding", ["api"], extraEnvironment: [
-            "API_PORT": String(port), "ORDER_MAX_OPEN_ORDERS": "3", "ORDER_MAX_OPEN_UNITS": "50",
-        ])
+        let api = try await fleet.spawnAPI("api-hoarding", environment: ["ORDER_MAX_OPEN_ORDERS": "3", "ORDER_MAX_OPEN_UNITS": "50"]).api
         defer { Task { try? await fleet.stop("api-hoarding") } }
-        let api = APIClient(baseURL: URL(string: "http://127.0.0.1:\(port)")!)
-        #expect(try await eventually(timeout: .seconds(60), every: .milliseconds(200)) {
-            (try? await api.send("GET", "/health/live").status) == 200
-        })
         let sku = fleet.uniqueSKU("HOARD")
         try await fleet.createProduct(sku, stock: 1_000)
         let hoarder = "hoarder-\(UUID())"
@@ -106,16 +99,10 @@ struct AbuseTests {
     @Test("the HTTP server: a slow or idle client is cut off, an over-limit body gets its 413 at once, 10,000 idle connections hold at most the cap")
     func serverLimits() async throws {
         let fleet = try await PipelineFleet.shared.get()
-        let port = try freeLocalPort()
-        let api = try #require(fleet.spawn("api-limits", ["api"], extraEnvironment: [
-            "API_PORT": String(port), "API_IDLE_TIMEOUT": "2s", "API_MAX_CONNECTIONS": "200",
-        ]))
+        let client = try await fleet.spawnAPI("api-limits", environment: ["API_IDLE_TIMEOUT": "2s", "API_MAX_CONNECTIONS": "200"]).api
         defer { Task { try? await fleet.stop("api-limits") } }
-        let client = APIClient(baseURL: URL(string: "http://127.0.0.1:\(port)")!)
-        #expect(try await eventually(timeout: .seconds(60), every: .milliseconds(200)) {
-            (try? await client.send("GET", "/health/live").status) == 200
-        })
-        let report = try await HTTPAttack.run(port: port, serverPID: api.pid)
+        let server = try #require(fleet.process("api-limits"))
+        let report = try await HTTPAttack.run(port: try #require(client.baseURL.port), serverPID: server.pid)
         print("HTTP attack on an API with API_IDLE_TIMEOUT=2s, API_MAX_CONNECTIONS=200: \(report)")
         // Python's urllib sends the whole body (and Connection: close) before it reads.
         #expect(report["largeBody"] as? String == "413", "\(report)")
@@ -129,6 +116,23 @@ struct AbuseTests {
         #expect((report["cutOff"] as? Int ?? 0) > 0, "the API closed none of the idle connections: \(report)")
         #expect(report["servedAfter"] as? Bool == true, "the API did not serve again once the attack ended: \(report)")
         #expect(try await client.send("GET", "/health/live").status == 200)
+    }
+
+    @Test("with API_OBSERVABILITY_PORT, /metrics and /health/* are served on that port only, not with the API")
+    func observabilityPort() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let spawned = try await fleet.spawnAPI("api-observability", environment: ["API_OBSERVABILITY_PORT": "0"])
+        defer { Task { try? await fleet.stop("api-observability") } }
+        let (api, observability) = (spawned.api, try #require(spawned.observability))
+        #expect(try await eventually(timeout: .seconds(60), every: .milliseconds(200)) {
+            (try? await observability.send("GET", "/health/ready").status) == 200
+        })
+        #expect(try await api.send("GET", "/products").status == 200)
+        for path in ["/metrics", "/health/live", "/health/ready"] {
+            #expect(try await api.send("GET", path).status == 404, "\(path) is still served with the API")
+            #expect(try await observability.send("GET", path).status == 200, "\(path)")
+        }
+        #expect(try await observability.send("GET", "/metrics").text.contains("http_requests_total"))
     }
 
     @Test("forged tokens get 401: alg none, HS512 with the fleet's own key, and HS256 with the published development key")

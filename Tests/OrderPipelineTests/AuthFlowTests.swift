@@ -135,12 +135,10 @@ struct AuthFlowTests {
     func apiBehindProxy(
         _ fleet: PipelineFleet, _ name: String, environment: [String: String] = [:]
     ) async throws -> (APIClient, @Sendable () async throws -> Void) {
-        let port = try freeLocalPort()
-        fleet.spawn(name, ["api"], extraEnvironment: [
-            "API_PORT": String(port), "API_TRUSTED_PROXIES": "127.0.0.0/8, ::1", "MESSAGING_NAMESPACE": "\(fleet.id)-\(name)",
+        let api = try await fleet.spawnAPI(name, environment: [
+            "API_TRUSTED_PROXIES": "127.0.0.0/8, ::1", "MESSAGING_NAMESPACE": "\(fleet.id)-\(name)",
             "AUTH_LOGIN_MAX_FAILURES_CLIENT": "20",
-        ].merging(environment) { $1 })
-        let api = APIClient(baseURL: URL(string: "http://127.0.0.1:\(port)")!)
+        ].merging(environment) { $1 }).api
         #expect(try await eventually(timeout: .seconds(60), every: .milliseconds(200)) {
             (try? await api.send("GET", "/health/live").status) == 200
         })
@@ -402,12 +400,10 @@ struct AuthFlowTests {
     @Test("resends do not buy more guesses: wrong codes count across codes, and each resend doubles the next cooldown")
     func resendsDoNotBuyGuesses() async throws {
         let fleet = try await PipelineFleet.shared.get()
-        let port = try freeLocalPort()
         // Two tries per code, four wrong codes a day, one second before the first resend.
-        fleet.spawn("api-codes", ["api"], extraEnvironment: [
-            "API_PORT": String(port), "AUTH_CODE_ATTEMPTS": "2", "AUTH_CODE_MAX_FAILURES": "4", "AUTH_RESEND_COOLDOWN": "1s",
-        ])
-        let api = APIClient(baseURL: URL(string: "http://127.0.0.1:\(port)")!)
+        let api = try await fleet.spawnAPI("api-codes", environment: [
+            "AUTH_CODE_ATTEMPTS": "2", "AUTH_CODE_MAX_FAILURES": "4", "AUTH_RESEND_COOLDOWN": "1s",
+        ]).api
         #expect(try await eventually(timeout: .seconds(60), every: .milliseconds(200)) {
             (try? await api.send("GET", "/health/live").status) == 200
         })

@@ -59,11 +59,10 @@ struct GatewayTests {
         let fleet = try await PipelineFleet.shared.get()
         var urls: [URL] = []
         for index in 1...2 {
-            let port = try freeLocalPort()
-            fleet.spawn("api-limited-\(index)", ["api"], extraEnvironment: [
-                "API_PORT": String(port), "RATE_LIMIT_READ": "5/1m", "AUTH_ADMIN_EMAIL": "", "AUTH_ADMIN_PASSWORD": "",
-            ].filter { !$0.value.isEmpty })
-            urls.append(URL(string: "http://127.0.0.1:\(port)")!)
+            let api = try await fleet.spawnAPI("api-limited-\(index)", environment: [
+                "RATE_LIMIT_READ": "5/1m", "AUTH_ADMIN_EMAIL": "", "AUTH_ADMIN_PASSWORD": "",
+            ].filter { !$0.value.isEmpty }).api
+            urls.append(api.baseURL)
         }
         for url in urls {
             let up = try await eventually(timeout: .seconds(60), every: .milliseconds(200)) {
@@ -95,13 +94,11 @@ struct GatewayTests {
         // One API behind a proxy on this host, one that trusts only a network the tests are not on.
         var urls: [String: URL] = [:]
         for (name, trusted) in [("api-behind-proxy", "127.0.0.0/8, ::1"), ("api-untrusting", "10.0.0.0/8")] {
-            let port = try freeLocalPort()
-            fleet.spawn(name, ["api"], extraEnvironment: [
-                "API_PORT": String(port), "RATE_LIMIT_READ": "2/1m", "API_TRUSTED_PROXIES": trusted,
+            urls[name] = try await fleet.spawnAPI(name, environment: [
+                "RATE_LIMIT_READ": "2/1m", "API_TRUSTED_PROXIES": trusted,
                 // Counters of their own: both see the same peer address.
                 "MESSAGING_NAMESPACE": "\(fleet.id)-\(name)",
-            ])
-            urls[name] = URL(string: "http://127.0.0.1:\(port)")!
+            ]).api.baseURL
         }
         for url in urls.values {
             #expect(try await eventually(timeout: .seconds(60), every: .milliseconds(200)) {
@@ -190,13 +187,11 @@ struct GatewayTests {
             return collectorPort != nil
         }
         let otlpPort = try #require(collectorPort, "the OTLP stand-in did not start (\(captured.path).log)")
-        let apiPort = try freeLocalPort()
-        fleet.spawn("api-traced", ["api"], extraEnvironment: [
-            "API_PORT": String(apiPort), "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:\(otlpPort)",
+        let api = try await fleet.spawnAPI("api-traced", environment: [
+            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:\(otlpPort)",
             "OTEL_BSP_SCHEDULE_DELAY": "100", "AUTH_ADMIN_EMAIL": "", "AUTH_ADMIN_PASSWORD": "",
-        ].filter { !$0.value.isEmpty })
+        ].filter { !$0.value.isEmpty }).api
         defer { Task { try? await fleet.stop("api-traced") } }
-        let api = APIClient(baseURL: URL(string: "http://127.0.0.1:\(apiPort)")!)
         let up = try await eventually(timeout: .seconds(60), every: .milliseconds(200)) { (try? await api.send("GET", "/health/live").status) == 200 }
         try #require(up)
 

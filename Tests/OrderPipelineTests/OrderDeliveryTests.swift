@@ -21,10 +21,8 @@ struct OrderDeliveryTests {
         let sku = fleet.uniqueSKU("IDEM-NR")
         try await fleet.createProduct(sku, stock: 50)
         // A second api process whose Redis is unreachable.
-        let port = try freeLocalPort()
-        let name = "api-no-redis-\(port)"
-        fleet.spawn(name, ["api"], extraEnvironment: ["API_PORT": String(port), "REDIS_URL": "redis://127.0.0.1:1"])
-        let api = APIClient(baseURL: URL(string: "http://127.0.0.1:\(port)")!)
+        let name = "api-no-redis-\(UUID().uuidString.prefix(8))"
+        let api = try await fleet.spawnAPI(name, environment: ["REDIS_URL": "redis://127.0.0.1:1"]).api
         let up = try await eventually(timeout: .seconds(30), every: .milliseconds(100)) { (try? await api.send("GET", "/health/live").status) == 200 }
         try #require(up)
         try await checkOneOrder(fleet: fleet, api: api, sku: sku, reservedBefore: 0)

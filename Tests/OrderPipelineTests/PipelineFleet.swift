@@ -165,6 +165,40 @@ final class PipelineFleet: Sendable {
         return child
     }
 
+    /// Starts another `emporium api` as `name` on a port it picks itself (`API_PORT=0`: a port
+    /// chosen here could be taken before the process binds it, and was), and returns a client
+    /// for it once it listens, with the observability port too when `API_OBSERVABILITY_PORT` is
+    /// set (also to 0).
+    func spawnAPI(_ name: String, environment extra: [String: String] = [:]) async throws -> (api: APIClient, observability: APIClient?) {
+        let log = logDirectory.appendingPathComponent("\(name).log")
+        let skip = ((try? FileManager.default.attributesOfItem(atPath: log.path))?[.size] as? Int) ?? 0
+        var extra = extra
+        extra["API_PORT"] = "0"
+        if extra["API_OBSERVABILITY_PORT"] != nil { extra["API_OBSERVABILITY_PORT"] = "0" }
+        spawn(name, ["api"], extraEnvironment: extra)
+        func port(after marker: String) -> Int? {
+            guard let data = try? Data(contentsOf: log), data.count > skip else { return nil }
+            let text = String(decoding: data.dropFirst(skip), as: UTF8.self)
+            guard let line = text.split(separator: "\n").first(where: { $0.contains(marker) }),
+                  let match = line.firstMatch(of: /127\.0\.0\.1:(\d+)/) else { return nil }
+            return Int(match.1)
+        }
+        let wantsObservability = extra["API_OBSERVABILITY_PORT"] != nil
+        var ports: (Int?, Int?) = (nil, nil)
+        let up = try await eventually(timeout: .seconds(60), every: .milliseconds(100)) {
+            ports = (port(after: "api listening"), wantsObservability ? port(after: "metrics and health endpoints up") : nil)
+            return ports.0 != nil && (!wantsObservability || ports.1 != nil)
+        }
+        guard up, let apiPort = ports.0 else { throw FleetFailure(description: "\(name) did not start listening; see \(log.path)") }
+        func client(_ port: Int) -> APIClient { APIClient(baseURL: URL(string: "http://127.0.0.1:\(port)")!) }
+        return (client(apiPort), ports.1.map(client))
+    }
+
+    /// The process started as `name`, if it was.
+    func process(_ name: String) -> ChildProcess? {
+        processes.withLock { $0[name] }
+    }
+
     /// Sends `signal` to every process whose name starts with `prefix` (SIGSTOP/SIGCONT to hold
     /// a role still for a moment).
     func signalAll(_ prefix: String, _ signal: Int32) {

@@ -51,13 +51,19 @@ struct APICommand: AsyncParsableCommand {
             ReadinessChecks.rabbitmq(amqp, workExchange: messaging.delays.workExchange), ReadinessChecks.kafka(kafka),
         ]
         let orderService = OrderService(database: database.router, redis: redis, timings: orders.timings, limits: orders.limits, logger: logger)
-        let router = Gateway.router(Gateway.Services(
+        var services = Gateway.Services(
             auth: authService, tokens: tokens, catalog: CatalogStore(database: database.router),
             orders: orderService, carts: CartService(database: database.router, orders: orderService),
             administration: OrderAdministration(database: database.router), notifications: NotificationFeed(database: database.router),
             limiter: settings.rateLimits.isEmpty
                 ? nil : RateLimiter(redis: redis, rules: settings.rateLimits, prefix: messaging.namespace, logger: logger),
-            readiness: readiness, trustedProxies: settings.trustedProxies))
+            readiness: readiness, trustedProxies: settings.trustedProxies)
+        var observability: [any Service] = []
+        if let port = settings.observabilityPort {
+            services.observabilityRoutes = false
+            observability = [ObservabilityServer(host: settings.host, port: port, logger: logger, checks: readiness)]
+        }
+        let router = Gateway.router(services)
         let application = Application(
             router: router,
             server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(settings.idleTimeout.timeInterval * 1e9)))),
@@ -71,6 +77,6 @@ struct APICommand: AsyncParsableCommand {
         let admin: [any Service] = auth.admin.map {
             [AdminBootstrapService(service: authService, email: $0.email, password: $0.password, logger: logger)]
         } ?? []
-        try await shutdown.group(database.services + [redis, kafka, amqp] + admin + [application], logger: logger).run()
+        try await shutdown.group(database.services + [redis, kafka, amqp] + admin + observability + [application], logger: logger).run()
     }
 }

@@ -13,12 +13,15 @@ import Messaging
 /// `API_IDLE_TIMEOUT` (`30s`): a connection with no request in progress, or whose request head
 /// has not arrived in full, is closed after this (slow or idle clients hold no connection for
 /// ever). `API_MAX_CONNECTIONS` (`1024`): past this many open connections new ones wait in the
-/// listen backlog until some close.
+/// listen backlog until some close. `API_OBSERVABILITY_PORT` (unset): when set, `/metrics` and
+/// `/health/*` are served on this port (of `API_HOST`) instead of the API's, so that they need
+/// not be public with it; 0 picks a free port.
 struct APISettings: Sendable {
     var host: String
     var port: Int
     var idleTimeout: Duration
     var maximumConnections: Int
+    var observabilityPort: Int?
     var rateLimits: [RateLimiter.RouteClass: RateLimiter.Rule]
     var trustedProxies: TrustedProxies
 
@@ -28,6 +31,8 @@ struct APISettings: Sendable {
         idleTimeout = try environment.duration("API_IDLE_TIMEOUT", default: .seconds(30))
         guard idleTimeout >= .seconds(1) else { throw ConfigurationError(key: "API_IDLE_TIMEOUT", message: "must be at least 1s") }
         maximumConnections = try environment.integer("API_MAX_CONNECTIONS", default: 1024, range: 1...1_000_000)
+        observabilityPort = environment.optionalString("API_OBSERVABILITY_PORT") == nil
+            ? nil : try environment.integer("API_OBSERVABILITY_PORT", default: 0, range: 0...65535)
         trustedProxies = try environment.parse("API_TRUSTED_PROXIES", default: "") { try TrustedProxies($0) }
         rateLimits = [:]
         let defaults: [RateLimiter.RouteClass: String] = [.auth: "20/1m", .write: "120/1m", .read: "600/1m"]

@@ -45,6 +45,7 @@ enum ConfigurationKeys {
         Key(name: "API_HOST", defaultValue: "127.0.0.1", meaning: "the API's address"),
         Key(name: "API_IDLE_TIMEOUT", defaultValue: "30s", meaning: "idle connections, and request heads still arriving, are closed after this"),
         Key(name: "API_MAX_CONNECTIONS", defaultValue: "1024", meaning: "open connections at most; more wait in the backlog"),
+        Key(name: "API_OBSERVABILITY_PORT", defaultValue: "(unset)", meaning: "serve /metrics and /health/* on this port, not the API's"),
         Key(name: "API_PORT", defaultValue: "8080", meaning: "0 picks a free port"),
         Key(name: "API_TRUSTED_PROXIES", defaultValue: "(none)", meaning: "CIDRs of the reverse proxies whose X-Forwarded-For is believed; the client is its right-most untrusted address"),
         Key(name: "RATE_LIMIT_AUTH", defaultValue: "20/1m", meaning: "/auth/* requests per client, or off"),
