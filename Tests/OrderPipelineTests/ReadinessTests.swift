@@ -41,7 +41,10 @@ struct ReadinessTests {
         #expect(downChecks["postgres"] == "up", "\(downChecks)")
 
         cluster.setAllBrokers(up: true)
-        let back = try await eventually(timeout: .seconds(60), every: .milliseconds(250)) { await ready()?.status == 200 }
+        // A fetch in flight when the mock broker went down is never answered: librdkafka gives up
+        // on it after socket.timeout.ms (60 s) and only then reconnects and rejoins. CI saw exactly
+        // that ("Timed out FetchRequest in flight (after 60745ms)"), so wait past it.
+        let back = try await eventually(timeout: .seconds(150), every: .milliseconds(250)) { await ready()?.status == 200 }
         let last = await ready()
         #expect(back, "not ready after the brokers came back: \(last?.text ?? "")")
         try await fleet.stop(name)
