@@ -142,8 +142,6 @@ struct AbuseTests {
         #expect(try await fleet.api.send("GET", "/admin/orders", as: .bearer(good)).status == 200)
         // The same claims (an admin's), under other headers and keys.
         let claims = String(good.split(separator: ".")[1])
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("emporium-forged-\(UUID()).json")
-        defer { try? FileManager.default.removeItem(at: output) }
         let script = """
             import base64, hashlib, hmac, json, sys
             claims, secret = sys.argv[1], sys.argv[2].encode()
@@ -160,11 +158,8 @@ struct AbuseTests {
                 "HS256, the fleet's key": token("HS256", secret, hashlib.sha256),
             }))
             """
-        let child = try ChildProcess([
-            "/bin/sh", "-c", "exec python3 -c \"$0\" '\(claims)' '\(PipelineFleet.jwtSecret)' > '\(output.path)' 2>&1", script,
-        ])
-        #expect(try await child.wait(timeout: .seconds(30)) == 0)
-        let tokens = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: output)) as? [String: String])
+        let output = try await PythonScript.run(script, arguments: [claims, PipelineFleet.jwtSecret], timeout: .seconds(30))
+        let tokens = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: String], "\(output)")
         for (name, token) in tokens.sorted(by: { $0.key < $1.key }) {
             let status = try await fleet.api.send("GET", "/admin/orders", as: .bearer(token)).status
             // The control: the script's own HS256 with the fleet's key is what the API issues.
@@ -177,15 +172,9 @@ struct AbuseTests {
 /// it): what each came to, as JSON.
 enum HTTPAttack {
     static func run(port: Int, serverPID: pid_t) async throws -> [String: Any] {
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("emporium-http-attack-\(port).json")
-        defer { try? FileManager.default.removeItem(at: output) }
-        let child = try ChildProcess([
-            "/bin/sh", "-c", "exec python3 -c \"$0\" \(port) \(serverPID) > '\(output.path)' 2>&1", script,
-        ])
-        let status = try await child.wait(timeout: .seconds(240))
-        let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
-        guard status == 0, let report = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
-            throw FleetFailure(description: "the HTTP attack script failed (\(status)): \(text)")
+        let text = try await PythonScript.run(script, arguments: [String(port), String(serverPID)], timeout: .seconds(240))
+        guard let report = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+            throw FleetFailure(description: "the HTTP attack script printed no report: \(text)")
         }
         return report
     }
@@ -258,4 +247,19 @@ enum HTTPAttack {
         report["servedAfter"] = served
         print(json.dumps(report))
         """
+}
+
+/// Runs a Python script given as text (python3, as the services' scripts install it) with
+/// `arguments` as `sys.argv[1...]`, and returns what it printed; a non-zero exit throws.
+enum PythonScript {
+    static func run(_ script: String, arguments: [String], timeout: Duration) async throws -> String {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("emporium-python-\(UUID()).out")
+        defer { try? FileManager.default.removeItem(at: output) }
+        // sh -c 'command' $0 $1...: the script and its arguments reach python unquoted and whole.
+        let child = try ChildProcess(["/bin/sh", "-c", "exec python3 -c \"$0\" \"$@\" > '\(output.path)' 2>&1", script] + arguments)
+        let status = try await child.wait(timeout: timeout)
+        let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
+        guard status == 0 else { throw FleetFailure(description: "the Python script failed (\(status)): \(text)") }
+        return text
+    }
 }

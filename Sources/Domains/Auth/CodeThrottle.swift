@@ -43,7 +43,7 @@ struct CodeThrottle: Sendable {
 
     /// The first code is on its way (a registration): the first cooldown starts.
     func codeSent(email: String) async {
-        _ = try? await redis.set(key("resend", email), to: "1", condition: .ifNotExists, expiration: .after(policy.resendCooldown))
+        _ = try? await redis.set(key(Purpose.verification.rawValue, email), to: "1", condition: .ifNotExists, expiration: .after(policy.resendCooldown))
     }
 
     /// What a code is mailed for: each has its own cooldown (a password reset does not wait for
