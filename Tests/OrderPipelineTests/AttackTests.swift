@@ -16,15 +16,24 @@ struct AbuseTests {
         #expect(read.header("ETag") != nil, "GET /products/{sku} sends no ETag")
         let seen = read.header("ETag") ?? "\"1-10\""
 
-        // A customer reserves 4 after the admin's read...
+        // A customer reserves 4 after the admin's read, and pays: the fleet's orders expire after
+        // 12 s, and a paid one is then completed (its units sold) instead of given back. So the
+        // 4 units stay out of `available` however long this test takes on a loaded machine.
         let customer = "c-\(UUID())"
-        _ = try await fleet.placeOrder(customer, [(sku, 4)])
-        try await fleet.expectStock(sku, StockLevels(available: 6, reserved: 4, sold: 0))
+        let order = try await fleet.placeOrder(customer, [(sku, 4)])
+        try await fleet.waitForOrder(order.id, customer) { $0.stock == "reserved" }
+        #expect(try await api.send("POST", "/orders/\(order.id)/pay", as: .customer(customer)).status == 200)
+        /// Available, and reserved or sold.
+        func levels() async throws -> [Int] {
+            let stock = try await fleet.stock(sku)
+            return [stock.available, stock.reserved + stock.sold]
+        }
+        #expect(try await levels() == [6, 4])
         // ...and the admin, meaning "10 on the shelf, plus 5 delivered", writes 15 on that read.
         let stale = try await api.send("PATCH", "/products/\(sku)", as: .admin, headers: ["If-Match": seen], body: ["stock": 15])
         #expect(stale.status == 412, "\(stale.status) \(stale.text)")
         #expect(stale.header("Content-Type")?.hasPrefix("application/problem+json") == true)
-        #expect(try await fleet.stock(sku) == StockLevels(available: 6, reserved: 4, sold: 0))
+        #expect(try await levels() == [6, 4])
 
         let unconditional = try await api.send("PATCH", "/products/\(sku)", as: .admin, body: ["stock": 15])
         #expect(unconditional.status == 428, "\(unconditional.status) \(unconditional.text)")
@@ -35,12 +44,12 @@ struct AbuseTests {
         let adjusted = try await api.send("POST", "/products/\(sku)/stock-adjustments", as: .admin, body: ["delta": 5])
         #expect(adjusted.status == 200, "\(adjusted.status) \(adjusted.text)")
         #expect(adjusted.json["stock"] as? Int == 11)
-        #expect(try await fleet.stock(sku) == StockLevels(available: 11, reserved: 4, sold: 0))
+        #expect(try await levels() == [11, 4])
         let tooMany = try await api.send("POST", "/products/\(sku)/stock-adjustments", as: .admin, body: ["delta": -12])
         #expect(tooMany.status == 409, "\(tooMany.status) \(tooMany.text)")
         #expect(try await api.send("POST", "/products/\(sku)/stock-adjustments", as: .admin, body: ["delta": 0]).status == 422)
         #expect(try await api.send("POST", "/products/\(sku)/stock-adjustments", as: .customer(customer), body: ["delta": 1]).status == 403)
-        #expect(try await fleet.stock(sku) == StockLevels(available: 11, reserved: 4, sold: 0))
+        #expect(try await levels() == [11, 4])
 
         // With the current tag (or `*`), a change goes through and sends the next tag.
         let current = try #require(adjusted.header("ETag"))
@@ -49,7 +58,7 @@ struct AbuseTests {
         #expect(renamed.header("ETag") != nil && renamed.header("ETag") != current)
         let anyVersion = try await api.send("PATCH", "/products/\(sku)", as: .admin, headers: ["If-Match": "*"], body: ["stock": 20])
         #expect(anyVersion.status == 200)
-        #expect(try await fleet.stock(sku) == StockLevels(available: 20, reserved: 4, sold: 0))
+        #expect(try await levels() == [20, 4])
     }
 
     @Test("one customer cannot hold the stock with unpaid orders: past the limits an order gets 429; repeats, payments and other customers are not held up")
@@ -111,8 +120,9 @@ struct AbuseTests {
         #expect(report["idle"] as? String == "closed", "\(report)")
         let opened = report["opened"] as? Int ?? 0
         #expect(opened >= 5_000, "only \(opened) of 10,000 idle connections were opened: \(report)")
-        let held = report["maxOpenFiles"] as? Int ?? .max
-        #expect(held <= 200 + 150, "the API held \(held) descriptors under 10,000 idle connections (cap 200): \(report)")
+        // The cap is checked as each connection is accepted, and a read accepts a few at once.
+        let held = report["maxConnections"] as? Int ?? .max
+        #expect(held > 0 && held <= 200 + 16, "the API held \(held) connections under 10,000 idle ones (cap 200): \(report)")
         #expect((report["cutOff"] as? Int ?? 0) > 0, "the API closed none of the idle connections: \(report)")
         #expect(report["servedAfter"] as? Bool == true, "the API did not serve again once the attack ended: \(report)")
         #expect(try await client.send("GET", "/health/live").status == 200)
@@ -223,10 +233,33 @@ enum HTTPAttack {
                 continue
             sockets.append(s)
         report["opened"] = len(sockets)
-        most, until = 0, time.time() + 8
+
+        def held():
+            # The API's accepted connections: its sockets whose local port is the API's (the
+            # descriptor count alone also moves with its pools and broker clients).
+            inodes = set()
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                try:
+                    link = os.readlink(f"/proc/{pid}/fd/{fd}")
+                except OSError:
+                    continue
+                if link.startswith("socket:["):
+                    inodes.add(link[8:-1])
+            count = 0
+            with open(f"/proc/{pid}/net/tcp") as table:
+                next(table)
+                for line in table:
+                    fields = line.split()
+                    if fields[3] != "0A" and int(fields[1].split(":")[1], 16) == port and fields[9] in inodes:
+                        count += 1
+            return count, len(inodes)
+
+        most, most_files, until = 0, 0, time.time() + 8
         while time.time() < until:
-            most = max(most, len(os.listdir(f"/proc/{pid}/fd")))
-            time.sleep(0.05)
+            connections, _ = held()
+            most = max(most, connections)
+            most_files = max(most_files, len(os.listdir(f"/proc/{pid}/fd")))
+            time.sleep(0.1)
         cut = 0
         for s in sockets:
             try:
@@ -236,7 +269,7 @@ enum HTTPAttack {
             except OSError:
                 cut += 1
             s.close()
-        report["maxOpenFiles"], report["cutOff"] = most, cut
+        report["maxConnections"], report["maxOpenFiles"], report["cutOff"] = most, most_files, cut
         served, deadline = False, time.time() + 60
         while time.time() < deadline and not served:
             try:

@@ -50,7 +50,14 @@ struct OrderDeliveryTests {
         let id = try #require(ids.first)
         try await fleet.waitForOrder(id, customer) { $0.stock == "reserved" }
         #expect(try await fleet.count("SELECT count(*) FROM catalog.reservation_lines WHERE order_id = \(id)") == 1)
-        #expect(try await fleet.stock(sku) == StockLevels(available: 48, reserved: 2, sold: 0))
+        // One reservation of 2 units, unless the order has expired meanwhile (the fleet's orders
+        // expire after 12 s, which a loaded machine reached here in a run): then it was given back.
+        let stock = try await fleet.stock(sku)
+        if try await fleet.history(id).contains(where: { $0.0 == "CANCELLED" }) {
+            try await fleet.expectStock(sku, StockLevels(available: 50, reserved: 0, sold: 0))
+        } else {
+            #expect(stock == StockLevels(available: 48, reserved: 2, sold: 0))
+        }
         // A later repeat replays the stored response; another body with the key is refused.
         let repeated = try await api.send("POST", "/orders", as: .customer(customer), headers: ["Idempotency-Key": key], body: NewOrderBody([(sku, 2)]))
         #expect(repeated.status == 201)
