@@ -3,7 +3,7 @@ import PackageDescription
 
 // Layers (each imports only the ones above it):
 //   C modules   CLibPQ, CRdKafka, CRabbitMQ, CHiredis,        one .systemLibrary each
-//               CSodium, CCurl
+//               CSodium, CCurl, COpenSSL (Redis over TLS)
 //   wrappers    Postgres, Kafka, AMQP, Redis, Sodium, SMTP    own the C handles
 //   runtime     Messaging, HTTPRuntime, Observability
 //   domains     Contracts (messages), Auth, Catalog,          model, SQL, routes, handlers
@@ -63,6 +63,11 @@ let package = Package(
             name: "CHiredis",
             path: "Sources/C/CHiredis",
             providers: [.apt(["libhiredis-dev"])]
+        ),
+        .systemLibrary(
+            name: "COpenSSL",
+            path: "Sources/C/COpenSSL",
+            providers: [.apt(["libssl-dev"])]
         ),
 
         .systemLibrary(
@@ -140,6 +145,7 @@ let package = Package(
             name: "Redis",
             dependencies: [
                 "CHiredis",
+                "COpenSSL",
                 "ConnectionPool",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -392,7 +398,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AMQPTests",
-            dependencies: ["AMQP", "EmporiumTestSupport"],
+            dependencies: ["AMQP", "ConnectionPool", "EmporiumTestSupport"],
             path: "Tests/AMQPTests",
             swiftSettings: strict
         ),
@@ -456,7 +462,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RedisTests",
-            dependencies: ["Redis", "EmporiumTestSupport"],
+            dependencies: ["Redis", "ConnectionPool", "EmporiumTestSupport"],
             path: "Tests/RedisTests",
             swiftSettings: strict
         ),

@@ -124,6 +124,38 @@ struct GatewayTests {
         for name in urls.keys { try await fleet.stop(name) }
     }
 
+    @Test("an api whose Postgres, Redis and RabbitMQ URLs ask for TLS is ready, and an order goes through it")
+    func servicesOverTLS() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let environment = ProcessInfo.processInfo.environment
+        let redis = try #require(environment["REDIS_TLS_URL"], "REDIS_TLS_URL is not set: eval \"$(bash deploy/local/services.sh env)\"")
+        let amqp = try #require(environment["AMQP_TLS_URL"], "AMQP_TLS_URL is not set")
+        let ca = try #require(URLComponents(string: redis)?.queryItems?.first { $0.name == "cacertfile" }?.value)
+        let postgres = try #require(fleet.environment["POSTGRES_PRIMARY_URL"]) + "?sslmode=verify-full&sslrootcert=\(ca)"
+        // The fleet's own processes connect without TLS: TLS sessions on its database are this api's.
+        func tlsSessions() async throws -> Int {
+            try await fleet.count("""
+                SELECT count(*)::int FROM pg_stat_ssl JOIN pg_stat_activity USING (pid)
+                WHERE ssl AND datname = current_database() AND pid <> pg_backend_pid()
+                """)
+        }
+        #expect(try await tlsSessions() == 0)
+        let api = try await fleet.spawnAPI("api-tls", environment: ["POSTGRES_PRIMARY_URL": postgres, "REDIS_URL": redis, "AMQP_URL": amqp]).api
+        let ready = try await eventually(timeout: .seconds(30), every: .milliseconds(200)) { (try? await api.send("GET", "/health/ready").status) == 200 }
+        #expect(ready, "the api over TLS never got ready; see \(fleet.logDirectory.path)/api-tls.log")
+
+        let sku = fleet.uniqueSKU("TLS")
+        try await fleet.createProduct(sku, stock: 5)
+        let customer = "tls-\(UUID())"
+        let placed = try await api.send(
+            "POST", "/orders", as: .customer(customer), headers: ["Idempotency-Key": UUID().uuidString], body: NewOrderBody([(sku, 2)]))
+        #expect(placed.status == 201, "\(placed.status) \(placed.text)")
+        let id = try placed.decode(OrderReply.self).id
+        try await fleet.waitForOrder(id, customer) { $0.stock == "reserved" }
+        #expect(try await tlsSessions() > 0)
+        try await fleet.stop("api-tls")
+    }
+
     @Test("ready checks every dependency; metrics count requests by route and status")
     func healthAndMetrics() async throws {
         let fleet = try await PipelineFleet.shared.get()

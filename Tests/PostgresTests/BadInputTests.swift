@@ -61,8 +61,9 @@ struct BadInputTests {
         #expect(plain.libpqParameters == ["sslmode": "disable", "target_session_attrs": "read-write", "keepalives_idle": "30"])
         let pool = PostgresPool(configuration: plain, logger: TestServers.logger)
         #expect(try await pool.query("SELECT 1 AS one").single().decode("one", as: Int.self) == 1)
-        // libpq acts on them: the primary is no standby, and the local servers speak no TLS.
-        for (option, expected) in [("target_session_attrs=standby", "standby"), ("sslmode=require", "SSL")] {
+        // libpq acts on them: the primary is no standby, and verify-full wants a root certificate
+        // (sslrootcert, or ~/.postgresql/root.crt, which is not there).
+        for (option, expected) in [("target_session_attrs=standby", "standby"), ("sslmode=verify-full", "root certificate")] {
             let configuration = try PostgresConfiguration(url: base + "?" + option)
             let refusing = PostgresPool(configuration: configuration, logger: TestServers.logger)
             let error = try await #require(throws: PostgresError.self) { try await refusing.query("SELECT 1") }

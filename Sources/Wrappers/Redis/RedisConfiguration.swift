@@ -1,15 +1,18 @@
-import ConnectionPool
+public import ConnectionPool
 import Foundation
 
 /// How to reach Redis and how many connections to keep.
 ///
-/// Read from a URL, `redis://[:password@]host[:port][/database]`; the key that held it is named
-/// in any error.
+/// Read from a URL, `redis://[:password@]host[:port][/database]`, or `rediss://` for TLS with the
+/// query items of ``TLSSettings`` (`?cacertfile=/etc/emporium/ca.pem`); the key that held it is
+/// named in any error.
 public struct RedisConfiguration: Sendable {
     public var host: String
     public var port: Int
     public var password: String?
     public var database: Int
+    /// TLS (`rediss://`), or `nil` for a plain connection.
+    public var tls: TLSSettings?
     /// Upper bound for establishing a connection.
     public var connectTimeout: Duration
     /// Upper bound for one command's reply; a connection that times out is discarded.
@@ -34,10 +37,11 @@ public struct RedisConfiguration: Sendable {
     }
 
     public init(url: String, key: String = "url") throws {
-        guard let components = URLComponents(string: url), components.scheme == "redis",
+        guard let components = URLComponents(string: url), components.scheme == "redis" || components.scheme == "rediss",
             let host = components.host, !host.isEmpty
         else {
-            throw RedisError(.invalidConfiguration, "\(key): expected redis://[:password@]host[:port][/database], got \"\(CredentialRedaction.redact(url))\"")
+            throw RedisError(
+                .invalidConfiguration, "\(key): expected redis[s]://[:password@]host[:port][/database], got \"\(CredentialRedaction.redact(url))\"")
         }
         self.init(host: host)
         if let port = components.port {
@@ -52,7 +56,13 @@ public struct RedisConfiguration: Sendable {
             }
             self.database = database
         }
-        for item in components.queryItems ?? [] {
+        let items = components.queryItems ?? []
+        do {
+            tls = try TLSSettings.parse(items, enabled: components.scheme == "rediss", secureScheme: "rediss", key: key)
+        } catch {
+            throw RedisError(.invalidConfiguration, error.message)
+        }
+        for item in items where !TLSSettings.queryItemNames.contains(item.name) {
             guard item.name == "pool_size", let value = item.value.flatMap(Int.init), value > 0 else {
                 throw RedisError(.invalidConfiguration, "\(key): unknown or invalid option \"\(item.name)\"")
             }

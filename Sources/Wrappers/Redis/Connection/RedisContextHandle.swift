@@ -1,35 +1,38 @@
 import CHiredis
 import Glibc
 
-/// Owns one `redisContext`. Every method blocks; the owning ``RedisConnection`` runs them on its
-/// queue, one at a time (hiredis contexts are not thread-safe).
+/// One connection's socket and reply parser (hiredis's reader; commands are formatted by hiredis
+/// too, the I/O is ``RedisSocket``'s). Every method blocks; the owning ``RedisConnection`` runs
+/// them on its queue, one at a time.
 final class RedisContextHandle {
-    private let context: UnsafeMutablePointer<redisContext>
+    private let socket: RedisSocket
+    private let reader: UnsafeMutablePointer<redisReader>
     let address: String
+    /// Set once an I/O or protocol error has left the stream in an unknown state.
+    private var broken = false
 
-    private init(context: UnsafeMutablePointer<redisContext>, address: String) {
-        self.context = context
-        self.address = address
+    private init(socket: RedisSocket, reader: UnsafeMutablePointer<redisReader>) {
+        self.socket = socket
+        self.reader = reader
+        self.address = socket.address
     }
 
-    deinit { redisFree(context) }
+    /// What each read from the socket lands in, before the reader takes it.
+    private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 16 * 1024, alignment: 1)
 
-    /// Connects, authenticates and selects the database; every error names the server.
+    deinit {
+        redisReaderFree(reader)
+        buffer.deallocate()
+    }
+
+    /// Connects (TLS too for `rediss://`), authenticates and selects the database; every error
+    /// names the server.
     static func connect(_ configuration: RedisConfiguration) throws -> RedisContextHandle {
-        guard let context = redisConnectWithTimeout(configuration.host, Int32(configuration.port), timeval(configuration.connectTimeout)) else {
-            throw RedisError(.connectionFailed, "cannot allocate a Redis context", server: configuration.address)
+        let socket = try RedisSocket.connect(configuration)
+        guard let reader = redisReaderCreate() else {
+            throw RedisError(.connectionFailed, "cannot allocate a Redis reply reader", server: configuration.address)
         }
-        guard emp_redis_err(context) == 0 else {
-            let error = RedisError(
-                .connectionFailed, "cannot connect to Redis at \(configuration.address): \(String(cString: emp_redis_errstr(context)))",
-                nativeCode: emp_redis_err(context), server: configuration.address)
-            redisFree(context)
-            throw error
-        }
-        let handle = RedisContextHandle(context: context, address: configuration.address)
-        guard redisSetTimeout(context, timeval(configuration.commandTimeout)) == REDIS_OK else {
-            throw handle.contextError()
-        }
+        let handle = RedisContextHandle(socket: socket, reader: reader)
         do {
             if let password = configuration.password { _ = try handle.command(["AUTH", RedisArgument(password)]) }
             if configuration.database != 0 { _ = try handle.command(["SELECT", RedisArgument(configuration.database)]) }
@@ -41,10 +44,9 @@ final class RedisContextHandle {
         return handle
     }
 
-    /// False once hiredis reported an I/O or protocol error, or a command left state on the
-    /// session that the next user would inherit (an open MULTI or WATCH, another database,
-    /// subscriptions).
-    var isUsable: Bool { emp_redis_err(context) == 0 && session.isClean }
+    /// False once an I/O or protocol error happened, or a command left state on the session that
+    /// the next user would inherit (an open MULTI or WATCH, another database, subscriptions).
+    var isUsable: Bool { !broken && session.isClean }
 
     private var session = RedisSessionState()
 
@@ -52,31 +54,57 @@ final class RedisContextHandle {
 
     /// Sends one command and waits for its reply; an error reply throws.
     func command(_ arguments: [RedisArgument]) throws -> RedisValue {
-        session.record(arguments)
-        let reply = withArgv(arguments) { count, argv, lengths in redisCommandArgv(context, count, argv, lengths) }
-        guard let reply else { throw contextError() }
-        defer { freeReplyObject(reply) }
-        let value = Self.value(of: reply.assumingMemoryBound(to: redisReply.self))
+        let value = try pipeline([arguments])[0]
         if case .error(let message) = value { throw RedisError(.server, message, server: address) }
         return value
     }
 
     /// Sends every command before reading the replies (pipelining); error replies come back in place.
     func pipeline(_ commands: [[RedisArgument]]) throws -> [RedisValue] {
-        for arguments in commands {
-            session.record(arguments)
-            let appended = withArgv(arguments) { count, argv, lengths in redisAppendCommandArgv(context, count, argv, lengths) }
-            guard appended == REDIS_OK else { throw contextError() }
+        guard !broken else { throw RedisError(.connectionClosed, "Redis connection to \(address) failed earlier", server: address) }
+        do {
+            var request: [UInt8] = []
+            for arguments in commands {
+                session.record(arguments)
+                try Self.format(arguments, into: &request)
+            }
+            try request.withUnsafeBytes { try socket.send($0) }
+            var values: [RedisValue] = []
+            values.reserveCapacity(commands.count)
+            for _ in commands { values.append(try nextReply()) }
+            return values
+        } catch {
+            broken = true
+            throw error
         }
-        var values: [RedisValue] = []
-        values.reserveCapacity(commands.count)
-        for _ in commands {
+    }
+
+    /// The next reply: parsed from what has arrived, reading more until one is complete.
+    private func nextReply() throws -> RedisValue {
+        while true {
             var reply: UnsafeMutableRawPointer?
-            guard redisGetReply(context, &reply) == REDIS_OK, let reply else { throw contextError() }
-            values.append(Self.value(of: reply.assumingMemoryBound(to: redisReply.self)))
-            freeReplyObject(reply)
+            guard redisReaderGetReply(reader, &reply) == REDIS_OK else {
+                throw RedisError(.connectionClosed, "Redis connection to \(address) failed: \(String(cString: emp_redis_reader_errstr(reader)))", server: address)
+            }
+            if let reply {
+                defer { freeReplyObject(reply) }
+                return Self.value(of: reply.assumingMemoryBound(to: redisReply.self))
+            }
+            let count = try socket.receive(into: buffer)
+            let fed = redisReaderFeed(reader, buffer.baseAddress!.assumingMemoryBound(to: CChar.self), count)
+            guard fed == REDIS_OK else {
+                throw RedisError(.connectionClosed, "Redis connection to \(address) failed: \(String(cString: emp_redis_reader_errstr(reader)))", server: address)
+            }
         }
-        return values
+    }
+
+    /// Appends `arguments` in the protocol's form (hiredis formats it).
+    private static func format(_ arguments: [RedisArgument], into request: inout [UInt8]) throws {
+        var command: UnsafeMutablePointer<CChar>?
+        let length = withArgv(arguments) { count, argv, lengths in redisFormatCommandArgv(&command, count, argv, lengths) }
+        guard length >= 0, let command else { throw RedisError(.connectionClosed, "cannot format a Redis command", server: "") }
+        defer { free(command) }
+        command.withMemoryRebound(to: UInt8.self, capacity: Int(length)) { request.append(contentsOf: UnsafeBufferPointer(start: $0, count: Int(length))) }
     }
 
     private static func value(of reply: UnsafeMutablePointer<redisReply>) -> RedisValue {
@@ -106,16 +134,6 @@ final class RedisContextHandle {
             return .error("unknown reply type \(r.type)")
         }
     }
-
-    private func contextError() -> RedisError {
-        let code = emp_redis_err(context)
-        let message = String(cString: emp_redis_errstr(context))
-        let timedOut = code == REDIS_ERR_IO && (errno == EAGAIN || message.contains("temporarily unavailable"))
-        return RedisError(
-            .connectionClosed,
-            timedOut ? "no reply from Redis at \(address) within the command time-out" : "Redis connection to \(address) failed: \(message)",
-            nativeCode: code, server: address)
-    }
 }
 
 /// Calls `body` with argc/argv/argvlen pointing into one contiguous copy of the arguments, kept in
@@ -144,9 +162,4 @@ private func withArgv<R>(
             }
         }
     }
-}
-
-private func timeval(_ duration: Duration) -> timeval {
-    let (seconds, attoseconds) = duration.components
-    return Glibc.timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
 }
