@@ -61,6 +61,9 @@ final class AMQPSession {
             guard loaded == AMQP_STATUS_OK.rawValue else { throw failed("the CA file \(tls.effectiveCAFile)", loaded) }
         }
         if let certificate = tls.certificateFile, let key = tls.keyFile {
+            // An encrypted key is refused (its password taken to be empty) instead of prompting
+            // on a terminal that a server does not have.
+            amqp_ssl_socket_set_key_passwd(socket, "")
             let status = amqp_ssl_socket_set_key(socket, certificate, key)
             guard status == AMQP_STATUS_OK.rawValue else { throw failed("the client certificate \(certificate) and key \(key)", status) }
         }

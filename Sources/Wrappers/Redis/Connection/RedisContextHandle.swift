@@ -103,7 +103,7 @@ final class RedisContextHandle {
         var command: UnsafeMutablePointer<CChar>?
         let length = withArgv(arguments) { count, argv, lengths in redisFormatCommandArgv(&command, count, argv, lengths) }
         guard length >= 0, let command else { throw RedisError(.connectionClosed, "cannot format a Redis command", server: "") }
-        defer { free(command) }
+        defer { redisFreeCommand(command) }
         command.withMemoryRebound(to: UInt8.self, capacity: Int(length)) { request.append(contentsOf: UnsafeBufferPointer(start: $0, count: Int(length))) }
     }
 

@@ -5,8 +5,9 @@ import Glibc
 
 /// The byte stream under one Redis connection: a TCP socket, with TLS on it for `rediss://`.
 /// hiredis 0.14 (Debian bookworm's) cannot do TLS, so the connection does its own I/O and uses
-/// hiredis only to format commands and parse replies. Every call blocks, bounded by the socket's
-/// time-outs (the connect time-out while connecting, the command time-out after).
+/// hiredis only to format commands and parse replies. Every call blocks, each read and write
+/// bounded by the socket's time-outs (the connect time-out while connecting and during the TLS
+/// handshake, the command time-out after), as hiredis's were.
 final class RedisSocket {
     private let descriptor: Int32
     private var tls: (context: OpaquePointer, connection: OpaquePointer)?
@@ -63,7 +64,12 @@ final class RedisSocket {
         if Glibc.connect(descriptor, address, length) != 0 {
             guard errno == EINPROGRESS else { return errno }
             var poller = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
-            let ready = poll(&poller, 1, Int32(clamping: timeout.wholeMilliseconds))
+            let deadline = ContinuousClock.now + max(timeout, .milliseconds(1))
+            var ready: Int32
+            repeat {
+                let left = max(1, (deadline - ContinuousClock.now).wholeMilliseconds)
+                ready = poll(&poller, 1, Int32(clamping: left))
+            } while ready < 0 && errno == EINTR && ContinuousClock.now < deadline
             guard ready > 0 else { return ready == 0 ? ETIMEDOUT : errno }
             var error: Int32 = 0
             var size = socklen_t(MemoryLayout<Int32>.size)
@@ -78,7 +84,8 @@ final class RedisSocket {
     }
 
     private func setTimeout(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
+        // A zero timeval would mean no time-out at all.
+        let (seconds, attoseconds) = max(duration, .milliseconds(1)).components
         var value = timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &value, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &value, socklen_t(MemoryLayout<timeval>.size))
@@ -99,7 +106,7 @@ final class RedisSocket {
             throw failure("session")
         }
         tls = (context, connection)
-        guard emp_ssl_ctx_min_tls12(context) == 1 else { throw failure("minimum version") }
+        guard emp_ssl_ctx_configure(context) == 1 else { throw failure("minimum version") }
         if settings.verifyPeer || settings.caFile != nil {
             guard SSL_CTX_load_verify_locations(context, settings.effectiveCAFile, nil) == 1 else {
                 throw failure("cannot load the CA file \(settings.effectiveCAFile)")
@@ -112,6 +119,7 @@ final class RedisSocket {
             else { throw failure("cannot load the client certificate \(certificate) and key \(key)") }
         }
         SSL_set_verify(connection, settings.verifyPeer ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nil)
+        guard emp_ssl_set_server_name(connection, host) == 1 else { throw failure("cannot send the name \(host)") }
         if settings.verifyPeer {
             guard emp_ssl_expect_host(connection, host) == 1 else { throw failure("cannot check the name \(host)") }
         }
@@ -119,7 +127,7 @@ final class RedisSocket {
         ERR_clear_error()
         guard SSL_connect(connection) == 1 else {
             let verified = SSL_get_verify_result(connection)
-            if verified != Int(X509_V_OK) {
+            if settings.verifyPeer && verified != Int(X509_V_OK) {
                 throw failure("handshake: the server's certificate was refused: \(String(cString: X509_verify_cert_error_string(verified)))")
             }
             throw failure("handshake")
@@ -132,7 +140,7 @@ final class RedisSocket {
         while case let code = ERR_get_error(), code != 0 {
             var buffer = [CChar](repeating: 0, count: 256)
             ERR_error_string_n(code, &buffer, buffer.count)
-            messages.append(String(cString: buffer))
+            messages.append(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         }
         return messages.isEmpty ? (errno != 0 ? String(cString: strerror(errno)) : "failed") : messages.joined(separator: "; ")
     }
@@ -148,14 +156,17 @@ final class RedisSocket {
             let written: Int
             if let tls {
                 ERR_clear_error()
+                errno = 0
                 let result = SSL_write(tls.connection, start, Int32(clamping: remaining))
-                guard result > 0 else { throw ioError(SSL_get_error(tls.connection, result), writing: true) }
+                let code = errno
+                guard result > 0 else { throw ioError(tls: SSL_get_error(tls.connection, result), errno: code) }
                 written = Int(result)
             } else {
                 written = Glibc.send(descriptor, start, remaining, Int32(MSG_NOSIGNAL))
                 guard written >= 0 else {
-                    if errno == EINTR { continue }
-                    throw ioError(nil, writing: true)
+                    let code = errno
+                    if code == EINTR { continue }
+                    throw ioError(tls: nil, errno: code)
                 }
             }
             offset += written
@@ -167,21 +178,32 @@ final class RedisSocket {
         while true {
             if let tls {
                 ERR_clear_error()
+                errno = 0
                 let result = SSL_read(tls.connection, buffer.baseAddress, Int32(clamping: buffer.count))
-                guard result > 0 else { throw ioError(SSL_get_error(tls.connection, result), writing: false) }
+                let code = errno
+                guard result > 0 else { throw ioError(tls: SSL_get_error(tls.connection, result), errno: code) }
                 return Int(result)
             }
             let count = recv(descriptor, buffer.baseAddress, buffer.count, 0)
             if count > 0 { return count }
             if count == 0 { throw RedisError(.connectionClosed, "Redis connection to \(address) failed: closed by the server", server: address) }
-            if errno == EINTR { continue }
-            throw ioError(nil, writing: false)
+            let code = errno
+            if code == EINTR { continue }
+            throw ioError(tls: nil, errno: code)
         }
     }
 
-    private func ioError(_ tlsError: Int32?, writing: Bool) -> RedisError {
-        let code = errno
-        let timedOut = code == EAGAIN || code == EWOULDBLOCK || tlsError == SSL_ERROR_WANT_READ || tlsError == SSL_ERROR_WANT_WRITE
+    /// The error for a failed read or write: `tlsError` is SSL_get_error's answer on a TLS
+    /// connection, `code` the errno saved right after the call.
+    private func ioError(tls tlsError: Int32?, errno code: Int32) -> RedisError {
+        // The socket's time-out: EAGAIN from recv/send, or OpenSSL asking to retry a read or
+        // write that the blocking socket gave up on.
+        let timedOut = switch tlsError {
+        case nil: code == EAGAIN || code == EWOULDBLOCK
+        case SSL_ERROR_WANT_READ?, SSL_ERROR_WANT_WRITE?: true
+        case SSL_ERROR_SYSCALL?: code == EAGAIN || code == EWOULDBLOCK
+        default: false
+        }
         if timedOut {
             return RedisError(.connectionClosed, "no reply from Redis at \(address) within the command time-out", nativeCode: code, server: address)
         }
