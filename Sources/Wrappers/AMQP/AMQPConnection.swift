@@ -118,7 +118,24 @@ public final class AMQPConnection: Service, Sendable {
             // Not connected yet: the consumer starts with the next connection.
             if (error as? AMQPError)?.code == .closed { continuation.finish(throwing: error) }
         }
-        return AMQPDeliveries(stream: stream, intake: intake)
+        return AMQPDeliveries(stream: stream, intake: intake, connection: self, consumer: consumer)
+    }
+
+    /// Stops the deliveries to `consumer` (basic.cancel) and ends its stream. What it handed out
+    /// stays in hand to be settled; a requeueing nack then makes it ready in the queue, not
+    /// delivered again to this consumer.
+    func cancel(_ consumer: AMQPConsumerRegistration) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            submit { session, io in
+                consumer.cancelled = true
+                if let channel = consumer.channel { try session.cancel(tag: consumer.tag, channel: channel) }
+                consumer.continuation.finish()
+                continuation.resume()
+            } onFailure: { error in
+                // Shut down: the consumer is gone with the connection.
+                if (error as? AMQPError)?.code == .closed { continuation.resume() } else { continuation.resume(throwing: error) }
+            }
+        }
     }
 
     private static func start(_ consumer: AMQPConsumerRegistration, on session: AMQPSession) throws {
@@ -249,10 +266,10 @@ public final class AMQPConnection: Service, Sendable {
         do {
             let session = try AMQPSession.connect(configuration)
             io.generation += 1
-            let (topology, consumers) = (io.topology, io.consumers)
-            try session.declare(topology)
-            for consumer in consumers { try Self.start(consumer, on: session) }
-            logger.info("amqp connected", metadata: ["amqp.server": "\(configuration.address)", "amqp.consumers": "\(consumers.count)"])
+            try session.declare(io.topology)
+            io.consumers.removeAll(where: \.cancelled)
+            for consumer in io.consumers { try Self.start(consumer, on: session) }
+            logger.info("amqp connected", metadata: ["amqp.server": "\(configuration.address)", "amqp.consumers": "\(io.consumers.count)"])
             return session
         } catch let error as AMQPError where error.code == .server {
             // A refused declaration (unless the server reports trouble of its own) will not get
@@ -368,7 +385,7 @@ public final class AMQPConnection: Service, Sendable {
     private func drainAndClose(_ session: AMQPSession) {
         let consumers = io.consumers
         for consumer in consumers {
-            if let channel = consumer.channel { try? session.cancel(tag: consumer.tag, channel: channel) }
+            if let channel = consumer.channel, !consumer.cancelled { try? session.cancel(tag: consumer.tag, channel: channel) }
         }
         // From here on the count of deliveries in hand can only fall.
         intake.close()
@@ -493,6 +510,8 @@ final class AMQPConsumerRegistration: @unchecked Sendable {
     let tag: String
     let continuation: AsyncThrowingStream<AMQPDelivery, any Error>.Continuation
     var channel: UInt16?
+    /// Cancelled by its owner: not started again after a reconnect.
+    var cancelled = false
 
     init(queue: String, prefetch: Int, tag: String, continuation: AsyncThrowingStream<AMQPDelivery, any Error>.Continuation) {
         self.queue = queue
@@ -535,6 +554,14 @@ public struct AMQPDeliveries: AsyncSequence, Sendable {
     public typealias Element = AMQPDelivery
     let stream: AsyncThrowingStream<AMQPDelivery, any Error>
     let intake: AMQPIntake
+    let connection: AMQPConnection
+    let consumer: AMQPConsumerRegistration
+
+    /// Cancels the consumer: no more deliveries, and the stream ends. Deliveries already handed
+    /// out still take an ack or a nack.
+    public func cancel() async throws {
+        try await connection.cancel(consumer)
+    }
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         var base: AsyncThrowingStream<AMQPDelivery, any Error>.AsyncIterator

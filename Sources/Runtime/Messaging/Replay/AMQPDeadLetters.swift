@@ -4,9 +4,9 @@ public import Logging
 
 /// Reads and replays a RabbitMQ dead-letter queue (`<queue>.dlq`).
 ///
-/// Reading takes the messages there at the start (up to ``maximumBatch``) without settling them;
-/// they return to the queue, in order, when the connection closes. Use one connection per read or
-/// replay and shut it down afterwards. Replaying publishes each chosen message to its origin queue's
+/// Reading takes the messages there at the start (up to ``maximumBatch``) and gives them back
+/// (a requeueing nack, in order), then waits until the broker counts them as ready again, so a
+/// read right after it, on this connection or another, sees them too. Replaying publishes each chosen message to its origin queue's
 /// name on the work exchange, with its envelope headers (the same message id, so the inbox drops
 /// anything already handled), and acks it once confirmed; a message not chosen is put back at the
 /// tail of the dead-letter queue, unchanged. Each message is visited once per run.
@@ -26,9 +26,7 @@ public struct AMQPDeadLetters: Sendable {
         self.logger = logger
     }
 
-    /// Runs `body` with the queue on a connection of its own, shut down afterwards: what a read
-    /// left unsettled is back in the queue when this returns, so the next read sees it again.
-    /// (Two reads on one connection do not: the first one's deliveries stay in its hands.)
+    /// Runs `body` with the queue on a connection of its own, shut down afterwards.
     public static func withQueue<R: Sendable>(
         _ queue: String, configuration: AMQPConfiguration, workExchange: String, logger: Logger,
         _ body: (AMQPDeadLetters) async throws -> R
@@ -46,6 +44,7 @@ public struct AMQPDeadLetters: Sendable {
         var letters: [DeadLetter] = []
         try await visit { delivery, index in
             letters.append(Self.letter(from: delivery, index: index, queue: queue))
+            return false
         }
         return letters
     }
@@ -61,7 +60,7 @@ public struct AMQPDeadLetters: Sendable {
             counts.scanned += 1
             let chosen = options.filter.matches(letter) && counts.replayed < (options.limit ?? .max)
             if options.dryRun {
-                // Left unsettled: it returns to the queue when the connection closes.
+                // Left unsettled: `visit` gives it back.
             } else if chosen {
                 try await pacer.wait()
                 var message = AMQPMessageConsumer.copy(of: delivery, exchange: workExchange, routingKey: letter.origin)
@@ -80,21 +79,48 @@ public struct AMQPDeadLetters: Sendable {
                 counts.skipped += 1
             }
             progress(counts)
+            return !options.dryRun
         }
         return counts
     }
 
-    /// Calls `body` for each message in the queue at the start, in order.
-    private func visit(_ body: (AMQPDelivery, Int) async throws -> Void) async throws {
+    /// Calls `body` for each message in the queue at the start, in order; `body` says whether it
+    /// settled the delivery. The ones it did not are given back, in order, and this returns once
+    /// the broker counts them as ready again (or after ``returnTimeout``, with a warning).
+    ///
+    /// Leaving them unsettled until the connection closes is not enough: a quorum queue takes them
+    /// back some time after the close, and a read just after it (a chaos drain polls every 5 s)
+    /// saw fewer letters than there were.
+    private func visit(_ body: (AMQPDelivery, Int) async throws -> Bool) async throws {
         let count = min(try await readyCount(), Self.maximumBatch)
         guard count > 0 else { return }
         var index = 0
-        for try await delivery in connection.consume(queue: queue, prefetch: count) {
-            try await body(delivery, index)
+        var unsettled: [AMQPDelivery] = []
+        let deliveries = connection.consume(queue: queue, prefetch: count)
+        for try await delivery in deliveries {
+            if try await !body(delivery, index) { unsettled.append(delivery) }
             index += 1
             if index == count { break }
         }
+        // Cancelled first, or the broker hands what is given back to this consumer again.
+        try await deliveries.cancel()
+        guard !unsettled.isEmpty else { return }
+        for delivery in unsettled { try delivery.nack(requeue: true) }
+        let deadline = ContinuousClock.now + Self.returnTimeout
+        var ready = try await connection.messageCount(queue: queue)
+        while ready < unsettled.count, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+            ready = try await connection.messageCount(queue: queue)
+        }
+        if ready < unsettled.count {
+            logger.warning("dead letters given back are not all counted as ready yet", metadata: [
+                "amqp.queue": "\(queue)", "amqp.returned": "\(unsettled.count)", "amqp.ready": "\(ready)",
+            ])
+        }
     }
+
+    /// How long a read waits for the broker to count the letters it gave back as ready.
+    static let returnTimeout: Duration = .seconds(30)
 
     static func letter(from delivery: AMQPDelivery, index: Int, queue: String) -> DeadLetter {
         let headers = delivery.headers
