@@ -25,7 +25,7 @@ enum ConfigurationKeys {
         // Messaging runtime
         Key(name: "MESSAGING_NAMESPACE", defaultValue: "emporium", meaning: "prefixes RabbitMQ exchanges and queues, Kafka consumer groups and Redis keys"),
         Key(name: "MESSAGING_WORK_EXCHANGE", defaultValue: "<namespace>.work", meaning: "the exchange every consumer queue is bound to"),
-        Key(name: "MESSAGING_DELAY_LEVELS", defaultValue: "1s,5s,30s,2m,10m,1h,4h,12h,22h,24h", meaning: "the delay queues"),
+        Key(name: "MESSAGING_DELAY_LEVELS", defaultValue: "1s,5s,30s,2m,10m,1h,2h,4h,8h,10h,12h,20h", meaning: "the delay queues (by default the retry levels and the order timers' waits)"),
         Key(name: "MESSAGING_RETRY_ATTEMPTS", defaultValue: "5", meaning: "tries in all before a message is dead-lettered"),
         Key(name: "MESSAGING_RETRY_INITIAL_DELAY", defaultValue: "500ms", meaning: "the first retry's wait (doubling, with jitter)"),
         Key(name: "MESSAGING_RETRY_MAX_DELAY", defaultValue: "60s", meaning: "the longest retry wait"),

@@ -2,6 +2,7 @@ import Foundation
 import AMQP
 import Kafka
 import Messaging
+import Ordering
 import Redis
 
 /// Brokers, Redis and the messaging runtime's knobs.
@@ -10,7 +11,8 @@ import Redis
 /// vanished consumer keeps its partitions, and how long a rebalance may wait),
 /// `KAFKA_FETCH_WAIT_MAX` (`500ms`; the development Kafka wants `10ms`, see the services script), `AMQP_URL`
 /// (`amqp://guest:guest@127.0.0.1:5672`), `REDIS_URL` (`redis://127.0.0.1:6379`),
-/// `MESSAGING_DELAY_LEVELS` (`1s,5s,30s,2m,10m,1h,4h,12h,22h,24h`), `MESSAGING_NAMESPACE`
+/// `MESSAGING_DELAY_LEVELS` (`1s,5s,30s,2m,10m,1h` and the order timers' waits: `2h,4h,8h,10h,12h,20h` at the default
+/// timings), `MESSAGING_NAMESPACE`
 /// (`emporium`: prefixes the RabbitMQ exchanges and queues and the Kafka consumer groups, so two
 /// fleets can share one broker), `MESSAGING_WORK_EXCHANGE` (`<namespace>.work`), `MESSAGING_RETRY_ATTEMPTS` (5), `MESSAGING_RETRY_INITIAL_DELAY` (500ms),
 /// `MESSAGING_RETRY_MAX_DELAY` (60s), `MESSAGING_GUARD_TTL` (30s), `OUTBOX_BATCH_SIZE` (500), `OUTBOX_CONCURRENCY` (4 batches in flight per relay),
@@ -41,7 +43,9 @@ struct MessagingSettings: Sendable {
         guard namespace.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }), namespace.utf8.count <= 100 else {
             throw ConfigurationError(key: "MESSAGING_NAMESPACE", message: "expected up to 100 printable ASCII characters, got \"\(namespace)\"")
         }
-        let levels = try environment.durations("MESSAGING_DELAY_LEVELS", default: AMQPDelays.defaultLevels)
+        // By default the retry levels and the order timers' waits, so that each timer is one hop.
+        let timerWaits = OrderTimer.waits(timings: try OrderSettings.timings(environment: environment))
+        let levels = try environment.durations("MESSAGING_DELAY_LEVELS", default: AMQPDelays.retryLevels + timerWaits)
         do {
             delays = try AMQPDelays(
                 levels: levels, workExchange: environment.string("MESSAGING_WORK_EXCHANGE", default: "\(namespace).work"),

@@ -14,8 +14,19 @@ struct OrderSettings: Sendable {
     var limits: OrderLimits
 
     init(environment: Environment) throws {
+        timings = try Self.timings(environment: environment)
+        let defaultLimits = OrderLimits()
+        limits = OrderLimits(
+            openOrders: try environment.integer("ORDER_MAX_OPEN_ORDERS", default: defaultLimits.openOrders, range: 1...1_000_000),
+            openUnits: try environment.integer("ORDER_MAX_OPEN_UNITS", default: defaultLimits.openUnits, range: 1...1_000_000_000))
+        cartLifetime = try environment.duration("CART_TTL", default: .seconds(30 * 86_400))
+        if cartLifetime < .seconds(1) { throw ConfigurationError(key: "CART_TTL", message: "must be at least 1s") }
+    }
+
+    /// The timings alone (the messaging settings derive the delay levels from them).
+    static func timings(environment: Environment) throws -> OrderTimings {
         let defaults = OrderTimings()
-        timings = OrderTimings(
+        let timings = OrderTimings(
             reminders: try environment.durations("ORDER_REMINDER_DELAYS", default: defaults.reminders),
             expiry: try environment.duration("ORDER_EXPIRY_DELAY", default: defaults.expiry),
             idempotencyLock: try environment.duration("ORDER_IDEMPOTENCY_LOCK_TTL", default: defaults.idempotencyLock))
@@ -28,14 +39,9 @@ struct OrderSettings: Sendable {
         if timings.reminders.contains(where: { $0 <= .zero }) {
             throw ConfigurationError(key: "ORDER_REMINDER_DELAYS", message: "every delay must be positive")
         }
-        let defaultLimits = OrderLimits()
-        limits = OrderLimits(
-            openOrders: try environment.integer("ORDER_MAX_OPEN_ORDERS", default: defaultLimits.openOrders, range: 1...1_000_000),
-            openUnits: try environment.integer("ORDER_MAX_OPEN_UNITS", default: defaultLimits.openUnits, range: 1...1_000_000_000))
-        cartLifetime = try environment.duration("CART_TTL", default: .seconds(30 * 86_400))
-        if cartLifetime < .seconds(1) { throw ConfigurationError(key: "CART_TTL", message: "must be at least 1s") }
         if timings.idempotencyLock < .milliseconds(100) {
             throw ConfigurationError(key: "ORDER_IDEMPOTENCY_LOCK_TTL", message: "must be at least 100ms")
         }
+        return timings
     }
 }

@@ -3,7 +3,8 @@ import CoreMetrics
 /// The runtime's metrics, through swift-metrics (exported at `/metrics` by each process).
 ///
 /// - `messaging_messages_total{consumer,type,outcome}`: outcome is `handled`, `duplicate`,
-///   `ignored`, `failed`, `retried` or `dead_lettered`.
+///   `ignored`, `failed`, `retried`, `dead_lettered`, or `forwarded` (a delayed message that came
+///   early, sent on to its next delay level: a hop beyond the first delayed publish).
 /// - `messaging_handler_duration_seconds{consumer,type}`.
 /// - `messaging_consumer_lag{consumer,topic,partition}` (Kafka).
 /// - `messaging_outbox_backlog`, `messaging_outbox_oldest_unsent_seconds`, `messaging_outbox_parked`,
@@ -13,7 +14,7 @@ struct MessagingMetrics: Sendable {
     let factory: any MetricsFactory
 
     enum Outcome: String {
-        case handled, duplicate, ignored, failed, retried
+        case handled, duplicate, ignored, failed, retried, forwarded
         case deadLettered = "dead_lettered"
     }
 

@@ -36,6 +36,18 @@ public struct OrderTimer: Sendable, Hashable {
         next(after: 0, createdAt: createdAt, timings: timings, skipReminders: false, now: now)
     }
 
+    /// What timers wait when each fires on time: the first one from the order's creation, each
+    /// next reminder from the one before, and the expiry from the last reminder or, for a paid
+    /// order skipping to it, from any reminder. Delay levels of these lengths make each timer a
+    /// single delayed publish (see `AMQPDelays`).
+    public static func waits(timings: OrderTimings) -> [Duration] {
+        let dues = timings.reminders.sorted()
+        var waits = [dues.first ?? timings.expiry]
+        for (earlier, later) in zip(dues, dues.dropFirst()) { waits.append(later - earlier) }
+        waits += dues.map { timings.expiry - $0 }
+        return Array(Set(waits.filter { $0 > .zero })).sorted()
+    }
+
     /// The timer after reminder `number` (0: none yet): reminder `number + 1`, or the expiry when
     /// the reminders are done or no longer wanted.
     public static func next(after number: Int, createdAt: Date, timings: OrderTimings, skipReminders: Bool, now: Date) -> OrderTimer {

@@ -9,9 +9,13 @@ public import Foundation
 /// deleted, or is not deployed yet) goes to its alternate exchange and waits in the
 /// `<work exchange>.unrouted` queue, instead of vanishing or piling up in the delay queue.
 ///
-/// A delay that is not a level is composed of levels: the message goes to the largest level that
+/// A delay just under a level (by at most ``tolerance(for:)``: a timer scheduled a little after
+/// the previous one was due) goes to that level in one hop and arrives that little late. Any other
+/// delay that is not a level is composed of levels: the message goes to the largest level that
 /// fits, carrying `x-deliver-at`; the consumer that receives it early sends it on to the next
-/// level (``nextHop(for:now:)``) until what is left is under half the smallest level.
+/// level (``nextHop(for:now:)``) until what is left is under half the smallest level. Lateness
+/// does not add up along a chain of timers: once it passes the tolerance, the next timer is
+/// composed and on time again.
 ///
 public struct AMQPDelays: Sendable {
     /// The direct exchange every consumer queue is bound to, by its own name and by the routing
@@ -34,12 +38,26 @@ public struct AMQPDelays: Sendable {
         self.prefix = prefix
     }
 
-    /// The levels the runtime declares unless configured otherwise: short ones for retries, and the
-    /// payment reminder (4 h, 12 h, 22 h) and order expiry (24 h) delays as single hops.
-    public static let defaultLevels: [Duration] = [
+    /// Short levels for retries and short waits.
+    public static let retryLevels: [Duration] = [
         .seconds(1), .seconds(5), .seconds(30), .seconds(120), .seconds(600), .seconds(3600),
-        .seconds(4 * 3600), .seconds(12 * 3600), .seconds(22 * 3600), .seconds(24 * 3600),
     ]
+
+    /// The levels declared unless configured otherwise: ``retryLevels`` and the delays the order
+    /// timers are scheduled with at their default timings (each timer waits from the one before:
+    /// 4 h, 8 h, 10 h and 2 h for the reminders and the expiry, 20 h and 12 h for a paid order
+    /// skipping to its expiry), so that each timer is one hop. The executable derives the timer
+    /// levels from the configured timings; this list is what it gets with the defaults.
+    public static let defaultLevels: [Duration] = retryLevels + [
+        .seconds(2 * 3600), .seconds(4 * 3600), .seconds(8 * 3600), .seconds(10 * 3600), .seconds(12 * 3600), .seconds(20 * 3600),
+    ]
+
+    /// How much later than asked a delay of `remaining` may arrive by going to the next level up
+    /// in one hop: a thousandth of it, and at least half the smallest level (what a message may
+    /// also arrive early by).
+    public func tolerance(for remaining: Duration) -> Duration {
+        max(levels[0] / 2, remaining / 1000)
+    }
 
     /// The name of a level's exchange and queue, e.g. `emporium.delay.4h`.
     public func queueName(for level: Duration) -> String { "\(prefix).\(Self.compact(level))" }
@@ -95,10 +113,17 @@ public struct AMQPDelays: Sendable {
         return route(message, remaining: remaining)
     }
 
+    /// The level a message with `remaining` to wait goes to next, or `nil` when it is due: the
+    /// level just above within ``tolerance(for:)``, else the largest that fits.
+    public func level(for remaining: Duration) -> Duration? {
+        guard remaining >= levels[0] / 2 else { return nil }
+        return levels.first { $0 >= remaining && $0 - remaining <= tolerance(for: remaining) }
+            ?? levels.last { $0 <= remaining } ?? levels[0]
+    }
+
     private func route(_ message: AMQPOutgoingMessage, remaining: Duration) -> AMQPOutgoingMessage {
-        guard remaining >= levels[0] / 2 else { return message }
+        guard let level = level(for: remaining) else { return message }
         var message = message
-        let level = levels.last { $0 <= remaining } ?? levels[0]
         message.exchange = queueName(for: level)
         return message
     }

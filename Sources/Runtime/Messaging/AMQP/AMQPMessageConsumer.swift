@@ -136,7 +136,7 @@ public final class AMQPMessageConsumer: Service, Sendable {
             logger.trace("delayed message early; sending it on", metadata: [
                 "message.id": "\(delivery.messageID ?? "")", "amqp.exchange": "\(hop.exchange)",
             ])
-            await forward(delivery, as: hop, outcome: nil, type: delivery.type ?? "unknown")
+            await forward(delivery, as: hop, outcome: .forwarded, type: delivery.type ?? "unknown")
             return
         }
         let envelope: MessageEnvelope
