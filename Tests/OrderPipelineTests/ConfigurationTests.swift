@@ -20,6 +20,11 @@ struct ConfigurationTests {
         ("worker product", "KAFKA_SESSION_TIMEOUT", "long", [:]),
         ("worker order", "POSTGRES_POOL_SIZE", "0", [:]),
         ("worker order", "MESSAGING_DELAY_LEVELS", "1s,banana", [:]),
+        ("worker order", "ORDER_IDEMPOTENCY_RETENTION", "30s", [:]),
+        ("worker mail", "MAIL_RETENTION", "forever", [:]),
+        ("worker product", "MESSAGING_INBOX_RETENTION", "10s", [:]),
+        // The delay levels are derived from the order timings in every role.
+        ("relay", "ORDER_REMINDER_DELAYS", "soon", [:]),
         ("api", "API_TRUSTED_PROXIES", "10.0.0.0/33", [:]),
         ("api", "API_TRUSTED_PROXIES", "proxy.internal", [:]),
     ] as [(String, String, String, [String: String])])

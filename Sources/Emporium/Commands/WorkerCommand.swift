@@ -67,8 +67,9 @@ struct MailWorkerCommand: AsyncParsableCommand {
             handlers: delivery.commandHandlers, database: worker.database.primary, redis: worker.redis, logger: worker.logger)
         let commands = AMQPMessageConsumer(
             settings: settings, processor: processor, connection: connection, delays: worker.messaging.delays, logger: worker.logger)
+        let records = RetentionPurge(database: worker.database.primary, rows: .mails, retention: mail.retention, logger: worker.logger)
         worker.logger.info("sending mail through \(mail.smtp.server)")
-        try await worker.run(events, commands, connection)
+        try await worker.run(events, commands, records, connection)
     }
 }
 
@@ -107,7 +108,8 @@ struct OrderWorkerCommand: AsyncParsableCommand {
         let timers = AMQPMessageConsumer(
             settings: settings, processor: processor, connection: connection, delays: worker.messaging.delays, logger: worker.logger)
         let carts = CartPurge(database: worker.database.primary, lifetime: orders.cartLifetime, interval: .seconds(60), logger: worker.logger)
-        try await worker.run(kafka, timers, carts, connection)
+        let keys = RetentionPurge(database: worker.database.primary, rows: .idempotencyKeys, retention: orders.idempotencyRetention, logger: worker.logger)
+        try await worker.run(kafka, timers, carts, keys, connection)
     }
 }
 
@@ -161,11 +163,13 @@ struct WorkerProcess {
 
     /// Runs `services` (consumers, then the AMQP connection they use) until SIGTERM or SIGINT. A
     /// group stops in reverse order: the AMQP connection drains first, which ends its consumers'
-    /// deliveries; the database, Redis and the dead-letter producer outlive every consumer.
+    /// deliveries; the database, Redis and the dead-letter producer outlive every consumer. The
+    /// process's inbox rows are pruned after `MESSAGING_INBOX_RETENTION`.
     func run(_ consumers: any Service...) async throws {
         let metrics = ObservabilityServer(
             host: messaging.metricsHost, port: messaging.metricsPort ?? defaultMetricsPort, logger: logger, checks: readinessChecks(consumers))
-        let services: [any Service] = database.services + [redis, producer] + consumers + [metrics]
+        let inbox = RetentionPurge(database: database.primary, rows: .inbox(consumer: name), retention: messaging.inboxRetention, logger: logger)
+        let services: [any Service] = database.services + [redis, producer] + consumers + [inbox, metrics]
         logger.info("\(name) starting", metadata: ["kafka": "\(messaging.kafkaBootstrapServers.joined(separator: ","))"])
         try await shutdown.group(services, logger: logger).run()
     }

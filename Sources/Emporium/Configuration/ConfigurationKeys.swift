@@ -35,6 +35,7 @@ enum ConfigurationKeys {
         Key(name: "OUTBOX_POLL_INTERVAL", defaultValue: "1s", meaning: "the relay's full scan"),
         Key(name: "OUTBOX_WATCH_INTERVAL", defaultValue: "25ms", meaning: "the relay's probe for ready rows; 0 turns it off"),
         Key(name: "OUTBOX_RETENTION", defaultValue: "168h", meaning: "how long sent rows are kept"),
+        Key(name: "MESSAGING_INBOX_RETENTION", defaultValue: "168h", meaning: "how long a handled message's id is remembered (inbox rows)"),
         Key(name: "METRICS_HOST", defaultValue: "127.0.0.1", meaning: "where workers and the relay serve /metrics and the health checks"),
         Key(name: "METRICS_PORT", defaultValue: "per role: 9400-9404", meaning: "0 picks a free port"),
         Key(name: "LOG_FORMAT", defaultValue: "text", meaning: "json: one JSON object per line, metadata (correlation.id, ...) as fields"),
@@ -78,6 +79,7 @@ enum ConfigurationKeys {
         Key(name: "ORDER_MAX_OPEN_ORDERS", defaultValue: "10", meaning: "unpaid orders one customer may hold at once"),
         Key(name: "ORDER_MAX_OPEN_UNITS", defaultValue: "1000", meaning: "units one customer may hold in unpaid orders"),
         Key(name: "ORDER_IDEMPOTENCY_LOCK_TTL", defaultValue: "10s", meaning: "the Redis lock on (customer, Idempotency-Key)"),
+        Key(name: "ORDER_IDEMPOTENCY_RETENTION", defaultValue: "24h", meaning: "how long an Idempotency-Key replays its answer"),
         Key(name: "CART_TTL", defaultValue: "30d", meaning: "open carts untouched this long are removed"),
         // Mail
         Key(name: "SMTP_URL", defaultValue: "smtp://127.0.0.1:1025", meaning: "smtp:// (STARTTLS per SMTP_STARTTLS) or smtps://"),
@@ -88,6 +90,7 @@ enum ConfigurationKeys {
         Key(name: "MAIL_FROM", defaultValue: "no-reply@emporium.local", meaning: "sender address"),
         Key(name: "MAIL_FROM_NAME", defaultValue: "Emporium", meaning: "sender name"),
         Key(name: "MAIL_RETRY_DELAYS", defaultValue: "10s,1m,5m,30m", meaning: "waits before each retry of a failed send"),
+        Key(name: "MAIL_RETENTION", defaultValue: "30d", meaning: "how long the record of a sent or failed mail is kept"),
     ]
 
     static let names: Set<String> = Set(all.map(\.name))

@@ -8,10 +8,12 @@ import SMTP
 /// `SMTP_USERNAME`, `SMTP_PASSWORD` (or in the URL; then TLS is required), `SMTP_STARTTLS`
 /// (`opportunistic`, `required` or `never`), `SMTP_TIMEOUT` (`60s`), `MAIL_FROM` (`no-reply@emporium.local`), `MAIL_FROM_NAME`
 /// (`Emporium`), `MAIL_RETRY_DELAYS` (`10s,1m,5m,30m`: the wait before each retry of a failed
-/// send; after the last, the mail is failed and dead-lettered).
+/// send; after the last, the mail is failed and dead-lettered), `MAIL_RETENTION` (`30d`: how long the
+/// record of a sent or failed mail is kept).
 struct MailSettings: Sendable {
     var smtp: SMTPConfiguration
     var retry: RetryPolicy
+    var retention: Duration
 
     init(environment: Environment) throws {
         let startTLS = try environment.parse("SMTP_STARTTLS", default: "opportunistic") { text in
@@ -40,5 +42,8 @@ struct MailSettings: Sendable {
         }
         let delays = try environment.durations("MAIL_RETRY_DELAYS", default: [.seconds(10), .seconds(60), .seconds(300), .seconds(1800)])
         retry = RetryPolicy(schedule: delays)
+        retention = try environment.duration("MAIL_RETENTION", default: .seconds(30 * 86_400))
+        // The record is how a mail command delivered again is known as sent.
+        if retention < .seconds(60) { throw ConfigurationError(key: "MAIL_RETENTION", message: "must be at least 1m") }
     }
 }

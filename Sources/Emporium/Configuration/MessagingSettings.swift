@@ -16,7 +16,8 @@ import Redis
 /// (`emporium`: prefixes the RabbitMQ exchanges and queues and the Kafka consumer groups, so two
 /// fleets can share one broker), `MESSAGING_WORK_EXCHANGE` (`<namespace>.work`), `MESSAGING_RETRY_ATTEMPTS` (5), `MESSAGING_RETRY_INITIAL_DELAY` (500ms),
 /// `MESSAGING_RETRY_MAX_DELAY` (60s), `MESSAGING_GUARD_TTL` (30s), `OUTBOX_BATCH_SIZE` (500), `OUTBOX_CONCURRENCY` (4 batches in flight per relay),
-/// `OUTBOX_POLL_INTERVAL` (1s), `OUTBOX_WATCH_INTERVAL` (25ms; 0 turns the watcher off), `OUTBOX_RETENTION` (168h), `METRICS_HOST` (`127.0.0.1`),
+/// `OUTBOX_POLL_INTERVAL` (1s), `OUTBOX_WATCH_INTERVAL` (25ms; 0 turns the watcher off), `OUTBOX_RETENTION` (168h),
+/// `MESSAGING_INBOX_RETENTION` (168h: how long a handled message's id is remembered), `METRICS_HOST` (`127.0.0.1`),
 /// `METRICS_PORT` (per role; 0 picks a free port). Durations take `ms`, `s`, `m`, `h`, `d`.
 struct MessagingSettings: Sendable {
     var kafkaBootstrapServers: [String]
@@ -29,6 +30,7 @@ struct MessagingSettings: Sendable {
     var retry: RetryPolicy
     var guardTimeToLive: Duration
     var relay: OutboxRelaySettings
+    var inboxRetention: Duration
     var metricsHost: String
     var metricsPort: Int?
 
@@ -65,6 +67,12 @@ struct MessagingSettings: Sendable {
         let watch = try environment.duration("OUTBOX_WATCH_INTERVAL", default: .milliseconds(25))
         relay.watchInterval = watch > .zero ? watch : nil
         relay.retention = try environment.duration("OUTBOX_RETENTION", default: .seconds(168 * 3600))
+        inboxRetention = try environment.duration("MESSAGING_INBOX_RETENTION", default: .seconds(168 * 3600))
+        // Shorter than the retries and redeliveries of a message, and a copy could be handled twice;
+        // under a minute is a mistake, not a choice (the bench's soak uses minutes).
+        if inboxRetention < .seconds(60) {
+            throw ConfigurationError(key: "MESSAGING_INBOX_RETENTION", message: "must be at least 1m")
+        }
         metricsHost = environment.string("METRICS_HOST", default: "127.0.0.1")
         metricsPort = try environment.optionalString("METRICS_PORT").map { _ in
             try environment.integer("METRICS_PORT", default: 0, range: 0...65535)

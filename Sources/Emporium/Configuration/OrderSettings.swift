@@ -6,12 +6,14 @@ import Ordering
 /// `ORDER_EXPIRY_DELAY` (`24h`: PENDING orders are cancelled, PAID ones completed; after the last
 /// reminder), `ORDER_IDEMPOTENCY_LOCK_TTL` (`10s`: the Redis lock on a request's Idempotency-Key),
 /// `CART_TTL` (`30d`: open carts untouched this long are removed by the order worker),
+/// `ORDER_IDEMPOTENCY_RETENTION` (`24h`: how long a request's Idempotency-Key replays its answer),
 /// `ORDER_MAX_OPEN_ORDERS` (`10`) and `ORDER_MAX_OPEN_UNITS` (`1000`): what one customer may hold
 /// in unpaid orders.
 struct OrderSettings: Sendable {
     var timings: OrderTimings
     var cartLifetime: Duration
     var limits: OrderLimits
+    var idempotencyRetention: Duration
 
     init(environment: Environment) throws {
         timings = try Self.timings(environment: environment)
@@ -21,6 +23,10 @@ struct OrderSettings: Sendable {
             openUnits: try environment.integer("ORDER_MAX_OPEN_UNITS", default: defaultLimits.openUnits, range: 1...1_000_000_000))
         cartLifetime = try environment.duration("CART_TTL", default: .seconds(30 * 86_400))
         if cartLifetime < .seconds(1) { throw ConfigurationError(key: "CART_TTL", message: "must be at least 1s") }
+        idempotencyRetention = try environment.duration("ORDER_IDEMPOTENCY_RETENTION", default: .seconds(24 * 3600))
+        if idempotencyRetention < .seconds(60) {
+            throw ConfigurationError(key: "ORDER_IDEMPOTENCY_RETENTION", message: "must be at least 1m")
+        }
     }
 
     /// The timings alone (the messaging settings derive the delay levels from them).

@@ -1,0 +1,8 @@
+-- Tables that grow with every message or request are pruned after a retention (issue 16): the
+-- inbox, idempotency keys and mail records. Indexes on the columns the purges compare, and
+-- notifications that outlive the mail record they point to.
+CREATE INDEX idempotency_keys_created_at ON ordering.idempotency_keys (created_at);
+CREATE INDEX mails_queued_at ON mailing.mails (queued_at);
+ALTER TABLE mailing.notifications
+    DROP CONSTRAINT notifications_mail_id_fkey,
+    ADD CONSTRAINT notifications_mail_id_fkey FOREIGN KEY (mail_id) REFERENCES mailing.mails (id) ON DELETE SET NULL;
