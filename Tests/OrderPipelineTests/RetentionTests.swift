@@ -73,17 +73,21 @@ struct RetentionTests {
         let mails: [(id: UUID, state: String, age: String)] = [
             (UUID(), "sent", "40 days"), (UUID(), "failed", "40 days"), (UUID(), "queued", "40 days"), (UUID(), "sent", "0 days"),
         ]
-        for mail in mails {
-            try await fleet.database.execute("""
-                INSERT INTO mailing.mails (id, template, customer_id, state, queued_at)
-                VALUES (\(mail.id), 'payment_reminder', \(customer), \(mail.state), now() - \(mail.age)::interval)
+        let notification = UUID()
+        // One transaction: the fleet's mail worker runs the same purge and could take the old
+        // mail before its notification is in.
+        try await fleet.database.withTransaction { connection in
+            for mail in mails {
+                try await connection.execute("""
+                    INSERT INTO mailing.mails (id, template, customer_id, state, queued_at)
+                    VALUES (\(mail.id), 'payment_reminder', \(customer), \(mail.state), now() - \(mail.age)::interval)
+                    """)
+            }
+            try await connection.execute("""
+                INSERT INTO mailing.notifications (id, customer_id, kind, title, mail_id, source_message_id, occurred_at)
+                VALUES (\(notification), \(customer), 'mail', 'Reminder', \(mails[0].id), gen_random_uuid(), now() - interval '40 days')
                 """)
         }
-        let notification = UUID()
-        try await fleet.database.execute("""
-            INSERT INTO mailing.notifications (id, customer_id, kind, title, mail_id, source_message_id, occurred_at)
-            VALUES (\(notification), \(customer), 'mail', 'Reminder', \(mails[0].id), gen_random_uuid(), now() - interval '40 days')
-            """)
         let purge = RetentionPurge(
             database: fleet.database, rows: .mails, retention: .seconds(30 * 86_400), batchSize: 1, logger: PipelineFleet.logger)
         try await purge.purgeOnce()
