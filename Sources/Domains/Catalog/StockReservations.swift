@@ -54,7 +54,9 @@ public enum StockReservations {
                 key: key, to: Destinations.orders, aggregate: "reservation:\(key)")
         case .reserve(let wanted):
             let (skus, quantities) = (wanted.map(\.sku), wanted.map(\.quantity))
-            try await connection.execute("""
+            // With the outbox row, in the COMMIT's round trip: the stock rows stay locked for one
+            // round trip after they were read, not three.
+            try await connection.executeDeferred("""
                 WITH moved AS (
                     UPDATE catalog.stock s SET available = s.available - l.quantity, reserved = s.reserved + l.quantity
                     FROM unnest(\(skus)::text[], \(quantities)::integer[]) AS l(sku, quantity)

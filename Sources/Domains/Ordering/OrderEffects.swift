@@ -19,11 +19,11 @@ enum OrderEffects {
             case .statusChanged(let from, let to, let reason):
                 try await OrderStore.transition(orderID, from: from, to: to, reason: reason, cause: cause, on: connection)
             case .stockDecided(let decision):
-                try await connection.execute("""
+                try await connection.executeDeferred("""
                     UPDATE ordering.orders SET stock = \(decision.rawValue), stock_decided_at = now(), updated_at = now() WHERE id = \(orderID)
                     """)
             case .reminderRecorded(let number):
-                try await connection.execute("""
+                try await connection.executeDeferred("""
                     UPDATE ordering.orders SET reminders_sent = \(number), updated_at = now() WHERE id = \(orderID)
                     """)
             case .announce(let announcement):

@@ -131,15 +131,28 @@ public struct OrderService: Sendable {
 
     /// What the customer holds in PENDING orders, read after taking the customer's transaction
     /// lock: one customer's orders are placed one at a time, so two at once cannot both pass the
-    /// limit (the count is a statement of its own, whose snapshot follows the lock).
-    private static func openOrders(of customerID: String, on connection: PostgresConnection) async throws -> OpenOrders {
-        _ = try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended('ordering.open-orders:' || \(customerID), 0))")
-        let row = try await connection.query("""
+    /// limit (the count is a statement of its own, whose snapshot follows the lock); and the
+    /// prices of `skus`. The three statements go out in one round trip (a pipeline), and the
+    /// server runs them one after another, so the count still sees what the lock waited for.
+    private static func openOrdersAndPrices(
+        of customerID: String, skus: [String], on connection: PostgresConnection
+    ) async throws -> (OpenOrders, [String: OrderRules.Price]) {
+        let results = try await connection.pipeline([
+            "SELECT pg_advisory_xact_lock(hashtextextended('ordering.open-orders:' || \(customerID), 0))",
+            """
             SELECT count(DISTINCT o.id)::integer AS orders, COALESCE(sum(l.quantity), 0)::integer AS units
             FROM ordering.orders o JOIN ordering.order_lines l ON l.order_id = o.id
             WHERE o.customer_id = \(customerID) AND o.status = 'PENDING' -- OrderStatus.pending, literal so the partial index applies
-            """).single()
-        return OpenOrders(count: try row.decode("orders"), units: try row.decode("units"))
+            """,
+            "SELECT sku, name, price_minor, currency FROM ordering.catalog WHERE sku = ANY(\(skus)::text[]) AND NOT deleted",
+        ])
+        let row = try results[1].single()
+        var prices: [String: OrderRules.Price] = [:]
+        for row in results[2] {
+            prices[try row.decode("sku")] = OrderRules.Price(
+                name: try row.decode("name"), priceMinor: try row.decode("price_minor"), currency: try row.decode("currency"))
+        }
+        return (OpenOrders(count: try row.decode("orders"), units: try row.decode("units")), prices)
     }
 
     /// The order's transaction: prices from the catalog copy, the idempotency record, the order,
@@ -149,8 +162,8 @@ public struct OrderService: Sendable {
     ) async throws -> Placed? {
         let now = clock.now
         return try await database.withTransaction { connection in
-            try OrderRules.admit(request, holding: try await Self.openOrders(of: customerID, on: connection), limits: limits)
-            let prices = try await Self.prices(of: request.lines.map(\.sku), on: connection)
+            let (holding, prices) = try await Self.openOrdersAndPrices(of: customerID, skus: request.lines.map(\.sku), on: connection)
+            try OrderRules.admit(request, holding: holding, limits: limits)
             let (order, effects) = try OrderRules.place(request, id: UUID(), customerID: customerID, prices: prices, timings: timings, now: now)
             let lines = order.lines
             let body = try [UInt8](JSONEncoder.sorted.encode(order))
@@ -178,19 +191,6 @@ public struct OrderService: Sendable {
             try await OrderEffects.apply(effects, orderID: order.id, customerID: customerID, placed: order, cause: cause, now: now, on: connection)
             return Placed(order: body, replayed: false, id: order.id)
         }
-    }
-
-    /// Live products of the catalog copy among `skus`.
-    private static func prices(of skus: [String], on connection: PostgresConnection) async throws -> [String: OrderRules.Price] {
-        let rows = try await connection.query("""
-            SELECT sku, name, price_minor, currency FROM ordering.catalog WHERE sku = ANY(\(skus)::text[]) AND NOT deleted
-            """)
-        var prices: [String: OrderRules.Price] = [:]
-        for row in rows {
-            prices[try row.decode("sku")] = OrderRules.Price(
-                name: try row.decode("name"), priceMinor: try row.decode("price_minor"), currency: try row.decode("currency"))
-        }
-        return prices
     }
 
     // MARK: - Reads

@@ -58,7 +58,8 @@ public enum Outbox {
     /// (`withTransaction`). One round trip, whatever the count.
     public static func append(_ messages: [OutboxMessage], on connection: PostgresConnection, table: String = defaultTable) async throws {
         guard !messages.isEmpty else { return }
-        try await connection.execute(insert(messages, table: table))
+        // Inside a transaction the insert goes out with the next statement or the COMMIT.
+        try await connection.executeDeferred(insert(messages, table: table))
     }
 
     /// Appends one message; see ``append(_:on:table:)``.

@@ -9,10 +9,12 @@ extension PGConnectionHandle {
     func pipeline(_ queries: [PostgresQuery]) throws -> [PostgresRows] {
         guard !queries.isEmpty else { return [] }
         for query in queries { try Self.checkParameters(query) }
-        // Statements prepared before run by name; others are parsed unnamed, as preparing each
-        // new one would cost a round trip of its own.
-        let names = try queries.map { try preparedName(for: $0, prepareIfNew: false) }
-        return try pipeline(queries, preparedNames: names, leadingStatement: takeDeferredBegin())
+        // Each statement runs by name, prepared on its first use on this connection (a round trip
+        // then, none after), as `execute` does; past the cache's limit, unnamed.
+        let names = try queries.map { try preparedName(for: $0) }
+        let held = try takeDeferredStatements()
+        let results = try pipeline(held.queries + queries, preparedNames: held.names + names, leadingStatement: takeDeferredBegin())
+        return Array(results.dropFirst(held.queries.count))
     }
 
     /// Sends `leadingStatement` (a BEGIN), then the queries, then one sync; returns the queries' results.

@@ -16,6 +16,9 @@ final class PGConnectionHandle {
     private var preparedStatements: [String: String] = [:]
     /// A BEGIN not sent yet; it leaves with the transaction's first statement.
     private var deferredBegin: String?
+    /// Statements of the open transaction whose results nobody reads, held to go out in one
+    /// round trip with the next statement or the COMMIT (see ``deferStatement(_:)``).
+    private var deferredStatements: [PostgresQuery] = []
     private var nextStatementNumber = 0
     private static let preparedStatementLimit = 512
 
@@ -78,7 +81,7 @@ final class PGConnectionHandle {
     /// Connected, and not inside a transaction or a failed one.
     var isIdleAndHealthy: Bool {
         PQstatus(connection) == CONNECTION_OK && PQtransactionStatus(connection) == PQTRANS_IDLE
-            && PQpipelineStatus(connection) == PQ_PIPELINE_OFF && deferredBegin == nil
+            && PQpipelineStatus(connection) == PQ_PIPELINE_OFF && deferredBegin == nil && deferredStatements.isEmpty
     }
 
     var isConnected: Bool { PQstatus(connection) == CONNECTION_OK }
@@ -99,6 +102,10 @@ final class PGConnectionHandle {
     func execute(_ query: PostgresQuery) throws -> PostgresRows {
         try Self.checkParameters(query)
         let name = try preparedName(for: query)
+        if !deferredStatements.isEmpty {
+            let held = try takeDeferredStatements()
+            return try pipeline(held.queries + [query], preparedNames: held.names + [name], leadingStatement: takeDeferredBegin()).last!
+        }
         if let begin = takeDeferredBegin() {
             return try pipeline([query], preparedNames: [name], leadingStatement: begin)[0]
         }
@@ -183,9 +190,44 @@ final class PGConnectionHandle {
         return deferredBegin
     }
 
+    /// Holds `query` (a statement of the open transaction whose result is not needed) to send it
+    /// with the transaction's next statement or its COMMIT, in the same round trip: a statement
+    /// written while row locks are held then costs no wait of its own. Its error, if any, is
+    /// thrown by that next statement or the COMMIT. Outside a transaction it runs now.
+    func deferStatement(_ query: PostgresQuery) throws {
+        guard deferredBegin != nil || PQtransactionStatus(connection) == PQTRANS_INTRANS else {
+            _ = try execute(query)
+            return
+        }
+        try Self.checkParameters(query)
+        // Prepared now on its first use on this connection, so that it runs by name later.
+        _ = try preparedName(for: query)
+        deferredStatements.append(query)
+    }
+
+    /// The held statements and their prepared names.
+    func takeDeferredStatements() throws -> (queries: [PostgresQuery], names: [String?]) {
+        let queries = deferredStatements
+        deferredStatements = []
+        return (queries, try queries.map { try preparedName(for: $0, prepareIfNew: false) })
+    }
+
     /// COMMIT, or nothing if the transaction never sent a statement. A transaction an earlier
     /// error aborted cannot commit: the server would answer COMMIT with ROLLBACK, so this throws.
+    /// Held statements go out first, with the COMMIT in the same round trip; if one fails, the
+    /// transaction is rolled back and its error thrown.
     func commit() throws {
+        if !deferredStatements.isEmpty, PQtransactionStatus(connection) != PQTRANS_INERROR {
+            let held = try takeDeferredStatements()
+            do {
+                _ = try pipeline(held.queries + [PostgresQuery("COMMIT")], preparedNames: held.names + [nil], leadingStatement: takeDeferredBegin())
+            } catch {
+                if PQtransactionStatus(connection) != PQTRANS_IDLE { _ = try? execute(PostgresQuery("ROLLBACK")) }
+                throw error
+            }
+            return
+        }
+        deferredStatements = []
         guard takeDeferredBegin() == nil else { return }
         if PQtransactionStatus(connection) == PQTRANS_INERROR {
             _ = try? execute(PostgresQuery("ROLLBACK"))
@@ -197,12 +239,17 @@ final class PGConnectionHandle {
 
     /// ROLLBACK, or nothing if the transaction never sent a statement.
     func rollback() throws {
+        deferredStatements = []
         guard takeDeferredBegin() == nil else { return }
         _ = try execute(PostgresQuery("ROLLBACK"))
     }
 
     /// Runs SQL text that may hold several statements and no parameters (migrations).
     func executeScript(_ sql: String) throws {
+        if !deferredStatements.isEmpty {
+            let held = try takeDeferredStatements()
+            _ = try pipeline(held.queries, preparedNames: held.names, leadingStatement: takeDeferredBegin())
+        }
         if let begin = takeDeferredBegin() { _ = try execute(PostgresQuery(begin)) }
         // PQexec returns the last statement's result; an error stops the script there.
         try consume(PQexec(connection, sql), sql: sql)

@@ -48,6 +48,14 @@ public final class PostgresConnection: @unchecked Sendable {
         try await run { try $0.execute(query).affectedRows }
     }
 
+    /// Inside a transaction, holds a statement whose result is not needed and sends it with the
+    /// transaction's next statement or its COMMIT, in the same round trip (a write made while
+    /// row locks are held then adds no wait of its own). Its error is thrown by that statement or
+    /// the COMMIT, and the transaction is rolled back. Outside a transaction it runs now.
+    public func executeDeferred(_ query: PostgresQuery) async throws {
+        try await run { try $0.deferStatement(query) }
+    }
+
     /// Runs trusted SQL text that may hold several statements and takes no parameters
     /// (migrations, fixed DDL). Never pass text that contains outside input.
     public func executeScript(_ sql: String) async throws {
