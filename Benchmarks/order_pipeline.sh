@@ -14,7 +14,9 @@
 # 500 ms at that rate. (At full speed the p99 mostly measures the backlog that builds up.)
 #
 # BENCH_LOADTEST_CLIENTS (16) clients on both sides, BENCH_LOADTEST_ORDERS (2000) orders per
-# loadtest round, BENCH_PGBENCH_SECONDS (20) per pgbench round. Logs stay in $OP_DIR (printed).
+# loadtest round, BENCH_PGBENCH_SECONDS (20) per pgbench round. Then `loadtest --find-capacity`
+# searches the highest paced rate whose p99 stays within BENCH_CAPACITY_BOUND (250ms) for
+# BENCH_CAPACITY_STEP (20s) with BENCH_CAPACITY_CLIENTS (64) clients, reported against pgbench's rate. Logs stay in $OP_DIR (printed).
 
 OP_PIDS=()
 OP_KAFKA_PID=""
@@ -170,6 +172,16 @@ print(d["ordersPerSecond"], l.get("p50", 0), l.get("p95", 0), l.get("p99", 0), s
         if ((round % 2 == 0)); then op_loadtest; op_pgbench; else op_pgbench; op_loadtest; fi
     done
     for ((round = 0; round < ROUNDS; round++)); do op_paced; done
+    # Capacity: the highest paced rate whose p99 POST -> decided stays within the bound for a
+    # whole step (emporium loadtest --find-capacity), as a ratio of pgbench's rate.
+    # More clients than the rounds above: paced, they add no load, but each sends one POST at a
+    # time, so 16 could not offer more than 16 / (a POST's time) orders a second.
+    local bound="${BENCH_CAPACITY_BOUND:-250ms}" step="${BENCH_CAPACITY_STEP:-20s}" capacity_clients="${BENCH_CAPACITY_CLIENTS:-64}" capacity
+    echo "order pipeline: capacity search (p99 <= $bound for $step per rate)" >>"$OP_DIR/loadtest.log"
+    op_checkpoint
+    capacity="$("$emporium" loadtest --url "http://127.0.0.1:$port" --clients "$capacity_clients" --json --find-capacity \
+        --latency-bound "$bound" --step-duration "$step" 2>>"$OP_DIR/loadtest.log")"
+    echo "$capacity" >>"$OP_DIR/capacity.json"
     order_pipeline_stop
 
     op_latency() {
@@ -179,6 +191,9 @@ print(json.dumps({"p50_ms": float(p50), "p95_ms": float(p95), "p99_ms": float(p9
     record "order pipeline: emporium loadtest at full speed, $clients clients, $orders orders, fleet of 4 processes (vs pgbench, the same writes per order)" \
         "$(median "${rates[@]}")" "$(median "${tps[@]}")" "orders/s" \
         "$(op_latency "$(median "${p50s[@]}")" "$(median "${p95s[@]}")" "$(median "${p99s[@]}")" "$errors" "$unresolved" "$ROUNDS")"
+    record "order pipeline: capacity, the highest paced rate with p99 POST -> stock decided <= $bound for $step (emporium loadtest --find-capacity; vs pgbench)" \
+        "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["capacity"])' "$capacity")" "$(median "${tps[@]}")" "orders/s" \
+        "$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(json.dumps({"bound_ms": d["boundMs"], "probes": len(d["probes"]), "reached_maximum": d["reachedMaximum"]}))' "$capacity")"
     record "order pipeline: emporium loadtest paced at $pace x pgbench's rate for ${paced_seconds} s (target: ratio >= 0.5 with p99 < 500 ms)" \
         "$(median "${paced_rates[@]}")" "$(median "${tps[@]}")" "orders/s" \
         "$(op_latency "$(median "${paced_p50s[@]}")" "$(median "${paced_p95s[@]}")" "$(median "${paced_p99s[@]}")" "$paced_errors" "$paced_unresolved" "$ROUNDS")"

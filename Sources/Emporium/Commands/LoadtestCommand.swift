@@ -44,6 +44,24 @@ struct LoadtestCommand: AsyncParsableCommand {
     @Flag(help: "Print the report as one JSON object on stdout.")
     var json = false
 
+    @Flag(help: "Search the highest paced rate at which p99 POST -> stock decided stays within --latency-bound for --step-duration.")
+    var findCapacity = false
+
+    @Option(help: "With --find-capacity: the p99 bound, e.g. 250ms.")
+    var latencyBound = "250ms"
+
+    @Option(help: "With --find-capacity: how long each probed rate is offered, e.g. 20s.")
+    var stepDuration = "20s"
+
+    @Option(help: "With --find-capacity: the first rate probed (orders per second); it doubles until a probe fails.")
+    var startRate = 20.0
+
+    @Option(help: "With --find-capacity: the highest rate probed.")
+    var maxRate = 5000.0
+
+    @Option(help: "With --find-capacity: stop when the interval between a passing and a failing rate is narrower than this share.")
+    var precision = 0.1
+
     func validate() throws {
         guard clients >= 1 else { throw ValidationError("--clients: at least 1") }
         guard orders >= 1 else { throw ValidationError("--orders: at least 1") }
@@ -56,6 +74,17 @@ struct LoadtestCommand: AsyncParsableCommand {
         guard AMQPDelays.parseDuration(decisionTimeout) != nil else {
             throw ValidationError("--decision-timeout: expected a duration such as 30s or 2m, got \"\(decisionTimeout)\"")
         }
+        if findCapacity {
+            guard rate == nil, duration == nil else { throw ValidationError("--find-capacity: chooses the rates and durations itself; drop --rate and --duration") }
+            guard (AMQPDelays.parseDuration(latencyBound) ?? .zero) > .zero else {
+                throw ValidationError("--latency-bound: expected a duration such as 250ms, got \"\(latencyBound)\"")
+            }
+            guard (AMQPDelays.parseDuration(stepDuration) ?? .zero) >= .seconds(1) else {
+                throw ValidationError("--step-duration: at least 1s, got \"\(stepDuration)\"")
+            }
+            guard startRate > 0, maxRate >= startRate, maxRate <= 100_000 else { throw ValidationError("--start-rate, --max-rate: 0 < start <= max <= 100000") }
+            guard precision > 0, precision < 1 else { throw ValidationError("--precision: between 0 and 1") }
+        }
     }
 
     func run() async throws {
@@ -65,6 +94,14 @@ struct LoadtestCommand: AsyncParsableCommand {
             tokens: await AccessTokens(settings: try AuthSettings.tokens(environment: Environment())))
         // One event-loop thread is plenty for a few dozen connections, and leaves the cores to the fleet.
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        if findCapacity {
+            let outcome: Result<CapacityReport, any Error>
+            do { outcome = .success(try await searchCapacity(options, group: group)) } catch { outcome = .failure(error) }
+            try? await group.shutdownGracefully()
+            let report = try outcome.get()
+            print(json ? try report.json() : report.text)
+            return
+        }
         let progress = LoadtestProgress()
         let result: Result<LoadtestReport, any Error>
         do {
@@ -83,5 +120,23 @@ struct LoadtestCommand: AsyncParsableCommand {
         try? await group.shutdownGracefully()
         let report = try result.get()
         print(json ? try report.json() : report.text)
+    }
+
+    /// `--find-capacity`: probes paced rates (see ``CapacitySearch``), a line per probe on stderr.
+    private func searchCapacity(_ options: Loadtest.Options, group: MultiThreadedEventLoopGroup) async throws -> CapacityReport {
+        let search = CapacitySearch(
+            bound: AMQPDelays.parseDuration(latencyBound) ?? .milliseconds(250), start: startRate, maximum: maxRate, precision: precision)
+        let step = AMQPDelays.parseDuration(stepDuration) ?? .seconds(20)
+        return try await search.run { rate in
+            var probe = options
+            probe.rate = rate
+            probe.duration = step
+            return search.judge(try await Loadtest(options: probe, group: group, progress: LoadtestProgress()).run(), offered: rate)
+        } log: { probe in
+            let p99 = probe.p99Ms.map { "\($0) ms" } ?? "-"
+            let line = "find-capacity: offered \(String(format: "%.1f", probe.offered))/s, achieved \(String(format: "%.1f", probe.achieved))/s, "
+                + "p99 \(p99): \(probe.passed ? "pass" : "fail")\n"
+            FileHandle.standardError.write(Data(line.utf8))
+        }
     }
 }

@@ -1,0 +1,52 @@
+import EmporiumTestSupport
+import Foundation
+import Testing
+
+/// `emporium loadtest --find-capacity` against the fleet, with rates the fleet keeps up with
+/// easily: a bound every probe meets finds the maximum after doubling from the start; a bound no
+/// order can meet (a decision crosses Kafka twice) fails the first probe and reports no capacity.
+@Suite("Load test: capacity search", .usesRabbitMQ, .usesProductWorkers, .timeLimit(.minutes(10)))
+struct LoadtestCapacityTests {
+    struct Report: Decodable {
+        struct Probe: Decodable {
+            var offered: Double
+            var achieved: Double
+            var p99Ms: Double?
+            var passed: Bool
+        }
+
+        var capacity: Double
+        var reachedMaximum: Bool
+        var probes: [Probe]
+    }
+
+    func search(_ fleet: PipelineFleet, bound: String) async throws -> Report {
+        let environment = fleet.environment.map { "\($0.key)='\($0.value)'" }.joined(separator: " ")
+        let output = try await ChildProcess.shell(
+            "env \(environment) '\(PipelineFleet.binary)' loadtest --url '\(fleet.apiURL.absoluteString)' --find-capacity --json "
+                + "--clients 4 --products 3 --start-rate 2 --max-rate 8 --step-duration 3s --latency-bound \(bound) --decision-timeout 60s 2>/dev/null",
+            timeout: .seconds(300))
+        return try JSONDecoder().decode(Report.self, from: Data(output.utf8))
+    }
+
+    @Test("a bound every probe meets: the rate doubles from the start to the maximum, and the capacity is the maximum")
+    func reachesTheMaximum() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let report = try await search(fleet, bound: "60s")
+        #expect(report.probes.map(\.offered) == [2, 4, 8])
+        #expect(report.probes.allSatisfy { $0.passed }, "\(report.probes)")
+        #expect(report.reachedMaximum)
+        #expect(report.capacity == 8)
+    }
+
+    @Test("a bound no order meets: the first probe fails and there is no capacity")
+    func failsTheFirstProbe() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let report = try await search(fleet, bound: "1ms")
+        #expect(report.probes.count == 1)
+        #expect(report.probes.first?.passed == false)
+        #expect((report.probes.first?.p99Ms ?? 0) > 1, "\(report.probes)")
+        #expect(report.capacity == 0)
+        #expect(!report.reachedMaximum)
+    }
+}
