@@ -235,6 +235,7 @@ let package = Package(
             name: "Ordering",
             dependencies: [
                 "Contracts", "DomainKit", "HTTPRuntime", "Messaging", "OrderingCore", "Postgres", "Redis",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

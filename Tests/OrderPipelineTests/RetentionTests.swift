@@ -100,3 +100,27 @@ struct RetentionTests {
         try await fleet.database.execute("DELETE FROM mailing.mails WHERE customer_id = \(customer)")
     }
 }
+
+/// The order worker's measure of the stock decisions it waits for (`DecisionBacklog`), on the
+/// fleet's database: an order left awaiting for 30 days (older than anything else the tests
+/// make) shows in both gauges' figures, and is gone from them once decided.
+@Suite("Decision backlog", .timeLimit(.minutes(3)))
+struct DecisionBacklogTests {
+    @Test("an open order awaiting its decision for 30 days is counted, and is the oldest; once decided it is not")
+    func measures() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let (customer, id) = ("backlog-\(UUID())", UUID())
+        try await fleet.database.execute("""
+            INSERT INTO ordering.orders (id, customer_id, status, stock, currency, total_minor, created_at)
+            VALUES (\(id), \(customer), 'PENDING', 'awaiting', 'EUR', 0, now() - interval '30 days')
+            """)
+        let backlog = DecisionBacklog(database: fleet.database, logger: PipelineFleet.logger)
+        let before = try await backlog.measure()
+        #expect(before.awaiting >= 1)
+        #expect(before.oldestSeconds >= 30 * 86_400)
+        try await fleet.database.execute("UPDATE ordering.orders SET stock = 'reserved' WHERE id = \(id)")
+        let after = try await backlog.measure()
+        #expect(after.oldestSeconds < 30 * 86_400, "\(after)")
+        try await fleet.database.execute("DELETE FROM ordering.orders WHERE id = \(id)")
+    }
+}

@@ -109,7 +109,8 @@ struct OrderWorkerCommand: AsyncParsableCommand {
             settings: settings, processor: processor, connection: connection, delays: worker.messaging.delays, logger: worker.logger)
         let carts = CartPurge(database: worker.database.primary, lifetime: orders.cartLifetime, interval: .seconds(60), logger: worker.logger)
         let keys = RetentionPurge(database: worker.database.primary, rows: .idempotencyKeys, retention: orders.idempotencyRetention, logger: worker.logger)
-        try await worker.run(kafka, timers, carts, keys, connection)
+        let backlog = DecisionBacklog(database: worker.database.primary, logger: worker.logger)
+        try await worker.run(kafka, timers, carts, keys, backlog, connection)
     }
 }
 
