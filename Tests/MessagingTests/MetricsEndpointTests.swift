@@ -9,7 +9,7 @@ import Testing
 struct MetricsEndpointTests {
     @Test("/metrics shows handled messages, handler durations and the outbox backlog; the health checks answer")
     func exposition() async throws {
-        let port = Int.random(in: 20_000..<60_000)
+        let port = try freeLocalPort()
         let server = ObservabilityServer(host: "127.0.0.1", port: port, logger: ConformanceFixture.logger)
         try await withHarness(.kafka) { harness in
             // The default metrics factory: the Prometheus registry the server bootstrapped.
@@ -45,7 +45,7 @@ struct MetricsEndpointTests {
 
     @Test("emporium relay serves its outbox gauges at /metrics and stops cleanly on SIGTERM")
     func relayProcess() async throws {
-        let port = Int.random(in: 20_000..<60_000)
+        let port = try freeLocalPort()
         let binary = TestDatabase.repositoryRoot.appendingPathComponent(".build/debug/emporium").path
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("emporium-relay-\(port).log")
         defer { try? FileManager.default.removeItem(at: log) }

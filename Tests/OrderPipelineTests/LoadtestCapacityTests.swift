@@ -24,7 +24,7 @@ struct LoadtestCapacityTests {
         let environment = fleet.environment.map { "\($0.key)='\($0.value)'" }.joined(separator: " ")
         let output = try await ChildProcess.shell(
             "env \(environment) '\(PipelineFleet.binary)' loadtest --url '\(fleet.apiURL.absoluteString)' --find-capacity --json "
-                + "--clients 4 --products 3 --start-rate 2 --max-rate 8 --step-duration 3s --latency-bound \(bound) --decision-timeout 60s 2>/dev/null",
+                + "--clients 16 --products 3 --start-rate 2 --max-rate 8 --step-duration 3s --latency-bound \(bound) --decision-timeout 60s 2>/dev/null",
             timeout: .seconds(300))
         return try JSONDecoder().decode(Report.self, from: Data(output.utf8))
     }

@@ -1,8 +1,9 @@
 import Foundation
 
 /// `emporium loadtest --find-capacity`: the highest paced rate at which the pipeline keeps up,
-/// found by probing. A probe offers a rate for a sustained period and passes when every order was
-/// accepted at that pace (at least `keepUp` of it), none failed or stayed undecided, and p99 from
+/// found by probing. A probe offers a rate for a sustained period and passes when the orders were
+/// sent and accepted at that pace (at least `keepUp` of it: `sentPerSecond`), none failed or
+/// stayed undecided, and p99 from
 /// POST to stock decided stayed within the bound. The rate doubles from `start` until a probe
 /// fails (or `maximum` passes), then the interval between the last pass and the first failure is
 /// halved until it is narrower than `precision` of its lower end. Each probe waits for its orders'
@@ -28,9 +29,10 @@ struct CapacitySearch: Sendable {
     func judge(_ report: LoadtestReport, offered rate: Double) -> Probe {
         let errors = report.errors.values.reduce(0, +)
         let p99 = report.latencyMs?.p99
+        let achieved = report.sentPerSecond ?? report.ordersPerSecond
         let passed = errors == 0 && report.unresolved == 0 && report.accepted > 0
-            && report.ordersPerSecond >= keepUp * rate && (p99 ?? .infinity) <= Double(bound.wholeMilliseconds)
-        return Probe(offered: rate, achieved: report.ordersPerSecond, p99Ms: p99, errors: errors, unresolved: report.unresolved, passed: passed)
+            && achieved >= keepUp * rate && (p99 ?? .infinity) <= Double(bound.wholeMilliseconds)
+        return Probe(offered: rate, achieved: achieved, p99Ms: p99, errors: errors, unresolved: report.unresolved, passed: passed)
     }
 
     /// Runs the search with `probe` (a load test at the given rate); the capacity is the highest

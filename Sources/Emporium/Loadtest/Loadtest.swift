@@ -67,6 +67,7 @@ struct Loadtest: Sendable {
 
         progress.enter("orders")
         let start = ContinuousClock.now
+        let startDate = Date()
         let dispenser = OrderDispenser(
             total: options.duration == nil ? options.orders : nil, deadline: options.duration.map { start + $0 }, rate: options.rate, start: start)
         let accepted = await withTaskGroup(of: [Accepted].self) { group in
@@ -84,7 +85,11 @@ struct Loadtest: Sendable {
         return LoadtestReport(
             url: options.endpoint.description, skuPrefix: runID, clients: options.clients, offeredRate: options.rate, products: options.products,
             maximumLines: options.maximumLines, sent: counts.sent, accepted: accepted.count, durationSeconds: sending.seconds,
-            ordersPerSecond: sending > .zero ? Double(accepted.count) / sending.seconds : 0, errors: counts.errors,
+            ordersPerSecond: sending > .zero ? Double(accepted.count) / sending.seconds : 0,
+            sentPerSecond: options.rate.flatMap { rate in
+                accepted.map(\.sentAt).max().map { last in Double(accepted.count) / (last.timeIntervalSince(startDate) + 1 / rate) }
+            },
+            errors: counts.errors,
             reserved: decisions.count(where: { $0.stock == "reserved" }), rejected: decisions.count(where: { $0.stock != "reserved" }),
             unresolved: unresolved, latencyMs: .init(decisions.compactMap(\.latencyMilliseconds)),
             postLatencyMs: .init(accepted.map { $0.roundTrip.seconds * 1000 }), pollErrors: counts.pollErrors)

@@ -16,6 +16,11 @@ struct LoadtestReport: Encodable, Sendable {
     var durationSeconds: Double
     /// accepted / durationSeconds.
     var ordersPerSecond: Double
+    /// Paced runs: the rate the orders were sent at, accepted / (the last accepted POST's send
+    /// time + one interval). On schedule it is the offered rate; clients that fall behind (each
+    /// waits for its POST's answer) make it lower. Unlike `ordersPerSecond` it does not count
+    /// the last answer's round trip, which weighs on a short run.
+    var sentPerSecond: Double?
     /// Failed POSTs by kind: `HTTP <status>` or a transport error's kind.
     var errors: [String: Int]
     /// Accepted orders by the stock decision seen; `unresolved` were still awaiting at the timeout.
