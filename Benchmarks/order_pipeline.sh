@@ -191,6 +191,19 @@ print(json.dumps({"p50_ms": float(p50), "p95_ms": float(p95), "p99_ms": float(p9
     record "order pipeline: emporium loadtest at full speed, $clients clients, $orders orders, fleet of 4 processes (vs pgbench, the same writes per order)" \
         "$(median "${rates[@]}")" "$(median "${tps[@]}")" "orders/s" \
         "$(op_latency "$(median "${p50s[@]}")" "$(median "${p95s[@]}")" "$(median "${p99s[@]}")" "$errors" "$unresolved" "$ROUNDS")"
+    # Messages per order: the outbox rows the fleet wrote for its orders (product.* excluded),
+    # against the 4 pgbench's script writes (order.created, the first timer, stock.reserved, the
+    # confirmation mail). More would mean extra hops or duplicates; the run is shorter than the
+    # first reminder, so each order has its first timer only.
+    local per_order
+    per_order="$(psql -X -q -At -h 127.0.0.1 -U emporium -d "$fleet_db" -c "
+        SELECT json_build_object('messages', (SELECT count(*) FROM messaging.outbox WHERE message_type NOT LIKE 'product.%'),
+            'orders', (SELECT count(*) FROM ordering.orders),
+            'by_type', (SELECT json_object_agg(message_type, n) FROM (SELECT message_type, count(*) AS n FROM messaging.outbox
+                WHERE message_type NOT LIKE 'product.%' GROUP BY 1) t))")"
+    record "order pipeline: messages per order, outbox rows (vs the 4 of pgbench's script)" \
+        "$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d["messages"] / max(d["orders"], 1))' "$per_order")" 4 "msg/order" \
+        "$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(json.dumps({"orders": d["orders"], "by_type": d["by_type"]}))' "$per_order")"
     record "order pipeline: capacity, the highest paced rate with p99 POST -> stock decided <= $bound for $step (emporium loadtest --find-capacity; vs pgbench)" \
         "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["capacity"])' "$capacity")" "$(median "${tps[@]}")" "orders/s" \
         "$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(json.dumps({"bound_ms": d["boundMs"], "probes": len(d["probes"]), "reached_maximum": d["reachedMaximum"]}))' "$capacity")"
