@@ -296,20 +296,11 @@ public final class OutboxRelay: Service, Sendable {
         }
     }
 
-    /// Deletes sent rows past the retention, in chunks. Returns how many went.
+    /// Deletes sent rows past the retention, in batches (``RetentionPurge``). Returns how many went.
     @discardableResult
     public func prune() async throws -> Int {
-        var total = 0
-        while true {
-            let deleted = try await database.execute("""
-                DELETE FROM \(unescaped: settings.table) WHERE id IN (
-                    SELECT id FROM \(unescaped: settings.table)
-                    WHERE sent_at < now() - make_interval(secs => \(Double(settings.retention.wholeMilliseconds) / 1000))
-                    LIMIT 5000)
-                """)
-            total += deleted
-            if deleted < 5000 { return total }
-        }
+        let rows = RetentionPurge.Rows(table: settings.table, timeColumn: "sent_at", name: "sent outbox rows")
+        return try await RetentionPurge(database: database, rows: rows, retention: settings.retention, logger: logger).purgeOnce()
     }
 
     /// Unsent rows (parked ones excluded) and the age of the oldest, in seconds; also recorded in
