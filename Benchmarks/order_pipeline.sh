@@ -59,6 +59,61 @@ op_terminate() {
     done
 }
 
+# Starts a fleet of `roles` (api first among them) with `emporium` on the migrated database
+# `db`, a development Kafka and a RabbitMQ namespace of its own, plus OP_EXTRA_ENV; waits until
+# the API is ready and the Kafka consumers have their partitions. Sets OP_PORT (the API's).
+# Usage: op_fleet_up EMPORIUM DB ROLE...
+OP_EXTRA_ENV=()
+OP_PORT=""
+op_fleet_up() {
+    local emporium="$1" db="$2" db_url replica_url port _
+    shift 2
+    db_url="postgresql://emporium:emporium@127.0.0.1:5432/$db"
+    replica_url="postgresql://emporium:emporium@127.0.0.1:5433/$db"
+    for _ in $(seq 100); do
+        psql -X -q -h 127.0.0.1 -p 5433 -U emporium -d "$db" -c "SELECT 1 FROM ordering.catalog LIMIT 1" >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+
+    # The fleet: a Kafka of its own (a new consumer group on the shared one would start from the
+    # topics' beginning: every earlier run's and test's messages), a namespace of its own.
+    "$emporium" dev kafka --bootstrap-file "$OP_DIR/bootstrap" >"$OP_DIR/kafka.log" 2>&1 &
+    OP_KAFKA_PID=$!
+    for _ in $(seq 100); do [[ -s "$OP_DIR/bootstrap" ]] && break; sleep 0.1; done
+    OP_NAMESPACE="bench-$(date +%Y%m%d%H%M%S)-$$"
+    port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    local fleet_env=(
+        POSTGRES_PRIMARY_URL="$db_url" POSTGRES_REPLICA_URL="$replica_url"
+        KAFKA_BOOTSTRAP_SERVERS="$(tr -d '[:space:]' <"$OP_DIR/bootstrap")" MESSAGING_NAMESPACE="$OP_NAMESPACE"
+        METRICS_PORT=0 API_PORT="$port" API_HOST=127.0.0.1 KAFKA_FETCH_WAIT_MAX=10ms
+        # A few load-test clients stand for many customers: per-client limits would only measure
+        # the limiter refusing them.
+        RATE_LIMIT_WRITE=off RATE_LIMIT_READ=off
+        "${OP_EXTRA_ENV[@]}"
+    )
+    local role
+    for role in "$@"; do
+        # shellcheck disable=SC2086 # the role is the subcommand and its argument
+        env "${fleet_env[@]}" "$emporium" $role >"$OP_DIR/${role// /-}.log" 2>&1 &
+        OP_PIDS+=($!)
+    done
+    op_alive() {
+        local pid
+        for pid in "${OP_PIDS[@]}"; do
+            kill -0 "$pid" 2>/dev/null || { echo "order pipeline: a fleet process exited; see $OP_DIR" >&2; return 1; }
+        done
+    }
+    local ready=""
+    for _ in $(seq 600); do
+        op_alive || return 1
+        curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null && grep -q "partitions assigned" "$OP_DIR/worker-product.log" \
+            && grep -q "partitions assigned" "$OP_DIR/worker-order.log" && { ready=yes; break; }
+        sleep 0.1
+    done
+    [[ -n $ready ]] || { echo "order pipeline: the fleet was not ready in 60 s; see $OP_DIR" >&2; return 1; }
+    OP_PORT="$port"
+}
+
 order_pipeline_bench() {
     local clients="${BENCH_LOADTEST_CLIENTS:-16}" orders="${BENCH_LOADTEST_ORDERS:-2000}" pg_seconds="${BENCH_PGBENCH_SECONDS:-20}"
     local fleet_db=emporium_bench pgbench_db=emporium_bench_pgbench
@@ -86,48 +141,8 @@ SELECT 'PGB-' || i, 'pgbench product ' || i, 250 + i * 370, 'EUR' FROM generate_
 INSERT INTO catalog.stock (sku, available) SELECT sku, 1000000000 FROM catalog.products;
 INSERT INTO ordering.catalog (sku, name, price_minor, currency, version) SELECT sku, name, price_minor, currency, 1 FROM catalog.products;
 SQL
-    db_url="postgresql://emporium:emporium@127.0.0.1:5432/$fleet_db"
-    replica_url="postgresql://emporium:emporium@127.0.0.1:5433/$fleet_db"
-    for _ in $(seq 100); do
-        psql -X -q -h 127.0.0.1 -p 5433 -U emporium -d "$fleet_db" -c "SELECT 1 FROM ordering.catalog LIMIT 1" >/dev/null 2>&1 && break
-        sleep 0.1
-    done
-
-    # The fleet: a Kafka of its own (a new consumer group on the shared one would start from the
-    # topics' beginning: every earlier run's and test's messages), a namespace of its own.
-    "$emporium" dev kafka --bootstrap-file "$OP_DIR/bootstrap" >"$OP_DIR/kafka.log" 2>&1 &
-    OP_KAFKA_PID=$!
-    for _ in $(seq 100); do [[ -s "$OP_DIR/bootstrap" ]] && break; sleep 0.1; done
-    OP_NAMESPACE="bench-$(date +%Y%m%d%H%M%S)-$$"
-    port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-    local fleet_env=(
-        POSTGRES_PRIMARY_URL="$db_url" POSTGRES_REPLICA_URL="$replica_url"
-        KAFKA_BOOTSTRAP_SERVERS="$(tr -d '[:space:]' <"$OP_DIR/bootstrap")" MESSAGING_NAMESPACE="$OP_NAMESPACE"
-        METRICS_PORT=0 API_PORT="$port" API_HOST=127.0.0.1 KAFKA_FETCH_WAIT_MAX=10ms
-        # A few load-test clients stand for many customers: per-client limits would only measure
-        # the limiter refusing them.
-        RATE_LIMIT_WRITE=off RATE_LIMIT_READ=off
-    )
-    local role
-    for role in api relay "worker product" "worker order"; do
-        # shellcheck disable=SC2086 # the role is the subcommand and its argument
-        env "${fleet_env[@]}" "$emporium" $role >"$OP_DIR/${role// /-}.log" 2>&1 &
-        OP_PIDS+=($!)
-    done
-    op_alive() {
-        local pid
-        for pid in "${OP_PIDS[@]}"; do
-            kill -0 "$pid" 2>/dev/null || { echo "order pipeline: a fleet process exited; see $OP_DIR" >&2; return 1; }
-        done
-    }
-    local ready=""
-    for _ in $(seq 600); do
-        op_alive || return 1
-        curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null && grep -q "partitions assigned" "$OP_DIR/worker-product.log" \
-            && grep -q "partitions assigned" "$OP_DIR/worker-order.log" && { ready=yes; break; }
-        sleep 0.1
-    done
-    [[ -n $ready ]] || { echo "order pipeline: the fleet was not ready in 60 s; see $OP_DIR" >&2; return 1; }
+    op_fleet_up "$emporium" "$fleet_db" api relay "worker product" "worker order" || return 1
+    port="$OP_PORT"
     echo "order pipeline: fleet up (api :$port, namespace $OP_NAMESPACE); warming up" >&2
     "$emporium" loadtest --url "http://127.0.0.1:$port" --clients "$clients" --orders 200 --json >/dev/null 2>>"$OP_DIR/loadtest.log"
 
@@ -210,4 +225,61 @@ print(json.dumps({"p50_ms": float(p50), "p95_ms": float(p95), "p99_ms": float(p9
     record "order pipeline: emporium loadtest paced at $pace x pgbench's rate for ${paced_seconds} s (target: ratio >= 0.5 with p99 < 500 ms)" \
         "$(median "${paced_rates[@]}")" "$(median "${tps[@]}")" "orders/s" \
         "$(op_latency "$(median "${paced_p50s[@]}")" "$(median "${paced_p95s[@]}")" "$(median "${paced_p99s[@]}")" "$paced_errors" "$paced_unresolved" "$ROUNDS")"
+}
+
+# Soak: the fleet (with the mail worker) with every retention at its floor, 1 minute, under
+# BENCH_SOAK_RATE (100) orders a second for BENCH_SOAK_MINUTES (6; 0 skips it), counting the
+# tables that grow with every order every 30 s. A pruned table levels off at about the rate times
+# its retention plus the purges' minute; ordering.orders, kept for good, grows throughout. Each
+# table's line compares its largest count in the run's last third with the middle third's (1: it
+# levelled off).
+order_pipeline_soak() {
+    local minutes="${BENCH_SOAK_MINUTES:-6}" rate="${BENCH_SOAK_RATE:-100}" db=emporium_soak emporium sampler
+    ((minutes > 0)) || return 0
+    echo "building emporium (release)..." >&2
+    swift build -c release --product emporium >&2
+    emporium="$(swift build -c release --show-bin-path)/emporium"
+    OP_DIR="$(mktemp -d /tmp/emporium-soak.XXXXXX)"
+    CLEANUPS+=(order_pipeline_stop)
+    echo "soak: logs in $OP_DIR" >&2
+    PGOPTIONS="-c client_min_messages=warning" psql -X -q -h 127.0.0.1 -U postgres -d postgres \
+        -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db OWNER emporium"
+    POSTGRES_PRIMARY_URL="postgresql://emporium:emporium@127.0.0.1:5432/$db" POSTGRES_REPLICA_URL="" \
+        PGOPTIONS="-c client_min_messages=warning" "$emporium" migrate >/dev/null 2>>"$OP_DIR/migrate.log"
+    OP_EXTRA_ENV=(MESSAGING_INBOX_RETENTION=1m ORDER_IDEMPOTENCY_RETENTION=1m OUTBOX_RETENTION=1m MAIL_RETENTION=1m)
+    op_fleet_up "$emporium" "$db" api relay "worker product" "worker order" "worker mail" || return 1
+    OP_EXTRA_ENV=()
+    echo "soak: $rate orders/s for $minutes min (fleet on :$OP_PORT)" >&2
+    # Samples while the orders are being sent (the load test's decision phase after it is not
+    # part of the soak; its polls are cut short too).
+    (
+        for _ in $(seq $((minutes * 2 + 1))); do
+            psql -X -q -At -F ' ' -h 127.0.0.1 -U emporium -d "$db" -c "SELECT extract(epoch FROM now())::bigint,
+                (SELECT count(*) FROM messaging.inbox), (SELECT count(*) FROM ordering.idempotency_keys),
+                (SELECT count(*) FROM messaging.outbox), (SELECT count(*) FROM mailing.mails), (SELECT count(*) FROM ordering.orders)"
+            sleep 30
+        done
+    ) >"$OP_DIR/soak-counts.txt" 2>>"$OP_DIR/soak-sampler.log" &
+    sampler=$!
+    "$emporium" loadtest --url "http://127.0.0.1:$OP_PORT" --clients 64 --rate "$rate" --duration "${minutes}m" --decision-timeout 10s \
+        --json >"$OP_DIR/soak-loadtest.json" 2>>"$OP_DIR/loadtest.log" || echo "soak: the load test failed; see $OP_DIR" >&2
+    wait "$sampler" 2>/dev/null || true
+    order_pipeline_stop
+    local index table column line last middle samples
+    for column in "2 messaging.inbox" "3 ordering.idempotency_keys" "4 messaging.outbox" "5 mailing.mails" "6 ordering.orders (kept)"; do
+        read -r index table <<<"$column"
+        line="$(python3 - "$OP_DIR/soak-counts.txt" "$index" <<'PY'
+import json, sys
+rows = [list(map(int, l.split())) for l in open(sys.argv[1]) if len(l.split()) == 6]
+column = int(sys.argv[2]) - 1
+third = max(len(rows) // 3, 1)
+middle = [r[column] for r in rows[third:2 * third]] or [0]
+last = [r[column] for r in rows[-third:]] or [0]
+print(max(last), max(middle), json.dumps({"samples": [r[column] for r in rows]}))
+PY
+)"
+        read -r last middle samples <<<"$line"
+        record "soak: $table rows, largest in the last third vs the middle third of ${minutes} min at $rate orders/s, retentions 1m (1 = levelled off)" \
+            "$last" "$middle" "rows" "$samples"
+    done
 }

@@ -15,6 +15,9 @@
 #   Orders:   the fleet (api, relay, workers) under `emporium loadtest` vs pgbench doing the same
 #             database writes per order (Benchmarks/order_pipeline.sh; targets: ratio >= 0.5,
 #             p99 POST -> stock decided < 500 ms). BENCH_ONLY=order-pipeline runs only this one.
+#   Soak:     the fleet with every retention at 1 minute under 100 orders/s for 6 minutes: the inbox,
+#             idempotency keys, outbox and mail records level off (BENCH_SOAK_MINUTES, 0 skips it;
+#             BENCH_ONLY=soak runs only this one).
 #
 # Prints a table and appends one JSON object per comparison to bench-results.jsonl:
 #   {"name":..., "ours":..., "reference":..., "unit":..., "ratio":...}   (ratio = ours / reference)
@@ -79,7 +82,7 @@ record() {
 print_table() {
     printf '\n%-90s %12s %12s %8s %7s\n' BENCHMARK OURS REFERENCE UNIT RATIO
     for line in "${ROWS[@]}"; do
-        python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print("%-90s %12.1f %12.1f %8s %7.3f" % (d["name"], d["ours"], d["reference"], d["unit"], d["ratio"]))
+        python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print("%-90s %12.1f %12.1f %8s %7s" % (d["name"], d["ours"], d["reference"], d["unit"], "-" if d["ratio"] is None else "%.3f" % d["ratio"]))
 if "p99_ms" in d: print("    POST -> stock decided: p50 %.1f ms, p95 %.1f ms, p99 %.1f ms (medians of %d rounds); %d errors, %d orders undecided" % (d["p50_ms"], d["p95_ms"], d["p99_ms"], d["rounds"], d["errors"], d["unresolved"]))' "$line"
     done
     echo "appended to $RESULTS (targets: ratio >= 0.8 for Postgres and Redis, >= 0.9 for Kafka and AMQP, >= 0.7 for the inbox, >= 0.5 and p99 < 500 ms for the order pipeline)"
@@ -100,8 +103,11 @@ compare() {
 # shellcheck source=Benchmarks/order_pipeline.sh
 source "$ROOT/Benchmarks/order_pipeline.sh"
 if [[ -n $ONLY ]]; then
-    [[ $ONLY == order-pipeline ]] || { echo "BENCH_ONLY: only order-pipeline can run alone, not $ONLY" >&2; exit 2; }
-    order_pipeline_bench
+    case $ONLY in
+        order-pipeline) order_pipeline_bench ;;
+        soak) order_pipeline_soak ;;
+        *) echo "BENCH_ONLY: order-pipeline or soak can run alone, not $ONLY" >&2; exit 2 ;;
+    esac
     print_table
     exit 0
 fi
@@ -230,5 +236,6 @@ record "messaging consumer with the inbox (vs the same consumer without it)" "$(
 # MARK: Order pipeline
 
 order_pipeline_bench
+order_pipeline_soak
 
 print_table
