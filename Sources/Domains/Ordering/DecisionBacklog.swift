@@ -1,5 +1,6 @@
 import CoreMetrics
 public import Logging
+import Messaging
 public import Postgres
 public import ServiceLifecycle
 
@@ -23,13 +24,12 @@ public struct DecisionBacklog: Service {
     }
 
     public func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+        await repeatUntilShutdown(every: interval) {
             do {
                 try await measure()
             } catch {
                 logger.debug("measuring the decision backlog failed", metadata: ["error": "\(error)"])
             }
-            try? await cancelWhenGracefulShutdown { [interval] in try await Task.sleep(for: interval) }
         }
     }
 

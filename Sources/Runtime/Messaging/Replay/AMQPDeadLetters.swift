@@ -106,12 +106,7 @@ public struct AMQPDeadLetters: Sendable {
         try await deliveries.cancel()
         guard !unsettled.isEmpty else { return }
         for delivery in unsettled { try delivery.nack(requeue: true) }
-        let deadline = ContinuousClock.now + Self.returnTimeout
-        var ready = try await connection.messageCount(queue: queue)
-        while ready < unsettled.count, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(50))
-            ready = try await connection.messageCount(queue: queue)
-        }
+        let ready = try await readyCount(atLeast: unsettled.count, within: Self.returnTimeout)
         if ready < unsettled.count {
             logger.warning("dead letters given back are not all counted as ready yet", metadata: [
                 "amqp.queue": "\(queue)", "amqp.returned": "\(unsettled.count)", "amqp.ready": "\(ready)",
@@ -147,11 +142,17 @@ public struct AMQPDeadLetters: Sendable {
     /// what a command run just before (`list`, `show`, a dry run) left unsettled comes back to
     /// the queue only once the broker has seen that command's connection close.
     private func readyCount() async throws -> Int {
-        let deadline = ContinuousClock.now + .seconds(2)
+        try await readyCount(atLeast: 1, within: .seconds(2))
+    }
+
+    /// The messages ready in the queue, asked again until there are at least `minimum` or
+    /// `timeout` has passed.
+    private func readyCount(atLeast minimum: Int, within timeout: Duration) async throws -> Int {
+        let deadline = ContinuousClock.now + timeout
         while true {
             let count = try await connection.messageCount(queue: queue)
-            if count > 0 || ContinuousClock.now >= deadline { return count }
-            try await Task.sleep(for: .milliseconds(100))
+            if count >= minimum || ContinuousClock.now >= deadline { return count }
+            try await Task.sleep(for: .milliseconds(50))
         }
     }
 }

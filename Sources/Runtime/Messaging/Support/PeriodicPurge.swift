@@ -15,14 +15,22 @@ public protocol PeriodicPurge: Service {
 
 extension PeriodicPurge {
     public func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+        await repeatUntilShutdown(every: interval) {
             do {
                 let count = try await purgeOnce()
                 if count > 0 { logger.info("purged \(purged)", metadata: ["purge.count": "\(count)"]) }
             } catch {
                 logger.warning("purging \(purged) failed; trying again later", metadata: ["error": "\(error)"])
             }
-            try? await cancelWhenGracefulShutdown { [interval] in try await Task.sleep(for: interval) }
         }
+    }
+}
+
+/// Runs `body`, then waits `interval`, again and again until graceful shutdown or cancellation
+/// (a shutdown ends the wait at once).
+public func repeatUntilShutdown(every interval: Duration, _ body: () async -> Void) async {
+    while !Task.isShuttingDownGracefully && !Task.isCancelled {
+        await body()
+        try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
     }
 }

@@ -12,9 +12,7 @@ extension PGConnectionHandle {
         // Each statement runs by name, prepared on its first use on this connection (a round trip
         // then, none after), as `execute` does; past the cache's limit, unnamed.
         let names = try queries.map { try preparedName(for: $0) }
-        let held = try takeDeferredStatements()
-        let results = try pipeline(held.queries + queries, preparedNames: held.names + names, leadingStatement: takeDeferredBegin())
-        return Array(results.dropFirst(held.queries.count))
+        return try pipelineAfterHeld(queries, preparedNames: names)
     }
 
     /// Sends `leadingStatement` (a BEGIN), then the queries, then one sync; returns the queries' results.

@@ -102,12 +102,8 @@ final class PGConnectionHandle {
     func execute(_ query: PostgresQuery) throws -> PostgresRows {
         try Self.checkParameters(query)
         let name = try preparedName(for: query)
-        if !deferredStatements.isEmpty {
-            let held = try takeDeferredStatements()
-            return try pipeline(held.queries + [query], preparedNames: held.names + [name], leadingStatement: takeDeferredBegin()).last!
-        }
-        if let begin = takeDeferredBegin() {
-            return try pipeline([query], preparedNames: [name], leadingStatement: begin)[0]
+        if deferredBegin != nil || !deferredStatements.isEmpty {
+            return try pipelineAfterHeld([query], preparedNames: [name])[0]
         }
         do {
             return try run(query, preparedName: name)
@@ -205,11 +201,14 @@ final class PGConnectionHandle {
         deferredStatements.append(query)
     }
 
-    /// The held statements and their prepared names.
-    func takeDeferredStatements() throws -> (queries: [PostgresQuery], names: [String?]) {
-        let queries = deferredStatements
+    /// Sends a deferred BEGIN and the held statements, then `queries`, in one pipeline; returns
+    /// the results of `queries`.
+    func pipelineAfterHeld(_ queries: [PostgresQuery], preparedNames: [String?]) throws -> [PostgresRows] {
+        let held = deferredStatements
         deferredStatements = []
-        return (queries, try queries.map { try preparedName(for: $0, prepareIfNew: false) })
+        let heldNames = try held.map { try preparedName(for: $0, prepareIfNew: false) }
+        let results = try pipeline(held + queries, preparedNames: heldNames + preparedNames, leadingStatement: takeDeferredBegin())
+        return Array(results.dropFirst(held.count))
     }
 
     /// COMMIT, or nothing if the transaction never sent a statement. A transaction an earlier
@@ -218,9 +217,8 @@ final class PGConnectionHandle {
     /// transaction is rolled back and its error thrown.
     func commit() throws {
         if !deferredStatements.isEmpty, PQtransactionStatus(connection) != PQTRANS_INERROR {
-            let held = try takeDeferredStatements()
             do {
-                _ = try pipeline(held.queries + [PostgresQuery("COMMIT")], preparedNames: held.names + [nil], leadingStatement: takeDeferredBegin())
+                _ = try pipelineAfterHeld([PostgresQuery("COMMIT")], preparedNames: [nil])
             } catch {
                 if PQtransactionStatus(connection) != PQTRANS_IDLE { _ = try? execute(PostgresQuery("ROLLBACK")) }
                 throw error
@@ -246,10 +244,7 @@ final class PGConnectionHandle {
 
     /// Runs SQL text that may hold several statements and no parameters (migrations).
     func executeScript(_ sql: String) throws {
-        if !deferredStatements.isEmpty {
-            let held = try takeDeferredStatements()
-            _ = try pipeline(held.queries, preparedNames: held.names, leadingStatement: takeDeferredBegin())
-        }
+        if !deferredStatements.isEmpty { _ = try pipelineAfterHeld([], preparedNames: []) }
         if let begin = takeDeferredBegin() { _ = try execute(PostgresQuery(begin)) }
         // PQexec returns the last statement's result; an error stops the script there.
         try consume(PQexec(connection, sql), sql: sql)
