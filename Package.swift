@@ -41,6 +41,8 @@ let package = Package(
         // gRPC exporter is left out (trait), which keeps grpc-swift out of the build.
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.3.1"),
         .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0", traits: ["OTLPHTTP"]),
+        // Settings: the environment and secret files through one reader (no file formats needed).
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0", traits: []),
     ],
     targets: [
         // MARK: - C modules
@@ -328,6 +330,7 @@ let package = Package(
                 "SMTP",
                 "Sodium",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

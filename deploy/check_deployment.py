@@ -7,7 +7,9 @@ Groups of checks (--only picks some; all by default):
 
 - dockerfile: the Dockerfile through hadolint (deploy/.hadolint.yaml).  [--tools]
 - k8s: the Kubernetes manifests through kubernetes-validate --strict, and the kustomization's
-  list: every manifest but the *.example.yaml ones, which are never applied.  [--tools]
+  list: every manifest but the *.example.yaml ones, which are never applied; every Emporium
+  container reads the Secret as files (mounted at the ConfigMap's EMPORIUM_SECRETS_DIR), never as
+  environment variables.  [--tools]
 - compose: `docker-compose config -q` (Debian's docker-compose parses without an engine), with the
   variables of compose/.env.example; every published port bound to 127.0.0.1 (or to
   ${EMPORIUM_BIND_ADDRESS:-127.0.0.1}); every image with an exact version tag, never `latest`;
@@ -150,6 +152,46 @@ def check_k8s(tools: str) -> None:
         problems.append(f"kustomization.yaml lists what is not an applicable manifest in the folder: {relative(listed - applied)}")
     if applied - listed:
         problems.append(f"kustomization.yaml does not list {relative(applied - listed)}")
+    check_secret_files()
+
+
+def pod_templates():
+    """(where, pod spec) of every Deployment, Job and CronJob, and the ConfigMap's data."""
+    pods, config = [], {}
+    for path in kubernetes_resources():
+        for document in yaml.safe_load_all(open(path)):
+            if not document:
+                continue
+            kind, name = document.get("kind"), document.get("metadata", {}).get("name")
+            if kind == "ConfigMap" and name == "emporium-config":
+                config = document.get("data", {})
+            spec = document.get("spec", {})
+            template = spec.get("jobTemplate", {}).get("spec", spec).get("template", {})
+            if template.get("spec"):
+                pods.append((f"{os.path.relpath(path, ROOT)} {kind}/{name}", template["spec"]))
+    return pods, config
+
+
+def check_secret_files() -> None:
+    """Secrets reach the roles as files: out of the environment, which child processes inherit
+    and /proc/<pid>/environ shows."""
+    pods, config = pod_templates()
+    folder = config.get("EMPORIUM_SECRETS_DIR")
+    if not folder:
+        problems.append("deploy/k8s/configmap.yaml: EMPORIUM_SECRETS_DIR is not set (where the pods mount emporium-secrets)")
+        return
+    for where, pod in pods:
+        secret_volumes = {volume["name"] for volume in pod.get("volumes", []) if (volume.get("secret") or {}).get("secretName") == "emporium-secrets"}
+        for container in pod.get("initContainers", []) + pod.get("containers", []):
+            if not str(container.get("image", "")).startswith("emporium"):
+                continue
+            at = f"{where} container {container.get('name')}"
+            if any((item.get("secretRef") or {}).get("name") == "emporium-secrets" for item in container.get("envFrom", [])):
+                problems.append(f"{at} takes emporium-secrets as environment variables: mount it at {folder} instead")
+            if any("secretKeyRef" in (item.get("valueFrom") or {}) for item in container.get("env", [])):
+                problems.append(f"{at} takes a secret as an environment variable: mount it at {folder} instead")
+            if not any(mount.get("name") in secret_volumes and mount.get("mountPath") == folder for mount in container.get("volumeMounts", [])):
+                problems.append(f"{at} does not mount emporium-secrets at {folder} (EMPORIUM_SECRETS_DIR)")
 
 
 LOOPBACK = {"127.0.0.1", "::1", "[::1]"}

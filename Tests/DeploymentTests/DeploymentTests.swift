@@ -51,14 +51,38 @@ struct DeploymentTests {
         #expect(output.contains("exit=1") && output.contains("API_PROT"), "\(output)")
     }
 
-    @Test("the configuration reference (docs/configuration.md) names every key the binary reads")
-    func referenceNamesEveryKey() async throws {
+    @Test("the configuration reference's tables (docs/configuration.md) are the declared keys, and a stale one is caught")
+    func referenceTablesAreTheDeclaredKeys() async throws {
         let keys = try await ChildProcess.shell("'\(Self.binary)' config keys --names-only", timeout: .seconds(30))
             .split(whereSeparator: \.isNewline).map(String.init)
         #expect(keys.count > 40)
         let reference = try String(contentsOf: Self.root.appendingPathComponent("docs/configuration.md"), encoding: .utf8)
-        let missing = keys.filter { !reference.contains("`\($0)`") }
-        #expect(missing.isEmpty, "not in docs/configuration.md: \(missing)")
+        let missing = keys.filter { !reference.contains("| `\($0)`") }
+        #expect(missing.isEmpty, "not in docs/configuration.md's tables: \(missing)")
+        let check = try await ChildProcess.shell(
+            "'\(Self.binary)' config docs --check '\(Self.root.path)/docs/configuration.md' 2>&1; echo \"exit=$?\"", timeout: .seconds(30))
+        #expect(check.contains("exit=0"), "\(check)")
+
+        // A copy with one default edited by hand is refused, and rewritten from the declarations.
+        let scratch = try Self.scratchCopy([("docs/configuration.md", "| `POSTGRES_POOL_SIZE` | `10` |", "| `POSTGRES_POOL_SIZE` | `12` |")])
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let stale = scratch.appendingPathComponent("docs/configuration.md").path
+        let refused = try await ChildProcess.shell("'\(Self.binary)' config docs --check '\(stale)' 2>&1; echo \"exit=$?\"", timeout: .seconds(30))
+        #expect(refused.contains("exit=1") && refused.contains("differs from the declared keys"), "\(refused)")
+        let rewritten = try await ChildProcess.shell(
+            "'\(Self.binary)' config docs '\(stale)' && cmp '\(stale)' '\(Self.root.path)/docs/configuration.md'; echo \"exit=$?\"", timeout: .seconds(30))
+        #expect(rewritten.contains("exit=0"), "\(rewritten)")
+    }
+
+    @Test("a Kubernetes container that takes the Secret as environment variables is caught")
+    func secretAsEnvironmentIsCaught() async throws {
+        let scratch = try Self.scratchCopy([(
+            "deploy/k8s/relay.yaml", "                name: emporium-config\n",
+            "                name: emporium-config\n            - secretRef:\n                name: emporium-secrets\n"
+        )])
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let output = try await Self.checkDeployment(in: scratch, "--tools '\(Self.state)/venv/bin' --only k8s")
+        #expect(output.contains("exit=1") && output.contains("relay.yaml") && output.contains("takes emporium-secrets as environment variables"), "\(output)")
     }
 
     @Test("the README is a front page, and every link in it and in docs/ resolves inside the repository")

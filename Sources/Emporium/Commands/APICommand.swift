@@ -23,7 +23,7 @@ struct APICommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = Logger(label: "emporium.api")
-        let environment = Environment()
+        let environment = try Environment()
         try environment.refusePlaceholderSecrets()
         let settings = try APISettings(environment: environment)
         let databases = try DatabaseSettings(environment: environment)

@@ -14,7 +14,7 @@ struct MigrateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = Logger(label: "emporium.migrate")
-        let environment = Environment()
+        let environment = try Environment()
         try environment.refusePlaceholderSecrets()
         let settings = try DatabaseSettings(environment: environment)
         let directory = self.directory ?? settings.migrationsDirectory

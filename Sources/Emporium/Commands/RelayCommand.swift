@@ -17,7 +17,7 @@ struct RelayCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = Logger(label: "emporium.relay")
-        let environment = Environment()
+        let environment = try Environment()
         try environment.refusePlaceholderSecrets()
         let database = try DatabaseSettings(environment: environment)
         let messaging = try MessagingSettings(environment: environment)

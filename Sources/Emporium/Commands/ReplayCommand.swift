@@ -99,7 +99,7 @@ struct DeadLetterTool {
         var logger = Logger(label: "emporium.replay")
         logger.logLevel = .warning
         self.logger = logger
-        messaging = try MessagingSettings(environment: Environment())
+        messaging = try MessagingSettings(environment: try Environment())
     }
 
     func read() async throws -> [DeadLetter] {

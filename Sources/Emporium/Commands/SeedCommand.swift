@@ -29,7 +29,7 @@ struct SeedCommand: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "emporium.seed")
         logger.logLevel = .warning
-        let environment = Environment()
+        let environment = try Environment()
         try environment.refusePlaceholderSecrets()
         let settings = try DatabaseSettings(environment: environment)
         let auth = try AuthSettings(environment: environment, namespace: "seed")

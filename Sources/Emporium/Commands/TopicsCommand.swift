@@ -117,7 +117,7 @@ struct TopicsCommand: AsyncParsableCommand {
     static func connect(wait: String) throws -> (producer: KafkaProducer, patience: Duration, servers: String) {
         var logger = Logger(label: "emporium.topics")
         logger.logLevel = .error
-        let environment = Environment()
+        let environment = try Environment()
         try environment.refusePlaceholderSecrets()
         let messaging = try MessagingSettings(environment: environment)
         guard let patience = AMQPDelays.parseDuration(wait) else { throw ValidationError("--wait: expected a duration such as 2m, got \"\(wait)\"") }

@@ -32,7 +32,7 @@ struct AuthWorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let worker = try WorkerProcess(name: "worker-auth", defaultMetricsPort: 9401)
-        let auth = try AuthSettings(environment: Environment(), namespace: worker.messaging.namespace)
+        let auth = try AuthSettings(environment: worker.environment, namespace: worker.messaging.namespace)
         let processor = worker.processor(AccountLifecycle.handlers(policy: auth.policy))
         let kafka = try worker.kafkaConsumer(topics: [Destinations.userTopic], processor: processor)
         let settings = AMQPMessageConsumerSettings(queue: worker.messaging.named("auth"), routingKeys: [Destinations.codeExpiryKey])
@@ -53,7 +53,7 @@ struct MailWorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let worker = try WorkerProcess(name: "worker-mail", defaultMetricsPort: 9404)
-        let mail = try MailSettings(environment: Environment())
+        let mail = try MailSettings(environment: worker.environment)
         let delivery = try MailDelivery(
             sender: SMTPClient(configuration: mail.smtp, logger: worker.logger), database: worker.database.primary, retry: mail.retry)
         let events = try worker.kafkaConsumer(topics: [Destinations.userTopic, Destinations.orderTopic], handlers: MailDelivery.eventHandlers)
@@ -93,7 +93,7 @@ struct OrderWorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let worker = try WorkerProcess(name: "worker-order", defaultMetricsPort: 9403)
-        let orders = try OrderSettings(environment: Environment())
+        let orders = try OrderSettings(environment: worker.environment)
         let processor = worker.processor(OrderLifecycle.handlers(timings: orders.timings))
         let kafka = try worker.kafkaConsumer(topics: [Destinations.productTopic, Destinations.orderTopic], processor: processor)
         // The mail worker's queue is declared here too, so mail commands have somewhere to wait
@@ -125,11 +125,13 @@ struct WorkerProcess {
     let producer: KafkaProducer
     let shutdown: ShutdownSettings
     let defaultMetricsPort: Int
+    /// The settings as read at start, for the role's own (``AuthSettings``, ``OrderSettings``, ...).
+    let environment: Environment
 
     init(name: String, defaultMetricsPort: Int) throws {
         logger = Logger(label: "emporium.\(name)")
         self.name = name
-        let environment = Environment()
+        environment = try Environment()
         try environment.refusePlaceholderSecrets()
         let databases = try DatabaseSettings(environment: environment)
         messaging = try MessagingSettings(environment: environment)

@@ -1,21 +1,8 @@
 import Gateway
 import Messaging
 
-/// The HTTP gateway.
-///
-/// Keys: `API_HOST` (`127.0.0.1`), `API_PORT` (`8080`; 0 picks a free port, logged at start),
-/// `RATE_LIMIT_AUTH` (`20/1m`: `/auth/*` requests per client), `RATE_LIMIT_WRITE` (`120/1m`:
-/// other non-GET requests), `RATE_LIMIT_READ` (`600/1m`: GET and HEAD); each `<count>/<window>`
-/// or `off`. The client is the token's account, else the peer's address; counts live in Redis,
-/// so the limits hold across replicas. `API_TRUSTED_PROXIES` (none): comma-separated networks
-/// (CIDR) of the reverse proxies in front of the API; only from those peers is `X-Forwarded-For`
-/// believed, and the client is its right-most address that is not a trusted proxy.
-/// `API_IDLE_TIMEOUT` (`30s`): a connection with no request in progress, or whose request head
-/// has not arrived in full, is closed after this (slow or idle clients hold no connection for
-/// ever). `API_MAX_CONNECTIONS` (`1024`): past this many open connections new ones wait in the
-/// listen backlog until some close. `API_OBSERVABILITY_PORT` (unset): when set, `/metrics` and
-/// `/health/*` are served on this port (of `API_HOST`) instead of the API's, so that they need
-/// not be public with it; 0 picks a free port.
+/// The HTTP gateway. Keys: ``APIKeys``. A client is the token's account, else the peer's
+/// address; rate-limit counts live in Redis, so the limits hold across replicas.
 struct APISettings: Sendable {
     var host: String
     var port: Int
@@ -26,24 +13,53 @@ struct APISettings: Sendable {
     var trustedProxies: TrustedProxies
 
     init(environment: Environment) throws {
-        host = environment.string("API_HOST", default: "127.0.0.1")
-        port = try environment.integer("API_PORT", default: 8080, range: 0...65535)
-        idleTimeout = try environment.duration("API_IDLE_TIMEOUT", default: .seconds(30))
-        guard idleTimeout >= .seconds(1) else { throw ConfigurationError(key: "API_IDLE_TIMEOUT", message: "must be at least 1s") }
-        maximumConnections = try environment.integer("API_MAX_CONNECTIONS", default: 1024, range: 1...1_000_000)
-        observabilityPort = environment.optionalString("API_OBSERVABILITY_PORT") == nil
-            ? nil : try environment.integer("API_OBSERVABILITY_PORT", default: 0, range: 0...65535)
-        trustedProxies = try environment.parse("API_TRUSTED_PROXIES", default: "") { try TrustedProxies($0) }
-        rateLimits = [:]
-        let defaults: [RateLimiter.RouteClass: String] = [.auth: "20/1m", .write: "120/1m", .read: "600/1m"]
-        for routeClass in RateLimiter.RouteClass.all {
-            let key = "RATE_LIMIT_\(routeClass.name.uppercased())"
-            let text = environment.string(key, default: defaults[routeClass]!)
-            if text == "off" { continue }
+        let keys = APIKeys()
+        host = try environment.value(keys.host)
+        port = try environment.value(keys.port)
+        idleTimeout = try environment.value(keys.idleTimeout)
+        maximumConnections = try environment.value(keys.maximumConnections)
+        observabilityPort = try environment.value(keys.observabilityPort)
+        trustedProxies = try environment.value(keys.trustedProxies)
+        let limits: [RateLimiter.RouteClass: Setting<RateLimiter.Rule?>] = [.auth: keys.authLimit, .write: keys.writeLimit, .read: keys.readLimit]
+        rateLimits = try limits.compactMapValues { try environment.value($0) }
+    }
+}
+
+struct APIKeys: SettingGroup {
+    var title: String { "API" }
+
+    let host = Setting.text("API_HOST", default: "127.0.0.1", meaning: "the API's address")
+    let port = Setting.integer("API_PORT", default: 8080, in: 0...65535, meaning: "`0` picks a free port, logged at start")
+    let idleTimeout = Setting.duration(
+        "API_IDLE_TIMEOUT", default: .seconds(30), atLeast: .seconds(1),
+        meaning: "a connection with no request in progress, or whose request head has not fully arrived, is closed after this "
+            + "(slowloris holds nothing)")
+    let maximumConnections = Setting.integer(
+        "API_MAX_CONNECTIONS", default: 1024, in: 1...1_000_000,
+        meaning: "open connections at most per API process; more wait in the listen backlog until some close")
+    let observabilityPort = Setting.optionalInteger(
+        "API_OBSERVABILITY_PORT", in: 0...65535, defaultText: "(none: `/metrics` and `/health/*` are served with the API)",
+        meaning: "set, `/metrics` and `/health/*` are served on this port of `API_HOST` only (`0` picks a free one, logged), so "
+            + "that a proxy need not hide them from the public")
+    let trustedProxies = Setting<TrustedProxies>.parsed(
+        "API_TRUSTED_PROXIES", default: "", shownAs: "(none: `X-Forwarded-For` is ignored and the client is the connection's peer)",
+        meaning: "comma-separated networks in CIDR notation or single addresses, IPv4 or IPv6 (`10.0.0.0/8, 192.168.1.7, fd00::/8`): "
+            + "the reverse proxies or ingress in front of the API. `X-Forwarded-For` is believed only on requests from a peer in "
+            + "them, and the client is its right-most address that is not a trusted proxy, so a client cannot choose the address "
+            + "its rate limits and login throttling count against"
+    ) { text, _ in try TrustedProxies(text) }
+    let authLimit = Self.rateLimit("RATE_LIMIT_AUTH", default: "20/1m", meaning: "requests per client for `/auth/*`")
+    let writeLimit = Self.rateLimit("RATE_LIMIT_WRITE", default: "120/1m", meaning: "requests per client for other non-GET requests")
+    let readLimit = Self.rateLimit("RATE_LIMIT_READ", default: "600/1m", meaning: "GET and HEAD requests per client")
+
+    /// `<count>/<window>`, or `off`.
+    private static func rateLimit(_ name: String, default defaultText: String, meaning: String) -> Setting<RateLimiter.Rule?> {
+        .parsed(name, default: defaultText, meaning: meaning + "; `off` disables it") { text, _ in
+            if text == "off" { return nil }
             guard let rule = RateLimiter.Rule(text, parseDuration: AMQPDelays.parseDuration) else {
-                throw ConfigurationError(key: key, message: "expected <count>/<window> such as 20/1m, or off, got \"\(text)\"")
+                throw SettingProblem.expected("<count>/<window> such as 20/1m, or off")
             }
-            rateLimits[routeClass] = rule
+            return rule
         }
     }
 }

@@ -2,22 +2,7 @@ import Auth
 import Foundation
 import Sodium
 
-/// Accounts and tokens.
-///
-/// Keys: `AUTH_JWT_SECRET` (required by `api`: the HS256 key, at least 32 bytes),
-/// `AUTH_JWT_ISSUER` (`emporium`), `AUTH_JWT_AUDIENCE` (`emporium-api`), `AUTH_ACCESS_TOKEN_TTL`
-/// (`15m`), `AUTH_REFRESH_TOKEN_TTL` (`30d`), `AUTH_SESSION_MAX_LIFETIME` (`90d` after the login,
-/// however often refreshed), `AUTH_REFRESH_REUSE_GRACE` (`10s`: a spent refresh token its own
-/// client presents again within it gets another successor instead of revoking the session),
-/// `AUTH_CODE_TTL` (`10m`: a verification code's
-/// lifetime), `AUTH_CODE_ATTEMPTS` (5 wrong codes void it), `AUTH_CODE_MAX_FAILURES` (20 wrong codes
-/// a day for one address, across codes), `AUTH_RESEND_COOLDOWN` (`1m`, doubling with each resend
-/// of the day up to `AUTH_RESEND_COOLDOWN_MAX`, `1h`),
-/// `AUTH_LOGIN_MAX_FAILURES_ACCOUNT` (5) and `AUTH_LOGIN_MAX_FAILURES_CLIENT` (20) within
-/// `AUTH_LOGIN_WINDOW` (`15m`), `AUTH_UNVERIFIED_TTL` (`7d`: unverified accounts are purged after
-/// it), `AUTH_PURGE_INTERVAL` (`1m`), `AUTH_PASSWORD_COST` (`interactive`: argon2id with 64 MiB;
-/// `minimum` only for tests), `AUTH_ADMIN_EMAIL` and `AUTH_ADMIN_PASSWORD` (an admin account
-/// created at start when both are set and the address is free).
+/// Accounts and tokens. Keys: ``AuthKeys``; their defaults are ``AuthPolicy``'s.
 struct AuthSettings: Sendable {
     var policy: AuthPolicy
     var purgeInterval: Duration
@@ -25,67 +10,107 @@ struct AuthSettings: Sendable {
     var admin: (email: String, password: String)?
 
     init(environment: Environment, namespace: String) throws {
+        let keys = AuthKeys()
         var policy = AuthPolicy()
-        policy.codeLifetime = try environment.duration("AUTH_CODE_TTL", default: policy.codeLifetime)
-        policy.codeAttempts = try environment.integer("AUTH_CODE_ATTEMPTS", default: policy.codeAttempts, range: 1...100)
-        policy.codeFailuresPerDay = try environment.integer("AUTH_CODE_MAX_FAILURES", default: policy.codeFailuresPerDay, range: 1...10_000)
-        policy.resendCooldown = try environment.duration("AUTH_RESEND_COOLDOWN", default: policy.resendCooldown)
-        policy.resendCooldownMaximum = try environment.duration("AUTH_RESEND_COOLDOWN_MAX", default: policy.resendCooldownMaximum)
-        policy.refreshLifetime = try environment.duration("AUTH_REFRESH_TOKEN_TTL", default: policy.refreshLifetime)
-        policy.sessionLifetime = try environment.duration("AUTH_SESSION_MAX_LIFETIME", default: policy.sessionLifetime)
-        policy.refreshReuseGrace = try environment.duration("AUTH_REFRESH_REUSE_GRACE", default: policy.refreshReuseGrace)
-        if policy.refreshReuseGrace > .seconds(60) {
-            throw ConfigurationError(key: "AUTH_REFRESH_REUSE_GRACE", message: "at most 1m: a longer window lets a stolen token be used alongside")
-        }
-        policy.loginFailuresPerAccountClient = try environment.integer(
-            "AUTH_LOGIN_MAX_FAILURES_ACCOUNT", default: policy.loginFailuresPerAccountClient, range: 1...10_000)
-        policy.loginFailuresPerClient = try environment.integer(
-            "AUTH_LOGIN_MAX_FAILURES_CLIENT", default: policy.loginFailuresPerClient, range: 1...1_000_000)
-        policy.loginWindow = try environment.duration("AUTH_LOGIN_WINDOW", default: policy.loginWindow)
-        policy.unverifiedLifetime = try environment.duration("AUTH_UNVERIFIED_TTL", default: policy.unverifiedLifetime)
+        policy.codeLifetime = try environment.value(keys.codeLifetime)
+        policy.codeAttempts = try environment.value(keys.codeAttempts)
+        policy.codeFailuresPerDay = try environment.value(keys.codeFailuresPerDay)
+        policy.resendCooldown = try environment.value(keys.resendCooldown)
+        policy.resendCooldownMaximum = try environment.value(keys.resendCooldownMaximum)
+        policy.refreshLifetime = try environment.value(keys.refreshLifetime)
+        policy.sessionLifetime = try environment.value(keys.sessionLifetime)
+        policy.refreshReuseGrace = try environment.value(keys.refreshReuseGrace)
+        policy.loginFailuresPerAccountClient = try environment.value(keys.loginFailuresPerAccountClient)
+        policy.loginFailuresPerClient = try environment.value(keys.loginFailuresPerClient)
+        policy.loginWindow = try environment.value(keys.loginWindow)
+        policy.unverifiedLifetime = try environment.value(keys.unverifiedLifetime)
         policy.redisPrefix = namespace
-        for (key, value) in [
-            ("AUTH_CODE_TTL", policy.codeLifetime), ("AUTH_REFRESH_TOKEN_TTL", policy.refreshLifetime),
-            ("AUTH_SESSION_MAX_LIFETIME", policy.sessionLifetime),
-            ("AUTH_LOGIN_WINDOW", policy.loginWindow), ("AUTH_RESEND_COOLDOWN", policy.resendCooldown),
-            ("AUTH_RESEND_COOLDOWN_MAX", policy.resendCooldownMaximum),
-        ] where value < .seconds(1) {
-            throw ConfigurationError(key: key, message: "must be at least 1s")
-        }
         self.policy = policy
-        purgeInterval = try environment.duration("AUTH_PURGE_INTERVAL", default: .seconds(60))
-        if purgeInterval < .milliseconds(100) { throw ConfigurationError(key: "AUTH_PURGE_INTERVAL", message: "must be at least 100ms") }
-        passwordCost = try environment.parse("AUTH_PASSWORD_COST", default: "interactive") { text in
-            switch text {
-            case "interactive": return PasswordHasher.Cost.interactive
-            case "minimum": return PasswordHasher.Cost.minimum
-            default: throw ConfigurationError(key: "AUTH_PASSWORD_COST", message: "expected interactive or minimum, got \"\(text)\"")
-            }
-        }
-        switch (environment.optionalString("AUTH_ADMIN_EMAIL"), environment.optionalString("AUTH_ADMIN_PASSWORD")) {
+        purgeInterval = try environment.value(keys.purgeInterval)
+        passwordCost = try environment.value(keys.passwordCost)
+        switch (try environment.value(keys.adminEmail), try environment.value(keys.adminPassword)) {
         case (nil, nil): admin = nil
         case (let email?, let password?):
-            guard email.contains("@") else { throw ConfigurationError(key: "AUTH_ADMIN_EMAIL", message: "not an e-mail address") }
-            guard password.count >= 10 else { throw ConfigurationError(key: "AUTH_ADMIN_PASSWORD", message: "at least 10 characters") }
+            guard email.contains("@") else { throw ConfigurationError(key: keys.adminEmail.name, message: "not an e-mail address") }
+            guard password.count >= 10 else { throw ConfigurationError(key: keys.adminPassword.name, message: "at least 10 characters") }
             admin = (email, password)
-        case (nil, _): throw ConfigurationError(key: "AUTH_ADMIN_EMAIL", message: "needed with AUTH_ADMIN_PASSWORD")
-        case (_, nil): throw ConfigurationError(key: "AUTH_ADMIN_PASSWORD", message: "needed with AUTH_ADMIN_EMAIL")
+        case (nil, _): throw ConfigurationError(key: keys.adminEmail.name, message: "needed with \(keys.adminPassword.name)")
+        case (_, nil): throw ConfigurationError(key: keys.adminPassword.name, message: "needed with \(keys.adminEmail.name)")
         }
     }
 
     /// The token settings; only the API signs and checks tokens, so only it needs the secret.
     static func tokens(environment: Environment) throws -> AccessTokens.Settings {
-        guard let secret = environment.optionalString("AUTH_JWT_SECRET") else {
-            throw ConfigurationError(key: "AUTH_JWT_SECRET", message: "required: the key that signs access tokens (at least 32 bytes)")
+        let keys = AuthKeys()
+        guard let secret = try environment.value(keys.jwtSecret) else {
+            throw ConfigurationError(key: keys.jwtSecret.name, message: "required: the key that signs access tokens (at least 32 bytes)")
         }
         guard secret.utf8.count >= AccessTokens.Settings.minimumSecretLength else {
             throw ConfigurationError(
-                key: "AUTH_JWT_SECRET", message: "must be at least \(AccessTokens.Settings.minimumSecretLength) bytes, got \(secret.utf8.count)")
+                key: keys.jwtSecret.name, message: "must be at least \(AccessTokens.Settings.minimumSecretLength) bytes, got \(secret.utf8.count)")
         }
-        let lifetime = try environment.duration("AUTH_ACCESS_TOKEN_TTL", default: .seconds(900))
-        guard lifetime >= .seconds(1) else { throw ConfigurationError(key: "AUTH_ACCESS_TOKEN_TTL", message: "must be at least 1s") }
         return AccessTokens.Settings(
-            secret: Array(secret.utf8), issuer: environment.string("AUTH_JWT_ISSUER", default: "emporium"),
-            audience: environment.string("AUTH_JWT_AUDIENCE", default: "emporium-api"), lifetime: lifetime)
+            secret: Array(secret.utf8), issuer: try environment.value(keys.jwtIssuer), audience: try environment.value(keys.jwtAudience),
+            lifetime: try environment.value(keys.accessTokenLifetime))
     }
+}
+
+struct AuthKeys: SettingGroup {
+    var title: String { "Accounts" }
+    private static let policy = AuthPolicy()
+
+    let jwtSecret = Setting.optionalText(
+        "AUTH_JWT_SECRET", defaultText: "(required by api and loadtest)", secrecy: .whole,
+        meaning: "the HS256 key of access tokens, at least 32 bytes. `make run` generates one into `.local/secrets.env`")
+    let jwtIssuer = Setting.text("AUTH_JWT_ISSUER", default: "emporium", meaning: "set in tokens, checked on every request")
+    let jwtAudience = Setting.text("AUTH_JWT_AUDIENCE", default: "emporium-api", meaning: "set in tokens, checked on every request")
+    let accessTokenLifetime = Setting.duration(
+        "AUTH_ACCESS_TOKEN_TTL", default: .seconds(900), atLeast: .seconds(1), meaning: "an access token's lifetime")
+    let refreshLifetime = Setting.duration(
+        "AUTH_REFRESH_TOKEN_TTL", default: policy.refreshLifetime, atLeast: .seconds(1), meaning: "a refresh token's lifetime")
+    let sessionLifetime = Setting.duration(
+        "AUTH_SESSION_MAX_LIFETIME", default: policy.sessionLifetime, atLeast: .seconds(1),
+        meaning: "a session (a login and every refresh after it) ends this long after the login, however often it is refreshed")
+    let refreshReuseGrace = Setting.duration(
+        "AUTH_REFRESH_REUSE_GRACE", default: policy.refreshReuseGrace, atMost: .seconds(60),
+        because: "a longer window lets a stolen token be used alongside",
+        meaning: "`0s` turns it off: a spent refresh token presented again by the client that spent it, this soon, gets another "
+            + "successor (a retry, two tabs at once); from another client or later, reuse revokes the whole session")
+    let codeLifetime = Setting.duration(
+        "AUTH_CODE_TTL", default: policy.codeLifetime, atLeast: .seconds(1), meaning: "a verification code's lifetime")
+    let codeAttempts = Setting.integer("AUTH_CODE_ATTEMPTS", default: policy.codeAttempts, in: 1...100, meaning: "wrong tries that void a code")
+    let codeFailuresPerDay = Setting.integer(
+        "AUTH_CODE_MAX_FAILURES", default: policy.codeFailuresPerDay, in: 1...10_000,
+        meaning: "wrong codes a day for one address, across codes (a resend does not buy more guesses); past it every code gets "
+            + "429 until the day's window ends")
+    let resendCooldown = Setting.duration(
+        "AUTH_RESEND_COOLDOWN", default: policy.resendCooldown, atLeast: .seconds(1),
+        meaning: "before the first resend for one address (registration starts it); each resend of the day doubles it (Redis `SET NX PX`)")
+    let resendCooldownMaximum = Setting.duration(
+        "AUTH_RESEND_COOLDOWN_MAX", default: policy.resendCooldownMaximum, atLeast: .seconds(1),
+        meaning: "the most the resend cooldown grows to")
+    let loginFailuresPerAccountClient = Setting.integer(
+        "AUTH_LOGIN_MAX_FAILURES_ACCOUNT", default: policy.loginFailuresPerAccountClient, in: 1...10_000,
+        meaning: "failed logins for one address from one client within the window before that client gets 429 (the owner, from "
+            + "elsewhere, is not refused); after ten failures from all clients each attempt waits 1 s, doubling to 60 s, after the "
+            + "last failure")
+    let loginFailuresPerClient = Setting.integer(
+        "AUTH_LOGIN_MAX_FAILURES_CLIENT", default: policy.loginFailuresPerClient, in: 1...1_000_000,
+        meaning: "failed logins per client within the window before 429")
+    let loginWindow = Setting.duration(
+        "AUTH_LOGIN_WINDOW", default: policy.loginWindow, atLeast: .seconds(1), meaning: "the failed-login window")
+    let unverifiedLifetime = Setting.duration(
+        "AUTH_UNVERIFIED_TTL", default: policy.unverifiedLifetime,
+        meaning: "the auth worker deletes accounts never verified after this (with `user.deleted`)")
+    let purgeInterval = Setting.duration(
+        "AUTH_PURGE_INTERVAL", default: .seconds(60), atLeast: .milliseconds(100), meaning: "how often the auth worker purges")
+    let passwordCost = Setting<PasswordHasher.Cost>.choice(
+        "AUTH_PASSWORD_COST", default: "interactive", ["interactive": .interactive, "minimum": .minimum],
+        meaning: "argon2id's cost: `interactive` is 2 passes over 64 MiB; `minimum` for tests only")
+    let adminEmail = Setting.optionalText(
+        "AUTH_ADMIN_EMAIL", meaning: "with `AUTH_ADMIN_PASSWORD`, `api` creates that admin account at start if the address is free "
+            + "(`make run`: `admin@emporium.local`)")
+    let adminPassword = Setting.optionalText(
+        "AUTH_ADMIN_PASSWORD", secrecy: .whole,
+        meaning: "the bootstrap admin's password, at least 10 characters. `make run` generates one into `.local/secrets.env` and prints it")
 }

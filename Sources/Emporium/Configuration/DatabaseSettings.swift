@@ -1,11 +1,7 @@
 import Logging
 import Postgres
 
-/// Where the databases are.
-///
-/// Keys: `POSTGRES_PRIMARY_URL` (default `postgresql://emporium:emporium@127.0.0.1:5432/emporium`),
-/// `POSTGRES_REPLICA_URL` (default: none, reads go to the primary), `POSTGRES_POOL_SIZE` (10),
-/// `POSTGRES_MAX_REPLICA_LAG_MS` (1000), `EMPORIUM_MIGRATIONS_DIR` (`migrations`).
+/// Where the databases are. Keys: ``DatabaseKeys``.
 struct DatabaseSettings: Sendable {
     var primary: PostgresConfiguration
     var replica: PostgresConfiguration?
@@ -13,16 +9,12 @@ struct DatabaseSettings: Sendable {
     var migrationsDirectory: String
 
     init(environment: Environment) throws {
-        let poolSize = try environment.integer("POSTGRES_POOL_SIZE", default: 10, range: 1...1000)
-        primary = try Self.postgres(
-            environment.string("POSTGRES_PRIMARY_URL", default: "postgresql://emporium:emporium@127.0.0.1:5432/emporium"),
-            key: "POSTGRES_PRIMARY_URL", poolSize: poolSize)
-        replica = try environment.optionalString("POSTGRES_REPLICA_URL").map {
-            try Self.postgres($0, key: "POSTGRES_REPLICA_URL", poolSize: poolSize)
-        }
-        router = PostgresRouterConfiguration(
-            maximumReplicaLag: try environment.milliseconds("POSTGRES_MAX_REPLICA_LAG_MS", default: .seconds(1)))
-        migrationsDirectory = environment.string("EMPORIUM_MIGRATIONS_DIR", default: "migrations")
+        let keys = DatabaseKeys()
+        let poolSize = try environment.value(keys.poolSize)
+        primary = try Self.postgres(try environment.value(keys.primaryURL), key: keys.primaryURL.name, poolSize: poolSize)
+        replica = try environment.value(keys.replicaURL).map { try Self.postgres($0, key: keys.replicaURL.name, poolSize: poolSize) }
+        router = PostgresRouterConfiguration(maximumReplicaLag: try environment.value(keys.maximumReplicaLag))
+        migrationsDirectory = try environment.value(keys.migrationsDirectory)
     }
 
     private static func postgres(_ url: String, key: String, poolSize: Int) throws -> PostgresConfiguration {
@@ -35,4 +27,25 @@ struct DatabaseSettings: Sendable {
             throw ConfigurationError(key: key, message: message)
         }
     }
+}
+
+struct DatabaseKeys: SettingGroup {
+    var title: String { "Databases" }
+
+    let primaryURL = Setting.text(
+        "POSTGRES_PRIMARY_URL", default: "postgresql://emporium:emporium@127.0.0.1:5432/emporium", secrecy: .urlPassword,
+        meaning: "the primary: writes and read-after-write. Both URLs take `?pool_size=`, `connect_timeout=` (seconds), "
+            + "`application_name=` and libpq's own parameters, passed through: TLS (`sslmode=verify-full&sslrootcert=/path/ca.pem`, "
+            + "`sslcert`, `sslkey`, `sslcrl`, ...), `target_session_attrs`, `keepalives*`, `tcp_user_timeout` and more; a name not "
+            + "on the list, or an unknown `sslmode` or `target_session_attrs`, stops start-up")
+    let replicaURL = Setting.optionalText(
+        "POSTGRES_REPLICA_URL", defaultText: "(none: reads go to the primary)", secrecy: .urlPassword,
+        meaning: "a streaming replica for reads that may be a little stale")
+    let poolSize = Setting.integer(
+        "POSTGRES_POOL_SIZE", default: 10, in: 1...1000,
+        meaning: "connections per pool. The mail worker holds two per send: keep it above twice the mail consumer's concurrency (3)")
+    let maximumReplicaLag = Setting.milliseconds(
+        "POSTGRES_MAX_REPLICA_LAG_MS", default: .seconds(1), meaning: "a replica further behind is skipped for the primary")
+    let migrationsDirectory = Setting.text(
+        "EMPORIUM_MIGRATIONS_DIR", default: "migrations", meaning: "where `emporium migrate` finds the SQL migrations")
 }

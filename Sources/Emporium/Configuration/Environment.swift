@@ -1,74 +1,83 @@
+import Configuration
 import ConnectionPool
 import Foundation
-import Messaging
 
-/// Reads settings from the process environment; every failure names the key.
+/// Reads the declared settings (``ConfigurationKeys``) once at start, through swift-configuration:
+/// the process environment first, then, when `EMPORIUM_SECRETS_DIR` names a folder, one file per
+/// key in it (``SecretFiles``: how Kubernetes and compose mount secrets). Every failure names the
+/// key; a secret's value never appears in an error, and is marked secret for the library's access
+/// log (`CONFIG_ACCESS_LOG_FILE`), which then redacts it.
 struct Environment: Sendable {
-    let values: [String: String]
+    private let reader: ConfigReader
+    /// The keys given as files, and the folder they are in.
+    private let files: (folder: String, keys: Set<String>)?
 
-    init(_ values: [String: String] = ProcessInfo.processInfo.environment) {
-        self.values = values
-    }
-
-    func string(_ key: String, default defaultValue: String) -> String {
-        assert(ConfigurationKeys.names.contains(key), "\(key) is missing from ConfigurationKeys.all")
-        guard let value = values[key], !value.isEmpty else { return defaultValue }
-        return value
-    }
-
-    func optionalString(_ key: String) -> String? {
-        assert(ConfigurationKeys.names.contains(key), "\(key) is missing from ConfigurationKeys.all")
-        guard let value = values[key], !value.isEmpty else { return nil }
-        return value
-    }
-
-    func integer(_ key: String, default defaultValue: Int, range: ClosedRange<Int>) throws -> Int {
-        guard let text = optionalString(key) else { return defaultValue }
-        guard let value = Int(text), range.contains(value) else {
-            throw ConfigurationError(key: key, message: "expected an integer in \(range.lowerBound)...\(range.upperBound), got \"\(text)\"")
+    init(_ variables: [String: String] = ProcessInfo.processInfo.environment) throws {
+        let secret = Set(ConfigurationKeys.all.filter { $0.secrecy != .none }.map(\.name))
+        var providers: [any ConfigProvider] = [
+            EnvironmentVariablesProvider(environmentVariables: variables, secretsSpecifier: .specific(secret))
+        ]
+        let folderKey = ProcessKeys().secretsFolder.name
+        var files: (folder: String, keys: Set<String>)?
+        if let folder = variables[folderKey], !folder.isEmpty {
+            let given = try SecretFiles.read(folder, key: folderKey)
+            // One source per key: which of two differing values wins is not something to guess.
+            if let both = given.keys.sorted().first(where: { !(variables[$0] ?? "").isEmpty }) {
+                throw ConfigurationError(key: both, message: "set both in the environment and as a file in \(folderKey) (\(folder)): keep one")
+            }
+            providers.append(InMemoryProvider(
+                name: "files in \(folder)",
+                values: Dictionary(uniqueKeysWithValues: given.map { (AbsoluteConfigKey([$0.key]), ConfigValue(.string($0.value), isSecret: true)) })))
+            files = (folder, Set(given.keys))
         }
-        return value
+        reader = ConfigReader(providers: providers)
+        self.files = files
     }
 
-    /// A duration in milliseconds.
-    func milliseconds(_ key: String, default defaultValue: Duration) throws -> Duration {
-        guard let text = optionalString(key) else { return defaultValue }
-        guard let value = Int(text), value >= 0 else {
-            throw ConfigurationError(key: key, message: "expected a number of milliseconds, got \"\(text)\"")
-        }
-        return .milliseconds(value)
-    }
-}
-
-extension Environment {
-    /// A duration written as `250ms`, `5s`, `2m`, `4h`, `1h30m`, or a bare number of milliseconds.
-    func duration(_ key: String, default defaultValue: Duration) throws -> Duration {
-        guard let text = optionalString(key) else { return defaultValue }
-        guard let value = AMQPDelays.parseDuration(text) else {
-            throw ConfigurationError(key: key, message: "expected a duration such as 500ms, 5s, 4h or 1h30m, got \"\(text)\"")
-        }
-        return value
+    /// Where a key's value comes from, for `emporium config check`: nil when unset.
+    func source(of setting: any SettingDeclaration) -> String? {
+        guard isSet(setting) else { return nil }
+        if let files, files.keys.contains(setting.name) { return "file in \(files.folder)" }
+        return "environment"
     }
 
-    /// A comma-separated list of durations.
-    func durations(_ key: String, default defaultValue: [Duration]) throws -> [Duration] {
-        guard let text = optionalString(key) else { return defaultValue }
-        guard let value = AMQPDelays.parseLevels(text) else {
-            throw ConfigurationError(key: key, message: "expected comma-separated durations such as 1s,30s,4h, got \"\(text)\"")
-        }
-        return value
+    /// The key's text as given, or nil when it is unset or empty.
+    func text(_ setting: any SettingDeclaration) -> String? {
+        assert(ConfigurationKeys.names.contains(setting.name), "\(setting.name) is missing from ConfigurationKeys.groups")
+        guard let text = reader.string(forKey: ConfigKey([setting.name]), isSecret: setting.secrecy != .none), !text.isEmpty else { return nil }
+        return text
     }
 
-    /// Runs `make` and turns a wrapper's configuration error into one that names `key`.
-    func parse<T>(_ key: String, default defaultValue: String, _ make: (String) throws -> T) throws -> T {
-        let text = string(key, default: defaultValue)
+    /// Whether the key was given at all.
+    func isSet(_ setting: any SettingDeclaration) -> Bool { text(setting) != nil }
+
+    /// The key's value: its default when unset, else its text parsed and checked.
+    func value<Value>(_ setting: Setting<Value>) throws -> Value {
+        guard let text = text(setting) else { return setting.defaultValue }
+        return try Self.naming(setting, text: text) { try setting.parse(text) }
+    }
+
+    /// The key's text (or default) made into a value by `make`, whose error names the key.
+    func parse<T>(_ setting: Setting<String>, _ make: (String) throws -> T) throws -> T {
+        let text = try value(setting)
+        return try Self.naming(setting, text: text) { try make(text) }
+    }
+
+    /// Runs `body`, turning what it throws into a ``ConfigurationError`` that names the key once
+    /// and quotes the text only where the key is not secret.
+    private static func naming<T>(_ setting: any SettingDeclaration, text: String, _ body: () throws -> T) throws -> T {
         do {
-            return try make(text)
+            return try body()
+        } catch let problem as SettingProblem {
+            let shown = problem.quotesValue && setting.secrecy == .none ? "\(problem.message), got \"\(text)\"" : problem.message
+            throw ConfigurationError(key: setting.name, message: shown)
+        } catch let error as ConfigurationError {
+            throw error
         } catch {
             // Wrappers name the key themselves; keep only what follows it.
             let description = "\(error)"
-            let message = description.range(of: "\(key): ", options: .backwards).map { String(description[$0.upperBound...]) }
-            throw ConfigurationError(key: key, message: message ?? description)
+            let message = description.range(of: "\(setting.name): ", options: .backwards).map { String(description[$0.upperBound...]) }
+            throw ConfigurationError(key: setting.name, message: message ?? description)
         }
     }
 }

@@ -5,20 +5,8 @@ import Messaging
 import Ordering
 import Redis
 
-/// Brokers, Redis and the messaging runtime's knobs.
-///
-/// Keys: `KAFKA_BOOTSTRAP_SERVERS` (`127.0.0.1:9092`), `KAFKA_SESSION_TIMEOUT` (`10s`: how long a
-/// vanished consumer keeps its partitions, and how long a rebalance may wait),
-/// `KAFKA_FETCH_WAIT_MAX` (`500ms`; the development Kafka wants `10ms`, see the services script), `AMQP_URL`
-/// (`amqp://guest:guest@127.0.0.1:5672`), `REDIS_URL` (`redis://127.0.0.1:6379`),
-/// `MESSAGING_DELAY_LEVELS` (`1s,5s,30s,2m,10m,1h` and the order timers' waits: `2h,4h,8h,10h,12h,20h` at the default
-/// timings), `MESSAGING_NAMESPACE`
-/// (`emporium`: prefixes the RabbitMQ exchanges and queues and the Kafka consumer groups, so two
-/// fleets can share one broker), `MESSAGING_WORK_EXCHANGE` (`<namespace>.work`), `MESSAGING_RETRY_ATTEMPTS` (5), `MESSAGING_RETRY_INITIAL_DELAY` (500ms),
-/// `MESSAGING_RETRY_MAX_DELAY` (60s), `MESSAGING_GUARD_TTL` (30s), `OUTBOX_BATCH_SIZE` (500), `OUTBOX_CONCURRENCY` (4 batches in flight per relay),
-/// `OUTBOX_POLL_INTERVAL` (1s), `OUTBOX_WATCH_INTERVAL` (25ms; 0 turns the watcher off), `OUTBOX_RETENTION` (168h),
-/// `MESSAGING_INBOX_RETENTION` (168h: how long a handled message's id is remembered), `METRICS_HOST` (`127.0.0.1`),
-/// `METRICS_PORT` (per role; 0 picks a free port). Durations take `ms`, `s`, `m`, `h`, `d`.
+/// Brokers, Redis and the messaging runtime's knobs. Keys: ``BrokerKeys``, ``MessagingKeys``, and
+/// the metrics address of ``ProcessKeys``.
 struct MessagingSettings: Sendable {
     var kafkaBootstrapServers: [String]
     var kafkaSessionTimeout: Duration
@@ -35,50 +23,119 @@ struct MessagingSettings: Sendable {
     var metricsPort: Int?
 
     init(environment: Environment) throws {
-        kafkaBootstrapServers = environment.string("KAFKA_BOOTSTRAP_SERVERS", default: "127.0.0.1:9092")
+        let brokers = BrokerKeys()
+        kafkaBootstrapServers = try environment.value(brokers.kafkaBootstrapServers)
             .split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
-        amqp = try environment.parse("AMQP_URL", default: "amqp://guest:guest@127.0.0.1:5672") { try AMQPConfiguration(url: $0, key: "AMQP_URL") }
-        redis = try environment.parse("REDIS_URL", default: "redis://127.0.0.1:6379") { try RedisConfiguration(url: $0, key: "REDIS_URL") }
-        kafkaSessionTimeout = try environment.duration("KAFKA_SESSION_TIMEOUT", default: .seconds(10))
-        kafkaFetchWaitMax = try environment.duration("KAFKA_FETCH_WAIT_MAX", default: .milliseconds(500))
-        namespace = environment.string("MESSAGING_NAMESPACE", default: "emporium")
-        guard namespace.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }), namespace.utf8.count <= 100 else {
-            throw ConfigurationError(key: "MESSAGING_NAMESPACE", message: "expected up to 100 printable ASCII characters, got \"\(namespace)\"")
-        }
+        amqp = try environment.value(brokers.amqp)
+        redis = try environment.value(brokers.redis)
+        kafkaSessionTimeout = try environment.value(brokers.kafkaSessionTimeout)
+        kafkaFetchWaitMax = try environment.value(brokers.kafkaFetchWaitMax)
+
+        let keys = MessagingKeys()
+        namespace = try environment.value(keys.namespace)
         // By default the retry levels and the order timers' waits, so that each timer is one hop.
-        let timerWaits = OrderTimer.waits(timings: try OrderSettings.timings(environment: environment))
-        let levels = try environment.durations("MESSAGING_DELAY_LEVELS", default: AMQPDelays.retryLevels + timerWaits)
+        let levels = try environment.value(keys.delayLevels)
+            ?? AMQPDelays.retryLevels + OrderTimer.waits(timings: try OrderSettings.timings(environment: environment))
+        let workExchange = try environment.value(keys.workExchange) ?? "\(namespace).work"
         do {
-            delays = try AMQPDelays(
-                levels: levels, workExchange: environment.string("MESSAGING_WORK_EXCHANGE", default: "\(namespace).work"),
-                prefix: "\(namespace).delay")
+            delays = try AMQPDelays(levels: levels, workExchange: workExchange, prefix: "\(namespace).delay")
         } catch {
-            throw ConfigurationError(key: "MESSAGING_DELAY_LEVELS", message: error.message)
+            throw ConfigurationError(key: keys.delayLevels.name, message: error.message)
         }
         retry = RetryPolicy(
-            maximumAttempts: try environment.integer("MESSAGING_RETRY_ATTEMPTS", default: 5, range: 1...100),
-            initialDelay: try environment.duration("MESSAGING_RETRY_INITIAL_DELAY", default: .milliseconds(500)),
-            maximumDelay: try environment.duration("MESSAGING_RETRY_MAX_DELAY", default: .seconds(60)))
-        guardTimeToLive = try environment.duration("MESSAGING_GUARD_TTL", default: .seconds(30))
+            maximumAttempts: try environment.value(keys.retryAttempts),
+            initialDelay: try environment.value(keys.retryInitialDelay),
+            maximumDelay: try environment.value(keys.retryMaximumDelay))
+        guardTimeToLive = try environment.value(keys.guardTimeToLive)
         relay = OutboxRelaySettings()
-        relay.batchSize = try environment.integer("OUTBOX_BATCH_SIZE", default: 500, range: 1...10_000)
-        relay.concurrency = try environment.integer("OUTBOX_CONCURRENCY", default: 4, range: 1...64)
-        relay.pollInterval = try environment.duration("OUTBOX_POLL_INTERVAL", default: .seconds(1))
-        let watch = try environment.duration("OUTBOX_WATCH_INTERVAL", default: .milliseconds(25))
+        relay.batchSize = try environment.value(keys.outboxBatchSize)
+        relay.concurrency = try environment.value(keys.outboxConcurrency)
+        relay.pollInterval = try environment.value(keys.outboxPollInterval)
+        let watch = try environment.value(keys.outboxWatchInterval)
         relay.watchInterval = watch > .zero ? watch : nil
-        relay.retention = try environment.duration("OUTBOX_RETENTION", default: .seconds(168 * 3600))
-        inboxRetention = try environment.duration("MESSAGING_INBOX_RETENTION", default: .seconds(168 * 3600))
-        // Shorter than the retries and redeliveries of a message, and a copy could be handled twice;
-        // under a minute is a mistake, not a choice (the bench's soak uses minutes).
-        if inboxRetention < .seconds(60) {
-            throw ConfigurationError(key: "MESSAGING_INBOX_RETENTION", message: "must be at least 1m")
-        }
-        metricsHost = environment.string("METRICS_HOST", default: "127.0.0.1")
-        metricsPort = try environment.optionalString("METRICS_PORT").map { _ in
-            try environment.integer("METRICS_PORT", default: 0, range: 0...65535)
-        }
+        relay.retention = try environment.value(keys.outboxRetention)
+        inboxRetention = try environment.value(keys.inboxRetention)
+
+        let process = ProcessKeys()
+        metricsHost = try environment.value(process.metricsHost)
+        metricsPort = try environment.value(process.metricsPort)
     }
 
     /// A queue or consumer group name in this fleet's namespace.
     func named(_ name: String) -> String { "\(namespace).\(name)" }
+}
+
+struct BrokerKeys: SettingGroup {
+    var title: String { "Brokers and Redis" }
+
+    let kafkaBootstrapServers = Setting.text(
+        "KAFKA_BOOTSTRAP_SERVERS", default: "127.0.0.1:9092",
+        meaning: "comma-separated Kafka brokers (the local services script exports the development Kafka's)")
+    let kafkaSessionTimeout = Setting.duration(
+        "KAFKA_SESSION_TIMEOUT", default: .seconds(10), atLeast: .milliseconds(1),
+        meaning: "how long a vanished consumer keeps its partitions, and how long a rebalance may wait")
+    let kafkaFetchWaitMax = Setting.duration(
+        "KAFKA_FETCH_WAIT_MAX", default: .milliseconds(500),
+        meaning: "`fetch.wait.max.ms`. The services script sets `10ms` for the development Kafka, whose mock brokers hold every "
+            + "empty fetch that long (a real broker answers when data arrives)")
+    let amqp = Setting<AMQPConfiguration>.parsed(
+        "AMQP_URL", default: "amqp://guest:guest@127.0.0.1:5672", secrecy: .urlPassword,
+        meaning: "RabbitMQ; no trailing `/` (that would mean the empty vhost). `amqps://` for TLS (port 5671 unless given), "
+            + "with the TLS options below"
+    ) { try AMQPConfiguration(url: $0, key: $1) }
+    let redis = Setting<RedisConfiguration>.parsed(
+        "REDIS_URL", default: "redis://127.0.0.1:6379", secrecy: .urlPassword,
+        meaning: "locks, guards, rate limits, cooldowns; `?pool_size=`. `rediss://` for TLS, with the TLS options below"
+    ) { try RedisConfiguration(url: $0, key: $1) }
+}
+
+struct MessagingKeys: SettingGroup {
+    var title: String { "Messaging runtime" }
+
+    let namespace = Setting<String>(
+        "MESSAGING_NAMESPACE", default: "emporium", defaultText: "emporium",
+        meaning: "prefixes the RabbitMQ exchanges and queues (`<ns>.work`, `<ns>.delay.*`, `<ns>.order`, `<ns>.mail`, `<ns>.auth`), "
+            + "the Kafka consumer groups and the Redis keys, so fleets can share brokers (the tests run one per test process)"
+    ) { text in
+        guard text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }), text.utf8.count <= 100 else {
+            throw SettingProblem.expected("up to 100 printable ASCII characters")
+        }
+        return text
+    }
+    let workExchange = Setting.optionalText(
+        "MESSAGING_WORK_EXCHANGE", defaultText: "<namespace>.work", meaning: "the exchange every consumer queue is bound to")
+    let delayLevels = Setting<[Duration]?>(
+        "MESSAGING_DELAY_LEVELS", default: nil,
+        defaultText: (AMQPDelays.retryLevels + OrderTimer.waits(timings: OrderTimings())).map(AMQPDelays.compact).joined(separator: ","),
+        meaning: "one quorum delay queue each ([delays](messaging.md#delays)). Unset, the retry levels ("
+            + AMQPDelays.retryLevels.map(AMQPDelays.compact).joined(separator: ",")
+            + ") and the waits between the order timers, derived from the configured `ORDER_*` timings (the default shows them at "
+            + "the default timings), so that each timer is one delayed publish"
+    ) { text in
+        guard let levels = AMQPDelays.parseLevels(text) else { throw SettingProblem.expected("comma-separated durations such as 1s,30s,4h") }
+        return levels
+    }
+    let retryAttempts = Setting.integer(
+        "MESSAGING_RETRY_ATTEMPTS", default: 5, in: 1...100, meaning: "tries in all before a message is dead-lettered")
+    let retryInitialDelay = Setting.duration(
+        "MESSAGING_RETRY_INITIAL_DELAY", default: .milliseconds(500), meaning: "the first retry's wait (doubling, ±20% jitter)")
+    let retryMaximumDelay = Setting.duration("MESSAGING_RETRY_MAX_DELAY", default: .seconds(60), meaning: "the longest retry wait")
+    let guardTimeToLive = Setting.duration(
+        "MESSAGING_GUARD_TTL", default: .seconds(30), atLeast: .milliseconds(1),
+        meaning: "the Redis guard's lease on a message in work; longer than the slowest handler")
+    let outboxBatchSize = Setting.integer("OUTBOX_BATCH_SIZE", default: 500, in: 1...10_000, meaning: "rows per relay claim")
+    let outboxConcurrency = Setting.integer("OUTBOX_CONCURRENCY", default: 4, in: 1...64, meaning: "batches in flight per relay")
+    let outboxPollInterval = Setting.duration(
+        "OUTBOX_POLL_INTERVAL", default: .seconds(1), atLeast: .milliseconds(1), meaning: "the relay's full scan")
+    let outboxWatchInterval = Setting.duration(
+        "OUTBOX_WATCH_INTERVAL", default: .milliseconds(25),
+        meaning: "how often the relay probes for ready rows (one index probe; `0` turns it off)")
+    let outboxRetention = Setting.duration(
+        "OUTBOX_RETENTION", default: .seconds(7 * 86_400), meaning: "how long sent rows are kept")
+    // Shorter than the retries and redeliveries of a message, and a copy could be handled twice;
+    // under a minute is a mistake, not a choice (the bench's soak uses minutes).
+    let inboxRetention = Setting.duration(
+        "MESSAGING_INBOX_RETENTION", default: .seconds(7 * 86_400), atLeast: .seconds(60),
+        meaning: "how long a handled message's id is kept in `messaging.inbox`; a copy delivered again after this is handled "
+            + "again, so keep it above the Kafka topics' retention and how far back dead letters are replayed")
 }

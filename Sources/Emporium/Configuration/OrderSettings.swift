@@ -1,14 +1,7 @@
 import Ordering
+import Messaging
 
-/// The order lifecycle's delays.
-///
-/// Keys: `ORDER_REMINDER_DELAYS` (`4h,12h,22h`: payment reminders after creation),
-/// `ORDER_EXPIRY_DELAY` (`24h`: PENDING orders are cancelled, PAID ones completed; after the last
-/// reminder), `ORDER_IDEMPOTENCY_LOCK_TTL` (`10s`: the Redis lock on a request's Idempotency-Key),
-/// `CART_TTL` (`30d`: open carts untouched this long are removed by the order worker),
-/// `ORDER_IDEMPOTENCY_RETENTION` (`24h`: how long a request's Idempotency-Key replays its answer),
-/// `ORDER_MAX_OPEN_ORDERS` (`10`) and `ORDER_MAX_OPEN_UNITS` (`1000`): what one customer may hold
-/// in unpaid orders.
+/// The order lifecycle's delays and limits, and the cart's lifetime. Keys: ``OrderKeys``.
 struct OrderSettings: Sendable {
     var timings: OrderTimings
     var cartLifetime: Duration
@@ -16,38 +9,48 @@ struct OrderSettings: Sendable {
     var idempotencyRetention: Duration
 
     init(environment: Environment) throws {
+        let keys = OrderKeys()
         timings = try Self.timings(environment: environment)
-        let defaultLimits = OrderLimits()
-        limits = OrderLimits(
-            openOrders: try environment.integer("ORDER_MAX_OPEN_ORDERS", default: defaultLimits.openOrders, range: 1...1_000_000),
-            openUnits: try environment.integer("ORDER_MAX_OPEN_UNITS", default: defaultLimits.openUnits, range: 1...1_000_000_000))
-        cartLifetime = try environment.duration("CART_TTL", default: .seconds(30 * 86_400))
-        if cartLifetime < .seconds(1) { throw ConfigurationError(key: "CART_TTL", message: "must be at least 1s") }
-        idempotencyRetention = try environment.duration("ORDER_IDEMPOTENCY_RETENTION", default: .seconds(24 * 3600))
-        if idempotencyRetention < .seconds(60) {
-            throw ConfigurationError(key: "ORDER_IDEMPOTENCY_RETENTION", message: "must be at least 1m")
-        }
+        limits = OrderLimits(openOrders: try environment.value(keys.maximumOpenOrders), openUnits: try environment.value(keys.maximumOpenUnits))
+        cartLifetime = try environment.value(keys.cartLifetime)
+        idempotencyRetention = try environment.value(keys.idempotencyRetention)
     }
 
     /// The timings alone (the messaging settings derive the delay levels from them).
     static func timings(environment: Environment) throws -> OrderTimings {
-        let defaults = OrderTimings()
+        let keys = OrderKeys()
         let timings = OrderTimings(
-            reminders: try environment.durations("ORDER_REMINDER_DELAYS", default: defaults.reminders),
-            expiry: try environment.duration("ORDER_EXPIRY_DELAY", default: defaults.expiry),
-            idempotencyLock: try environment.duration("ORDER_IDEMPOTENCY_LOCK_TTL", default: defaults.idempotencyLock))
+            reminders: try environment.value(keys.reminders), expiry: try environment.value(keys.expiry),
+            idempotencyLock: try environment.value(keys.idempotencyLock))
         if let last = timings.reminders.max(), last >= timings.expiry {
-            throw ConfigurationError(key: "ORDER_EXPIRY_DELAY", message: "must be longer than the last reminder (\(last.components.seconds)s)")
-        }
-        if timings.expiry <= .zero {
-            throw ConfigurationError(key: "ORDER_EXPIRY_DELAY", message: "must be positive")
-        }
-        if timings.reminders.contains(where: { $0 <= .zero }) {
-            throw ConfigurationError(key: "ORDER_REMINDER_DELAYS", message: "every delay must be positive")
-        }
-        if timings.idempotencyLock < .milliseconds(100) {
-            throw ConfigurationError(key: "ORDER_IDEMPOTENCY_LOCK_TTL", message: "must be at least 100ms")
+            throw ConfigurationError(key: keys.expiry.name, message: "must be longer than the last reminder (\(AMQPDelays.compact(last)))")
         }
         return timings
     }
+}
+
+struct OrderKeys: SettingGroup {
+    var title: String { "Orders and carts" }
+
+    let reminders = Setting.durations(
+        "ORDER_REMINDER_DELAYS", default: OrderTimings().reminders,
+        meaning: "payment reminders after an order is placed (`make run`: `15s,30s,45s`)")
+    let expiry = Setting.duration(
+        "ORDER_EXPIRY_DELAY", default: OrderTimings().expiry, atLeast: .milliseconds(1),
+        meaning: "then a PENDING order is cancelled (`expired`), a PAID one completed; must be after the last reminder (`make run`: `60s`)")
+    let maximumOpenOrders = Setting.integer(
+        "ORDER_MAX_OPEN_ORDERS", default: OrderLimits().openOrders, in: 1...1_000_000,
+        meaning: "unpaid (PENDING) orders one customer may hold at once; one more is refused with 429 until they pay, cancel or let one expire")
+    let maximumOpenUnits = Setting.integer(
+        "ORDER_MAX_OPEN_UNITS", default: OrderLimits().openUnits, in: 1...1_000_000_000,
+        meaning: "units across one customer's unpaid orders; an order that would pass it is refused with 429")
+    let idempotencyLock = Setting.duration(
+        "ORDER_IDEMPOTENCY_LOCK_TTL", default: OrderTimings().idempotencyLock, atLeast: .milliseconds(100),
+        meaning: "the Redis lock on (customer, Idempotency-Key)")
+    let idempotencyRetention = Setting.duration(
+        "ORDER_IDEMPOTENCY_RETENTION", default: .seconds(86_400), atLeast: .seconds(60),
+        meaning: "how long an Idempotency-Key replays its order's answer; the key of an order still awaiting its stock decision is kept longer")
+    let cartLifetime = Setting.duration(
+        "CART_TTL", default: .seconds(30 * 86_400), atLeast: .seconds(1),
+        meaning: "open carts untouched this long are removed (by the order worker, every minute)")
 }

@@ -5,10 +5,6 @@ import Foundation
 /// secret key it is given, whether it uses that key or not, because one Secret is shared by all
 /// roles: a placeholder anywhere means the deployment was not finished.
 enum SecretGuard {
-    /// Keys whose whole value is a secret.
-    static let secretKeys = ["AUTH_JWT_SECRET", "AUTH_ADMIN_PASSWORD", "SMTP_PASSWORD"]
-    /// Keys holding a URL whose password part is a secret.
-    static let secretURLKeys = ["POSTGRES_PRIMARY_URL", "POSTGRES_REPLICA_URL", "AMQP_URL", "REDIS_URL", "SMTP_URL"]
 
     /// Values published in this repository's history: usable by anyone who reads it.
     static let publishedValues: Set<String> = [
@@ -46,16 +42,19 @@ extension Environment {
     /// Stops start-up when any secret is a placeholder or a published development value,
     /// naming the key (never the value).
     func refusePlaceholderSecrets() throws {
-        for key in SecretGuard.secretKeys {
-            guard let value = optionalString(key), let refusal = SecretGuard.refusal(value) else { continue }
-            throw ConfigurationError(key: key, message: refusal)
-        }
-        for key in SecretGuard.secretURLKeys {
-            guard let url = optionalString(key) else { continue }
-            // Anywhere in the URL, so that a placeholder is found even where the URL's shape (an
-            // unencoded @ or / in the password) would keep the password from being picked out.
-            if let refusal = SecretGuard.refusal(url) ?? SecretGuard.password(inURL: url).flatMap(SecretGuard.refusal) {
-                throw ConfigurationError(key: key, message: "the URL's password \(refusal)")
+        for key in ConfigurationKeys.all {
+            guard let value = text(key) else { continue }
+            switch key.secrecy {
+            case .none:
+                continue
+            case .whole:
+                if let refusal = SecretGuard.refusal(value) { throw ConfigurationError(key: key.name, message: refusal) }
+            case .urlPassword:
+                // Anywhere in the URL, so that a placeholder is found even where the URL's shape (an
+                // unencoded @ or / in the password) would keep the password from being picked out.
+                if let refusal = SecretGuard.refusal(value) ?? SecretGuard.password(inURL: value).flatMap(SecretGuard.refusal) {
+                    throw ConfigurationError(key: key.name, message: "the URL's password \(refusal)")
+                }
             }
         }
     }

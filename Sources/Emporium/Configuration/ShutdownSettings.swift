@@ -3,17 +3,15 @@ import Observability
 import ServiceLifecycle
 import UnixSignals
 
-/// How a role stops.
-///
-/// Keys: `SHUTDOWN_TIMEOUT` (`30s`): after SIGTERM or SIGINT a role stops taking work and finishes
-/// what it holds; past this time its remaining services are cancelled, and 5 s later the process
-/// exits whatever is still blocked (a Kafka client waiting for brokers that are gone).
+/// How a role stops (`SHUTDOWN_TIMEOUT` of ``ProcessKeys``): after SIGTERM or SIGINT a role stops
+/// taking work and finishes what it holds; past the timeout its remaining services are cancelled,
+/// and 5 s later the process exits whatever is still blocked (a Kafka client waiting for brokers
+/// that are gone).
 struct ShutdownSettings: Sendable {
     var timeout: Duration
 
     init(environment: Environment) throws {
-        timeout = try environment.duration("SHUTDOWN_TIMEOUT", default: .seconds(30))
-        guard timeout > .zero else { throw ConfigurationError(key: "SHUTDOWN_TIMEOUT", message: "must be positive") }
+        timeout = try environment.value(ProcessKeys().shutdownTimeout)
     }
 
     /// A service group that stops on SIGTERM or SIGINT within the timeout. The span exporter, when

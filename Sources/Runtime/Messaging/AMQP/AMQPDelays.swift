@@ -129,7 +129,7 @@ public struct AMQPDelays: Sendable {
     }
 
     /// `90s` → `1m30s`, `4h` → `4h`, `500ms` → `500ms`.
-    static func compact(_ duration: Duration) -> String {
+    public static func compact(_ duration: Duration) -> String {
         var milliseconds = duration.wholeMilliseconds
         var text = ""
         for (unit, size) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000)] where milliseconds >= size {
