@@ -184,6 +184,21 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // What a domain declares (``DomainModule``: routes, worker roles, topics, delays, settings)
+        // and the settings machinery it declares them with (swift-configuration underneath).
+        .target(
+            name: "DomainRuntime",
+            dependencies: [
+                "ConnectionPool", "HTTPRuntime", "Messaging", "Postgres", "Redis",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Runtime/Domain",
+            swiftSettings: strict
+        ),
+
         // MARK: - Domains
         // Each domain's core (its `Core` folder) is a target of its own that depends only on
         // DomainKit: the compiler keeps HTTP, SQL and brokers out of the rules.
@@ -225,7 +240,7 @@ let package = Package(
         .target(
             name: "Catalog",
             dependencies: [
-                "CatalogCore", "Contracts", "DomainKit", "HTTPRuntime", "Messaging", "Postgres",
+                "CatalogCore", "Contracts", "DomainKit", "DomainRuntime", "HTTPRuntime", "Messaging", "Postgres",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -236,7 +251,7 @@ let package = Package(
         .target(
             name: "Ordering",
             dependencies: [
-                "Contracts", "DomainKit", "HTTPRuntime", "Messaging", "OrderingCore", "Postgres", "Redis",
+                "Contracts", "DomainKit", "DomainRuntime", "HTTPRuntime", "Messaging", "OrderingCore", "Postgres", "Redis",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -251,7 +266,7 @@ let package = Package(
         .target(
             name: "Auth",
             dependencies: [
-                "AuthCore", "Contracts", "DomainKit", "HTTPRuntime", "Messaging", "Postgres", "Redis", "Sodium",
+                "AuthCore", "Contracts", "DomainKit", "DomainRuntime", "HTTPRuntime", "Messaging", "Postgres", "Redis", "Sodium",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -266,7 +281,7 @@ let package = Package(
         .target(
             name: "Mailing",
             dependencies: [
-                "Contracts", "DomainKit", "HTTPRuntime", "MailingCore", "Messaging", "Postgres", "SMTP",
+                "Contracts", "DomainKit", "DomainRuntime", "HTTPRuntime", "MailingCore", "Messaging", "Postgres", "SMTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Mustache", package: "swift-mustache"),
@@ -280,7 +295,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "Auth", "Catalog", "HTTPRuntime", "Mailing", "Messaging", "Observability", "Ordering", "Postgres", "Redis",
+                "Auth", "DomainRuntime", "HTTPRuntime", "Messaging", "Observability", "Postgres",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -318,6 +333,7 @@ let package = Package(
                 "Catalog",
                 "ConnectionPool",
                 "Contracts",
+                "DomainRuntime",
                 "Gateway",
                 "Kafka",
                 "Mailing",
@@ -330,7 +346,6 @@ let package = Package(
                 "SMTP",
                 "Sodium",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -440,7 +455,8 @@ let package = Package(
         .testTarget(
             name: "OrderPipelineTests",
             dependencies: [
-                "AMQP", "Auth", "Catalog", "Contracts", "EmporiumTestSupport", "Gateway", "Kafka", "Mailing", "Messaging", "Ordering", "Postgres",
+                "AMQP", "Auth", "Catalog", "Contracts", "DomainRuntime", "EmporiumTestSupport", "Gateway", "Kafka", "Mailing", "Messaging",
+                "Ordering", "Postgres",
                 "Redis", .product(name: "Hummingbird", package: "hummingbird"),
             ],
             path: "Tests/OrderPipelineTests",

@@ -28,7 +28,8 @@ Groups of checks (--only picks some; all by default):
   list.  [--emporium]
 - binary: every environment key the compose file and the manifests give an Emporium container is
   one the binary reads (`emporium config keys`); every role's command is a subcommand the binary
-  has (`emporium <command> --help`).  [--emporium]
+  has (`emporium <command> --help`); every worker role of the domains (`emporium worker --list`)
+  runs in compose and in Kubernetes, and no file runs a role that is not one.  [--emporium]
 
 Prints each problem and exits 1 if there is any; prints "deployment checks passed" otherwise.
 """
@@ -416,11 +417,11 @@ def check_alerts(tools: str | None) -> None:
                         problems.append(f"{where}: panel \"{panel.get('title')}\" queries {metric}, which the code does not export")
 
 
-def emporium_containers() -> tuple[list[tuple[str, set[str]]], dict[tuple[str, ...], str]]:
+def emporium_containers() -> tuple[list[tuple[str, set[str]]], dict[tuple[str, ...], list[str]]]:
     """(where, environment keys) of every Emporium container and ConfigMap/Secret, and the role
     commands, from the manifests and the compose file."""
     environments: list[tuple[str, set[str]]] = []
-    commands: dict[tuple[str, ...], str] = {}
+    commands: dict[tuple[str, ...], list[str]] = {}
     for path in kubernetes_resources():
         for document in yaml.safe_load_all(open(path)):
             if not document:
@@ -438,14 +439,14 @@ def emporium_containers() -> tuple[list[tuple[str, set[str]]], dict[tuple[str, .
                 if not str(container.get("image", "")).startswith("emporium"):
                     continue
                 environments.append((where, {item["name"] for item in container.get("env", [])}))
-                commands[tuple(container.get("args", []))] = where
+                commands.setdefault(tuple(container.get("args", [])), []).append(where)
     document = load_yaml(COMPOSE)
     for name, service in (document.get("services") or {}).items():
         if not str(service.get("image", "")).startswith("emporium"):
             continue
         environments.append((f"compose service {name}", environment_keys(service.get("environment"))))
         command = service.get("command", [])
-        commands[tuple(command.split() if isinstance(command, str) else command)] = f"compose service {name}"
+        commands.setdefault(tuple(command.split() if isinstance(command, str) else command), []).append(f"compose service {name}")
     return environments, commands
 
 
@@ -516,7 +517,20 @@ def check_binary(emporium: str) -> int:
         unknown = keys - known
         if unknown:
             problems.append(f"{where} sets keys the binary does not read: {sorted(unknown)}")
-    for command, where in sorted(commands.items()):
+    # The worker roles are the domains' (`emporium worker --list`): each runs in compose and in
+    # Kubernetes, and no file runs a role that does not exist (`--help` would not tell).
+    roles = [line.split("\t")[0] for line in run([emporium, "worker", "--list"], "emporium worker --list").splitlines() if line.strip()]
+    for role in roles:
+        places = commands.get(("worker", role), [])
+        if not any(place.startswith("deploy/k8s/") for place in places):
+            problems.append(f"no Kubernetes Deployment runs `emporium worker {role}` (deploy/k8s/worker-{role}.yaml)")
+        if not any(place.startswith("compose service") for place in places):
+            problems.append(f"no compose service runs `emporium worker {role}`")
+    for command, places in sorted(commands.items()):
+        where = places[0]
+        if command[:1] == ("worker",) and (len(command) < 2 or command[1] not in roles):
+            problems.append(f"{where}: `emporium {' '.join(command)}` names no worker role (the roles: {', '.join(roles)})")
+            continue
         if not command:
             problems.append(f"{where} has no command")
             continue

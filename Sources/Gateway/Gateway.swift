@@ -1,24 +1,19 @@
 public import Auth
-public import Catalog
+public import DomainRuntime
 import HTTPRuntime
 public import Hummingbird
 import Logging
 import Postgres
-public import Mailing
 public import Observability
-public import Ordering
 
 /// `emporium api`: the routes of every domain behind the gateway's middleware.
 public enum Gateway {
-    /// What the routes need.
+    /// What the router is built from.
     public struct Services: Sendable {
-        public var auth: AuthService
+        /// Every domain's routes (``DomainModule/api``).
+        public var routes: [any DomainRoutes]
+        /// Checks the bearer tokens of every request (the auth domain's keys).
         public var tokens: AccessTokens
-        public var catalog: CatalogStore
-        public var orders: OrderService
-        public var carts: CartService
-        public var administration: OrderAdministration
-        public var notifications: NotificationFeed
         public var limiter: RateLimiter?
         public var readiness: [HealthCheck]
         /// The proxies whose `X-Forwarded-For` names the client (none: the peer is the client).
@@ -27,20 +22,14 @@ public enum Gateway {
         public var observabilityRoutes = true
 
         public init(
-            auth: AuthService, tokens: AccessTokens, catalog: CatalogStore, orders: OrderService, carts: CartService,
-            administration: OrderAdministration,
-            notifications: NotificationFeed, limiter: RateLimiter?, readiness: [HealthCheck], trustedProxies: TrustedProxies = .none
+            routes: [any DomainRoutes], tokens: AccessTokens, limiter: RateLimiter?, readiness: [HealthCheck],
+            trustedProxies: TrustedProxies = .none
         ) {
-            self.carts = carts
-            self.administration = administration
-            self.notifications = notifications
-            self.trustedProxies = trustedProxies
-            self.auth = auth
+            self.routes = routes
             self.tokens = tokens
-            self.catalog = catalog
-            self.orders = orders
             self.limiter = limiter
             self.readiness = readiness
+            self.trustedProxies = trustedProxies
         }
     }
 
@@ -73,12 +62,7 @@ public enum Gateway {
                 status: .ok, headers: [.contentType: "application/json"],
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.bytes)))
         }
-        AuthRoutes(service: services.auth, clientAddress: { _, context in context.clientAddress }).register(on: router)
-        CatalogRoutes(store: services.catalog).register(on: router)
-        OrderRoutes(service: services.orders).register(on: router)
-        CartRoutes(service: services.carts).register(on: router)
-        AdminOrderRoutes(administration: services.administration).register(on: router)
-        NotificationRoutes(feed: services.notifications).register(on: router)
+        for routes in services.routes { routes.register(on: router) }
         return router
     }
 }

@@ -1,5 +1,6 @@
 import Auth
 import Catalog
+import DomainRuntime
 import EmporiumTestSupport
 import Foundation
 import Gateway
@@ -274,23 +275,26 @@ struct GatewayTests {
     }
 }
 
-/// The gateway's router built in-process (nothing runs: the pools are never started), to read its routes.
+/// The gateway's router built in-process from the domains' declarations (nothing runs: the pools
+/// are never started), to read its routes.
 enum GatewayFixture {
+    static let domains = [AuthDomain.module, CatalogDomain.module, OrderingDomain.module, MailingDomain.module]
+
     static func routes() async throws -> [(method: String, path: String)] {
         let logger = PipelineFleet.logger
         let pool = PostgresPool(configuration: try PostgresConfiguration(url: "postgresql://nobody@127.0.0.1:1/none"), logger: logger)
         let database = PostgresRouter(primary: pool, replica: nil, logger: logger)
         let redis = RedisPool(configuration: try RedisConfiguration(url: "redis://127.0.0.1:1"), logger: logger)
-        let tokens = await AccessTokens(settings: APIClient.tokens.defaultSettings)
-        let orderService = OrderService(database: database, redis: redis, timings: OrderTimings(), logger: logger)
+        let settings = try SettingsReader(
+            keys: domains.flatMap(\.settings).flatMap(\.declarations),
+            variables: ["AUTH_JWT_SECRET": String(decoding: APIClient.tokens.defaultSettings.secret, as: UTF8.self), "AUTH_PASSWORD_COST": "minimum"])
+        let context = APIContext(settings: settings, database: database, redis: redis, namespace: "fixture", logger: logger)
+        var routes: [any DomainRoutes] = []
+        for domain in domains {
+            if let api = domain.api { routes += try await api(context).routes }
+        }
         let router = Gateway.router(Gateway.Services(
-            auth: AuthService(
-                database: database, redis: redis, tokens: tokens, passwords: try await PasswordVault.make(cost: .minimum), policy: AuthPolicy(),
-                logger: logger),
-            tokens: tokens, catalog: CatalogStore(database: database),
-            orders: orderService, carts: CartService(database: database, orders: orderService),
-            administration: OrderAdministration(database: database), notifications: NotificationFeed(database: database),
-            limiter: nil, readiness: []))
+            routes: routes, tokens: await AccessTokens(settings: APIClient.tokens.defaultSettings), limiter: nil, readiness: []))
         return router.routes.map { ("\($0.method)", "\($0.path)") }
     }
 }

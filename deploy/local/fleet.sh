@@ -24,20 +24,33 @@ EMPORIUM_BIN="${EMPORIUM_BIN:-$ROOT/.build/debug/emporium}"
 RUN="$STATE/fleet"
 LOGS="$STATE/logs"
 
-# role name, port (the API's own, else the metrics endpoint's), subcommand
-ROLES=(
-    "relay 9400 relay"
-    "worker-auth 9401 worker auth"
-    "worker-product 9402 worker product"
-    "worker-order 9403 worker order"
-    "worker-mail 9404 worker mail"
-    "api 8080 api"
-)
 
 log() { printf '[fleet] %s\n' "$*" >&2; }
 die() { printf '[fleet] error: %s\n' "$*" >&2; exit 2; }
 pid_of() { [[ -f "$RUN/$1.pid" ]] && head -n1 "$RUN/$1.pid" | tr -d '[:space:]' || true; }
 alive() { [[ -n "${1:-}" ]] && kill -0 "$1" 2>/dev/null; }
+
+# role name, port (the API's own, else the metrics endpoint's), subcommand. The worker roles are
+# the domains' (`emporium worker --list`: name and metrics port), started after the relay and
+# before the API.
+ROLES=("relay 9400 relay")
+if [[ -x $EMPORIUM_BIN ]]; then
+    while IFS=$'\t' read -r worker port; do
+        [[ -n $worker ]] && ROLES+=("worker-$worker $port worker $worker")
+    done < <("$EMPORIUM_BIN" worker --list)
+elif [[ ${1:-} == up ]]; then
+    die "$EMPORIUM_BIN is not built (make build): the worker roles come from it"
+else
+    # No binary (a clean checkout): the running workers are known by their pid files.
+    for file in "$RUN"/worker-*.pid; do
+        [[ -f $file ]] || continue
+        worker="$(basename "$file" .pid)"
+        worker="${worker#worker-}"
+        worker="${worker%-[0-9]*}"
+        [[ " ${ROLES[*]} " == *" worker-$worker "* ]] || ROLES+=("worker-$worker 0 worker $worker")
+    done
+fi
+ROLES+=("api 8080 api")
 
 # The replica count asked for `role` in $REPLICAS (1 when not named).
 replicas_of() {

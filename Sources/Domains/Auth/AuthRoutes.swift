@@ -6,12 +6,9 @@ import HTTPTypes
 /// `/auth/*` and `/me`.
 public struct AuthRoutes<Context: IdentifiedRequestContext>: Sendable {
     let service: AuthService
-    /// The client's address as the gateway sees it (for per-client login throttling).
-    let clientAddress: @Sendable (Request, Context) -> String
 
-    public init(service: AuthService, clientAddress: @escaping @Sendable (Request, Context) -> String) {
+    public init(service: AuthService) {
         self.service = service
-        self.clientAddress = clientAddress
     }
 
     public func register(on router: Router<Context>) {
@@ -93,7 +90,7 @@ public struct AuthRoutes<Context: IdentifiedRequestContext>: Sendable {
 
     private func origin(_ request: Request, _ context: Context) -> RequestOrigin {
         RequestOrigin(
-            requestID: context.requestID, correlationID: context.correlationID, client: clientAddress(request, context),
+            requestID: context.requestID, correlationID: context.correlationID, client: context.clientAddress,
             traceParent: context.traceParent)
     }
 }

@@ -22,43 +22,14 @@ public enum Destinations {
 
     public static let mail = MessageDestination.amqp(mailKey)
 
-    /// Every Kafka topic of the project, each with its dead-letter topic: the one list that the
-    /// development Kafka, `emporium topics create` (compose's kafka-init and the Kubernetes topics
-    /// Job), the tests and the documentation take their topics from (`emporium topics list`).
-    public static let kafkaTopics: [KafkaTopicLayout] = [
-        KafkaTopicLayout(name: productTopic, partitions: 16, deadLetterPartitions: 4, key: "SKU"),
-        KafkaTopicLayout(name: orderTopic, partitions: 16, deadLetterPartitions: 4, key: "order id"),
-        KafkaTopicLayout(name: userTopic, partitions: 8, deadLetterPartitions: 2, key: "account id"),
-    ]
-}
+    /// Each topic, its partitions and its dead-letter topic; the domain that publishes to it
+    /// declares it (``DomainModule/topics``), and `emporium topics list` lists them all.
+    public static let productLayout = KafkaTopicLayout(name: productTopic, partitions: 16, deadLetterPartitions: 4, key: "SKU")
+    public static let orderLayout = KafkaTopicLayout(name: orderTopic, partitions: 16, deadLetterPartitions: 4, key: "order id")
+    public static let userLayout = KafkaTopicLayout(name: userTopic, partitions: 8, deadLetterPartitions: 2, key: "account id")
 
-/// A Kafka topic, its partition count (the most consumers of one group that get work), and its
-/// dead-letter topic (`<name>.dlq`, fewer partitions: poison is rare and replayed by hand).
-public struct KafkaTopicLayout: Sendable, Hashable {
-    public var name: String
-    public var partitions: Int
-    public var deadLetterPartitions: Int
-    /// What the messages are keyed by, so that each key's messages stay in order.
-    public var key: String
-
-    public init(name: String, partitions: Int, deadLetterPartitions: Int, key: String) {
-        self.name = name
-        self.partitions = partitions
-        self.deadLetterPartitions = deadLetterPartitions
-        self.key = key
-    }
-
-    public var deadLetterName: String { name + KafkaMessageConsumer.deadLetterSuffix }
-
-    /// The topic and its dead-letter topic, with their partition counts, as they are created.
-    public var created: [(name: String, partitions: Int)] {
-        [(name, partitions), (deadLetterName, deadLetterPartitions)]
-    }
-
-    /// The same layout with every partition count divided by `divisor` (at least 1): the tests'
-    /// mock clusters are smaller, but have the same topics.
-    public func scaled(down divisor: Int) -> KafkaTopicLayout {
-        KafkaTopicLayout(
-            name: name, partitions: max(1, partitions / divisor), deadLetterPartitions: max(1, deadLetterPartitions / divisor), key: key)
-    }
+    /// Every Kafka topic of the built-in domains, each with its dead-letter topic: what the
+    /// development Kafka, the tests and the documentation take their topics from (the executable's
+    /// `emporium topics list` gathers the same from the domains' declarations).
+    public static let kafkaTopics: [KafkaTopicLayout] = [productLayout, orderLayout, userLayout]
 }

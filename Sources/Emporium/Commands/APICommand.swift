@@ -1,14 +1,12 @@
 import AMQP
 import ArgumentParser
 import Auth
-import Catalog
+import DomainRuntime
 import Gateway
 import Hummingbird
 import Kafka
 import Logging
-import Mailing
 import Observability
-import Ordering
 import Postgres
 import Redis
 import ServiceLifecycle
@@ -23,15 +21,13 @@ struct APICommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = Logger(label: "emporium.api")
-        let environment = try Environment()
+        let environment = try SettingsReader()
         try environment.refusePlaceholderSecrets()
-        let settings = try APISettings(environment: environment)
-        let databases = try DatabaseSettings(environment: environment)
-        let messaging = try MessagingSettings(environment: environment)
-        let orders = try OrderSettings(environment: environment)
-        let auth = try AuthSettings(environment: environment, namespace: messaging.namespace)
-        let tokenSettings = try AuthSettings.tokens(environment: environment)
-        let shutdown = try ShutdownSettings(environment: environment)
+        let settings = try APISettings(settings: environment)
+        let databases = try DatabaseSettings(settings: environment)
+        let messaging = try MessagingSettings(settings: environment)
+        let tokenSettings = try AuthSettings.tokens(settings: environment)
+        let shutdown = try ShutdownSettings(settings: environment)
         _ = ProcessMetrics.registry
 
         let database = Databases(databases, logger: logger)
@@ -42,19 +38,18 @@ struct APICommand: AsyncParsableCommand {
         let kafka = try KafkaProducer.make(
             configuration: KafkaProducerConfiguration(bootstrapServers: messaging.kafkaBootstrapServers), logger: logger)
 
-        let tokens = await AccessTokens(settings: tokenSettings)
-        let authService = AuthService(
-            database: database.router, redis: redis, tokens: tokens, passwords: try await PasswordVault.make(cost: auth.passwordCost),
-            policy: auth.policy, logger: logger)
+        // Every domain's part of the API (``DomainModule/api``).
+        let context = APIContext(settings: environment, database: database.router, redis: redis, namespace: messaging.namespace, logger: logger)
+        var parts: [APIPart] = []
+        for domain in Domains.all {
+            if let api = domain.api { parts.append(try await api(context)) }
+        }
         let readiness = [
             ReadinessChecks.postgres(database.primary), ReadinessChecks.redis(redis),
             ReadinessChecks.rabbitmq(amqp, workExchange: messaging.delays.workExchange), ReadinessChecks.kafka(kafka),
         ]
-        let orderService = OrderService(database: database.router, redis: redis, timings: orders.timings, limits: orders.limits, logger: logger)
         var services = Gateway.Services(
-            auth: authService, tokens: tokens, catalog: CatalogStore(database: database.router),
-            orders: orderService, carts: CartService(database: database.router, orders: orderService),
-            administration: OrderAdministration(database: database.router), notifications: NotificationFeed(database: database.router),
+            routes: parts.flatMap(\.routes), tokens: await AccessTokens(settings: tokenSettings),
             limiter: settings.rateLimits.isEmpty
                 ? nil : RateLimiter(redis: redis, rules: settings.rateLimits, prefix: messaging.namespace, logger: logger),
             readiness: readiness, trustedProxies: settings.trustedProxies)
@@ -74,9 +69,9 @@ struct APICommand: AsyncParsableCommand {
                 logger.info("api listening", metadata: ["http.address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
             },
             logger: logger)
-        let admin: [any Service] = auth.admin.map {
-            [AdminBootstrapService(service: authService, email: $0.email, password: $0.password, logger: logger)]
-        } ?? []
-        try await shutdown.group(database.services + [redis, kafka, amqp] + admin + observability + [application], logger: logger).run()
+        let domainServices = parts.flatMap(\.services)
+        try await shutdown.group(
+            database.services + [redis, kafka, amqp] + domainServices + observability + [application], logger: logger
+        ).run()
     }
 }

@@ -1,3 +1,7 @@
+import Auth
+import DomainRuntime
+import Mailing
+import Ordering
 import ArgumentParser
 import Foundation
 
@@ -32,16 +36,16 @@ struct ConfigCommand: AsyncParsableCommand {
         var api = false
 
         func run() async throws {
-            let environment = try Environment()
+            let environment = try SettingsReader()
             try environment.refusePlaceholderSecrets()
-            _ = try DatabaseSettings(environment: environment)
-            let messaging = try MessagingSettings(environment: environment)
-            _ = try ShutdownSettings(environment: environment)
-            _ = try APISettings(environment: environment)
-            _ = try OrderSettings(environment: environment)
-            _ = try MailSettings(environment: environment)
-            _ = try AuthSettings(environment: environment, namespace: messaging.namespace)
-            if api { _ = try AuthSettings.tokens(environment: environment) }
+            _ = try DatabaseSettings(settings: environment)
+            let messaging = try MessagingSettings(settings: environment)
+            _ = try ShutdownSettings(settings: environment)
+            _ = try APISettings(settings: environment)
+            _ = try OrderSettings(settings: environment)
+            _ = try MailSettings(settings: environment)
+            _ = try AuthSettings(settings: environment, namespace: messaging.namespace)
+            if api { _ = try AuthSettings.tokens(settings: environment) }
             for key in ConfigurationKeys.all {
                 if let source = environment.source(of: key) { print("\(key.name)\t\(source)") }
             }

@@ -1,3 +1,4 @@
+import DomainRuntime
 import Auth
 import ArgumentParser
 import Foundation
@@ -91,7 +92,7 @@ struct LoadtestCommand: AsyncParsableCommand {
         let options = Loadtest.Options(
             endpoint: try HTTPEndpoint(url: url), clients: clients, orders: orders, duration: duration.flatMap(AMQPDelays.parseDuration),
             rate: rate, products: products, maximumLines: lines, decisionTimeout: AMQPDelays.parseDuration(decisionTimeout) ?? .seconds(120),
-            tokens: await AccessTokens(settings: try AuthSettings.tokens(environment: try Environment())))
+            tokens: await AccessTokens(settings: try AuthSettings.tokens(settings: try SettingsReader())))
         // One event-loop thread is plenty for a few dozen connections, and leaves the cores to the fleet.
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         if findCapacity {

@@ -1,3 +1,4 @@
+import DomainRuntime
 import ArgumentParser
 import Logging
 import Postgres
@@ -14,9 +15,9 @@ struct MigrateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = Logger(label: "emporium.migrate")
-        let environment = try Environment()
+        let environment = try SettingsReader()
         try environment.refusePlaceholderSecrets()
-        let settings = try DatabaseSettings(environment: environment)
+        let settings = try DatabaseSettings(settings: environment)
         let directory = self.directory ?? settings.migrationsDirectory
         let migrations = try PostgresMigration.load(from: directory)
         let pool = PostgresPool(configuration: settings.primary, logger: logger)

@@ -1,3 +1,4 @@
+import DomainRuntime
 import AMQP
 import ArgumentParser
 import Kafka
@@ -17,11 +18,11 @@ struct RelayCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = Logger(label: "emporium.relay")
-        let environment = try Environment()
+        let environment = try SettingsReader()
         try environment.refusePlaceholderSecrets()
-        let database = try DatabaseSettings(environment: environment)
-        let messaging = try MessagingSettings(environment: environment)
-        let shutdown = try ShutdownSettings(environment: environment)
+        let database = try DatabaseSettings(settings: environment)
+        let messaging = try MessagingSettings(settings: environment)
+        let shutdown = try ShutdownSettings(settings: environment)
         // First: what is created from here on records into the registry /metrics serves.
         _ = ProcessMetrics.registry
 

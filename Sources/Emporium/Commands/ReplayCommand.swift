@@ -1,3 +1,4 @@
+import DomainRuntime
 import AMQP
 import ArgumentParser
 import Foundation
@@ -99,7 +100,7 @@ struct DeadLetterTool {
         var logger = Logger(label: "emporium.replay")
         logger.logLevel = .warning
         self.logger = logger
-        messaging = try MessagingSettings(environment: try Environment())
+        messaging = try MessagingSettings(settings: try SettingsReader())
     }
 
     func read() async throws -> [DeadLetter] {

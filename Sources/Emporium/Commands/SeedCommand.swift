@@ -1,3 +1,4 @@
+import DomainRuntime
 import ArgumentParser
 import Auth
 import Catalog
@@ -29,10 +30,10 @@ struct SeedCommand: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "emporium.seed")
         logger.logLevel = .warning
-        let environment = try Environment()
+        let environment = try SettingsReader()
         try environment.refusePlaceholderSecrets()
-        let settings = try DatabaseSettings(environment: environment)
-        let auth = try AuthSettings(environment: environment, namespace: "seed")
+        let settings = try DatabaseSettings(settings: environment)
+        let auth = try AuthSettings(settings: environment, namespace: "seed")
         let pool = PostgresPool(configuration: settings.primary, logger: logger)
         defer { pool.close() }
         let database = PostgresRouter(primary: pool, replica: nil, logger: logger)

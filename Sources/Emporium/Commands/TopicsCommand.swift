@@ -1,3 +1,4 @@
+import DomainRuntime
 import ArgumentParser
 import Contracts
 import Foundation
@@ -6,7 +7,7 @@ import Logging
 import Messaging
 
 /// `emporium topics list|create`: the project's Kafka topics, from the one list in `Contracts`
-/// (`Destinations.kafkaTopics`). Brokers run with topic auto-creation off, so before any worker
+/// (`Domains.topics`). Brokers run with topic auto-creation off, so before any worker
 /// starts, `create` makes every topic and dead-letter topic (compose's kafka-init and the
 /// Kubernetes topics Job run it).
 struct TopicsCommand: AsyncParsableCommand {
@@ -17,14 +18,14 @@ struct TopicsCommand: AsyncParsableCommand {
     )
 
     /// Every topic to create, dead-letter topics included.
-    static var layout: [(name: String, partitions: Int)] { Destinations.kafkaTopics.flatMap(\.created) }
+    static var layout: [(name: String, partitions: Int)] { Domains.topics.flatMap(\.created) }
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "list", abstract: "Print every topic with its partitions (tab-separated: name, partitions, dead-letter topic, key).")
 
         func run() throws {
-            for topic in Destinations.kafkaTopics {
+            for topic in Domains.topics {
                 print([topic.name, String(topic.partitions), topic.deadLetterName, topic.key].joined(separator: "\t"))
                 print([topic.deadLetterName, String(topic.deadLetterPartitions), "-", "as " + topic.name].joined(separator: "\t"))
             }
@@ -117,9 +118,9 @@ struct TopicsCommand: AsyncParsableCommand {
     static func connect(wait: String) throws -> (producer: KafkaProducer, patience: Duration, servers: String) {
         var logger = Logger(label: "emporium.topics")
         logger.logLevel = .error
-        let environment = try Environment()
+        let environment = try SettingsReader()
         try environment.refusePlaceholderSecrets()
-        let messaging = try MessagingSettings(environment: environment)
+        let messaging = try MessagingSettings(settings: environment)
         guard let patience = AMQPDelays.parseDuration(wait) else { throw ValidationError("--wait: expected a duration such as 2m, got \"\(wait)\"") }
         let producer = try KafkaProducer.make(
             configuration: KafkaProducerConfiguration(bootstrapServers: messaging.kafkaBootstrapServers), logger: logger)

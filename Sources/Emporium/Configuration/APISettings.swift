@@ -1,3 +1,4 @@
+import DomainRuntime
 import Gateway
 import Messaging
 
@@ -12,16 +13,16 @@ struct APISettings: Sendable {
     var rateLimits: [RateLimiter.RouteClass: RateLimiter.Rule]
     var trustedProxies: TrustedProxies
 
-    init(environment: Environment) throws {
+    init(settings reader: SettingsReader) throws {
         let keys = APIKeys()
-        host = try environment.value(keys.host)
-        port = try environment.value(keys.port)
-        idleTimeout = try environment.value(keys.idleTimeout)
-        maximumConnections = try environment.value(keys.maximumConnections)
-        observabilityPort = try environment.value(keys.observabilityPort)
-        trustedProxies = try environment.value(keys.trustedProxies)
+        host = try reader.value(keys.host)
+        port = try reader.value(keys.port)
+        idleTimeout = try reader.value(keys.idleTimeout)
+        maximumConnections = try reader.value(keys.maximumConnections)
+        observabilityPort = try reader.value(keys.observabilityPort)
+        trustedProxies = try reader.value(keys.trustedProxies)
         let limits: [RateLimiter.RouteClass: Setting<RateLimiter.Rule?>] = [.auth: keys.authLimit, .write: keys.writeLimit, .read: keys.readLimit]
-        rateLimits = try limits.compactMapValues { try environment.value($0) }
+        rateLimits = try limits.compactMapValues { try reader.value($0) }
     }
 }
 

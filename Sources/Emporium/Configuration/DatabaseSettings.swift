@@ -1,3 +1,4 @@
+import DomainRuntime
 import Logging
 import Postgres
 
@@ -8,13 +9,13 @@ struct DatabaseSettings: Sendable {
     var router: PostgresRouterConfiguration
     var migrationsDirectory: String
 
-    init(environment: Environment) throws {
+    init(settings reader: SettingsReader) throws {
         let keys = DatabaseKeys()
-        let poolSize = try environment.value(keys.poolSize)
-        primary = try Self.postgres(try environment.value(keys.primaryURL), key: keys.primaryURL.name, poolSize: poolSize)
-        replica = try environment.value(keys.replicaURL).map { try Self.postgres($0, key: keys.replicaURL.name, poolSize: poolSize) }
-        router = PostgresRouterConfiguration(maximumReplicaLag: try environment.value(keys.maximumReplicaLag))
-        migrationsDirectory = try environment.value(keys.migrationsDirectory)
+        let poolSize = try reader.value(keys.poolSize)
+        primary = try Self.postgres(try reader.value(keys.primaryURL), key: keys.primaryURL.name, poolSize: poolSize)
+        replica = try reader.value(keys.replicaURL).map { try Self.postgres($0, key: keys.replicaURL.name, poolSize: poolSize) }
+        router = PostgresRouterConfiguration(maximumReplicaLag: try reader.value(keys.maximumReplicaLag))
+        migrationsDirectory = try reader.value(keys.migrationsDirectory)
     }
 
     private static func postgres(_ url: String, key: String, poolSize: Int) throws -> PostgresConfiguration {

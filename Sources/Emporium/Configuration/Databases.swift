@@ -1,3 +1,4 @@
+import DomainRuntime
 import Logging
 import Postgres
 import ServiceLifecycle

@@ -1,8 +1,8 @@
+import DomainRuntime
 import Foundation
 import AMQP
 import Kafka
 import Messaging
-import Ordering
 import Redis
 
 /// Brokers, Redis and the messaging runtime's knobs. Keys: ``BrokerKeys``, ``MessagingKeys``, and
@@ -22,43 +22,42 @@ struct MessagingSettings: Sendable {
     var metricsHost: String
     var metricsPort: Int?
 
-    init(environment: Environment) throws {
+    init(settings reader: SettingsReader) throws {
         let brokers = BrokerKeys()
-        kafkaBootstrapServers = try environment.value(brokers.kafkaBootstrapServers)
+        kafkaBootstrapServers = try reader.value(brokers.kafkaBootstrapServers)
             .split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
-        amqp = try environment.value(brokers.amqp)
-        redis = try environment.value(brokers.redis)
-        kafkaSessionTimeout = try environment.value(brokers.kafkaSessionTimeout)
-        kafkaFetchWaitMax = try environment.value(brokers.kafkaFetchWaitMax)
+        amqp = try reader.value(brokers.amqp)
+        redis = try reader.value(brokers.redis)
+        kafkaSessionTimeout = try reader.value(brokers.kafkaSessionTimeout)
+        kafkaFetchWaitMax = try reader.value(brokers.kafkaFetchWaitMax)
 
         let keys = MessagingKeys()
-        namespace = try environment.value(keys.namespace)
-        // By default the retry levels and the order timers' waits, so that each timer is one hop.
-        let levels = try environment.value(keys.delayLevels)
-            ?? AMQPDelays.retryLevels + OrderTimer.waits(timings: try OrderSettings.timings(environment: environment))
-        let workExchange = try environment.value(keys.workExchange) ?? "\(namespace).work"
+        namespace = try reader.value(keys.namespace)
+        // By default the retry levels and the waits of the domains' timers, so that each timer is one hop.
+        let levels = try reader.value(keys.delayLevels) ?? AMQPDelays.retryLevels + (try Domains.delays(reader))
+        let workExchange = try reader.value(keys.workExchange) ?? "\(namespace).work"
         do {
             delays = try AMQPDelays(levels: levels, workExchange: workExchange, prefix: "\(namespace).delay")
         } catch {
             throw ConfigurationError(key: keys.delayLevels.name, message: error.message)
         }
         retry = RetryPolicy(
-            maximumAttempts: try environment.value(keys.retryAttempts),
-            initialDelay: try environment.value(keys.retryInitialDelay),
-            maximumDelay: try environment.value(keys.retryMaximumDelay))
-        guardTimeToLive = try environment.value(keys.guardTimeToLive)
+            maximumAttempts: try reader.value(keys.retryAttempts),
+            initialDelay: try reader.value(keys.retryInitialDelay),
+            maximumDelay: try reader.value(keys.retryMaximumDelay))
+        guardTimeToLive = try reader.value(keys.guardTimeToLive)
         relay = OutboxRelaySettings()
-        relay.batchSize = try environment.value(keys.outboxBatchSize)
-        relay.concurrency = try environment.value(keys.outboxConcurrency)
-        relay.pollInterval = try environment.value(keys.outboxPollInterval)
-        let watch = try environment.value(keys.outboxWatchInterval)
+        relay.batchSize = try reader.value(keys.outboxBatchSize)
+        relay.concurrency = try reader.value(keys.outboxConcurrency)
+        relay.pollInterval = try reader.value(keys.outboxPollInterval)
+        let watch = try reader.value(keys.outboxWatchInterval)
         relay.watchInterval = watch > .zero ? watch : nil
-        relay.retention = try environment.value(keys.outboxRetention)
-        inboxRetention = try environment.value(keys.inboxRetention)
+        relay.retention = try reader.value(keys.outboxRetention)
+        inboxRetention = try reader.value(keys.inboxRetention)
 
         let process = ProcessKeys()
-        metricsHost = try environment.value(process.metricsHost)
-        metricsPort = try environment.value(process.metricsPort)
+        metricsHost = try reader.value(process.metricsHost)
+        metricsPort = try reader.value(process.metricsPort)
     }
 
     /// A queue or consumer group name in this fleet's namespace.
@@ -91,6 +90,8 @@ struct BrokerKeys: SettingGroup {
 
 struct MessagingKeys: SettingGroup {
     var title: String { "Messaging runtime" }
+    /// The domains' keys, all unset: their defaults.
+    private static let defaults = try! SettingsReader(keys: Domains.all.flatMap(\.settings).flatMap(\.declarations), variables: [:])
 
     let namespace = Setting<String>(
         "MESSAGING_NAMESPACE", default: "emporium", defaultText: "emporium",
@@ -106,11 +107,12 @@ struct MessagingKeys: SettingGroup {
         "MESSAGING_WORK_EXCHANGE", defaultText: "<namespace>.work", meaning: "the exchange every consumer queue is bound to")
     let delayLevels = Setting<[Duration]?>(
         "MESSAGING_DELAY_LEVELS", default: nil,
-        defaultText: (AMQPDelays.retryLevels + OrderTimer.waits(timings: OrderTimings())).map(AMQPDelays.compact).joined(separator: ","),
+        defaultText: try! AMQPDelays(levels: AMQPDelays.retryLevels + Domains.delays(Self.defaults))
+            .levels.map(AMQPDelays.compact).joined(separator: ","),
         meaning: "one quorum delay queue each ([delays](messaging.md#delays)). Unset, the retry levels ("
             + AMQPDelays.retryLevels.map(AMQPDelays.compact).joined(separator: ",")
-            + ") and the waits between the order timers, derived from the configured `ORDER_*` timings (the default shows them at "
-            + "the default timings), so that each timer is one delayed publish"
+            + ") and the waits the domains' timers need, derived from their settings (between the order timers, from the `ORDER_*` "
+            + "timings; the default shows them at the default timings), so that each timer is one delayed publish"
     ) { text in
         guard let levels = AMQPDelays.parseLevels(text) else { throw SettingProblem.expected("comma-separated durations such as 1s,30s,4h") }
         return levels

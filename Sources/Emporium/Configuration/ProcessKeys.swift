@@ -1,3 +1,4 @@
+import DomainRuntime
 /// What every role reads about itself: where it serves its metrics, how it stops, logs and
 /// traces, and where its secret files are. `LOG_*` and `OTEL_*` are read before the command runs
 /// (``LogSetup``, ``TraceExport``), from the environment only.

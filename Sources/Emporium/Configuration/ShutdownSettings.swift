@@ -1,3 +1,4 @@
+import DomainRuntime
 import Logging
 import Observability
 import ServiceLifecycle
@@ -10,8 +11,8 @@ import UnixSignals
 struct ShutdownSettings: Sendable {
     var timeout: Duration
 
-    init(environment: Environment) throws {
-        timeout = try environment.value(ProcessKeys().shutdownTimeout)
+    init(settings reader: SettingsReader) throws {
+        timeout = try reader.value(ProcessKeys().shutdownTimeout)
     }
 
     /// A service group that stops on SIGTERM or SIGINT within the timeout. The span exporter, when

@@ -11,6 +11,9 @@ public protocol IdentifiedRequestContext: RequestContext {
     /// The W3C `traceparent` of this request's span (a child of the client's, or a new trace):
     /// carried, a span further each hop, into every message the request causes.
     var traceParent: String { get set }
+    /// The client's address as the server sees it (a trusted proxy's `X-Forwarded-For` applied):
+    /// what per-client limits count against.
+    var clientAddress: String { get }
 }
 
 extension IdentifiedRequestContext {

@@ -1,34 +1,35 @@
-import Auth
+public import AuthCore
+public import DomainRuntime
 import Foundation
-import Sodium
+public import Sodium
 
 /// Accounts and tokens. Keys: ``AuthKeys``; their defaults are ``AuthPolicy``'s.
-struct AuthSettings: Sendable {
-    var policy: AuthPolicy
-    var purgeInterval: Duration
-    var passwordCost: PasswordHasher.Cost
-    var admin: (email: String, password: String)?
+public struct AuthSettings: Sendable {
+    public var policy: AuthPolicy
+    public var purgeInterval: Duration
+    public var passwordCost: PasswordHasher.Cost
+    public var admin: (email: String, password: String)?
 
-    init(environment: Environment, namespace: String) throws {
+    public init(settings reader: SettingsReader, namespace: String) throws {
         let keys = AuthKeys()
         var policy = AuthPolicy()
-        policy.codeLifetime = try environment.value(keys.codeLifetime)
-        policy.codeAttempts = try environment.value(keys.codeAttempts)
-        policy.codeFailuresPerDay = try environment.value(keys.codeFailuresPerDay)
-        policy.resendCooldown = try environment.value(keys.resendCooldown)
-        policy.resendCooldownMaximum = try environment.value(keys.resendCooldownMaximum)
-        policy.refreshLifetime = try environment.value(keys.refreshLifetime)
-        policy.sessionLifetime = try environment.value(keys.sessionLifetime)
-        policy.refreshReuseGrace = try environment.value(keys.refreshReuseGrace)
-        policy.loginFailuresPerAccountClient = try environment.value(keys.loginFailuresPerAccountClient)
-        policy.loginFailuresPerClient = try environment.value(keys.loginFailuresPerClient)
-        policy.loginWindow = try environment.value(keys.loginWindow)
-        policy.unverifiedLifetime = try environment.value(keys.unverifiedLifetime)
+        policy.codeLifetime = try reader.value(keys.codeLifetime)
+        policy.codeAttempts = try reader.value(keys.codeAttempts)
+        policy.codeFailuresPerDay = try reader.value(keys.codeFailuresPerDay)
+        policy.resendCooldown = try reader.value(keys.resendCooldown)
+        policy.resendCooldownMaximum = try reader.value(keys.resendCooldownMaximum)
+        policy.refreshLifetime = try reader.value(keys.refreshLifetime)
+        policy.sessionLifetime = try reader.value(keys.sessionLifetime)
+        policy.refreshReuseGrace = try reader.value(keys.refreshReuseGrace)
+        policy.loginFailuresPerAccountClient = try reader.value(keys.loginFailuresPerAccountClient)
+        policy.loginFailuresPerClient = try reader.value(keys.loginFailuresPerClient)
+        policy.loginWindow = try reader.value(keys.loginWindow)
+        policy.unverifiedLifetime = try reader.value(keys.unverifiedLifetime)
         policy.redisPrefix = namespace
         self.policy = policy
-        purgeInterval = try environment.value(keys.purgeInterval)
-        passwordCost = try environment.value(keys.passwordCost)
-        switch (try environment.value(keys.adminEmail), try environment.value(keys.adminPassword)) {
+        purgeInterval = try reader.value(keys.purgeInterval)
+        passwordCost = try reader.value(keys.passwordCost)
+        switch (try reader.value(keys.adminEmail), try reader.value(keys.adminPassword)) {
         case (nil, nil): admin = nil
         case (let email?, let password?):
             guard email.contains("@") else { throw ConfigurationError(key: keys.adminEmail.name, message: "not an e-mail address") }
@@ -40,9 +41,9 @@ struct AuthSettings: Sendable {
     }
 
     /// The token settings; only the API signs and checks tokens, so only it needs the secret.
-    static func tokens(environment: Environment) throws -> AccessTokens.Settings {
+    public static func tokens(settings reader: SettingsReader) throws -> AccessTokens.Settings {
         let keys = AuthKeys()
-        guard let secret = try environment.value(keys.jwtSecret) else {
+        guard let secret = try reader.value(keys.jwtSecret) else {
             throw ConfigurationError(key: keys.jwtSecret.name, message: "required: the key that signs access tokens (at least 32 bytes)")
         }
         guard secret.utf8.count >= AccessTokens.Settings.minimumSecretLength else {
@@ -50,67 +51,67 @@ struct AuthSettings: Sendable {
                 key: keys.jwtSecret.name, message: "must be at least \(AccessTokens.Settings.minimumSecretLength) bytes, got \(secret.utf8.count)")
         }
         return AccessTokens.Settings(
-            secret: Array(secret.utf8), issuer: try environment.value(keys.jwtIssuer), audience: try environment.value(keys.jwtAudience),
-            lifetime: try environment.value(keys.accessTokenLifetime))
+            secret: Array(secret.utf8), issuer: try reader.value(keys.jwtIssuer), audience: try reader.value(keys.jwtAudience),
+            lifetime: try reader.value(keys.accessTokenLifetime))
     }
 }
 
-struct AuthKeys: SettingGroup {
-    var title: String { "Accounts" }
+public struct AuthKeys: SettingGroup {
+    public var title: String { "Accounts" }
     private static let policy = AuthPolicy()
 
-    let jwtSecret = Setting.optionalText(
+    public let jwtSecret = Setting.optionalText(
         "AUTH_JWT_SECRET", defaultText: "(required by api and loadtest)", secrecy: .whole,
         meaning: "the HS256 key of access tokens, at least 32 bytes. `make run` generates one into `.local/secrets.env`")
-    let jwtIssuer = Setting.text("AUTH_JWT_ISSUER", default: "emporium", meaning: "set in tokens, checked on every request")
-    let jwtAudience = Setting.text("AUTH_JWT_AUDIENCE", default: "emporium-api", meaning: "set in tokens, checked on every request")
-    let accessTokenLifetime = Setting.duration(
+    public let jwtIssuer = Setting.text("AUTH_JWT_ISSUER", default: "emporium", meaning: "set in tokens, checked on every request")
+    public let jwtAudience = Setting.text("AUTH_JWT_AUDIENCE", default: "emporium-api", meaning: "set in tokens, checked on every request")
+    public let accessTokenLifetime = Setting.duration(
         "AUTH_ACCESS_TOKEN_TTL", default: .seconds(900), atLeast: .seconds(1), meaning: "an access token's lifetime")
-    let refreshLifetime = Setting.duration(
+    public let refreshLifetime = Setting.duration(
         "AUTH_REFRESH_TOKEN_TTL", default: policy.refreshLifetime, atLeast: .seconds(1), meaning: "a refresh token's lifetime")
-    let sessionLifetime = Setting.duration(
+    public let sessionLifetime = Setting.duration(
         "AUTH_SESSION_MAX_LIFETIME", default: policy.sessionLifetime, atLeast: .seconds(1),
         meaning: "a session (a login and every refresh after it) ends this long after the login, however often it is refreshed")
-    let refreshReuseGrace = Setting.duration(
+    public let refreshReuseGrace = Setting.duration(
         "AUTH_REFRESH_REUSE_GRACE", default: policy.refreshReuseGrace, atMost: .seconds(60),
         because: "a longer window lets a stolen token be used alongside",
         meaning: "`0s` turns it off: a spent refresh token presented again by the client that spent it, this soon, gets another "
             + "successor (a retry, two tabs at once); from another client or later, reuse revokes the whole session")
-    let codeLifetime = Setting.duration(
+    public let codeLifetime = Setting.duration(
         "AUTH_CODE_TTL", default: policy.codeLifetime, atLeast: .seconds(1), meaning: "a verification code's lifetime")
-    let codeAttempts = Setting.integer("AUTH_CODE_ATTEMPTS", default: policy.codeAttempts, in: 1...100, meaning: "wrong tries that void a code")
-    let codeFailuresPerDay = Setting.integer(
+    public let codeAttempts = Setting.integer("AUTH_CODE_ATTEMPTS", default: policy.codeAttempts, in: 1...100, meaning: "wrong tries that void a code")
+    public let codeFailuresPerDay = Setting.integer(
         "AUTH_CODE_MAX_FAILURES", default: policy.codeFailuresPerDay, in: 1...10_000,
         meaning: "wrong codes a day for one address, across codes (a resend does not buy more guesses); past it every code gets "
             + "429 until the day's window ends")
-    let resendCooldown = Setting.duration(
+    public let resendCooldown = Setting.duration(
         "AUTH_RESEND_COOLDOWN", default: policy.resendCooldown, atLeast: .seconds(1),
         meaning: "before the first resend for one address (registration starts it); each resend of the day doubles it (Redis `SET NX PX`)")
-    let resendCooldownMaximum = Setting.duration(
+    public let resendCooldownMaximum = Setting.duration(
         "AUTH_RESEND_COOLDOWN_MAX", default: policy.resendCooldownMaximum, atLeast: .seconds(1),
         meaning: "the most the resend cooldown grows to")
-    let loginFailuresPerAccountClient = Setting.integer(
+    public let loginFailuresPerAccountClient = Setting.integer(
         "AUTH_LOGIN_MAX_FAILURES_ACCOUNT", default: policy.loginFailuresPerAccountClient, in: 1...10_000,
         meaning: "failed logins for one address from one client within the window before that client gets 429 (the owner, from "
             + "elsewhere, is not refused); after ten failures from all clients each attempt waits 1 s, doubling to 60 s, after the "
             + "last failure")
-    let loginFailuresPerClient = Setting.integer(
+    public let loginFailuresPerClient = Setting.integer(
         "AUTH_LOGIN_MAX_FAILURES_CLIENT", default: policy.loginFailuresPerClient, in: 1...1_000_000,
         meaning: "failed logins per client within the window before 429")
-    let loginWindow = Setting.duration(
+    public let loginWindow = Setting.duration(
         "AUTH_LOGIN_WINDOW", default: policy.loginWindow, atLeast: .seconds(1), meaning: "the failed-login window")
-    let unverifiedLifetime = Setting.duration(
+    public let unverifiedLifetime = Setting.duration(
         "AUTH_UNVERIFIED_TTL", default: policy.unverifiedLifetime,
         meaning: "the auth worker deletes accounts never verified after this (with `user.deleted`)")
-    let purgeInterval = Setting.duration(
+    public let purgeInterval = Setting.duration(
         "AUTH_PURGE_INTERVAL", default: .seconds(60), atLeast: .milliseconds(100), meaning: "how often the auth worker purges")
-    let passwordCost = Setting<PasswordHasher.Cost>.choice(
+    public let passwordCost = Setting<PasswordHasher.Cost>.choice(
         "AUTH_PASSWORD_COST", default: "interactive", ["interactive": .interactive, "minimum": .minimum],
         meaning: "argon2id's cost: `interactive` is 2 passes over 64 MiB; `minimum` for tests only")
-    let adminEmail = Setting.optionalText(
+    public let adminEmail = Setting.optionalText(
         "AUTH_ADMIN_EMAIL", meaning: "with `AUTH_ADMIN_PASSWORD`, `api` creates that admin account at start if the address is free "
             + "(`make run`: `admin@emporium.local`)")
-    let adminPassword = Setting.optionalText(
+    public let adminPassword = Setting.optionalText(
         "AUTH_ADMIN_PASSWORD", secrecy: .whole,
         meaning: "the bootstrap admin's password, at least 10 characters. `make run` generates one into `.local/secrets.env` and prints it")
 }

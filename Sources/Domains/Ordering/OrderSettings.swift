@@ -1,27 +1,28 @@
-import Ordering
+public import DomainRuntime
 import Messaging
+public import OrderingCore
 
 /// The order lifecycle's delays and limits, and the cart's lifetime. Keys: ``OrderKeys``.
-struct OrderSettings: Sendable {
-    var timings: OrderTimings
-    var cartLifetime: Duration
-    var limits: OrderLimits
-    var idempotencyRetention: Duration
+public struct OrderSettings: Sendable {
+    public var timings: OrderTimings
+    public var cartLifetime: Duration
+    public var limits: OrderLimits
+    public var idempotencyRetention: Duration
 
-    init(environment: Environment) throws {
+    public init(settings reader: SettingsReader) throws {
         let keys = OrderKeys()
-        timings = try Self.timings(environment: environment)
-        limits = OrderLimits(openOrders: try environment.value(keys.maximumOpenOrders), openUnits: try environment.value(keys.maximumOpenUnits))
-        cartLifetime = try environment.value(keys.cartLifetime)
-        idempotencyRetention = try environment.value(keys.idempotencyRetention)
+        timings = try Self.timings(settings: reader)
+        limits = OrderLimits(openOrders: try reader.value(keys.maximumOpenOrders), openUnits: try reader.value(keys.maximumOpenUnits))
+        cartLifetime = try reader.value(keys.cartLifetime)
+        idempotencyRetention = try reader.value(keys.idempotencyRetention)
     }
 
     /// The timings alone (the messaging settings derive the delay levels from them).
-    static func timings(environment: Environment) throws -> OrderTimings {
+    public static func timings(settings reader: SettingsReader) throws -> OrderTimings {
         let keys = OrderKeys()
         let timings = OrderTimings(
-            reminders: try environment.value(keys.reminders), expiry: try environment.value(keys.expiry),
-            idempotencyLock: try environment.value(keys.idempotencyLock))
+            reminders: try reader.value(keys.reminders), expiry: try reader.value(keys.expiry),
+            idempotencyLock: try reader.value(keys.idempotencyLock))
         if let last = timings.reminders.max(), last >= timings.expiry {
             throw ConfigurationError(key: keys.expiry.name, message: "must be longer than the last reminder (\(AMQPDelays.compact(last)))")
         }
@@ -29,28 +30,28 @@ struct OrderSettings: Sendable {
     }
 }
 
-struct OrderKeys: SettingGroup {
-    var title: String { "Orders and carts" }
+public struct OrderKeys: SettingGroup {
+    public var title: String { "Orders and carts" }
 
-    let reminders = Setting.durations(
+    public let reminders = Setting.durations(
         "ORDER_REMINDER_DELAYS", default: OrderTimings().reminders,
         meaning: "payment reminders after an order is placed (`make run`: `15s,30s,45s`)")
-    let expiry = Setting.duration(
+    public let expiry = Setting.duration(
         "ORDER_EXPIRY_DELAY", default: OrderTimings().expiry, atLeast: .milliseconds(1),
         meaning: "then a PENDING order is cancelled (`expired`), a PAID one completed; must be after the last reminder (`make run`: `60s`)")
-    let maximumOpenOrders = Setting.integer(
+    public let maximumOpenOrders = Setting.integer(
         "ORDER_MAX_OPEN_ORDERS", default: OrderLimits().openOrders, in: 1...1_000_000,
         meaning: "unpaid (PENDING) orders one customer may hold at once; one more is refused with 429 until they pay, cancel or let one expire")
-    let maximumOpenUnits = Setting.integer(
+    public let maximumOpenUnits = Setting.integer(
         "ORDER_MAX_OPEN_UNITS", default: OrderLimits().openUnits, in: 1...1_000_000_000,
         meaning: "units across one customer's unpaid orders; an order that would pass it is refused with 429")
-    let idempotencyLock = Setting.duration(
+    public let idempotencyLock = Setting.duration(
         "ORDER_IDEMPOTENCY_LOCK_TTL", default: OrderTimings().idempotencyLock, atLeast: .milliseconds(100),
         meaning: "the Redis lock on (customer, Idempotency-Key)")
-    let idempotencyRetention = Setting.duration(
+    public let idempotencyRetention = Setting.duration(
         "ORDER_IDEMPOTENCY_RETENTION", default: .seconds(86_400), atLeast: .seconds(60),
         meaning: "how long an Idempotency-Key replays its order's answer; the key of an order still awaiting its stock decision is kept longer")
-    let cartLifetime = Setting.duration(
+    public let cartLifetime = Setting.duration(
         "CART_TTL", default: .seconds(30 * 86_400), atLeast: .seconds(1),
         meaning: "open carts untouched this long are removed (by the order worker, every minute)")
 }

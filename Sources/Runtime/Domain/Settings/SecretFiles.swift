@@ -11,7 +11,7 @@ import Foundation
 /// are skipped, and a file that is not a key `emporium` reads stops start-up, since a misspelt
 /// secret's file would otherwise leave its key at the default.
 enum SecretFiles {
-    static func read(_ folder: String, key: String) throws -> [String: String] {
+    static func read(_ folder: String, key: String, names keys: Set<String>) throws -> [String: String] {
         let manager = FileManager.default
         guard let names = try? manager.contentsOfDirectory(atPath: folder) else {
             throw ConfigurationError(key: key, message: "cannot list the folder \(folder)")
@@ -22,7 +22,7 @@ enum SecretFiles {
             var isDirectory = isDirectoryFlag()
             // fileExists follows links, so a link to a file counts as the file.
             guard manager.fileExists(atPath: path, isDirectory: &isDirectory), !isTrue(isDirectory) else { continue }
-            guard ConfigurationKeys.names.contains(name) else {
+            guard keys.contains(name) else {
                 throw ConfigurationError(key: key, message: "\(path) is not named after a key emporium reads (see `emporium config keys`)")
             }
             guard let data = manager.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {

@@ -38,11 +38,11 @@ enum SecretGuard {
     }
 }
 
-extension Environment {
+extension SettingsReader {
     /// Stops start-up when any secret is a placeholder or a published development value,
     /// naming the key (never the value).
-    func refusePlaceholderSecrets() throws {
-        for key in ConfigurationKeys.all {
+    public func refusePlaceholderSecrets() throws {
+        for key in keys {
             guard let value = text(key) else { continue }
             switch key.secrecy {
             case .none:

@@ -1,0 +1,62 @@
+import Contracts
+public import DomainRuntime
+public import Hummingbird
+public import HTTPRuntime
+import Messaging
+
+/// The ordering domain through the seam: carts and orders in the API, and the order worker (the
+/// catalog copy, stock decisions, reminders and expiry).
+public enum OrderingDomain {
+    public static let module = DomainModule(
+        name: "ordering",
+        settings: [OrderKeys()],
+        topics: [Destinations.orderLayout],
+        // One delay level per wait between the order's timers: each timer is one delayed publish.
+        delays: { settings in OrderTimer.waits(timings: try OrderSettings.timings(settings: settings)) },
+        api: { context in
+            let settings = try OrderSettings(settings: context.settings)
+            let orders = OrderService(
+                database: context.database, redis: context.redis, timings: settings.timings, limits: settings.limits, logger: context.logger)
+            return APIPart(routes: [Routes(
+                orders: orders, carts: CartService(database: context.database, orders: orders),
+                administration: OrderAdministration(database: context.database))])
+        },
+        workers: [
+            WorkerRole(
+                name: "order", abstract: "Keep the catalog copy and move orders along (Kafka: product, order; RabbitMQ: reminders, expiry).",
+                metricsPort: 9403
+            ) { context in
+                let settings = try OrderSettings(settings: context.settings)
+                let handlers = OrderLifecycle.handlers(timings: settings.timings)
+                return WorkerPlan(
+                    subscriptions: [
+                        Subscription(.kafka(topics: [Destinations.productTopic, Destinations.orderTopic]), handlers: handlers),
+                        Subscription(
+                            .queue(QueueBinding(queue: "order", routingKeys: [Destinations.paymentReminderKey, Destinations.expiryKey], concurrency: 8)),
+                            handlers: handlers),
+                    ],
+                    // The mail worker's queue too, so mail commands have somewhere to wait (an
+                    // unroutable publish is retried by the relay) until a mail worker consumes them.
+                    declaredQueues: [QueueBinding(queue: "mail", routingKeys: [Destinations.mailKey])],
+                    services: [
+                        CartPurge(database: context.database, lifetime: settings.cartLifetime, interval: .seconds(60), logger: context.logger),
+                        RetentionPurge(
+                            database: context.database, rows: .idempotencyKeys, retention: settings.idempotencyRetention, logger: context.logger),
+                        DecisionBacklog(database: context.database, logger: context.logger),
+                    ])
+            }
+        ])
+
+    /// `/orders`, `/cart` and `/admin/orders`.
+    struct Routes: DomainRoutes {
+        let orders: OrderService
+        let carts: CartService
+        let administration: OrderAdministration
+
+        func register<Context: IdentifiedRequestContext>(on router: Router<Context>) {
+            OrderRoutes<Context>(service: orders).register(on: router)
+            CartRoutes<Context>(service: carts).register(on: router)
+            AdminOrderRoutes<Context>(administration: administration).register(on: router)
+        }
+    }
+}
