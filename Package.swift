@@ -5,7 +5,8 @@ import PackageDescription
 //   C modules   CLibPQ, CRdKafka, CRabbitMQ, CHiredis,        one .systemLibrary each
 //               CSodium, CCurl, COpenSSL (Redis over TLS)
 //   wrappers    Postgres, Kafka, AMQP, Redis, Sodium, SMTP    own the C handles
-//   runtime     Messaging, HTTPRuntime, Observability
+//   runtime     Messaging, HTTPRuntime, Observability,
+//               DomainRuntime (what a domain declares: DomainModule, Setting)
 //   domains     Contracts (messages), Auth, Catalog,          model, SQL, routes, handlers
 //               Ordering, Mailing
 //   assembly    Gateway (HTTP app), Emporium (`emporium`)     subcommands
@@ -460,6 +461,18 @@ let package = Package(
                 "Redis", .product(name: "Hummingbird", package: "hummingbird"),
             ],
             path: "Tests/OrderPipelineTests",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "DomainSeamTests",
+            dependencies: [
+                "Auth", "Catalog", "Contracts", "DomainRuntime", "Gateway", "HTTPRuntime", "Mailing", "Messaging", "Ordering", "Postgres",
+                "Redis",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/DomainSeamTests",
             swiftSettings: strict
         ),
         .testTarget(

@@ -2,23 +2,17 @@ import Auth
 import Catalog
 import DomainRuntime
 import Mailing
-import Messaging
 import Ordering
 
 /// The domains this executable runs: the one list a new domain is added to
-/// (docs/adding-a-domain.md). Everything else is derived from their declarations.
+/// (docs/adding-a-domain.md). The gateway's routes, the worker roles, the topics, the delay
+/// levels and the configuration keys are derived from their declarations (``DomainSet``).
 enum Domains {
-    static let all: [DomainModule] = [AuthDomain.module, CatalogDomain.module, OrderingDomain.module, MailingDomain.module]
-
-    /// Every Kafka topic, each with its dead-letter topic (`emporium topics`).
-    static var topics: [KafkaTopicLayout] { all.flatMap(\.topics) }
-
-    /// Every worker role, in the order of the domains (`emporium worker <role>`).
-    static var workers: [WorkerRole] { all.flatMap(\.workers) }
-
-    /// The waits the domains' timers need, from the settings: with the retry levels, the default
-    /// delay levels (`MESSAGING_DELAY_LEVELS`).
-    static func delays(_ settings: SettingsReader) throws -> [Duration] {
-        try all.flatMap { try $0.delays(settings) }
-    }
+    static let all: DomainSet = {
+        do {
+            return try DomainSet([AuthDomain.module, CatalogDomain.module, OrderingDomain.module, MailingDomain.module])
+        } catch {
+            fatalError("the domains' declarations clash: \(error)")
+        }
+    }()
 }

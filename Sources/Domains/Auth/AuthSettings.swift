@@ -58,6 +58,8 @@ public struct AuthSettings: Sendable {
 
 public struct AuthKeys: SettingGroup {
     public var title: String { "Accounts" }
+
+    public init() {}
     private static let policy = AuthPolicy()
 
     public let jwtSecret = Setting.optionalText(

@@ -39,6 +39,8 @@ public struct MailSettings: Sendable {
 public struct MailKeys: SettingGroup {
     public var title: String { "Mail" }
 
+    public init() {}
+
     public let url = Setting.text(
         "SMTP_URL", default: "smtp://127.0.0.1:1025", secrecy: .urlPassword,
         meaning: "`smtp://` (STARTTLS per `SMTP_STARTTLS`) or `smtps://` (TLS from the first byte); credentials may be in the URL")

@@ -33,6 +33,8 @@ public struct OrderSettings: Sendable {
 public struct OrderKeys: SettingGroup {
     public var title: String { "Orders and carts" }
 
+    public init() {}
+
     public let reminders = Setting.durations(
         "ORDER_REMINDER_DELAYS", default: OrderTimings().reminders,
         meaning: "payment reminders after an order is placed (`make run`: `15s,30s,45s`)")

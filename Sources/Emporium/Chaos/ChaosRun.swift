@@ -97,7 +97,7 @@ struct ChaosRun {
         try await createDatabase(on: admin)
 
         let cluster = try KafkaMockCluster.make(brokers: 3, logger: logger)
-        for topic in Domains.topics.flatMap({ $0.scaled(down: 2).created }) {
+        for topic in Domains.all.topics.flatMap({ $0.scaled(down: 2).created }) {
             try cluster.createTopic(topic.name, partitions: topic.partitions, replicationFactor: 3)
         }
         let smtpPort = try freeLocalPort()
@@ -349,7 +349,7 @@ struct ChaosRun {
         do {
             let reader = try KafkaProducer.make(configuration: KafkaProducerConfiguration(bootstrapServers: [bootstrap]), logger: logger)
             try await withRunning([reader], logger: logger) {
-                for topic in Domains.topics.map(\.deadLetterName) {
+                for topic in Domains.all.topics.map(\.deadLetterName) {
                     do {
                         snapshot.letters[topic] = try await KafkaDeadLetters(topic: topic, bootstrapServers: [bootstrap], producer: reader, logger: logger)
                             .read().map(\.letter)

@@ -40,16 +40,13 @@ struct APICommand: AsyncParsableCommand {
 
         // Every domain's part of the API (``DomainModule/api``).
         let context = APIContext(settings: environment, database: database.router, redis: redis, namespace: messaging.namespace, logger: logger)
-        var parts: [APIPart] = []
-        for domain in Domains.all {
-            if let api = domain.api { parts.append(try await api(context)) }
-        }
+        let domains = try await Domains.all.api(context)
         let readiness = [
             ReadinessChecks.postgres(database.primary), ReadinessChecks.redis(redis),
             ReadinessChecks.rabbitmq(amqp, workExchange: messaging.delays.workExchange), ReadinessChecks.kafka(kafka),
         ]
         var services = Gateway.Services(
-            routes: parts.flatMap(\.routes), tokens: await AccessTokens(settings: tokenSettings),
+            routes: domains.routes, tokens: await AccessTokens(settings: tokenSettings),
             limiter: settings.rateLimits.isEmpty
                 ? nil : RateLimiter(redis: redis, rules: settings.rateLimits, prefix: messaging.namespace, logger: logger),
             readiness: readiness, trustedProxies: settings.trustedProxies)
@@ -69,9 +66,8 @@ struct APICommand: AsyncParsableCommand {
                 logger.info("api listening", metadata: ["http.address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
             },
             logger: logger)
-        let domainServices = parts.flatMap(\.services)
         try await shutdown.group(
-            database.services + [redis, kafka, amqp] + domainServices + observability + [application], logger: logger
+            database.services + [redis, kafka, amqp] + domains.services + observability + [application], logger: logger
         ).run()
     }
 }

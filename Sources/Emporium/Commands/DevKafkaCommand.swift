@@ -7,7 +7,7 @@ import ServiceLifecycle
 import UnixSignals
 
 /// `emporium dev kafka`: hosts librdkafka's mock cluster (no Kafka broker can be installed on the
-/// development machines), creates the project's topics (`Domains.topics`, as
+/// development machines), creates the project's topics (`Domains.all.topics`, as
 /// `emporium topics list` prints them) through the mock API, and writes the bootstrap addresses
 /// (random ports) to a file that the services script, the tests and the fleet read. Runs until
 /// SIGTERM or SIGINT.

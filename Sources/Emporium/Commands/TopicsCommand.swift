@@ -7,7 +7,7 @@ import Logging
 import Messaging
 
 /// `emporium topics list|create`: the project's Kafka topics, from the one list in `Contracts`
-/// (`Domains.topics`). Brokers run with topic auto-creation off, so before any worker
+/// (`Domains.all.topics`). Brokers run with topic auto-creation off, so before any worker
 /// starts, `create` makes every topic and dead-letter topic (compose's kafka-init and the
 /// Kubernetes topics Job run it).
 struct TopicsCommand: AsyncParsableCommand {
@@ -18,14 +18,14 @@ struct TopicsCommand: AsyncParsableCommand {
     )
 
     /// Every topic to create, dead-letter topics included.
-    static var layout: [(name: String, partitions: Int)] { Domains.topics.flatMap(\.created) }
+    static var layout: [(name: String, partitions: Int)] { Domains.all.topics.flatMap(\.created) }
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "list", abstract: "Print every topic with its partitions (tab-separated: name, partitions, dead-letter topic, key).")
 
         func run() throws {
-            for topic in Domains.topics {
+            for topic in Domains.all.topics {
                 print([topic.name, String(topic.partitions), topic.deadLetterName, topic.key].joined(separator: "\t"))
                 print([topic.deadLetterName, String(topic.deadLetterPartitions), "-", "as " + topic.name].joined(separator: "\t"))
             }

@@ -16,10 +16,10 @@ struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "worker",
         abstract: "Run a worker (any number of replicas of each).",
-        discussion: "Roles:\n" + Domains.workers.map { "  \($0.name)\t\($0.abstract)" }.joined(separator: "\n")
+        discussion: "Roles:\n" + Domains.all.workers.map { "  \($0.name)\t\($0.abstract)" }.joined(separator: "\n")
     )
 
-    @Argument(help: "The role: \(Domains.workers.map(\.name).joined(separator: ", ")).")
+    @Argument(help: "The role: \(Domains.all.workers.map(\.name).joined(separator: ", ")).")
     var role: String?
 
     @Flag(help: "Print each role with its default metrics port (tab-separated), and exit.")
@@ -27,18 +27,18 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func validate() throws {
         if list { return }
-        guard let role else { throw ValidationError("name a role: \(Domains.workers.map(\.name).joined(separator: ", "))") }
-        guard Domains.workers.contains(where: { $0.name == role }) else {
-            throw ValidationError("no role \"\(role)\"; the roles: \(Domains.workers.map(\.name).joined(separator: ", "))")
+        guard let role else { throw ValidationError("name a role: \(Domains.all.workers.map(\.name).joined(separator: ", "))") }
+        guard Domains.all.workers.contains(where: { $0.name == role }) else {
+            throw ValidationError("no role \"\(role)\"; the roles: \(Domains.all.workers.map(\.name).joined(separator: ", "))")
         }
     }
 
     func run() async throws {
         if list {
-            for worker in Domains.workers { print("\(worker.name)\t\(worker.metricsPort)") }
+            for worker in Domains.all.workers { print("\(worker.name)\t\(worker.metricsPort)") }
             return
         }
-        guard let worker = Domains.workers.first(where: { $0.name == role }) else { return }
+        guard let worker = Domains.all.workers.first(where: { $0.name == role }) else { return }
         let process = try WorkerProcess(name: worker.processName, defaultMetricsPort: worker.metricsPort)
         let plan = try await worker.plan(
             WorkerContext(settings: process.environment, database: process.database.primary, namespace: process.messaging.namespace, logger: process.logger))

@@ -7,7 +7,7 @@ import DomainRuntime
 enum ConfigurationKeys {
     /// In the order of the reference's sections.
     static let groups: [any SettingGroup] = [DatabaseKeys(), BrokerKeys(), MessagingKeys(), ProcessKeys(), APIKeys()]
-        + Domains.all.flatMap(\.settings)
+        + Domains.all.settings
 
     static let all: [any SettingDeclaration] = groups.flatMap(\.declarations)
 

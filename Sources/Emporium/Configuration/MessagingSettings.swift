@@ -34,7 +34,7 @@ struct MessagingSettings: Sendable {
         let keys = MessagingKeys()
         namespace = try reader.value(keys.namespace)
         // By default the retry levels and the waits of the domains' timers, so that each timer is one hop.
-        let levels = try reader.value(keys.delayLevels) ?? AMQPDelays.retryLevels + (try Domains.delays(reader))
+        let levels = try reader.value(keys.delayLevels) ?? AMQPDelays.retryLevels + (try Domains.all.delays(reader))
         let workExchange = try reader.value(keys.workExchange) ?? "\(namespace).work"
         do {
             delays = try AMQPDelays(levels: levels, workExchange: workExchange, prefix: "\(namespace).delay")
@@ -91,7 +91,7 @@ struct BrokerKeys: SettingGroup {
 struct MessagingKeys: SettingGroup {
     var title: String { "Messaging runtime" }
     /// The domains' keys, all unset: their defaults.
-    private static let defaults = try! SettingsReader(keys: Domains.all.flatMap(\.settings).flatMap(\.declarations), variables: [:])
+    private static let defaults = try! SettingsReader(keys: Domains.all.settings.flatMap(\.declarations), variables: [:])
 
     let namespace = Setting<String>(
         "MESSAGING_NAMESPACE", default: "emporium", defaultText: "emporium",
@@ -107,7 +107,7 @@ struct MessagingKeys: SettingGroup {
         "MESSAGING_WORK_EXCHANGE", defaultText: "<namespace>.work", meaning: "the exchange every consumer queue is bound to")
     let delayLevels = Setting<[Duration]?>(
         "MESSAGING_DELAY_LEVELS", default: nil,
-        defaultText: try! AMQPDelays(levels: AMQPDelays.retryLevels + Domains.delays(Self.defaults))
+        defaultText: try! AMQPDelays(levels: AMQPDelays.retryLevels + Domains.all.delays(Self.defaults))
             .levels.map(AMQPDelays.compact).joined(separator: ","),
         meaning: "one quorum delay queue each ([delays](messaging.md#delays)). Unset, the retry levels ("
             + AMQPDelays.retryLevels.map(AMQPDelays.compact).joined(separator: ",")

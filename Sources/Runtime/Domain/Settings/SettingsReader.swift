@@ -26,6 +26,9 @@ public struct SettingsReader: Sendable {
     public init(keys: [any SettingDeclaration], variables: [String: String] = ProcessInfo.processInfo.environment) throws {
         self.keys = keys
         names = Set(keys.map(\.name))
+        if names.count < keys.count, let twice = Dictionary(grouping: keys.map(\.name), by: { $0 }).first(where: { $0.value.count > 1 })?.key {
+            throw ConfigurationError(key: twice, message: "declared twice (two groups of settings name it)")
+        }
         let secret = Set(keys.filter { $0.secrecy != .none }.map(\.name))
         var providers: [any ConfigProvider] = [
             EnvironmentVariablesProvider(environmentVariables: variables, secretsSpecifier: .specific(secret))
