@@ -476,6 +476,15 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "OpenAPITests",
+            dependencies: [
+                "Auth", "Catalog", "DomainKit", "DomainRuntime", "Gateway", "Mailing", "Ordering", "Postgres", "Redis",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/OpenAPITests",
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "DeploymentTests",
             dependencies: ["EmporiumTestSupport"],
             path: "Tests/DeploymentTests",

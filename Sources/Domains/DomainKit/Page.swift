@@ -18,3 +18,4 @@ public struct Page<Item: Sendable>: Sendable {
 }
 
 extension Page: Encodable where Item: Encodable {}
+extension Page: Decodable where Item: Decodable {}

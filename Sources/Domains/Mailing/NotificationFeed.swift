@@ -63,7 +63,7 @@ public struct NotificationFeed: Sendable {
 
     // MARK: - Reading (the API)
 
-    public struct Notification: Encodable, Sendable {
+    public struct Notification: Codable, Sendable {
         public var id: UUID
         /// `mail` or `order_status`.
         public var kind: String
@@ -77,7 +77,7 @@ public struct NotificationFeed: Sendable {
         public var delivery: Delivery?
     }
 
-    public struct Delivery: Encodable, Sendable {
+    public struct Delivery: Codable, Sendable {
         public var state: String
         public var attempts: Int
         public var lastError: String?
@@ -85,7 +85,7 @@ public struct NotificationFeed: Sendable {
         public var failedAt: Date?
     }
 
-    public struct FeedPage: Encodable, Sendable {
+    public struct FeedPage: Codable, Sendable {
         public var items: [Notification]
         public var nextCursor: String?
         /// The customer's unread notifications, all pages.

@@ -19,7 +19,7 @@ public struct CartService: Sendable {
 
     // MARK: - The cart as the API shows it
 
-    public struct Line: Encodable, Sendable {
+    public struct Line: Codable, Sendable {
         public var sku: String
         public var name: String?
         public var quantity: Int
@@ -36,12 +36,12 @@ public struct CartService: Sendable {
         public var rejected: Rejection?
     }
 
-    public struct Rejection: Encodable, Sendable {
+    public struct Rejection: Codable, Sendable {
         public var requested: Int
         public var available: Int
     }
 
-    public struct View: Encodable, Sendable {
+    public struct View: Codable, Sendable {
         public var status: CartStatus
         public var lines: [Line]
         /// Over the lines that can be ordered, when they share one currency.

@@ -31,7 +31,7 @@ public struct OrderAdministration: Sendable {
     }
 
     /// One transition and what caused it.
-    public struct Transition: Encodable, Sendable {
+    public struct Transition: Codable, Sendable {
         public var from: OrderStatus?
         public var to: OrderStatus
         public var reason: CancelReason?
@@ -46,7 +46,7 @@ public struct OrderAdministration: Sendable {
         public var actor: String
     }
 
-    public struct Detail: Encodable, Sendable {
+    public struct Detail: Codable, Sendable {
         public var order: Order
         public var history: [Transition]
     }

@@ -122,7 +122,7 @@ public struct RefreshRequest: Decodable, Sendable {
 
 /// An account as the API shows it.
 /// What `POST /auth/register` answers, whether the address was free or not.
-public struct RegistrationReceived: Encodable, Sendable {
+public struct RegistrationReceived: Codable, Sendable {
     public var email: String
     public var message = "If the address can be registered, a verification code is on its way; check your mail."
 
@@ -131,7 +131,7 @@ public struct RegistrationReceived: Encodable, Sendable {
     }
 }
 
-public struct AccountView: Encodable, Sendable {
+public struct AccountView: Codable, Sendable {
     /// Lower-case, like every id the API shows.
     public var id: String
     public var email: String
@@ -149,7 +149,7 @@ public struct AccountView: Encodable, Sendable {
 }
 
 /// What login and refresh return.
-public struct TokenPair: Encodable, Sendable {
+public struct TokenPair: Codable, Sendable {
     public var accessToken: String
     public var tokenType = "Bearer"
     /// Seconds.

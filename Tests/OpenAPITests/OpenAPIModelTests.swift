@@ -1,0 +1,182 @@
+import Auth
+import Catalog
+import DomainKit
+import DomainRuntime
+import Foundation
+import Gateway
+import Logging
+import Mailing
+import Ordering
+import Postgres
+import Redis
+import Testing
+
+/// The OpenAPI document (`Sources/Gateway/openapi.json`, served at `/openapi.json`) held to the
+/// code it describes: every schema of a model is the shape that model's Swift type reads (its
+/// fields, which are required, their types and enum cases), and the document's operations are the
+/// router's routes. A field added to a model, an optional one made required, a route added or
+/// removed, and the document no longer matches: this test names where.
+@Suite("OpenAPI document against the code")
+struct OpenAPIModelTests {
+    static var document: [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(OpenAPIDocument.bytes))) as? [String: Any] ?? [:]
+    }
+
+    static var schemas: [String: Any] { (document["components"] as? [String: Any])?["schemas"] as? [String: Any] ?? [:] }
+
+    /// Each schema of the document and the Swift type whose JSON it describes.
+    static let models: [(schema: String, type: any Decodable.Type)] = [
+        ("RegisterRequest", Credentials.self), ("LoginRequest", Credentials.self), ("VerificationRequest", VerificationAttempt.self),
+        ("ResendRequest", ResendRequest.self), ("RefreshRequest", RefreshRequest.self), ("AccountView", AccountView.self),
+        ("TokenPair", TokenPair.self), ("RegistrationReceived", RegistrationReceived.self), ("PasswordChange", PasswordChange.self),
+        ("PasswordResetRequest", PasswordResetRequest.self), ("PasswordReset", PasswordReset.self), ("AccountDeletion", AccountDeletion.self),
+        ("Product", Product.self), ("NewProduct", NewProduct.self), ("ProductChanges", ProductChanges.self),
+        ("StockAdjustment", StockAdjustment.self), ("ProductPage", Page<Product>.self),
+        ("Order", Order.self), ("OrderLine", OrderLine.self), ("NewOrder", NewOrder.self), ("NewOrderLine", NewOrder.Line.self),
+        ("OrderPage", Page<Order>.self), ("Transition", OrderAdministration.Transition.self), ("OrderDetail", OrderAdministration.Detail.self),
+        ("Cart", CartService.View.self), ("CartLine", CartService.Line.self), ("CartLineRejection", CartService.Rejection.self),
+        ("NewCartItem", CartService.NewItem.self), ("CartQuantityChange", CartService.QuantityChange.self),
+        ("Notification", NotificationFeed.Notification.self), ("Delivery", NotificationFeed.Delivery.self),
+        ("NotificationPage", NotificationFeed.FeedPage.self),
+    ]
+
+    /// Schemas that describe no model of a domain, and why.
+    static let notModels: [String: String] = [
+        "Problem": "RFC 9457 problem documents, written by Problem.encode(to:) with their extension members",
+        "Page": "the generic part of every page, included by ProductPage, OrderPage and NotificationPage",
+        "Readiness": "the health endpoint's answer, written by Observability",
+    ]
+
+    @Test("every schema is a model's shape or is listed as not a model")
+    func everySchemaIsAccountedFor() {
+        let covered = Set(Self.models.map(\.schema)).union(Self.notModels.keys)
+        #expect(Set(Self.schemas.keys).subtracting(covered).sorted() == [], "schemas with no model: add them to the table")
+        #expect(covered.subtracting(Self.schemas.keys).sorted() == [], "models with no schema in the document")
+    }
+
+    @Test("each model's schema is the shape its Swift type reads", arguments: Self.models.map(\.schema))
+    func schemaMatchesModel(schema: String) throws {
+        let type = try #require(Self.models.first { $0.schema == schema }?.type)
+        let swift = try ShapeReflection.shape(of: type)
+        let documented = DocumentShapes(schemas: Self.schemas).shape(["$ref": "#/components/schemas/\(schema)"])
+        let differences = ShapeComparison.differences(document: documented, swift: swift, at: schema)
+        #expect(differences.isEmpty, "\(differences.joined(separator: "\n"))")
+    }
+
+    @Test("the comparison catches a field the document lacks, a required field it calls optional, and a wrong type")
+    func comparisonCatchesDrift() {
+        let swift = Shape.object(["sku": .init(shape: .string(format: nil), required: true), "quantity": .init(shape: .integer, required: true)])
+        let missing = Shape.object(["sku": .init(shape: .string(format: nil), required: true)])
+        let optional = Shape.object(["sku": .init(shape: .string(format: nil), required: true), "quantity": .init(shape: .integer, required: false)])
+        let wrongType = Shape.object(["sku": .init(shape: .string(format: nil), required: true), "quantity": .init(shape: .string(format: nil), required: true)])
+        #expect(ShapeComparison.differences(document: missing, swift: swift, at: "X") == ["X.quantity: not in the document"])
+        #expect(ShapeComparison.differences(document: optional, swift: swift, at: "X") == ["X.quantity: required in Swift, optional in the document"])
+        #expect(ShapeComparison.differences(document: wrongType, swift: swift, at: "X") == ["X.quantity: the document says string, Swift integer"])
+        #expect(ShapeComparison.differences(document: swift, swift: swift, at: "X").isEmpty)
+    }
+
+    @Test("the document's operations are the router's routes")
+    func operationsAreTheRoutes() async throws {
+        let logger = Logger(label: "emporium.tests.openapi")
+        let pool = PostgresPool(configuration: try PostgresConfiguration(url: "postgresql://nobody@127.0.0.1:1/none"), logger: logger)
+        let redis = RedisPool(configuration: try RedisConfiguration(url: "redis://127.0.0.1:1"), logger: logger)
+        let domains = try DomainSet([AuthDomain.module, CatalogDomain.module, OrderingDomain.module, MailingDomain.module])
+        let secret = "a-signing-key-of-well-over-thirty-two-bytes-for-tests"
+        let settings = try SettingsReader(
+            keys: domains.settings.flatMap(\.declarations), variables: ["AUTH_JWT_SECRET": secret, "AUTH_PASSWORD_COST": "minimum"])
+        let api = try await domains.api(APIContext(
+            settings: settings, database: PostgresRouter(primary: pool, replica: nil, logger: logger), redis: redis, namespace: "openapi",
+            logger: logger))
+        let tokens = await AccessTokens(settings: AccessTokens.Settings(secret: Array(secret.utf8), issuer: "emporium", audience: "emporium-api"))
+        let router = Gateway.router(Gateway.Services(routes: api.routes, tokens: tokens, limiter: nil, readiness: []))
+        let routed = Set(router.routes.map { "\($0.method) \($0.path.description.replacingOccurrences(of: #":(\w+)"#, with: "{$1}", options: .regularExpression))" })
+        var documented: Set<String> = []
+        for (path, item) in Self.document["paths"] as? [String: Any] ?? [:] {
+            for method in (item as? [String: Any] ?? [:]).keys where ["get", "post", "put", "patch", "delete"].contains(method) {
+                documented.insert("\(method.uppercased()) \(path)")
+            }
+        }
+        #expect(routed.subtracting(documented).sorted() == [], "routes the document does not describe")
+        #expect(documented.subtracting(routed).sorted() == [], "operations of the document no route serves")
+    }
+}
+
+/// The shapes the document gives its schemas (`$ref`, `allOf`, `enum`, `const`, nullable types).
+struct DocumentShapes {
+    let schemas: [String: Any]
+
+    func shape(_ schema: [String: Any]) -> Shape {
+        if let reference = schema["$ref"] as? String, let name = reference.split(separator: "/").last {
+            return shape(schemas[String(name)] as? [String: Any] ?? [:])
+        }
+        if let parts = schema["allOf"] as? [[String: Any]] {
+            // The parts, then the schema's own properties and required names beside `allOf`.
+            var rest = schema
+            rest["allOf"] = nil
+            rest["type"] = "object"
+            var fields: [String: Shape.Field] = [:]
+            for part in parts + [rest] {
+                // Required in any part is required (JSON Schema's allOf); the later shape refines.
+                if case .object(let more) = shape(part) { fields.merge(more) { Shape.Field(shape: $1.shape, required: $0.required || $1.required) } }
+            }
+            return .object(fields)
+        }
+        if let cases = schema["enum"] as? [Any] { return .enumeration(Set(cases.compactMap { $0 as? String })) }
+        if let constant = schema["const"] as? String { return .enumeration([constant]) }
+        let type = (schema["type"] as? String) ?? (schema["type"] as? [String])?.first { $0 != "null" }
+        switch type {
+        case "string":
+            let format = schema["format"] as? String
+            return .string(format: ["date-time", "uuid"].contains(format ?? "") ? format : nil)
+        case "integer": return .integer
+        case "number": return .number
+        case "boolean": return .boolean
+        case "array": return .array(shape(schema["items"] as? [String: Any] ?? [:]))
+        case "object":
+            guard let properties = schema["properties"] as? [String: Any] else { return .any }
+            let required = Set(schema["required"] as? [String] ?? [])
+            return .object(properties.reduce(into: [:]) { fields, property in
+                fields[property.key] = Shape.Field(shape: shape(property.value as? [String: Any] ?? [:]), required: required.contains(property.key))
+            })
+        default: return .any
+        }
+    }
+}
+
+/// Where a document's shape and a Swift type's differ.
+enum ShapeComparison {
+    static func differences(document: Shape, swift: Shape, at path: String) -> [String] {
+        switch (document, swift) {
+        case (.any, _), (_, .any):
+            return []
+        case (.object(let documented), .object(let fields)):
+            var found: [String] = []
+            for name in Set(documented.keys).union(fields.keys).sorted() {
+                switch (documented[name], fields[name]) {
+                case (nil, _?): found.append("\(path).\(name): not in the document")
+                case (_?, nil): found.append("\(path).\(name): in the document, not in the Swift type")
+                case (let d?, let s?):
+                    if d.required != s.required {
+                        found.append("\(path).\(name): required in \(s.required ? "Swift" : "the document"), optional in \(s.required ? "the document" : "Swift")")
+                    }
+                    found += differences(document: d.shape, swift: s.shape, at: "\(path).\(name)")
+                case (nil, nil): break
+                }
+            }
+            return found
+        case (.array(let documented), .array(let element)):
+            return differences(document: documented, swift: element, at: "\(path)[]")
+        case (.enumeration(let documented), .enumeration(let cases)):
+            return documented == cases ? [] : ["\(path): the document's cases \(documented.sorted()), Swift's \(cases.sorted())"]
+        case (.enumeration, .string(nil)):
+            // A closed set of words the Swift type keeps as text.
+            return []
+        case (.string(let documented), .string(let format)):
+            return documented == format || (documented == "uuid" && format == nil) ? [] : ["\(path): the document's format \(documented ?? "none"), Swift's \(format ?? "none")"]
+        case (.integer, .integer), (.number, .number), (.number, .integer), (.boolean, .boolean):
+            return []
+        default:
+            return ["\(path): the document says \(document), Swift \(swift)"]
+        }
+    }
+}
