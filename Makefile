@@ -7,7 +7,7 @@ FLEET := deploy/local/fleet.sh
 # The addresses of the local services, for the fleet and the tests.
 WITH_ENV := eval "$$(bash $(SERVICES) env)" &&
 
-.PHONY: install demo run seed test test-interop interop-run chaos chaos-short bench build migrate services-up services-down services-status fleet-up fleet-down compose-up compose-down compose-logs deploy-check
+.PHONY: install demo run seed test openapi test-interop interop-run chaos chaos-short bench build migrate services-up services-down services-status fleet-up fleet-down compose-up compose-down compose-logs deploy-check
 
 COMPOSE := docker compose -f compose/docker-compose.yml
 
@@ -81,6 +81,11 @@ interop-run:
 		{ echo "interop: emporium does not load the interop librdkafka" >&2; bash $(INTEROP) down; exit 1; }; } && \
 	echo "swift test --skip-build $(INTEROP_TESTS)  (Tansu on $$KAFKA_BOOTSTRAP_SERVERS, librdkafka from $$LD_LIBRARY_PATH)" && \
 	swift test --skip-build $(INTEROP_TESTS); status=$$?; bash $(INTEROP) down; exit $$status
+
+## The API models' schemas in Sources/Gateway/openapi.json, written from the Swift types
+## (deploy/openapi_models.py; make test checks them).
+openapi: build
+	python3 deploy/openapi_models.py --emporium .build/debug/emporium
 
 ## Our wrappers against pgbench and redis-benchmark; appends to bench-results.jsonl.
 bench: services-up

@@ -74,6 +74,28 @@ struct DeploymentTests {
         #expect(rewritten.contains("exit=0"), "\(rewritten)")
     }
 
+    @Test("the document's model schemas are the Swift types' shapes (make openapi), and a stale one is caught")
+    func openAPIModelsAreTheSwiftTypes() async throws {
+        let run = { (folder: URL) in
+            try await ChildProcess.shell(
+                "cd '\(folder.path)' && '\(Self.state)/venv/bin/python' deploy/openapi_models.py --emporium '\(Self.binary)' --check 2>&1; echo \"exit=$?\"",
+                timeout: .seconds(60))
+        }
+        let current = try await run(Self.root)
+        #expect(current.contains("exit=0") && current.contains("model schemas are the Swift types' shapes"), "\(current)")
+
+        // A copy whose Product schema lost a field and calls a required one optional.
+        let scratch = try Self.scratchCopy([])
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let gateway = scratch.appendingPathComponent("Sources/Gateway")
+        try FileManager.default.createDirectory(at: gateway, withIntermediateDirectories: true)
+        var document = try String(contentsOf: Self.root.appendingPathComponent("Sources/Gateway/openapi.json"), encoding: .utf8)
+        document = document.replacingOccurrences(of: "\"required\": [\n          \"sku\",\n          \"name\",\n          \"description\",", with: "\"required\": [\n          \"sku\",\n          \"name\",")
+        try document.write(to: gateway.appendingPathComponent("openapi.json"), atomically: true, encoding: .utf8)
+        let stale = try await run(scratch)
+        #expect(stale.contains("exit=1") && stale.contains("Product"), "\(stale)")
+    }
+
     @Test("a Kubernetes container that takes the Secret as environment variables is caught")
     func secretAsEnvironmentIsCaught() async throws {
         let scratch = try Self.scratchCopy([(

@@ -25,7 +25,7 @@ struct DomainSeamTests {
 
     static let secret = "a-signing-key-of-well-over-thirty-two-bytes-for-tests"
 
-    @Test("the topics, worker roles, settings and delays derived from the domains include the new one")
+    @Test("the topics, worker roles, settings, delays and API models derived from the domains include the new one")
     func derivedListsIncludeIt() throws {
         let set = try DomainSet(Self.domains)
         #expect(set.topics.map(\.name) == ["user", "product", "order", "wishlist"])
@@ -33,6 +33,12 @@ struct DomainSeamTests {
         #expect(set.workers.map(\.name) == ["auth", "product", "order", "mail", "wishlist"])
         let keys = set.settings.flatMap(\.declarations).map(\.name)
         #expect(keys.contains("WISHLIST_MAX_ITEMS") && keys.contains("ORDER_EXPIRY_DELAY"))
+        let model = try #require(set.apiModels.first { $0.schema == "Wishlist" })
+        if case .object(_, let fields) = try model.shape() {
+            #expect(fields.map(\.name) == ["customerID", "items", "limit"] && fields.allSatisfy(\.required))
+        } else {
+            Issue.record("the Wishlist model is not an object")
+        }
         let settings = try SettingsReader(keys: set.settings.flatMap(\.declarations), variables: [:])
         let delays = try set.delays(settings)
         #expect(delays.contains(.seconds(7 * 86_400)) && delays.contains(.seconds(2 * 3600)), "\(delays)")

@@ -37,6 +37,20 @@ public enum AuthDomain {
                         AccountPurge(database: context.database, policy: settings.policy, interval: settings.purgeInterval, logger: context.logger)
                     ])
             }
+        ],
+        apiModels: [
+            APIModel("RegisterRequest", Credentials.self),
+            APIModel("LoginRequest", Credentials.self),
+            APIModel("VerificationRequest", VerificationAttempt.self),
+            APIModel("ResendRequest", ResendRequest.self),
+            APIModel("RefreshRequest", RefreshRequest.self),
+            APIModel("AccountView", AccountView.self),
+            APIModel("TokenPair", TokenPair.self),
+            APIModel("RegistrationReceived", RegistrationReceived.self),
+            APIModel("PasswordChange", PasswordChange.self),
+            APIModel("PasswordResetRequest", PasswordResetRequest.self),
+            APIModel("PasswordReset", PasswordReset.self),
+            APIModel("AccountDeletion", AccountDeletion.self),
         ])
 
     struct Routes: DomainRoutes {

@@ -14,6 +14,13 @@ public enum CatalogDomain {
             WorkerRole(name: "product", abstract: "Reserve and release stock for orders (Kafka: order).", metricsPort: 9402) { _ in
                 WorkerPlan(subscriptions: [Subscription(.kafka(topics: [Destinations.orderTopic]), handlers: StockReservations.handlers())])
             }
+        ],
+        apiModels: [
+            APIModel("Product", Product.self),
+            APIModel("NewProduct", NewProduct.self),
+            APIModel("ProductChanges", ProductChanges.self),
+            APIModel("StockAdjustment", StockAdjustment.self),
+            APIModel("ProductPage", Page<Product>.self),
         ])
 
     struct Routes: DomainRoutes {

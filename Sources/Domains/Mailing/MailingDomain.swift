@@ -36,6 +36,11 @@ public enum MailingDomain {
                         RetentionPurge(database: context.database, rows: .mails, retention: settings.retention, logger: context.logger)
                     ])
             }
+        ],
+        apiModels: [
+            APIModel("Notification", NotificationFeed.Notification.self),
+            APIModel("Delivery", NotificationFeed.Delivery.self),
+            APIModel("NotificationPage", NotificationFeed.FeedPage.self),
         ])
 
     struct Routes: DomainRoutes {

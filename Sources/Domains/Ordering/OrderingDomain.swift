@@ -45,6 +45,20 @@ public enum OrderingDomain {
                         DecisionBacklog(database: context.database, logger: context.logger),
                     ])
             }
+        ],
+        apiModels: [
+            APIModel("Order", Order.self),
+            APIModel("OrderLine", OrderLine.self),
+            APIModel("NewOrder", NewOrder.self),
+            APIModel("NewOrderLine", NewOrder.Line.self),
+            APIModel("OrderPage", Page<Order>.self),
+            APIModel("Transition", OrderAdministration.Transition.self),
+            APIModel("OrderDetail", OrderAdministration.Detail.self),
+            APIModel("Cart", CartService.View.self),
+            APIModel("CartLine", CartService.Line.self),
+            APIModel("CartLineRejection", CartService.Rejection.self),
+            APIModel("NewCartItem", CartService.NewItem.self),
+            APIModel("CartQuantityChange", CartService.QuantityChange.self),
         ])
 
     /// `/orders`, `/cart` and `/admin/orders`.

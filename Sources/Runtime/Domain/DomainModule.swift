@@ -19,11 +19,14 @@ public struct DomainModule: Sendable {
     public var api: (@Sendable (APIContext) async throws -> APIPart)?
     /// Its worker roles: `emporium worker <name>`.
     public var workers: [WorkerRole]
+    /// The schemas of the API's document that its Swift types define (requests and answers):
+    /// `make openapi` writes their shapes into Sources/Gateway/openapi.json.
+    public var apiModels: [APIModel]
 
     public init(
         name: String, settings: [any SettingGroup] = [], topics: [KafkaTopicLayout] = [],
         delays: @escaping @Sendable (SettingsReader) throws -> [Duration] = { _ in [] },
-        api: (@Sendable (APIContext) async throws -> APIPart)? = nil, workers: [WorkerRole] = []
+        api: (@Sendable (APIContext) async throws -> APIPart)? = nil, workers: [WorkerRole] = [], apiModels: [APIModel] = []
     ) {
         self.name = name
         self.settings = settings
@@ -31,5 +34,6 @@ public struct DomainModule: Sendable {
         self.delays = delays
         self.api = api
         self.workers = workers
+        self.apiModels = apiModels
     }
 }

@@ -15,6 +15,7 @@ public struct DomainSet: Sendable {
         try Self.unique(modules.flatMap(\.topics).flatMap { [$0.name, $0.deadLetterName] }, "Kafka topic")
         try Self.unique(modules.flatMap(\.settings).flatMap(\.declarations).map(\.name), "settings key")
         try Self.unique(modules.flatMap(\.settings).map(\.title), "settings section")
+        try Self.unique(modules.flatMap(\.apiModels).map(\.schema), "API model schema")
     }
 
     private static func unique(_ names: [String], _ what: String) throws(DomainSetError) {
@@ -32,6 +33,9 @@ public struct DomainSet: Sendable {
 
     /// Every domain's sections of the configuration reference.
     public var settings: [any SettingGroup] { modules.flatMap(\.settings) }
+
+    /// Every domain's API models (schemas of the API's document).
+    public var apiModels: [APIModel] { modules.flatMap(\.apiModels) }
 
     /// The waits the domains' timers need, from the settings.
     public func delays(_ settings: SettingsReader) throws -> [Duration] {

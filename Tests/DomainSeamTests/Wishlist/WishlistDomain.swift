@@ -24,7 +24,8 @@ enum WishlistDomain {
                 handlers.on(ProductUpdated.self) { _, _ in }
                 return WorkerPlan(subscriptions: [Subscription(.kafka(topics: [Destinations.productTopic]), handlers: handlers)])
             }
-        ])
+        ],
+        apiModels: [APIModel("Wishlist", WishlistRoutes.Wishlist.self)])
 }
 
 struct WishlistKeys: SettingGroup {
@@ -40,7 +41,7 @@ struct WishlistKeys: SettingGroup {
 struct WishlistRoutes: DomainRoutes {
     let limit: Int
 
-    struct Wishlist: ResponseEncodable {
+    struct Wishlist: ResponseCodable {
         let customerID: String
         let items: [String]
         let limit: Int

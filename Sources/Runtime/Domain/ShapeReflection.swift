@@ -1,57 +1,109 @@
-import Foundation
+public import Foundation
 
-/// The JSON shape of a value: what the OpenAPI document says of a schema, and what a Swift
-/// model's `Decodable` conformance reads, compared field by field.
-indirect enum Shape: Equatable, CustomStringConvertible {
+/// The JSON shape of a value as a Swift type reads it: the part of an OpenAPI schema that the
+/// type decides (fields, which are required, their types, enum cases), derived from the type's
+/// `Decodable` conformance (``ShapeReflection``). `make openapi` writes the API models' schemas
+/// in Sources/Gateway/openapi.json from these shapes; descriptions and bounds stay hand-written.
+public indirect enum Shape: Equatable, Sendable, CustomStringConvertible {
+    /// `date-time` for `Date`, `uuid` for `UUID`, else nil.
     case string(format: String?)
-    case integer
+    /// `int64` for `Int64`, else nil.
+    case integer(format: String?)
     case number
     case boolean
-    case enumeration(Set<String>)
+    /// A `CaseIterable` type's string raw values, in their order.
+    case enumeration([String])
     case array(Shape)
-    case object([String: Field])
-    /// A free-form value (`additionalProperties`, a JSON value of any type).
+    /// An object: the Swift type's name (to refer to its schema) and its fields in the order read.
+    case object(type: String, fields: [Field])
+    /// A free-form value.
     case any
 
-    struct Field: Equatable {
-        var shape: Shape
-        var required: Bool
+    public struct Field: Equatable, Sendable {
+        public var name: String
+        public var shape: Shape
+        public var required: Bool
+
+        public init(name: String, shape: Shape, required: Bool) {
+            self.name = name
+            self.shape = shape
+            self.required = required
+        }
     }
 
-    var description: String {
+    public var description: String {
         switch self {
         case .string(let format): format.map { "string(\($0))" } ?? "string"
-        case .integer: "integer"
+        case .integer(let format): format.map { "integer(\($0))" } ?? "integer"
         case .number: "number"
         case .boolean: "boolean"
-        case .enumeration(let cases): "enum\(cases.sorted())"
+        case .enumeration(let cases): "enum\(cases)"
         case .array(let element): "[\(element)]"
-        case .object(let fields): "{" + fields.keys.sorted().map { "\($0)\(fields[$0]!.required ? "" : "?")" }.joined(separator: ", ") + "}"
+        case .object(let type, let fields): "\(type){" + fields.map { "\($0.name)\($0.required ? "" : "?")" }.joined(separator: ", ") + "}"
         case .any: "any"
         }
     }
+
+    /// As JSON (`emporium openapi shapes`): objects whose type is in `named` are references to
+    /// that schema, except at the top.
+    public func json(named: [String: String], top: Bool = true) -> [String: Any] {
+        switch self {
+        case .string(let format): return format.map { ["type": "string", "format": $0] } ?? ["type": "string"]
+        case .integer(let format): return format.map { ["type": "integer", "format": $0] } ?? ["type": "integer"]
+        case .number: return ["type": "number"]
+        case .boolean: return ["type": "boolean"]
+        case .enumeration(let cases): return ["type": "enum", "cases": cases]
+        case .array(let element): return ["type": "array", "items": element.json(named: named, top: false)]
+        case .object(let type, let fields):
+            if !top, let schema = named[type] { return ["type": "ref", "schema": schema] }
+            return ["type": "object", "fields": fields.map { ["name": $0.name, "required": $0.required, "shape": $0.shape.json(named: named, top: false)] }]
+        case .any: return ["type": "any"]
+        }
+    }
+}
+
+/// A schema of the API's document and the Swift type whose JSON it describes: a domain lists its
+/// own (``DomainModule/apiModels``).
+public struct APIModel: Sendable {
+    public let schema: String
+    public let type: any Decodable.Type
+
+    public init(_ schema: String, _ type: any Decodable.Type) {
+        self.schema = schema
+        self.type = type
+    }
+
+    /// The type's shape.
+    public func shape() throws -> Shape { try ShapeReflection.shape(of: type) }
+
+    /// The name ``Shape/object(type:fields:)`` carries for the type.
+    public var typeName: String { String(reflecting: type) }
 }
 
 /// Reads the shape of a `Decodable` type by decoding it from a decoder that records every call
 /// the type's `init(from:)` makes: each key asked for (`decode`: required, `decodeIfPresent`:
 /// optional) and the type asked for it, recursively. Arrays are read with one element; enums
 /// with `CaseIterable` string cases give their cases.
-enum ShapeReflection {
-    static func shape<T: Decodable>(of type: T.Type) throws -> Shape {
+public enum ShapeReflection {
+    public static func shape(of type: any Decodable.Type) throws -> Shape {
+        try open(type)
+    }
+
+    private static func open<T: Decodable>(_ type: T.Type) throws -> Shape {
         try reflect(type).shape
     }
 
     static func reflect<T: Decodable>(_ type: T.Type) throws -> (shape: Shape, value: T) {
         if let (shape, value) = primitive(type) { return (shape, value) }
         if let wrapper = type as? any ReflectedPrimitive.Type {
-            return (wrapper.primitiveShape, try T(from: ReflectingDecoder(recorder: Recorder())))
+            return (wrapper.primitiveShape, try T(from: ReflectingDecoder(recorder: Recorder(type: ""))))
         }
         if let iterable = type as? any CaseIterable.Type, let first = allCases(iterable).first as? T {
             let cases = allCases(iterable)
             let raw = cases.compactMap { ($0 as? any RawRepresentable)?.rawValue as? String }
-            return (.enumeration(Set(raw)), first)
+            return (.enumeration(raw), first)
         }
-        let recorder = Recorder()
+        let recorder = Recorder(type: String(reflecting: type))
         let value = try T(from: ReflectingDecoder(recorder: recorder))
         return (recorder.shape ?? .any, value)
     }
@@ -60,10 +112,10 @@ enum ShapeReflection {
 
     private static func primitive<T>(_ type: T.Type) -> (Shape, T)? {
         let table: [(Any.Type, Shape, Any)] = [
-            (String.self, .string(format: nil), ""), (Int.self, .integer, 0), (Int64.self, .integer, Int64(0)),
-            (Int32.self, .integer, Int32(0)), (Int16.self, .integer, Int16(0)), (Int8.self, .integer, Int8(0)), (UInt.self, .integer, UInt(0)),
-            (UInt64.self, .integer, UInt64(0)), (UInt32.self, .integer, UInt32(0)), (UInt16.self, .integer, UInt16(0)),
-            (UInt8.self, .integer, UInt8(0)), (Double.self, .number, 0.0), (Float.self, .number, Float(0)), (Bool.self, .boolean, false),
+            (String.self, .string(format: nil), ""), (Int.self, .integer(format: nil), 0), (Int64.self, .integer(format: "int64"), Int64(0)),
+            (Int32.self, .integer(format: "int32"), Int32(0)), (Int16.self, .integer(format: nil), Int16(0)), (Int8.self, .integer(format: nil), Int8(0)),
+            (UInt.self, .integer(format: nil), UInt(0)), (UInt64.self, .integer(format: nil), UInt64(0)), (UInt32.self, .integer(format: nil), UInt32(0)),
+            (UInt16.self, .integer(format: nil), UInt16(0)), (UInt8.self, .integer(format: nil), UInt8(0)), (Double.self, .number, 0.0), (Float.self, .number, Float(0)), (Bool.self, .boolean, false),
             (Date.self, .string(format: "date-time"), Date(timeIntervalSince1970: 0)), (UUID.self, .string(format: "uuid"), UUID()),
         ]
         for (candidate, shape, value) in table where candidate == type {
@@ -74,12 +126,16 @@ enum ShapeReflection {
 }
 
 private final class Recorder {
+    let type: String
     var shape: Shape?
-    var fields: [String: Shape.Field] = [:]
+    var fields: [Shape.Field] = []
+
+    init(type: String) { self.type = type }
 
     func record(_ key: String, _ shape: Shape, required: Bool) {
-        fields[key] = Shape.Field(shape: shape, required: required)
-        self.shape = .object(fields)
+        fields.removeAll { $0.name == key }
+        fields.append(Shape.Field(name: key, shape: shape, required: required))
+        self.shape = .object(type: type, fields: fields)
     }
 }
 
@@ -89,7 +145,7 @@ private struct ReflectingDecoder: Decoder {
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
-        if recorder.shape == nil { recorder.shape = .object([:]) }
+        if recorder.shape == nil { recorder.shape = .object(type: recorder.type, fields: []) }
         return KeyedDecodingContainer(KeyedReflector<Key>(recorder: recorder))
     }
 
