@@ -1,7 +1,7 @@
 import Contracts
 public import DomainRuntime
-public import Hummingbird
-public import HTTPRuntime
+import Hummingbird
+import HTTPRuntime
 
 /// Accounts through the seam: `/auth/*` and `/me` in the API (and the admin account created at
 /// start), and the auth worker: verification codes, their expiry, and the purge of accounts

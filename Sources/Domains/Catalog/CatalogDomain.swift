@@ -1,7 +1,7 @@
 import Contracts
 public import DomainRuntime
-public import Hummingbird
-public import HTTPRuntime
+import Hummingbird
+import HTTPRuntime
 
 /// The catalog through the seam: `/products` in the API, and the product worker, which
 /// reserves, releases and sells stock for orders.

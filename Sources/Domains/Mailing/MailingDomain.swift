@@ -1,7 +1,7 @@
 import Contracts
 public import DomainRuntime
-public import Hummingbird
-public import HTTPRuntime
+import Hummingbird
+import HTTPRuntime
 import Messaging
 import SMTP
 

@@ -1,7 +1,7 @@
 import Contracts
 public import DomainRuntime
-public import Hummingbird
-public import HTTPRuntime
+import Hummingbird
+import HTTPRuntime
 import Messaging
 
 /// The ordering domain through the seam: carts and orders in the API, and the order worker (the

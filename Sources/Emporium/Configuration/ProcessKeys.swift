@@ -1,4 +1,5 @@
 import DomainRuntime
+
 /// What every role reads about itself: where it serves its metrics, how it stops, logs and
 /// traces, and where its secret files are. `LOG_*` and `OTEL_*` are read before the command runs
 /// (``LogSetup``, ``TraceExport``), from the environment only.
@@ -23,9 +24,7 @@ struct ProcessKeys: SettingGroup {
         "OTEL_EXPORTER_OTLP_ENDPOINT", defaultText: "(none: no span export; traceparents are still carried)",
         meaning: "set (e.g. `http://jaeger:4318`), every role exports its spans over OTLP/HTTP; the standard `OTEL_*` variables "
             + "(`OTEL_SERVICE_NAME`, `OTEL_TRACES_SAMPLER`, `OTEL_EXPORTER_OTLP_HEADERS`, ...) apply")
-    let secretsFolder = Setting.optionalText(
-        "EMPORIUM_SECRETS_DIR", defaultText: "(none)",
-        meaning: "a folder of files named after keys, each holding that key's value (a Kubernetes Secret mounted as a volume, "
-            + "compose's `secrets:`); read after the environment, and a key set both ways stops start-up. See "
-            + "[secrets in operations](operations.md#secrets)")
+    /// Declared where it is read (the reader looks at it before any other key).
+    let secretsFolder = SettingsReader.secretsFolder
 }
+

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// The JSON shape of a value as a Swift type reads it: the part of an OpenAPI schema that the
 /// type decides (fields, which are required, their types, enum cases), derived from the type's

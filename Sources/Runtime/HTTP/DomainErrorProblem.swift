@@ -1,5 +1,5 @@
 @_exported public import DomainKit
-public import Hummingbird
+import Hummingbird
 
 /// The one place a ``DomainError`` becomes an HTTP answer.
 extension Problem {

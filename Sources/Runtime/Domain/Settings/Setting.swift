@@ -1,4 +1,4 @@
-public import Messaging
+import Messaging
 
 /// One configuration key, declared once: its name, its default, how its text is parsed and
 /// checked, what it means, and whether its value is a secret. The settings structs read their
