@@ -9,6 +9,7 @@ import PackageDescription
 //               DomainRuntime (what a domain declares: DomainModule, Setting)
 //   domains     Contracts (messages), Auth, Catalog,          model, SQL, routes, handlers
 //               Ordering, Mailing
+//   APIs        GraphQLAPI (`/graphql` over the domains)      other ways in than REST
 //   assembly    Gateway (HTTP app), Emporium (`emporium`)     subcommands
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
@@ -44,6 +45,9 @@ let package = Package(
         .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0", traits: ["OTLPHTTP"]),
         // Settings: the environment and secret files through one reader (no file formats needed).
         .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0", traits: []),
+        // The storefront's GraphQL API (schema built in Swift; the GraphQL engine underneath).
+        .package(url: "https://github.com/GraphQLSwift/Graphiti.git", from: "3.1.0"),
+        .package(url: "https://github.com/GraphQLSwift/GraphQL.git", from: "4.3.0"),
     ],
     targets: [
         // MARK: - C modules
@@ -292,6 +296,21 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // MARK: - APIs
+        // Ways in besides REST, over the same domain services (no HTTP handler in between).
+        .target(
+            name: "GraphQLAPI",
+            dependencies: [
+                "Catalog", "CatalogCore", "DomainKit", "DomainRuntime", "HTTPRuntime", "Mailing", "Ordering", "OrderingCore", "Postgres",
+                .product(name: "Graphiti", package: "Graphiti"),
+                .product(name: "GraphQL", package: "GraphQL"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/APIs/GraphQL",
+            swiftSettings: strict
+        ),
+
         // MARK: - Assembly
         .target(
             name: "Gateway",
@@ -336,6 +355,7 @@ let package = Package(
                 "Contracts",
                 "DomainRuntime",
                 "Gateway",
+                "GraphQLAPI",
                 "Kafka",
                 "Mailing",
                 "Messaging",
@@ -346,6 +366,7 @@ let package = Package(
                 "Redis",
                 "SMTP",
                 "Sodium",
+                .product(name: "GraphQL", package: "GraphQL"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

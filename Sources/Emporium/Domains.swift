@@ -1,5 +1,6 @@
 import Auth
 import Catalog
+import GraphQLAPI
 import DomainRuntime
 import Mailing
 import Ordering
@@ -10,7 +11,7 @@ import Ordering
 enum Domains {
     static let all: DomainSet = {
         do {
-            return try DomainSet([AuthDomain.module, CatalogDomain.module, OrderingDomain.module, MailingDomain.module])
+            return try DomainSet([AuthDomain.module, CatalogDomain.module, OrderingDomain.module, MailingDomain.module, StorefrontGraphQL.module])
         } catch {
             fatalError("the domains' declarations clash: \(error)")
         }

@@ -143,6 +143,17 @@ public struct CatalogStore: Sendable {
         return try rows.first.map(Self.product)
     }
 
+    /// The live products among `skus`, by SKU, in one statement (a GraphQL request loads the
+    /// products of a page's lines this way); SKUs with no live product are absent.
+    public func products(_ skus: Set<String>) async throws -> [String: Product] {
+        guard !skus.isEmpty else { return [:] }
+        let rows = try await database.read("""
+            SELECT \(unescaped: Self.columns) FROM catalog.products p JOIN catalog.stock s ON s.sku = p.sku
+            WHERE p.sku = ANY(\(Array(skus))::text[]) AND p.deleted_at IS NULL
+            """)
+        return Dictionary(try rows.map(Self.product).map { ($0.sku, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
     /// A page of live products in SKU order.
     public func products(_ query: ProductQuery) async throws -> Page<Product> {
         let pattern = query.search.map { "%" + $0.replacingOccurrences(of: "\\", with: "\\\\")

@@ -72,23 +72,36 @@ public struct OrderAdministration: Sendable {
     public func detail(_ id: UUID) async throws -> Detail {
         try await database.withPrimary { connection in
             guard let order = try await OrderStore.order(id, visibleTo: nil, on: connection) else { throw OrderRules.notFound(id) }
-            let rows = try await connection.query("""
-                SELECT h.from_status, h.to_status, h.reason, h.at, h.cause_kind, h.cause_id, h.actor,
-                    (SELECT i.message_type FROM messaging.inbox i
-                     WHERE i.consumer = 'worker-order'
-                       AND i.message_id = CASE WHEN h.cause_kind = 'message' THEN h.cause_id::uuid END) AS message_type
-                FROM ordering.status_history h WHERE h.order_id = \(id) ORDER BY h.id
-                """)
-            let history = try rows.map { row in
-                Transition(
-                    from: try row.decode("from_status", as: String?.self).map { try OrderStore.decode($0, "from_status") },
-                    to: try OrderStore.decode(row, "to_status"),
-                    reason: try row.decode("reason", as: String?.self).map { try OrderStore.decode($0, "reason") },
-                    at: try row.decode("at"), causeKind: try row.decode("cause_kind"), causeId: try row.decode("cause_id"),
-                    messageType: try row.decode("message_type"), actor: try row.decode("actor"))
-            }
-            return Detail(order: order, history: history)
+            return Detail(order: order, history: try await Self.histories(of: [id], on: connection)[id] ?? [])
         }
+    }
+
+    /// The histories of `ids` in one statement, each in the order it happened (orders with none
+    /// are absent). Who may see which order is the caller's business.
+    public func histories(of ids: Set<UUID>) async throws -> [UUID: [Transition]] {
+        guard !ids.isEmpty else { return [:] }
+        return try await database.withPrimary { connection in try await Self.histories(of: ids, on: connection) }
+    }
+
+    static func histories(of ids: Set<UUID>, on connection: PostgresConnection) async throws -> [UUID: [Transition]] {
+        let rows = try await connection.query("""
+            SELECT h.order_id, h.from_status, h.to_status, h.reason, h.at, h.cause_kind, h.cause_id, h.actor,
+                (SELECT i.message_type FROM messaging.inbox i
+                 WHERE i.consumer = 'worker-order'
+                   AND i.message_id = CASE WHEN h.cause_kind = 'message' THEN h.cause_id::uuid END) AS message_type
+            FROM ordering.status_history h WHERE h.order_id = ANY(\(Array(ids))::uuid[]) ORDER BY h.id
+            """)
+        var histories: [UUID: [Transition]] = [:]
+        for row in rows {
+            let transition = Transition(
+                from: try row.decode("from_status", as: String?.self).map { try OrderStore.decode($0, "from_status") },
+                to: try OrderStore.decode(row, "to_status"),
+                reason: try row.decode("reason", as: String?.self).map { try OrderStore.decode($0, "reason") },
+                at: try row.decode("at"), causeKind: try row.decode("cause_kind"), causeId: try row.decode("cause_id"),
+                messageType: try row.decode("message_type"), actor: try row.decode("actor"))
+            histories[try row.decode("order_id", as: UUID.self), default: []].append(transition)
+        }
+        return histories
     }
 
     /// PENDING or PAID -> CANCELLED (`admin`): `order.cancelled` releases the reservation (once,

@@ -39,13 +39,15 @@ public final class PostgresConnection: @unchecked Sendable {
     /// Runs a statement and returns its rows.
     @discardableResult
     public func query(_ query: PostgresQuery) async throws -> PostgresRows {
-        try await run { try $0.execute(query) }
+        PostgresStatementCount.add(1)
+        return try await run { try $0.execute(query) }
     }
 
     /// Runs a statement and returns the number of rows it affected.
     @discardableResult
     public func execute(_ query: PostgresQuery) async throws -> Int {
-        try await run { try $0.execute(query).affectedRows }
+        PostgresStatementCount.add(1)
+        return try await run { try $0.execute(query).affectedRows }
     }
 
     /// Inside a transaction, holds a statement whose result is not needed and sends it with the
@@ -53,6 +55,7 @@ public final class PostgresConnection: @unchecked Sendable {
     /// row locks are held then adds no wait of its own). Its error is thrown by that statement or
     /// the COMMIT, and the transaction is rolled back. Outside a transaction it runs now.
     public func executeDeferred(_ query: PostgresQuery) async throws {
+        PostgresStatementCount.add(1)
         try await run { try $0.deferStatement(query) }
     }
 
@@ -65,7 +68,8 @@ public final class PostgresConnection: @unchecked Sendable {
     /// Sends all statements in one round trip (pipeline mode) and returns their results in order.
     /// Outside a transaction the batch is atomic: one failure rolls all of it back.
     public func pipeline(_ queries: [PostgresQuery]) async throws -> [PostgresRows] {
-        try await run { try $0.pipeline(queries) }
+        PostgresStatementCount.add(queries.count)
+        return try await run { try $0.pipeline(queries) }
     }
 
     // MARK: - Lifecycle
