@@ -478,7 +478,8 @@ let package = Package(
             name: "OrderPipelineTests",
             dependencies: [
                 "AMQP", "Auth", "Catalog", "Contracts", "DomainRuntime", "EmporiumTestSupport", "Gateway", "Kafka", "Mailing", "Messaging",
-                "Ordering", "Postgres",
+                "GraphQLAPI", "Ordering", "Postgres",
+                .product(name: "GraphQL", package: "GraphQL"),
                 "Redis", .product(name: "Hummingbird", package: "hummingbird"),
             ],
             path: "Tests/OrderPipelineTests",
@@ -499,7 +500,8 @@ let package = Package(
         .testTarget(
             name: "OpenAPITests",
             dependencies: [
-                "Auth", "Catalog", "DomainKit", "DomainRuntime", "Gateway", "Mailing", "Ordering", "Postgres", "Redis",
+                "Auth", "Catalog", "DomainKit", "DomainRuntime", "Gateway", "GraphQLAPI", "Mailing", "Ordering", "Postgres", "Redis",
+                .product(name: "GraphQL", package: "GraphQL"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/OpenAPITests",

@@ -4,6 +4,8 @@ import DomainKit
 import DomainRuntime
 import Foundation
 import Gateway
+import GraphQL
+import GraphQLAPI
 import Logging
 import Mailing
 import Ordering
@@ -27,7 +29,7 @@ struct OpenAPIModelTests {
     /// Each schema of the document and the Swift type whose JSON it describes, as the domains
     /// declare them (``DomainModule/apiModels``).
     static var models: [APIModel] {
-        (try? DomainSet([AuthDomain.module, CatalogDomain.module, OrderingDomain.module, MailingDomain.module]).apiModels) ?? []
+        (try? DomainSet([AuthDomain.module, CatalogDomain.module, OrderingDomain.module, MailingDomain.module, StorefrontGraphQL.module]).apiModels) ?? []
     }
 
     /// Schemas that describe no model of a domain, and why.
@@ -35,6 +37,8 @@ struct OpenAPIModelTests {
         "Problem": "RFC 9457 problem documents, written by Problem.encode(to:) with their extension members",
         "Page": "the generic part of every page, included by ProductPage, OrderPage and NotificationPage",
         "Readiness": "the health endpoint's answer, written by Observability",
+        "GraphQLRequest": "GraphQL over HTTP's request body, read by GraphQLEndpoint; the GraphQL types are in docs/graphql/schema.graphql",
+        "GraphQLResponse": "a GraphQL result, written by the GraphQL engine",
     ]
 
     @Test("every schema is a model's shape or is listed as not a model")
@@ -65,12 +69,21 @@ struct OpenAPIModelTests {
         #expect(ShapeComparison.differences(document: swift, swift: swift, at: "X").isEmpty)
     }
 
+    @Test("docs/graphql/schema.graphql is the GraphQL schema the server builds (`emporium graphql schema` writes it)")
+    func graphQLSchemaIsCommitted() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let committed = try String(contentsOf: root.appendingPathComponent("docs/graphql/schema.graphql"), encoding: .utf8)
+        let built = printSchema(schema: try StorefrontSchema.make().schema)
+        #expect(committed.trimmingCharacters(in: .newlines) == built.trimmingCharacters(in: .newlines),
+            "run `.build/debug/emporium graphql schema > docs/graphql/schema.graphql`")
+    }
+
     @Test("the document's operations are the router's routes")
     func operationsAreTheRoutes() async throws {
         let logger = Logger(label: "emporium.tests.openapi")
         let pool = PostgresPool(configuration: try PostgresConfiguration(url: "postgresql://nobody@127.0.0.1:1/none"), logger: logger)
         let redis = RedisPool(configuration: try RedisConfiguration(url: "redis://127.0.0.1:1"), logger: logger)
-        let domains = try DomainSet([AuthDomain.module, CatalogDomain.module, OrderingDomain.module, MailingDomain.module])
+        let domains = try DomainSet([AuthDomain.module, CatalogDomain.module, OrderingDomain.module, MailingDomain.module, StorefrontGraphQL.module])
         let secret = "a-signing-key-of-well-over-thirty-two-bytes-for-tests"
         let settings = try SettingsReader(
             keys: domains.settings.flatMap(\.declarations), variables: ["AUTH_JWT_SECRET": secret, "AUTH_PASSWORD_COST": "minimum"])

@@ -4,6 +4,7 @@ import DomainRuntime
 import EmporiumTestSupport
 import Foundation
 import Gateway
+import GraphQLAPI
 import Hummingbird
 import Mailing
 import Ordering
@@ -278,7 +279,7 @@ struct GatewayTests {
 /// The gateway's router built in-process from the domains' declarations (nothing runs: the pools
 /// are never started), to read its routes.
 enum GatewayFixture {
-    static let domains = [AuthDomain.module, CatalogDomain.module, OrderingDomain.module, MailingDomain.module]
+    static let domains = [AuthDomain.module, CatalogDomain.module, OrderingDomain.module, MailingDomain.module, StorefrontGraphQL.module]
 
     static func routes() async throws -> [(method: String, path: String)] {
         let logger = PipelineFleet.logger

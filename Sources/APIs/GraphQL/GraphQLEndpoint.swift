@@ -1,6 +1,6 @@
-import DomainKit
+public import DomainKit
 import Foundation
-import GraphQL
+public import GraphQL
 import Graphiti
 public import HTTPRuntime
 public import Hummingbird
@@ -36,13 +36,22 @@ public struct GraphQLEndpoint: Sendable {
     }
 
     /// One GraphQL request, however it came.
-    struct Operation: Decodable {
-        var query: String
-        var operationName: String?
-        var variables: [String: Map]?
+    public struct Operation: Decodable, Sendable {
+        public var query: String
+        public var operationName: String?
+        public var variables: [String: Map]?
+
+        public init(query: String, operationName: String? = nil, variables: [String: Map]? = nil) {
+            self.query = query
+            self.operationName = operationName
+            self.variables = variables
+        }
     }
 
     static let graphQLResponse = "application/graphql-response+json"
+    /// A URL is no place for a long document (proxies and the server's own limit on the request
+    /// head, 80 KiB, cut it; 2,048 characters percent-encoded stay well under).
+    static let longestGETQuery = 2048
 
     func post<Context: IdentifiedRequestContext>(_ request: Request, context: Context) async throws -> Response {
         let media = try Self.responseMedia(request)
@@ -62,25 +71,49 @@ public struct GraphQLEndpoint: Sendable {
 
     func get<Context: IdentifiedRequestContext>(_ request: Request, context: Context) async throws -> Response {
         let media = try Self.responseMedia(request)
-        let parameters = request.uri.queryParameters
-        guard let query = parameters.get("query") else {
+        let parameters = Self.formParameters(request.uri.query ?? "")
+        guard let query = parameters["query"] else {
             return Self.refusal(.badRequest, "Pass the query in the \"query\" parameter.", media: media)
         }
+        guard query.count <= Self.longestGETQuery, (parameters["variables"]?.count ?? 0) <= Self.longestGETQuery else {
+            return Self.refusal(.badRequest, "A query or its variables over \(Self.longestGETQuery) characters must be sent with POST.", media: media)
+        }
         var variables: [String: Map]?
-        if let text = parameters.get("variables"), !text.isEmpty {
+        if let text = parameters["variables"], !text.isEmpty {
             guard let decoded = try? JSONDecoder().decode([String: Map].self, from: Data(text.utf8)) else {
                 return Self.refusal(.badRequest, "The \"variables\" parameter must be a JSON object.", media: media)
             }
             variables = decoded
         }
-        let operation = Operation(query: query, operationName: parameters.get("operationName"), variables: variables)
+        let operation = Operation(query: query, operationName: parameters["operationName"], variables: variables)
         return await run(operation, caller: context.caller, media: media, queryOnly: true)
     }
 
     func run(_ operation: Operation, caller: Caller?, media: String, queryOnly: Bool) async -> Response {
-        let requestError: ([GraphQLError]) -> Response = { errors in
-            Self.answer(GraphQLResult(errors: errors), status: media == Self.graphQLResponse ? .badRequest : .ok, media: media)
+        let evaluation = await evaluate(operation, caller: caller, queryOnly: queryOnly)
+        if evaluation.mutationOverGET {
+            var response = Self.refusal(.methodNotAllowed, "Only queries may be sent with GET; send this one with POST.", media: media)
+            response.headers[.allow] = "POST"
+            return response
         }
+        let status: HTTPResponse.Status = evaluation.isRequestError && media == Self.graphQLResponse ? .badRequest : .ok
+        return Self.answer(evaluation.result, status: status, media: media)
+    }
+
+    /// What a request comes to, whatever carried it.
+    public struct Evaluation: Sendable {
+        public var result: GraphQLResult
+        /// Nothing ran: the query did not parse, passed a limit, failed validation, or its
+        /// variables did not fit (the result has errors and no data).
+        public var isRequestError: Bool
+        /// A mutation or subscription sent with GET (refused; nothing ran).
+        var mutationOverGET = false
+    }
+
+    /// Parses `operation`, holds it to the depth limit, validates it, holds it to the page sizes
+    /// and the complexity limit, and runs it for `caller`.
+    public func evaluate(_ operation: Operation, caller: Caller?, queryOnly: Bool = false) async -> Evaluation {
+        let requestError: ([GraphQLError]) -> Evaluation = { Evaluation(result: GraphQLResult(errors: $0), isRequestError: true) }
         let document: Document
         do {
             document = try parse(source: Source(body: operation.query, name: "GraphQL request"))
@@ -95,9 +128,9 @@ public struct GraphQLEndpoint: Sendable {
         let selected = document.definitions.compactMap { $0 as? OperationDefinition }
             .first { operation.operationName == nil || $0.name?.value == operation.operationName }
         if queryOnly, let selected, selected.operation != .query {
-            var response = Self.refusal(.methodNotAllowed, "Only queries may be sent with GET; send this one with POST.", media: media)
-            response.headers[.allow] = "POST"
-            return response
+            var refused = requestError([])
+            refused.mutationOverGET = true
+            return refused
         }
         let variables = operation.variables ?? [:]
         if let error = limits.checkCost(document, operationName: operation.operationName, variables: variables, schema: schema.schema) {
@@ -109,8 +142,7 @@ public struct GraphQLEndpoint: Sendable {
                 variableValues: variables, operationName: operation.operationName)
             let rendered = GraphQLResult(data: result.data, errors: result.errors.map(render))
             // No data at all: the request could not start (variables that do not fit, say).
-            if rendered.data == nil { return requestError(rendered.errors) }
-            return Self.answer(rendered, status: .ok, media: media)
+            return Evaluation(result: rendered, isRequestError: rendered.data == nil)
         } catch let error as GraphQLError {
             return requestError([error])
         } catch {
@@ -150,6 +182,19 @@ public struct GraphQLEndpoint: Sendable {
         case .conflict: "CONFLICT"
         default: kind.description.uppercased()
         }
+    }
+
+    /// A query string as HTML forms and most clients write it (`+` for a space, then percent
+    /// escapes); the first value of each name.
+    static func formParameters(_ query: String) -> [String: String] {
+        var parameters: [String: String] = [:]
+        for pair in query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let decode = { (text: Substring) in String(text).replacingOccurrences(of: "+", with: " ").removingPercentEncoding }
+            guard let name = decode(parts[0]), let value = parts.count > 1 ? decode(parts[1]) : "" else { continue }
+            if parameters[name] == nil { parameters[name] = value }
+        }
+        return parameters
     }
 
     /// The media type of the answer: graphql-response+json when accepted, else application/json;
