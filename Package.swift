@@ -9,7 +9,7 @@ import PackageDescription
 //               DomainRuntime (what a domain declares: DomainModule, Setting)
 //   domains     Contracts (messages), Auth, Catalog,          model, SQL, routes, handlers
 //               Ordering, Mailing
-//   APIs        GraphQLAPI (`/graphql` over the domains)      other ways in than REST
+//   APIs        GraphQLAPI (`/graphql`)                       other ways in than REST, over the domains
 //   assembly    Gateway (HTTP app), Emporium (`emporium`)     subcommands
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),

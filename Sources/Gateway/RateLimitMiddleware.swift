@@ -15,12 +15,15 @@ public struct RateLimitMiddleware: RouterMiddleware {
     }
 
     static let exempt: Set<String> = ["/health/live", "/health/ready", "/metrics", "/openapi.json"]
+    /// Reads whatever their method: `/graphql` serves queries only (a POST is how most clients
+    /// send them), so it counts against the read limit.
+    static let reads: Set<String> = ["/graphql"]
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
         guard !Self.exempt.contains(path) else { return try await next(request, context) }
         let routeClass: RateLimiter.RouteClass =
-            path.hasPrefix("/auth/") ? .auth : (request.method == .get || request.method == .head ? .read : .write)
+            path.hasPrefix("/auth/") ? .auth : (request.method == .get || request.method == .head || Self.reads.contains(path) ? .read : .write)
         let client = context.caller.map { "account:\($0.id)" } ?? "ip:\(context.clientAddress)"
         guard let decision = await limiter.take(routeClass, client: client) else { return try await next(request, context) }
         var fields: HTTPFields = [:]

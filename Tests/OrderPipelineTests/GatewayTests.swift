@@ -56,7 +56,7 @@ struct GatewayTests {
         #expect(reply.status == 403, "\(reply.text)")
     }
 
-    @Test("the rate limit holds across two api processes")
+    @Test("the rate limit holds across two api processes; a GraphQL query over POST counts as a read")
     func rateLimitAcrossReplicas() async throws {
         let fleet = try await PipelineFleet.shared.get()
         var urls: [URL] = []
@@ -75,7 +75,11 @@ struct GatewayTests {
         let caller = APIClient.Identity.customer("limited-\(UUID())")
         var remaining: [String] = []
         for index in 0..<5 {
-            let reply = try await APIClient(baseURL: urls[index % 2]).send("GET", "/orders", as: caller)
+            // A GraphQL query is a read, whichever method carries it.
+            let client = APIClient(baseURL: urls[index % 2])
+            let reply = index == 2
+                ? try await client.send("POST", "/graphql", as: caller, raw: Data(#"{"query":"{ orders { nodes { id } } }"}"#.utf8))
+                : try await client.send("GET", "/orders", as: caller)
             #expect(reply.status == 200, "request \(index + 1): \(reply.text)")
             #expect(reply.header("RateLimit-Limit") == "5")
             remaining.append(reply.header("RateLimit-Remaining") ?? "?")

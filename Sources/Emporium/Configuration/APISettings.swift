@@ -51,7 +51,7 @@ struct APIKeys: SettingGroup {
     ) { text, _ in try TrustedProxies(text) }
     let authLimit = Self.rateLimit("RATE_LIMIT_AUTH", default: "20/1m", meaning: "requests per client for `/auth/*`")
     let writeLimit = Self.rateLimit("RATE_LIMIT_WRITE", default: "120/1m", meaning: "requests per client for other non-GET requests")
-    let readLimit = Self.rateLimit("RATE_LIMIT_READ", default: "600/1m", meaning: "GET and HEAD requests per client")
+    let readLimit = Self.rateLimit("RATE_LIMIT_READ", default: "600/1m", meaning: "GET and HEAD requests per client, and GraphQL queries (`/graphql`, either method)")
 
     /// `<count>/<window>`, or `off`.
     private static func rateLimit(_ name: String, default defaultText: String, meaning: String) -> Setting<RateLimiter.Rule?> {
