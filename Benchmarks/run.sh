@@ -15,6 +15,8 @@
 #   Orders:   the fleet (api, relay, workers) under `emporium loadtest` vs pgbench doing the same
 #             database writes per order (Benchmarks/order_pipeline.sh; targets: ratio >= 0.5,
 #             p99 POST -> stock decided < 500 ms). BENCH_ONLY=order-pipeline runs only this one.
+#   Reads:    a product page over GraphQL (one POST) vs REST (two GETs), `emporium loadtest --page`
+#             (Benchmarks/read_apis.sh; BENCH_ONLY=reads runs only this one).
 #   Soak:     the fleet with every retention at 1 minute under 100 orders/s for 6 minutes: the inbox,
 #             idempotency keys, outbox and mail records level off (BENCH_SOAK_MINUTES, 0 skips it;
 #             BENCH_ONLY=soak runs only this one).
@@ -102,11 +104,14 @@ compare() {
 
 # shellcheck source=Benchmarks/order_pipeline.sh
 source "$ROOT/Benchmarks/order_pipeline.sh"
+# shellcheck source=Benchmarks/read_apis.sh
+source "$ROOT/Benchmarks/read_apis.sh"
 if [[ -n $ONLY ]]; then
     case $ONLY in
         order-pipeline) order_pipeline_bench ;;
         soak) order_pipeline_soak ;;
-        *) echo "BENCH_ONLY: order-pipeline or soak can run alone, not $ONLY" >&2; exit 2 ;;
+        reads) read_apis_bench ;;
+        *) echo "BENCH_ONLY: order-pipeline, reads or soak can run alone, not $ONLY" >&2; exit 2 ;;
     esac
     print_table
     exit 0
@@ -236,6 +241,7 @@ record "messaging consumer with the inbox (vs the same consumer without it)" "$(
 # MARK: Order pipeline
 
 order_pipeline_bench
+read_apis_bench
 order_pipeline_soak
 
 print_table

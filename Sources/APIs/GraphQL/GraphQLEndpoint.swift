@@ -22,6 +22,7 @@ public struct GraphQLEndpoint: Sendable {
     let schema: Schema<StorefrontResolver, GraphContext>
     let limits: QueryLimits
     let logger: Logger
+    let documents = DocumentCache()
 
     public init(resolver: StorefrontResolver, limits: QueryLimits, logger: Logger) throws {
         self.resolver = resolver
@@ -115,16 +116,10 @@ public struct GraphQLEndpoint: Sendable {
     public func evaluate(_ operation: Operation, caller: Caller?, queryOnly: Bool = false) async -> Evaluation {
         let requestError: ([GraphQLError]) -> Evaluation = { Evaluation(result: GraphQLResult(errors: $0), isRequestError: true) }
         let document: Document
-        do {
-            document = try parse(source: Source(body: operation.query, name: "GraphQL request"))
-        } catch let error as GraphQLError {
-            return requestError([error])
-        } catch {
-            return requestError([GraphQLError(message: "The query could not be parsed.")])
+        switch checkedDocument(operation.query) {
+        case .success(let valid): document = valid
+        case .failure(let errors): return requestError(errors.errors)
         }
-        if let error = limits.checkDepth(document) { return requestError([error]) }
-        let validation = validate(schema: schema.schema, ast: document)
-        if !validation.isEmpty { return requestError(validation) }
         let selected = document.definitions.compactMap { $0 as? OperationDefinition }
             .first { operation.operationName == nil || $0.name?.value == operation.operationName }
         if queryOnly, let selected, selected.operation != .query {
@@ -148,6 +143,25 @@ public struct GraphQLEndpoint: Sendable {
         } catch {
             return requestError([render(GraphQLError(error))])
         }
+    }
+
+    /// The query parsed, held to the depth limit and validated; from the cache when the same text
+    /// came before (a storefront sends a handful of queries over and over, with other variables).
+    func checkedDocument(_ query: String) -> Result<Document, GraphQLErrors> {
+        if let cached = documents.document(for: query) { return .success(cached) }
+        let document: Document
+        do {
+            document = try parse(source: Source(body: query, name: "GraphQL request"))
+        } catch let error as GraphQLError {
+            return .failure(GraphQLErrors([error]))
+        } catch {
+            return .failure(GraphQLErrors([GraphQLError(message: "The query could not be parsed.")]))
+        }
+        if let error = limits.checkDepth(document) { return .failure(GraphQLErrors([error])) }
+        let validation = validate(schema: schema.schema, ast: document)
+        if !validation.isEmpty { return .failure(GraphQLErrors(validation)) }
+        documents.keep(document, for: query)
+        return .success(document)
     }
 
     /// A resolver's error as the client sees it: the domain's refusal with its code, a database

@@ -45,6 +45,9 @@ struct LoadtestCommand: AsyncParsableCommand {
     @Flag(help: "Print the report as one JSON object on stdout.")
     var json = false
 
+    @Option(help: "Instead of orders: request a product page (the product and the caller's cart, with stock) over this API, graphql (one POST /graphql) or rest (GET /products/{sku}, GET /cart), for --duration (default 10s).")
+    var page: String?
+
     @Flag(help: "Search the highest paced rate at which p99 POST -> stock decided stays within --latency-bound for --step-duration.")
     var findCapacity = false
 
@@ -75,6 +78,10 @@ struct LoadtestCommand: AsyncParsableCommand {
         guard AMQPDelays.parseDuration(decisionTimeout) != nil else {
             throw ValidationError("--decision-timeout: expected a duration such as 30s or 2m, got \"\(decisionTimeout)\"")
         }
+        if let page {
+            guard PageLoad.API(rawValue: page) != nil else { throw ValidationError("--page: graphql or rest, got \"\(page)\"") }
+            guard !findCapacity, rate == nil else { throw ValidationError("--page: as fast as answered; drop --rate and --find-capacity") }
+        }
         if findCapacity {
             guard rate == nil, duration == nil else { throw ValidationError("--find-capacity: chooses the rates and durations itself; drop --rate and --duration") }
             guard (AMQPDelays.parseDuration(latencyBound) ?? .zero) > .zero else {
@@ -95,6 +102,18 @@ struct LoadtestCommand: AsyncParsableCommand {
             tokens: await AccessTokens(settings: try AuthSettings.tokens(settings: try SettingsReader())))
         // One event-loop thread is plenty for a few dozen connections, and leaves the cores to the fleet.
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        if let page, let api = PageLoad.API(rawValue: page) {
+            let outcome: Result<PageLoad.Report, any Error>
+            do {
+                outcome = .success(try await PageLoad(
+                    api: api, endpoint: options.endpoint, clients: clients, duration: duration.flatMap(AMQPDelays.parseDuration) ?? .seconds(10),
+                    tokens: options.tokens, group: group).run())
+            } catch { outcome = .failure(error) }
+            try? await group.shutdownGracefully()
+            let report = try outcome.get()
+            print(json ? String(decoding: try JSONEncoder().encode(report), as: UTF8.self) : report.text)
+            return
+        }
         if findCapacity {
             let outcome: Result<CapacityReport, any Error>
             do { outcome = .success(try await searchCapacity(options, group: group)) } catch { outcome = .failure(error) }
