@@ -9,7 +9,7 @@ import PackageDescription
 //               DomainRuntime (what a domain declares: DomainModule, Setting)
 //   domains     Contracts (messages), Auth, Catalog,          model, SQL, routes, handlers
 //               Ordering, Mailing
-//   APIs        GraphQLAPI (`/graphql`)                       other ways in than REST, over the domains
+//   APIs        GraphQLAPI (`/graphql`), GRPCAPI (`emporium grpc`)  other ways in than REST, over the domains
 //   assembly    Gateway (HTTP app), Emporium (`emporium`)     subcommands
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
@@ -48,6 +48,12 @@ let package = Package(
         // The storefront's GraphQL API (schema built in Swift; the GraphQL engine underneath).
         .package(url: "https://github.com/GraphQLSwift/Graphiti.git", from: "3.1.0"),
         .package(url: "https://github.com/GraphQLSwift/GraphQL.git", from: "4.3.0"),
+        // The gRPC API: grpc-swift 2 over HTTP/2 (NIO), messages by swift-protobuf. The code
+        // generated from proto/ is committed (`make protos` writes it; the plugins build slowly).
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
     ],
     targets: [
         // MARK: - C modules
@@ -311,6 +317,21 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        .target(
+            name: "GRPCAPI",
+            dependencies: [
+                "Auth", "Catalog", "DomainKit", "DomainRuntime", "HTTPRuntime", "Ordering", "OrderingCore", "Postgres",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/APIs/GRPC",
+            swiftSettings: strict
+        ),
+
         // MARK: - Assembly
         .target(
             name: "Gateway",
@@ -356,6 +377,7 @@ let package = Package(
                 "DomainRuntime",
                 "Gateway",
                 "GraphQLAPI",
+                "GRPCAPI",
                 "Kafka",
                 "Mailing",
                 "Messaging",
@@ -478,7 +500,9 @@ let package = Package(
             name: "OrderPipelineTests",
             dependencies: [
                 "AMQP", "Auth", "Catalog", "Contracts", "DomainRuntime", "EmporiumTestSupport", "Gateway", "Kafka", "Mailing", "Messaging",
-                "GraphQLAPI", "Ordering", "Postgres",
+                "GraphQLAPI", "GRPCAPI", "Ordering", "Postgres",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GraphQL", package: "GraphQL"),
                 "Redis", .product(name: "Hummingbird", package: "hummingbird"),
             ],

@@ -9,7 +9,7 @@ struct EmporiumCommand: AsyncParsableCommand {
         abstract: "Emporium: an event-driven commerce backend.",
         subcommands: [
             APICommand.self, WorkerCommand.self, RelayCommand.self, MigrateCommand.self, ReplayCommand.self, LoadtestCommand.self, DevCommand.self,
-            ConfigCommand.self, SeedCommand.self, TopicsCommand.self, ChaosCommand.self, OpenAPICommand.self, GraphQLCommand.self,
+            ConfigCommand.self, SeedCommand.self, TopicsCommand.self, ChaosCommand.self, OpenAPICommand.self, GraphQLCommand.self, GRPCServeCommand.self,
         ]
     )
 

@@ -194,6 +194,23 @@ final class PipelineFleet: Sendable {
         return (client(apiPort), ports.1.map(client))
     }
 
+    /// Starts `emporium grpc` as `name` on a free port; its port once it listens.
+    func spawnGRPC(_ name: String, environment extra: [String: String] = [:]) async throws -> Int {
+        let log = logDirectory.appendingPathComponent("\(name).log")
+        let skip = ((try? FileManager.default.attributesOfItem(atPath: log.path))?[.size] as? Int) ?? 0
+        spawn(name, ["grpc"], extraEnvironment: extra.merging(["GRPC_PORT": "0", "METRICS_PORT": "0"]) { $1 })
+        var port: Int?
+        let up = try await eventually(timeout: .seconds(60), every: .milliseconds(100)) {
+            guard let data = try? Data(contentsOf: log), data.count > skip else { return false }
+            let text = String(decoding: data.dropFirst(skip), as: UTF8.self)
+            port = text.split(separator: "\n").first(where: { $0.contains("grpc listening") })
+                .flatMap { $0.firstMatch(of: /127\.0\.0\.1:(\d+)/) }.flatMap { Int($0.1) }
+            return port != nil
+        }
+        guard up, let port else { throw FleetFailure(description: "\(name) did not start listening; see \(log.path)") }
+        return port
+    }
+
     /// The process started as `name`, if it was.
     func process(_ name: String) -> ChildProcess? {
         processes.withLock { $0[name] }

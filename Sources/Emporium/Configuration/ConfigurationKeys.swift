@@ -1,4 +1,5 @@
 import DomainRuntime
+import GRPCAPI
 
 /// Every key `emporium` reads: the process's own groups, then each domain's (``Domains/all``).
 /// The reference behind `emporium config keys`, docs/configuration.md's tables (`emporium config
@@ -6,7 +7,7 @@ import DomainRuntime
 /// manifests may set only these).
 enum ConfigurationKeys {
     /// In the order of the reference's sections.
-    static let groups: [any SettingGroup] = [DatabaseKeys(), BrokerKeys(), MessagingKeys(), ProcessKeys(), APIKeys()]
+    static let groups: [any SettingGroup] = [DatabaseKeys(), BrokerKeys(), MessagingKeys(), ProcessKeys(), APIKeys(), GRPCKeys()]
         + Domains.all.settings
 
     static let all: [any SettingDeclaration] = groups.flatMap(\.declarations)

@@ -1,0 +1,50 @@
+import ArgumentParser
+import Auth
+import Catalog
+import DomainRuntime
+import GRPCAPI
+import Logging
+import Observability
+import Ordering
+import Postgres
+import Redis
+import ServiceLifecycle
+
+/// `emporium grpc`: the gRPC API (stock and orders for other services; docs/grpc.md), any number
+/// of replicas. `/metrics` and `/health/*` on `METRICS_PORT` (9405).
+struct GRPCServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "grpc",
+        abstract: "Serve the gRPC API: StockService, OrderService, grpc.health.v1 (any number of replicas)."
+    )
+
+    func run() async throws {
+        let logger = Logger(label: "emporium.grpc")
+        let environment = try SettingsReader()
+        try environment.refusePlaceholderSecrets()
+        let settings = try GRPCSettings(settings: environment)
+        let databases = try DatabaseSettings(settings: environment)
+        let messaging = try MessagingSettings(settings: environment)
+        let orderSettings = try OrderSettings(settings: environment)
+        let shutdown = try ShutdownSettings(settings: environment)
+        _ = ProcessMetrics.registry
+
+        let database = Databases(databases, logger: logger)
+        let redis = RedisPool(configuration: messaging.redis, logger: logger)
+        let callers = GRPCCallers(tokens: await AccessTokens(settings: try AuthSettings.tokens(settings: environment)), serviceToken: settings.serviceToken)
+        let orders = OrderService(
+            database: database.router, redis: redis, timings: orderSettings.timings, limits: orderSettings.limits, logger: logger)
+        let server = GRPCServerService(
+            host: settings.host, port: settings.port,
+            services: [
+                StockGRPCService(catalog: CatalogStore(database: database.router), callers: callers, logger: logger),
+                OrderGRPCService(orders: orders, administration: OrderAdministration(database: database.router), callers: callers, logger: logger),
+                HealthGRPCService(database: database.primary, logger: logger),
+            ],
+            logger: logger)
+        let metrics = ObservabilityServer(
+            host: messaging.metricsHost, port: messaging.metricsPort ?? 9405, logger: logger,
+            checks: [ReadinessChecks.postgres(database.primary), ReadinessChecks.redis(redis)])
+        try await shutdown.group(database.services + [redis, metrics, server], logger: logger).run()
+    }
+}

@@ -1,0 +1,112 @@
+import EmporiumTestSupport
+import Foundation
+import GRPCCore
+import GRPCAPI
+import GRPCNIOTransportHTTP2
+import Postgres
+import Testing
+
+/// `emporium grpc` against the running fleet: a stock client (Python's grpcio) through every
+/// service, a Swift client sharing an idempotency key with the REST path, and a deadline that
+/// cancels the statement it was waiting on.
+@Suite("gRPC API", .usesRabbitMQ, .usesProductWorkers, .timeLimit(.minutes(10)))
+struct GRPCTests {
+    static let serviceToken = "a-service-token-for-the-grpc-tests-0123456789"
+
+    static func server(_ fleet: PipelineFleet) async throws -> Int {
+        try await fleet.spawnGRPC("grpc-\(UUID().uuidString.prefix(8))", environment: ["GRPC_SERVICE_TOKEN": serviceToken])
+    }
+
+    static func bearer(_ subject: String, role: String = "customer") async throws -> Metadata {
+        ["authorization": "Bearer \(try await APIClient.tokens.token(subject: subject, role: role))"]
+    }
+
+    static func withClient<T: Sendable>(_ port: Int, _ body: (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> T) async throws -> T {
+        try await withGRPCClient(
+            transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext), handleClient: body)
+    }
+
+    @Test("a stock client (Python's grpcio, stubs generated from proto/) through stock, orders, health, credentials and a deadline")
+    func stockClient() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let port = try await Self.server(fleet)
+        let sku = fleet.uniqueSKU("GRPC-PY")
+        try await fleet.createProduct(sku, priceMinor: 300, stock: 50)
+        let (customer, other) = ("grpc-py-\(UUID())", "grpc-py-other-\(UUID())")
+        let script = PipelineFleet.repositoryRoot.appendingPathComponent("Tests/grpc_client.py").path
+        let protos = PipelineFleet.repositoryRoot.appendingPathComponent("proto").path
+        let output = try await ChildProcess.shell(
+            "'\(SMTPCatcher.python)' '\(script)' --target 127.0.0.1:\(port) --protos '\(protos)' --customer '\(customer)' "
+                + "--token '\(try await APIClient.tokens.token(subject: customer, role: "customer"))' "
+                + "--other-token '\(try await APIClient.tokens.token(subject: other, role: "customer"))' "
+                + "--service-token '\(Self.serviceToken)' --sku '\(sku)' 2>&1; echo \"exit=$?\"",
+            timeout: .seconds(180))
+        #expect(output.hasSuffix("exit=0\n"), "\(output)")
+    }
+
+    @Test("an idempotency key means the same over gRPC as over REST: an order placed by POST /orders is replayed by PlaceOrder")
+    func keySharedWithREST() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let port = try await Self.server(fleet)
+        let sku = fleet.uniqueSKU("GRPC-KEY")
+        try await fleet.createProduct(sku, priceMinor: 450, stock: 20)
+        let customer = "grpc-key-\(UUID())"
+        let key = "shared-\(UUID())"
+        let rest = try await fleet.placeOrder(customer, [(sku, 3)], key: key)
+        let replayed = try await Self.withClient(port) { client in
+            try await Emporium_Order_V1_OrderService.Client(wrapping: client).placeOrder(
+                .with {
+                    $0.idempotencyKey = key
+                    $0.lines = [.with { $0.sku = sku; $0.quantity = 3 }]
+                }, metadata: try await Self.bearer(customer))
+        }
+        #expect(replayed.replayed)
+        #expect(replayed.order.id == rest.id.uuidString.lowercased())
+        #expect(replayed.order.totalMinor == 1350)
+        let levels = try await Self.withClient(port) { client in
+            try await Emporium_Stock_V1_StockService.Client(wrapping: client).getStock(
+                .with { $0.skus = [sku] }, metadata: try await Self.bearer(customer))
+        }
+        #expect(levels.levels.map(\.sku) == [sku])
+    }
+
+    @Test("a deadline reaches the database: a PlaceOrder waiting on a lock gets DEADLINE_EXCEEDED, its statement is cancelled, nothing is placed")
+    func deadlineCancelsTheStatement() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let port = try await Self.server(fleet)
+        let sku = fleet.uniqueSKU("GRPC-DEADLINE")
+        try await fleet.createProduct(sku, priceMinor: 100, stock: 20)
+        let customer = "grpc-deadline-\(UUID())"
+        let metadata = try await Self.bearer(customer)
+        // The order's transaction takes this customer's open-orders lock first; hold it.
+        let code: RPCError.Code? = try await fleet.database.withTransaction { connection in
+            try await connection.execute("SELECT pg_advisory_xact_lock(hashtextextended('ordering.open-orders:' || \(customer), 0))")
+            return try await Self.withClient(port) { client in
+                var options = CallOptions.defaults
+                options.timeout = .milliseconds(800)
+                do {
+                    _ = try await Emporium_Order_V1_OrderService.Client(wrapping: client).placeOrder(
+                        .with {
+                            $0.idempotencyKey = "deadline-\(UUID())"
+                            $0.lines = [.with { $0.sku = sku; $0.quantity = 1 }]
+                        }, metadata: metadata, options: options)
+                    return nil
+                } catch let error as RPCError {
+                    return error.code
+                }
+            }
+        }
+        #expect(code == .deadlineExceeded)
+        // No statement of the call is left waiting for the lock (it was cancelled, not abandoned),
+        // and the order was not placed.
+        let waiting = try await eventually(timeout: .seconds(10), every: .milliseconds(100)) {
+            try await fleet.database.query("""
+                SELECT count(*)::bigint AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%ordering.open-orders:%'
+                """).single().decode("n", as: Int64.self) == 0
+        }
+        #expect(waiting)
+        let placed = try await fleet.database.query("SELECT count(*)::bigint AS n FROM ordering.orders WHERE customer_id = \(customer)")
+            .single().decode("n", as: Int64.self)
+        #expect(placed == 0)
+    }
+}
