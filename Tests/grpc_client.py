@@ -55,12 +55,15 @@ def main():
     stock_grpc = importlib.import_module("emporium.stock.v1.stock_pb2_grpc")
     order_pb2 = importlib.import_module("emporium.order.v1.order_pb2")
     order_grpc = importlib.import_module("emporium.order.v1.order_pb2_grpc")
+    storefront_pb2 = importlib.import_module("emporium.storefront.v1.storefront_pb2")
+    storefront_grpc = importlib.import_module("emporium.storefront.v1.storefront_pb2_grpc")
     from grpc_health.v1 import health_pb2, health_pb2_grpc as health_grpc
 
     channel = grpc.insecure_channel(arguments.target)
     stock = stock_grpc.StockServiceStub(channel)
     orders = order_grpc.OrderServiceStub(channel)
     health = health_grpc.HealthStub(channel)
+    storefront = storefront_grpc.StorefrontServiceStub(channel)
     customer = [("authorization", "Bearer " + arguments.token)]
     other = [("authorization", "Bearer " + arguments.other_token)]
     service = [("authorization", "Bearer " + arguments.service_token)]
@@ -75,6 +78,18 @@ def main():
           f"stock of many SKUs in one call ({levels})")
     check(code_of(lambda: stock.GetStock(stock_pb2.GetStockRequest(skus=[f"S{i}" for i in range(1001)]), metadata=customer, timeout=10))
           == grpc.StatusCode.INVALID_ARGUMENT, "1,001 SKUs: INVALID_ARGUMENT")
+
+    # The customer's cart holds 2 of the SKU (put there over REST by the test).
+    page = storefront.GetProductPage(storefront_pb2.GetProductPageRequest(sku=arguments.sku), metadata=customer, timeout=10)
+    check(page.product.sku == arguments.sku and page.product.stock > 0 and page.cart.status == "open"
+          and [(line.sku, line.quantity, line.product.stock) for line in page.cart.lines] == [(arguments.sku, 2, page.product.stock)],
+          f"a product page (product, stock, the caller's cart with its lines' stock) in one call ({page})")
+    by_service = storefront.GetProductPage(storefront_pb2.GetProductPageRequest(sku=arguments.sku, customer_id=arguments.customer), metadata=service, timeout=10)
+    check(by_service == page, "the service token reads any customer's product page")
+    check(code_of(lambda: storefront.GetProductPage(storefront_pb2.GetProductPageRequest(sku=arguments.sku, customer_id=arguments.customer), metadata=other, timeout=10))
+          == grpc.StatusCode.PERMISSION_DENIED, "another customer's cart: PERMISSION_DENIED")
+    check(code_of(lambda: storefront.GetProductPage(storefront_pb2.GetProductPageRequest(sku="NO-SUCH-SKU"), metadata=customer, timeout=10))
+          == grpc.StatusCode.NOT_FOUND, "an unknown SKU: NOT_FOUND")
 
     key = "py-" + str(uuid.uuid4())
     request = order_pb2.PlaceOrderRequest(idempotency_key=key, lines=[order_pb2.NewOrderLine(sku=arguments.sku, quantity=2)])

@@ -26,13 +26,14 @@ struct GRPCTests {
             transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext), handleClient: body)
     }
 
-    @Test("a stock client (Python's grpcio, stubs generated from proto/) through stock, orders, health, credentials and a deadline")
+    @Test("a stock client (Python's grpcio, stubs generated from proto/) through stock, product pages, orders, health, credentials and a deadline")
     func stockClient() async throws {
         let fleet = try await PipelineFleet.shared.get()
         let port = try await Self.server(fleet)
         let sku = fleet.uniqueSKU("GRPC-PY")
         try await fleet.createProduct(sku, priceMinor: 300, stock: 50)
         let (customer, other) = ("grpc-py-\(UUID())", "grpc-py-other-\(UUID())")
+        #expect(try await fleet.api.send("POST", "/cart/items", as: .customer(customer), body: CartItem(sku: sku, quantity: 2)).status == 200)
         let script = PipelineFleet.repositoryRoot.appendingPathComponent("Tests/grpc_client.py").path
         let protos = PipelineFleet.repositoryRoot.appendingPathComponent("proto").path
         let output = try await ChildProcess.shell(

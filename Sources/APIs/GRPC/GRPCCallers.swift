@@ -34,6 +34,19 @@ public struct GRPCCallers: Sendable {
         }
     }
 
+    /// The customer a call is about: a customer's own (naming another: PERMISSION_DENIED); a
+    /// service's or admin's must be named.
+    static func customer(_ named: String, caller: Caller) throws -> String {
+        if caller.isAdmin {
+            guard !named.isEmpty else { throw RPCError(code: .invalidArgument, message: "customer_id: required for a service caller.") }
+            return named
+        }
+        guard named.isEmpty || named == caller.id else {
+            throw RPCError(code: .permissionDenied, message: "A customer reads and places their own orders and cart only.")
+        }
+        return caller.id
+    }
+
     static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
         let (x, y) = (Array(a.utf8), Array(b.utf8))
         guard x.count == y.count else { return false }

@@ -10,7 +10,9 @@ public import Postgres
 public struct HealthGRPCService: Grpc_Health_V1_Health.ServiceProtocol {
     let database: PostgresPool
     let logger: Logger
-    static let services: Set<String> = ["", "emporium.stock.v1.StockService", "emporium.order.v1.OrderService", "grpc.health.v1.Health"]
+    static let services: Set<String> = [
+        "", "emporium.stock.v1.StockService", "emporium.order.v1.OrderService", "emporium.storefront.v1.StorefrontService", "grpc.health.v1.Health",
+    ]
 
     public init(database: PostgresPool, logger: Logger) {
         self.database = database

@@ -40,7 +40,7 @@ public struct OrderGRPCService: Emporium_Order_V1_OrderService.ServiceProtocol {
         request: ServerRequest<Emporium_Order_V1_ListOrdersRequest>, context: ServerContext
     ) async throws -> StreamingServerResponse<Emporium_Order_V1_Order> {
         let caller = try await callers.caller(request.metadata)
-        let customer = try Self.customer(request.message.customerID, caller: caller)
+        let customer = try GRPCCallers.customer(request.message.customerID, caller: caller)
         let limit = request.message.limit == 0 ? 100 : Int(request.message.limit)
         guard (1...1000).contains(limit) else { throw RPCError(code: .invalidArgument, message: "limit: 1 to 1,000 (0: 100), got \(limit).") }
         let logger = self.logger
@@ -67,7 +67,7 @@ public struct OrderGRPCService: Emporium_Order_V1_OrderService.ServiceProtocol {
     ) async throws -> ServerResponse<Emporium_Order_V1_PlaceOrderResponse> {
         let caller = try await callers.caller(request.metadata)
         let message = request.message
-        let customer = try Self.customer(message.customerID, caller: caller)
+        let customer = try GRPCCallers.customer(message.customerID, caller: caller)
         let key = message.idempotencyKey
         guard !key.isEmpty, key.utf8.count <= 255 else {
             throw RPCError(code: .invalidArgument, message: "idempotency_key: required, at most 255 bytes.")
@@ -84,19 +84,6 @@ public struct OrderGRPCService: Emporium_Order_V1_OrderService.ServiceProtocol {
             $0.order = Self.message(order)
             $0.replayed = placed.replayed
         })
-    }
-
-    /// The customer a call is about: a customer's own (naming another: PERMISSION_DENIED); a
-    /// service's or admin's must be named.
-    static func customer(_ named: String, caller: Caller) throws -> String {
-        if caller.isAdmin {
-            guard !named.isEmpty else { throw RPCError(code: .invalidArgument, message: "customer_id: required for a service caller.") }
-            return named
-        }
-        guard named.isEmpty || named == caller.id else {
-            throw RPCError(code: .permissionDenied, message: "A customer reads and places their own orders only.")
-        }
-        return caller.id
     }
 
     static let decoder: JSONDecoder = {

@@ -15,7 +15,7 @@ import ServiceLifecycle
 struct GRPCServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "grpc",
-        abstract: "Serve the gRPC API: StockService, OrderService, grpc.health.v1 (any number of replicas)."
+        abstract: "Serve the gRPC API: StockService, OrderService, StorefrontService, grpc.health.v1 (any number of replicas)."
     )
 
     func run() async throws {
@@ -39,6 +39,9 @@ struct GRPCServeCommand: AsyncParsableCommand {
             services: [
                 StockGRPCService(catalog: CatalogStore(database: database.router), callers: callers, logger: logger),
                 OrderGRPCService(orders: orders, administration: OrderAdministration(database: database.router), callers: callers, logger: logger),
+                StorefrontGRPCService(
+                    catalog: CatalogStore(database: database.router), carts: CartService(database: database.router, orders: orders), callers: callers,
+                    logger: logger),
                 HealthGRPCService(database: database.primary, logger: logger),
             ],
             logger: logger)
