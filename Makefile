@@ -7,7 +7,7 @@ FLEET := deploy/local/fleet.sh
 # The addresses of the local services, for the fleet and the tests.
 WITH_ENV := eval "$$(bash $(SERVICES) env)" &&
 
-.PHONY: install demo run seed test openapi test-interop interop-run chaos chaos-short bench build migrate services-up services-down services-status fleet-up fleet-down compose-up compose-down compose-logs deploy-check
+.PHONY: install demo run seed test openapi protos test-interop interop-run chaos chaos-short bench build migrate services-up services-down services-status fleet-up fleet-down compose-up compose-down compose-logs deploy-check
 
 COMPOSE := docker compose -f compose/docker-compose.yml
 
@@ -86,6 +86,12 @@ interop-run:
 ## (deploy/openapi_models.py; make test checks them).
 openapi: build
 	python3 deploy/openapi_models.py --emporium .build/debug/emporium
+
+## The Swift code for proto/ (gRPC messages and services) in Sources/APIs/GRPC/Generated, which is
+## committed; also docs/graphql/schema.graphql from the GraphQL schema.
+protos:
+	bash deploy/protos.sh
+	swift build --product emporium && .build/debug/emporium graphql schema > docs/graphql/schema.graphql
 
 ## Our wrappers against pgbench and redis-benchmark; appends to bench-results.jsonl.
 bench: services-up

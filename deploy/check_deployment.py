@@ -520,12 +520,13 @@ def check_binary(emporium: str) -> int:
     # The worker roles are the domains' (`emporium worker --list`): each runs in compose and in
     # Kubernetes, and no file runs a role that does not exist (`--help` would not tell).
     roles = [line.split("\t")[0] for line in run([emporium, "worker", "--list"], "emporium worker --list").splitlines() if line.strip()]
-    for role in roles:
-        places = commands.get(("worker", role), [])
+    # The serving roles besides the workers, which fleet.sh runs too.
+    for command in [("worker", role) for role in roles] + [("api",), ("relay",), ("grpc",)]:
+        places = commands.get(command, [])
         if not any(place.startswith("deploy/k8s/") for place in places):
-            problems.append(f"no Kubernetes Deployment runs `emporium worker {role}` (deploy/k8s/worker-{role}.yaml)")
+            problems.append(f"no Kubernetes Deployment runs `emporium {' '.join(command)}`")
         if not any(place.startswith("compose service") for place in places):
-            problems.append(f"no compose service runs `emporium worker {role}`")
+            problems.append(f"no compose service runs `emporium {' '.join(command)}`")
     for command, places in sorted(commands.items()):
         where = places[0]
         if command[:1] == ("worker",) and (len(command) < 2 or command[1] not in roles):

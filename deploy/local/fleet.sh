@@ -7,7 +7,7 @@
 #   fleet.sh status    every instance, its pid, and where its metrics are
 #   fleet.sh wait      stay in the foreground until Ctrl-C (or SIGTERM), then `down`
 #
-# Replicas: REPLICAS="worker-product=3 relay=2" (roles: api relay worker-auth worker-product
+# Replicas: REPLICAS="worker-product=3 relay=2" (roles: api grpc relay worker-auth worker-product
 # worker-order worker-mail; 0-16 each, default 1). The first instance of a role is named after
 # it, the others <role>-2, <role>-3, ...; each has its own port: the API's n-th instance listens
 # on 8080+n-1, the others serve /metrics and /health/* on their base port + 10*(n-1) (the relay
@@ -50,6 +50,8 @@ else
         [[ " ${ROLES[*]} " == *" worker-$worker "* ]] || ROLES+=("worker-$worker 0 worker $worker")
     done
 fi
+# The gRPC API: /metrics on 9405 (+10 per replica), gRPC on 50051 (+1 per replica).
+ROLES+=("grpc 9405 grpc")
 ROLES+=("api 8080 api")
 
 # The replica count asked for `role` in $REPLICAS (1 when not named).
@@ -79,9 +81,11 @@ instance_index() { if [[ $2 == "$1" ]]; then echo 1; else echo "${2##*-}"; fi; }
 instance_port() { if [[ $1 == api ]]; then echo $(($2 + $3 - 1)); else echo $(($2 + 10 * ($3 - 1))); fi; }
 
 start_instance() {
-    local name="$1" port="$2" command="$3"
+    local name="$1" port="$2" command="$3" grpc=()
+    # The n-th gRPC instance serves gRPC on 50051 + n - 1.
+    [[ $command == grpc ]] && grpc=(GRPC_PORT="$((50051 + (port - 9405) / 10))")
     # shellcheck disable=SC2086 # the subcommand is words
-    METRICS_PORT="$port" API_PORT="$port" EMPORIUM_MIGRATIONS_DIR="$ROOT/migrations" \
+    env "${grpc[@]}" METRICS_PORT="$port" API_PORT="$port" EMPORIUM_MIGRATIONS_DIR="$ROOT/migrations" \
         ORDER_REMINDER_DELAYS="${ORDER_REMINDER_DELAYS:-15s,30s,45s}" ORDER_EXPIRY_DELAY="${ORDER_EXPIRY_DELAY:-60s}" \
         nohup "$EMPORIUM_BIN" $command >>"$LOGS/$name.log" 2>&1 &
     echo $! >"$RUN/$name.pid"

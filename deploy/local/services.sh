@@ -453,7 +453,7 @@ export EMPORIUM_SERVICES_SCRIPT='$ROOT/deploy/local/services.sh'
 unset EMPORIUM_INTEROP_KAFKA
 export AUTH_ADMIN_EMAIL='admin@emporium.local'
 EOF
-    # The key that signs access tokens and the admin's password: random, made once per checkout
+    # The key that signs access tokens, the admin's password and the gRPC service token: random, made once per checkout
     # (no published key: every role refuses one).
     cat "$(local_secrets)"
 }
@@ -472,6 +472,8 @@ local_secrets() {
         )
         mv "$file.tmp" "$file"
     fi
+    # Added since: the token other services send to `emporium grpc`.
+    grep -q GRPC_SERVICE_TOKEN "$file" || printf "export GRPC_SERVICE_TOKEN='%s'\n" "$(random_hex 32)" >>"$file"
     echo "$file"
 }
 

@@ -9,7 +9,7 @@ struct ProcessKeys: SettingGroup {
     let metricsHost = Setting.text(
         "METRICS_HOST", default: "127.0.0.1", meaning: "where workers and the relay serve `/metrics` and the health checks")
     let metricsPort = Setting.optionalInteger(
-        "METRICS_PORT", in: 0...65535, defaultText: "(per role: relay 9400, auth worker 9401, product worker 9402, order worker 9403, mail worker 9404)",
+        "METRICS_PORT", in: 0...65535, defaultText: "(per role: relay 9400, auth worker 9401, product worker 9402, order worker 9403, mail worker 9404, grpc 9405)",
         meaning: "`0` picks a free port. The API serves `/metrics` on its own port (or `API_OBSERVABILITY_PORT`)")
     let shutdownTimeout = Setting.duration(
         "SHUTDOWN_TIMEOUT", default: .seconds(30), atLeast: .milliseconds(1),
