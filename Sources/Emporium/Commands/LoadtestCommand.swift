@@ -45,8 +45,14 @@ struct LoadtestCommand: AsyncParsableCommand {
     @Flag(help: "Print the report as one JSON object on stdout.")
     var json = false
 
-    @Option(help: "Instead of orders: request a product page (the product and the caller's cart, with stock) over this API, graphql (one POST /graphql) or rest (GET /products/{sku}, GET /cart), for --duration (default 10s).")
+    @Option(help: "Instead of orders: request a product page (the product and the caller's cart, with stock) over this API, graphql (one POST /graphql), grpc (one GetProductPage) or rest (GET /products/{sku}, GET /cart), for --duration (default 10s).")
     var page: String?
+
+    @Option(help: "Instead of orders: look up the stock of 10 SKUs over this API, grpc (one GetStock) or rest (GET /products/{sku} each), for --duration (default 10s).")
+    var stock: String?
+
+    @Option(help: "With --page grpc or --stock grpc: emporium grpc's host:port.")
+    var grpcTarget = "127.0.0.1:50051"
 
     @Flag(help: "Search the highest paced rate at which p99 POST -> stock decided stays within --latency-bound for --step-duration.")
     var findCapacity = false
@@ -79,8 +85,15 @@ struct LoadtestCommand: AsyncParsableCommand {
             throw ValidationError("--decision-timeout: expected a duration such as 30s or 2m, got \"\(decisionTimeout)\"")
         }
         if let page {
-            guard PageLoad.API(rawValue: page) != nil else { throw ValidationError("--page: graphql or rest, got \"\(page)\"") }
-            guard !findCapacity, rate == nil else { throw ValidationError("--page: as fast as answered; drop --rate and --find-capacity") }
+            guard PageLoad.API(rawValue: page) != nil else { throw ValidationError("--page: graphql, grpc or rest, got \"\(page)\"") }
+            guard !findCapacity, rate == nil, stock == nil else { throw ValidationError("--page: as fast as answered; drop --rate, --stock and --find-capacity") }
+        }
+        if let stock {
+            guard let api = PageLoad.API(rawValue: stock), api != .graphql else { throw ValidationError("--stock: grpc or rest, got \"\(stock)\"") }
+            guard !findCapacity, rate == nil else { throw ValidationError("--stock: as fast as answered; drop --rate and --find-capacity") }
+        }
+        guard grpcTarget.split(separator: ":").count == 2, let port = Int(grpcTarget.split(separator: ":")[1]), (1...65535).contains(port) else {
+            throw ValidationError("--grpc-target: host:port, got \"\(grpcTarget)\"")
         }
         if findCapacity {
             guard rate == nil, duration == nil else { throw ValidationError("--find-capacity: chooses the rates and durations itself; drop --rate and --duration") }
@@ -102,12 +115,14 @@ struct LoadtestCommand: AsyncParsableCommand {
             tokens: await AccessTokens(settings: try AuthSettings.tokens(settings: try SettingsReader())))
         // One event-loop thread is plenty for a few dozen connections, and leaves the cores to the fleet.
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        if let page, let api = PageLoad.API(rawValue: page) {
+        if let api = (page ?? stock).flatMap(PageLoad.API.init(rawValue:)) {
+            let target = grpcTarget.split(separator: ":")
             let outcome: Result<PageLoad.Report, any Error>
             do {
                 outcome = .success(try await PageLoad(
-                    api: api, endpoint: options.endpoint, clients: clients, duration: duration.flatMap(AMQPDelays.parseDuration) ?? .seconds(10),
-                    tokens: options.tokens, group: group).run())
+                    api: api, lookup: page != nil ? .productPage : .stock, endpoint: options.endpoint,
+                    grpcTarget: (String(target[0]), Int(target[1]) ?? 50051), clients: clients,
+                    duration: duration.flatMap(AMQPDelays.parseDuration) ?? .seconds(10), tokens: options.tokens, group: group).run())
             } catch { outcome = .failure(error) }
             try? await group.shutdownGracefully()
             let report = try outcome.get()
