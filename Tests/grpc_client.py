@@ -79,6 +79,14 @@ def main():
     check(code_of(lambda: stock.GetStock(stock_pb2.GetStockRequest(skus=[f"S{i}" for i in range(1001)]), metadata=customer, timeout=10))
           == grpc.StatusCode.INVALID_ARGUMENT, "1,001 SKUs: INVALID_ARGUMENT")
 
+    watch = stock.WatchStock(stock_pb2.WatchStockRequest(skus=[arguments.sku, "NO-SUCH-SKU"]), metadata=customer, timeout=10)
+    first = sorted([next(watch), next(watch)], key=lambda level: level.sku)
+    watch.cancel()
+    check([(level.sku, level.deleted) for level in first] == [("NO-SUCH-SKU", True), (arguments.sku, False)] and first[1].available > 0,
+          f"WatchStock streams the stock now ({first})")
+    check(code_of(lambda: list(stock.WatchStock(stock_pb2.WatchStockRequest(skus=[f"S{i}" for i in range(101)]), metadata=customer, timeout=10)))
+          == grpc.StatusCode.INVALID_ARGUMENT, "WatchStock of 101 SKUs: INVALID_ARGUMENT")
+
     # The customer's cart holds 2 of the SKU (put there over REST by the test).
     page = storefront.GetProductPage(storefront_pb2.GetProductPageRequest(sku=arguments.sku), metadata=customer, timeout=10)
     check(page.product.sku == arguments.sku and page.product.stock > 0 and page.cart.status == "open"

@@ -71,6 +71,41 @@ struct GRPCTests {
         #expect(levels.levels.map(\.sku) == [sku])
     }
 
+    @Test("WatchStock streams the stock now, then each change: an admin's adjustment and a product's deletion")
+    func watchStock() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let port = try await Self.server(fleet)
+        let (sku, other) = (fleet.uniqueSKU("GRPC-WATCH"), fleet.uniqueSKU("GRPC-WATCH"))
+        try await fleet.createProduct(sku, priceMinor: 100, stock: 30)
+        try await fleet.createProduct(other, priceMinor: 100, stock: 7)
+        let metadata = try await Self.bearer("grpc-watch-\(UUID())")
+        var options = CallOptions.defaults
+        options.timeout = .seconds(60)
+        let seen = try await Self.withClient(port) { client in
+            try await Emporium_Stock_V1_StockService.Client(wrapping: client).watchStock(
+                .with { $0.skus = [sku, other] }, metadata: metadata, options: options
+            ) { response in
+                var seen: [(String, Int32, Bool)] = []
+                for try await level in response.messages {
+                    seen.append((level.sku, level.available, level.deleted))
+                    if seen.count == 2 {
+                        // Both as they are now; then a change to each.
+                        let adjusted = try await fleet.api.send("POST", "/products/\(sku)/stock-adjustments", as: .admin, body: ["delta": -5])
+                        try #require(adjusted.status == 200, "\(adjusted.text)")
+                        let deleted = try await fleet.api.send("DELETE", "/products/\(other)", as: .admin)
+                        try #require(deleted.status == 204, "\(deleted.text)")
+                    }
+                    if seen.count == 4 { break }
+                }
+                return seen
+            }
+        }
+        #expect(seen.prefix(2).sorted { $0.0 < $1.0 }.map { "\($0.0) \($0.1) \($0.2)" }
+            == [(sku, 30, false), (other, 7, false)].sorted { $0.0 < $1.0 }.map { "\($0.0) \($0.1) \($0.2)" })
+        #expect(seen.dropFirst(2).sorted { $0.0 < $1.0 }.map { "\($0.0) \($0.1) \($0.2)" }
+            == [(sku, 25, false), (other, 0, true)].sorted { $0.0 < $1.0 }.map { "\($0.0) \($0.1) \($0.2)" })
+    }
+
     @Test("a deadline reaches the database: a PlaceOrder waiting on a lock gets DEADLINE_EXCEEDED, its statement is cancelled, nothing is placed")
     func deadlineCancelsTheStatement() async throws {
         let fleet = try await PipelineFleet.shared.get()

@@ -5,16 +5,45 @@ import GRPCProtobuf
 public import Logging
 
 /// `emporium.stock.v1.StockService` over the catalog's store: the stock of many SKUs in one
-/// statement. Any authenticated caller may ask.
+/// statement, and a stream of their changes (``StockWatch``). Any authenticated caller may ask.
 public struct StockGRPCService: Emporium_Stock_V1_StockService.ServiceProtocol {
     let catalog: CatalogStore
     let callers: GRPCCallers
     let logger: Logger
+    let watch: StockWatch
 
-    public init(catalog: CatalogStore, callers: GRPCCallers, logger: Logger) {
+    public init(catalog: CatalogStore, callers: GRPCCallers, logger: Logger, watch: StockWatch? = nil) {
         self.catalog = catalog
         self.callers = callers
         self.logger = logger
+        self.watch = watch ?? StockWatch(catalog: catalog)
+    }
+
+    /// SKUs one WatchStock call may watch.
+    static let mostWatched = 100
+
+    public func watchStock(
+        request: ServerRequest<Emporium_Stock_V1_WatchStockRequest>, context: ServerContext
+    ) async throws -> StreamingServerResponse<Emporium_Stock_V1_StockLevel> {
+        _ = try await callers.caller(request.metadata)
+        let skus = Set(request.message.skus)
+        guard (1...Self.mostWatched).contains(skus.count) else {
+            throw RPCError(code: .invalidArgument, message: "Watch 1 to \(Self.mostWatched) SKUs, got \(skus.count).")
+        }
+        let watch = self.watch
+        return StreamingServerResponse { writer in
+            for await levels in await watch.watch(skus) {
+                for level in levels {
+                    try await writer.write(.with {
+                        $0.sku = level.sku
+                        $0.available = Int32(clamping: level.available)
+                        $0.version = Int64(level.version)
+                        $0.deleted = level.deleted
+                    })
+                }
+            }
+            return [:]
+        }
     }
 
     /// SKUs per call at most.

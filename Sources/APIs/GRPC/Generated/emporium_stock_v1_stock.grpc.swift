@@ -35,9 +35,23 @@ public enum Emporium_Stock_V1_StockService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "WatchStock" metadata.
+        public enum WatchStock: Sendable {
+            /// Request type for "WatchStock".
+            public typealias Input = Emporium_Stock_V1_WatchStockRequest
+            /// Response type for "WatchStock".
+            public typealias Output = Emporium_Stock_V1_StockLevel
+            /// Descriptor for "WatchStock".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "emporium.stock.v1.StockService"),
+                method: "WatchStock",
+                type: .serverStreaming
+            )
+        }
         /// Descriptors for all methods in the "emporium.stock.v1.StockService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
-            GetStock.descriptor
+            GetStock.descriptor,
+            WatchStock.descriptor
         ]
     }
 }
@@ -82,6 +96,26 @@ extension Emporium_Stock_V1_StockService {
             request: GRPCCore.StreamingServerRequest<Emporium_Stock_V1_GetStockRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Emporium_Stock_V1_GetStockResponse>
+
+        /// Handle the "WatchStock" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The stock of up to 100 SKUs now, then each change, until the call ends (its deadline, or the
+        /// > client cancels). Changes are seen within half a second of their commit (the server reads the
+        /// > watched SKUs of all its calls in one statement, twice a second, while anyone watches).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Emporium_Stock_V1_WatchStockRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Emporium_Stock_V1_StockLevel` messages.
+        func watchStock(
+            request: GRPCCore.StreamingServerRequest<Emporium_Stock_V1_WatchStockRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Emporium_Stock_V1_StockLevel>
     }
 
     /// Service protocol for the "emporium.stock.v1.StockService" service.
@@ -110,6 +144,26 @@ extension Emporium_Stock_V1_StockService {
             request: GRPCCore.ServerRequest<Emporium_Stock_V1_GetStockRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Emporium_Stock_V1_GetStockResponse>
+
+        /// Handle the "WatchStock" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The stock of up to 100 SKUs now, then each change, until the call ends (its deadline, or the
+        /// > client cancels). Changes are seen within half a second of their commit (the server reads the
+        /// > watched SKUs of all its calls in one statement, twice a second, while anyone watches).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Emporium_Stock_V1_WatchStockRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Emporium_Stock_V1_StockLevel` messages.
+        func watchStock(
+            request: GRPCCore.ServerRequest<Emporium_Stock_V1_WatchStockRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Emporium_Stock_V1_StockLevel>
     }
 
     /// Simple service protocol for the "emporium.stock.v1.StockService" service.
@@ -136,6 +190,27 @@ extension Emporium_Stock_V1_StockService {
             request: Emporium_Stock_V1_GetStockRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Emporium_Stock_V1_GetStockResponse
+
+        /// Handle the "WatchStock" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The stock of up to 100 SKUs now, then each change, until the call ends (its deadline, or the
+        /// > client cancels). Changes are seen within half a second of their commit (the server reads the
+        /// > watched SKUs of all its calls in one statement, twice a second, while anyone watches).
+        ///
+        /// - Parameters:
+        ///   - request: A `Emporium_Stock_V1_WatchStockRequest` message.
+        ///   - response: A response stream of `Emporium_Stock_V1_StockLevel` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func watchStock(
+            request: Emporium_Stock_V1_WatchStockRequest,
+            response: GRPCCore.RPCWriter<Emporium_Stock_V1_StockLevel>,
+            context: GRPCCore.ServerContext
+        ) async throws
     }
 }
 
@@ -149,6 +224,17 @@ extension Emporium_Stock_V1_StockService.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Emporium_Stock_V1_GetStockResponse>(),
             handler: { request, context in
                 try await self.getStock(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Emporium_Stock_V1_StockService.Method.WatchStock.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Emporium_Stock_V1_WatchStockRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Emporium_Stock_V1_StockLevel>(),
+            handler: { request, context in
+                try await self.watchStock(
                     request: request,
                     context: context
                 )
@@ -170,6 +256,17 @@ extension Emporium_Stock_V1_StockService.ServiceProtocol {
         )
         return GRPCCore.StreamingServerResponse(single: response)
     }
+
+    public func watchStock(
+        request: GRPCCore.StreamingServerRequest<Emporium_Stock_V1_WatchStockRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Emporium_Stock_V1_StockLevel> {
+        let response = try await self.watchStock(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return response
+    }
 }
 
 // Default implementation of methods from 'ServiceProtocol'.
@@ -185,6 +282,23 @@ extension Emporium_Stock_V1_StockService.SimpleServiceProtocol {
                 context: context
             ),
             metadata: [:]
+        )
+    }
+
+    public func watchStock(
+        request: GRPCCore.ServerRequest<Emporium_Stock_V1_WatchStockRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Emporium_Stock_V1_StockLevel> {
+        return GRPCCore.StreamingServerResponse<Emporium_Stock_V1_StockLevel>(
+            metadata: [:],
+            producer: { writer in
+                try await self.watchStock(
+                    request: request.message,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
         )
     }
 }
@@ -220,6 +334,31 @@ extension Emporium_Stock_V1_StockService {
             deserializer: some GRPCCore.MessageDeserializer<Emporium_Stock_V1_GetStockResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Emporium_Stock_V1_GetStockResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "WatchStock" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The stock of up to 100 SKUs now, then each change, until the call ends (its deadline, or the
+        /// > client cancels). Changes are seen within half a second of their commit (the server reads the
+        /// > watched SKUs of all its calls in one statement, twice a second, while anyone watches).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Emporium_Stock_V1_WatchStockRequest` message.
+        ///   - serializer: A serializer for `Emporium_Stock_V1_WatchStockRequest` messages.
+        ///   - deserializer: A deserializer for `Emporium_Stock_V1_StockLevel` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func watchStock<Result>(
+            request: GRPCCore.ClientRequest<Emporium_Stock_V1_WatchStockRequest>,
+            serializer: some GRPCCore.MessageSerializer<Emporium_Stock_V1_WatchStockRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Emporium_Stock_V1_StockLevel>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Emporium_Stock_V1_StockLevel>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -273,6 +412,40 @@ extension Emporium_Stock_V1_StockService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "WatchStock" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The stock of up to 100 SKUs now, then each change, until the call ends (its deadline, or the
+        /// > client cancels). Changes are seen within half a second of their commit (the server reads the
+        /// > watched SKUs of all its calls in one statement, twice a second, while anyone watches).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Emporium_Stock_V1_WatchStockRequest` message.
+        ///   - serializer: A serializer for `Emporium_Stock_V1_WatchStockRequest` messages.
+        ///   - deserializer: A deserializer for `Emporium_Stock_V1_StockLevel` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func watchStock<Result>(
+            request: GRPCCore.ClientRequest<Emporium_Stock_V1_WatchStockRequest>,
+            serializer: some GRPCCore.MessageSerializer<Emporium_Stock_V1_WatchStockRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Emporium_Stock_V1_StockLevel>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Emporium_Stock_V1_StockLevel>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.serverStreaming(
+                request: request,
+                descriptor: Emporium_Stock_V1_StockService.Method.WatchStock.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -304,6 +477,35 @@ extension Emporium_Stock_V1_StockService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Emporium_Stock_V1_GetStockRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Emporium_Stock_V1_GetStockResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "WatchStock" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The stock of up to 100 SKUs now, then each change, until the call ends (its deadline, or the
+    /// > client cancels). Changes are seen within half a second of their commit (the server reads the
+    /// > watched SKUs of all its calls in one statement, twice a second, while anyone watches).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Emporium_Stock_V1_WatchStockRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func watchStock<Result>(
+        request: GRPCCore.ClientRequest<Emporium_Stock_V1_WatchStockRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Emporium_Stock_V1_StockLevel>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.watchStock(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Emporium_Stock_V1_WatchStockRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Emporium_Stock_V1_StockLevel>(),
             options: options,
             onResponse: handleResponse
         )
@@ -341,6 +543,39 @@ extension Emporium_Stock_V1_StockService.ClientProtocol {
             metadata: metadata
         )
         return try await self.getStock(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "WatchStock" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The stock of up to 100 SKUs now, then each change, until the call ends (its deadline, or the
+    /// > client cancels). Changes are seen within half a second of their commit (the server reads the
+    /// > watched SKUs of all its calls in one statement, twice a second, while anyone watches).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func watchStock<Result>(
+        _ message: Emporium_Stock_V1_WatchStockRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Emporium_Stock_V1_StockLevel>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Emporium_Stock_V1_WatchStockRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.watchStock(
             request: request,
             options: options,
             onResponse: handleResponse

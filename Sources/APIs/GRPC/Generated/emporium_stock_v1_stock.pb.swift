@@ -22,6 +22,18 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
+public nonisolated struct Emporium_Stock_V1_WatchStockRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var skus: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Emporium_Stock_V1_GetStockRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -47,6 +59,9 @@ public nonisolated struct Emporium_Stock_V1_StockLevel: Sendable {
   /// The product's version: goes up by one with each change of the product.
   public var version: Int64 = 0
 
+  /// WatchStock: there is no live product with the SKU (deleted, or never created); available is 0.
+  public var deleted: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -70,6 +85,36 @@ public nonisolated struct Emporium_Stock_V1_GetStockResponse: Sendable {
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "emporium.stock.v1"
+
+nonisolated extension Emporium_Stock_V1_WatchStockRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WatchStockRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}skus\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.skus) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.skus.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.skus, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Emporium_Stock_V1_WatchStockRequest, rhs: Emporium_Stock_V1_WatchStockRequest) -> Bool {
+    if lhs.skus != rhs.skus {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
 
 nonisolated extension Emporium_Stock_V1_GetStockRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetStockRequest"
@@ -103,7 +148,7 @@ nonisolated extension Emporium_Stock_V1_GetStockRequest: SwiftProtobuf.Message, 
 
 nonisolated extension Emporium_Stock_V1_StockLevel: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StockLevel"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sku\0\u{1}available\0\u{1}version\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sku\0\u{1}available\0\u{1}version\0\u{1}deleted\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -114,6 +159,7 @@ nonisolated extension Emporium_Stock_V1_StockLevel: SwiftProtobuf.Message, Swift
       case 1: try { try decoder.decodeSingularStringField(value: &self.sku) }()
       case 2: try { try decoder.decodeSingularInt32Field(value: &self.available) }()
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.deleted) }()
       default: break
       }
     }
@@ -129,6 +175,9 @@ nonisolated extension Emporium_Stock_V1_StockLevel: SwiftProtobuf.Message, Swift
     if self.version != 0 {
       try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 3)
     }
+    if self.deleted != false {
+      try visitor.visitSingularBoolField(value: self.deleted, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -136,6 +185,7 @@ nonisolated extension Emporium_Stock_V1_StockLevel: SwiftProtobuf.Message, Swift
     if lhs.sku != rhs.sku {return false}
     if lhs.available != rhs.available {return false}
     if lhs.version != rhs.version {return false}
+    if lhs.deleted != rhs.deleted {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
