@@ -329,6 +329,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/APIs/GRPC",
+            // The protos as FileDescriptorProtos, for server reflection (make protos writes it).
+            resources: [.embedInCode("Generated/descriptors.pb")],
             swiftSettings: strict
         ),
 
@@ -503,6 +505,7 @@ let package = Package(
             dependencies: [
                 "AMQP", "Auth", "Catalog", "Contracts", "DomainRuntime", "EmporiumTestSupport", "Gateway", "Kafka", "Mailing", "Messaging",
                 "GraphQLAPI", "GRPCAPI", "Ordering", "Postgres",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GraphQL", package: "GraphQL"),

@@ -2,7 +2,7 @@
 proto/ by grpcio-tools, and grpcio-health-checking's health client (nothing of ours). Run by GRPCTests.stockClient.
 
 It checks credentials (none, a customer's token, the service token), the stock of many SKUs in
-one call, placing an order with an idempotency key (a repeat, a reuse with other lines), reading
+one call, server reflection, placing an order with an idempotency key (a repeat, a reuse with other lines), reading
 one's own order and not another's, listing orders as a server stream, the health service, a
 deadline, and invalid arguments.
 """
@@ -44,9 +44,9 @@ def main():
     arguments = parser.parse_args()
 
     out = tempfile.mkdtemp(prefix="emporium-grpc-stubs-")
-    # Ours; the health service's client is grpcio-health-checking's own (grpc_health.v1).
+    # Ours; the health and reflection clients are grpcio-health-checking's and grpcio-reflection's.
     protos = [os.path.relpath(os.path.join(d, f), arguments.protos) for d, _, fs in os.walk(arguments.protos) for f in fs
-              if f.endswith(".proto") and not d.endswith(os.path.join("grpc", "health", "v1"))]
+              if f.endswith(".proto") and not os.path.relpath(d, arguments.protos).startswith("grpc")]
     include = os.path.join(os.path.dirname(protoc.__file__), "_proto")
     status = protoc.main(["protoc", f"-I{arguments.protos}", f"-I{include}", f"--python_out={out}", f"--grpc_python_out={out}", *protos])
     check(status == 0, f"grpcio-tools generated stubs for {sorted(protos)}")
@@ -137,6 +137,20 @@ def main():
     watch = health.Watch(health_pb2.HealthCheckRequest(service=""), timeout=10)
     check(next(watch).status == health_pb2.HealthCheckResponse.SERVING, "grpc.health.v1 Watch streams SERVING")
     watch.cancel()
+
+    # Server reflection, as grpcio-reflection's client (v1alpha) reads it: every service, and a
+    # service's methods with their messages' fields, without the .proto files.
+    from google.protobuf.descriptor_pool import DescriptorPool
+    from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
+    database = ProtoReflectionDescriptorDatabase(channel)
+    services = sorted(database.get_services())
+    check({"emporium.stock.v1.StockService", "emporium.order.v1.OrderService", "emporium.storefront.v1.StorefrontService",
+           "grpc.health.v1.Health"} <= set(services), f"reflection lists the services ({services})")
+    pool = DescriptorPool(database)
+    described = pool.FindServiceByName("emporium.order.v1.OrderService")
+    fields = [field.name for field in pool.FindMessageTypeByName("emporium.order.v1.PlaceOrderRequest").fields]
+    check(sorted(method.name for method in described.methods) == ["GetOrder", "ListOrders", "PlaceOrder"]
+          and fields == ["idempotency_key", "lines", "customer_id"], f"reflection describes OrderService and its messages ({fields})")
 
     check(code_of(lambda: stock.GetStock(stock_pb2.GetStockRequest(skus=[arguments.sku]), metadata=customer, timeout=0.000001))
           == grpc.StatusCode.DEADLINE_EXCEEDED, "a call past its deadline: DEADLINE_EXCEEDED")

@@ -23,7 +23,7 @@ mapfile -t PROTOS < <(cd proto && find . -name '*.proto' | sed 's|^\./||' | sort
     --swift_opt=Visibility=Public,FileNaming=PathToUnderscores,UseAccessLevelOnImports=true \
     --plugin=protoc-gen-grpc-swift-2="$BIN/protoc-gen-grpc-swift-2" --grpc-swift-2_out="$ROOT/$OUT" \
     --grpc-swift-2_opt=Visibility=Public,FileNaming=PathToUnderscores,Server=true,Client=true,UseAccessLevelOnImports=true \
+    --descriptor_set_out="$ROOT/$OUT/descriptors.pb" --include_imports \
     "${PROTOS[@]}")
-# The files as the server's reflection would describe them (and Python's grpcio-tools reads the
-# .proto files themselves).
+# descriptors.pb: the files as server reflection describes them (embedded in the binary).
 echo "wrote $(ls "$OUT" | wc -l) files in $OUT from ${#PROTOS[@]} protos" >&2

@@ -4,6 +4,7 @@ import GRPCCore
 import GRPCAPI
 import GRPCNIOTransportHTTP2
 import Postgres
+import SwiftProtobuf
 import Testing
 
 /// `emporium grpc` against the running fleet: a stock client (Python's grpcio) through every
@@ -104,6 +105,29 @@ struct GRPCTests {
             == [(sku, 30, false), (other, 7, false)].sorted { $0.0 < $1.0 }.map { "\($0.0) \($0.1) \($0.2)" })
         #expect(seen.dropFirst(2).sorted { $0.0 < $1.0 }.map { "\($0.0) \($0.1) \($0.2)" }
             == [(sku, 25, false), (other, 0, true)].sorted { $0.0 < $1.0 }.map { "\($0.0) \($0.1) \($0.2)" })
+    }
+
+    @Test("server reflection v1 lists the services and gives a symbol's file with its imports; an unknown symbol is NOT_FOUND in the answer")
+    func reflectionV1() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let port = try await Self.server(fleet)
+        let answers = try await Self.withClient(port) { client in
+            try await Grpc_Reflection_V1_ServerReflection.Client(wrapping: client).serverReflectionInfo { writer in
+                try await writer.write(.with { $0.listServices = "" })
+                try await writer.write(.with { $0.fileContainingSymbol = "emporium.stock.v1.StockService.WatchStock" })
+                try await writer.write(.with { $0.fileContainingSymbol = "emporium.nothing.Here" })
+            } onResponse: { response in
+                var answers: [Grpc_Reflection_V1_ServerReflectionResponse] = []
+                for try await answer in response.messages { answers.append(answer) }
+                return answers
+            }
+        }
+        try #require(answers.count == 3)
+        #expect(answers[0].listServicesResponse.service.map(\.name) == GRPCServerService.serviceNames.sorted())
+        let files = try answers[1].fileDescriptorResponse.fileDescriptorProto.map { try Google_Protobuf_FileDescriptorProto(serializedBytes: $0) }
+        #expect(files.map(\.name) == ["emporium/stock/v1/stock.proto"])
+        #expect(files.first?.service.first?.method.map(\.name) == ["GetStock", "WatchStock"])
+        #expect(answers[2].errorResponse.errorCode == 5)
     }
 
     @Test("a deadline reaches the database: a PlaceOrder waiting on a lock gets DEADLINE_EXCEEDED, its statement is cancelled, nothing is placed")

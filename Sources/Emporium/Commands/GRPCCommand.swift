@@ -34,9 +34,11 @@ struct GRPCServeCommand: AsyncParsableCommand {
         let callers = GRPCCallers(tokens: await AccessTokens(settings: try AuthSettings.tokens(settings: environment)), serviceToken: settings.serviceToken)
         let orders = OrderService(
             database: database.router, redis: redis, timings: orderSettings.timings, limits: orderSettings.limits, logger: logger)
+        let reflection = try ReflectionGRPCService(services: GRPCServerService.serviceNames)
         let server = GRPCServerService(
             host: settings.host, port: settings.port,
             services: [
+                reflection, reflection.alpha,
                 StockGRPCService(catalog: CatalogStore(database: database.router), callers: callers, logger: logger),
                 OrderGRPCService(orders: orders, administration: OrderAdministration(database: database.router), callers: callers, logger: logger),
                 StorefrontGRPCService(
