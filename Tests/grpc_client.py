@@ -109,6 +109,10 @@ def main():
     reused = order_pb2.PlaceOrderRequest(idempotency_key=key, lines=[order_pb2.NewOrderLine(sku=arguments.sku, quantity=3)])
     check(code_of(lambda: orders.PlaceOrder(reused, metadata=customer, timeout=30)) == grpc.StatusCode.ALREADY_EXISTS,
           "the same key with other lines: ALREADY_EXISTS")
+    # The test's server allows 10 open units per customer (ORDER_MAX_OPEN_UNITS); 2 are held.
+    too_many = order_pb2.PlaceOrderRequest(idempotency_key="many-" + key, lines=[order_pb2.NewOrderLine(sku=arguments.sku, quantity=9)])
+    check(code_of(lambda: orders.PlaceOrder(too_many, metadata=customer, timeout=30)) == grpc.StatusCode.RESOURCE_EXHAUSTED,
+          "past the open-units limit: RESOURCE_EXHAUSTED")
     check(code_of(lambda: orders.PlaceOrder(order_pb2.PlaceOrderRequest(idempotency_key="k-" + key), metadata=customer, timeout=30))
           == grpc.StatusCode.INVALID_ARGUMENT, "no lines: INVALID_ARGUMENT")
     check(code_of(lambda: orders.PlaceOrder(order_pb2.PlaceOrderRequest(lines=request.lines), metadata=customer, timeout=30))

@@ -1,7 +1,8 @@
 import EmporiumTestSupport
 import Foundation
 import GRPCCore
-import GRPCAPI
+@testable import GRPCAPI
+import DomainKit
 import GRPCNIOTransportHTTP2
 import Postgres
 import SwiftProtobuf
@@ -14,8 +15,9 @@ import Testing
 struct GRPCTests {
     static let serviceToken = "a-service-token-for-the-grpc-tests-0123456789"
 
-    static func server(_ fleet: PipelineFleet) async throws -> Int {
-        try await fleet.spawnGRPC("grpc-\(UUID().uuidString.prefix(8))", environment: ["GRPC_SERVICE_TOKEN": serviceToken])
+    static func server(_ fleet: PipelineFleet, environment: [String: String] = [:]) async throws -> Int {
+        try await fleet.spawnGRPC(
+            "grpc-\(UUID().uuidString.prefix(8))", environment: environment.merging(["GRPC_SERVICE_TOKEN": serviceToken]) { $1 })
     }
 
     static func bearer(_ subject: String, role: String = "customer") async throws -> Metadata {
@@ -30,7 +32,7 @@ struct GRPCTests {
     @Test("a stock client (Python's grpcio, stubs generated from proto/) through stock, product pages, orders, health, credentials and a deadline")
     func stockClient() async throws {
         let fleet = try await PipelineFleet.shared.get()
-        let port = try await Self.server(fleet)
+        let port = try await Self.server(fleet, environment: ["ORDER_MAX_OPEN_UNITS": "10"])
         let sku = fleet.uniqueSKU("GRPC-PY")
         try await fleet.createProduct(sku, priceMinor: 300, stock: 50)
         let (customer, other) = ("grpc-py-\(UUID())", "grpc-py-other-\(UUID())")
@@ -128,6 +130,20 @@ struct GRPCTests {
         #expect(files.map(\.name) == ["emporium/stock/v1/stock.proto"])
         #expect(files.first?.service.first?.method.map(\.name) == ["GetStock", "WatchStock"])
         #expect(answers[2].errorResponse.errorCode == 5)
+    }
+
+    @Test("each kind of domain refusal has its status code", arguments: [
+        (DomainError.notFound("x"), RPCError.Code.notFound), (.conflict("x"), .failedPrecondition),
+        (.invalid("lines", "at least one line"), .invalidArgument),
+        (DomainError(.invalid, "reused", summary: "Idempotency-Key reused"), .alreadyExists),
+        (.forbidden("x"), .permissionDenied), (.unauthorized("x"), .unauthenticated),
+        (DomainError(.limited, "too many"), .resourceExhausted), (DomainError(.busy, "later"), .unavailable),
+        (DomainError(.gone, "expired"), .failedPrecondition), (DomainError(.stale, "moved on"), .aborted),
+    ])
+    func statusCodes(_ error: DomainError, _ code: RPCError.Code) {
+        let status = RPCErrors.status(error)
+        #expect(status.code == code)
+        #expect(status.message == error.message)
     }
 
     @Test("a deadline reaches the database: a PlaceOrder waiting on a lock gets DEADLINE_EXCEEDED, its statement is cancelled, nothing is placed")
