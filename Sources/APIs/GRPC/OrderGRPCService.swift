@@ -47,16 +47,17 @@ public struct OrderGRPCService: Emporium_Order_V1_OrderService.ServiceProtocol {
         let administration = self.administration
         return StreamingServerResponse { writer in
             // Pages of 100 from the primary, each order written as soon as its page is read.
-            var cursor: UUID?
-            var left = limit
-            while left > 0 {
-                let page = try await RPCErrors.mapped(logger) {
-                    try await administration.orders(OrderAdministration.Filter(customerID: customer), limit: min(left, 100), after: cursor)
+            try await RPCErrors.mapped(logger) {
+                var cursor: UUID?
+                var left = limit
+                while left > 0 {
+                    let page = try await administration.orders(
+                        OrderAdministration.Filter(customerID: customer), limit: min(left, 100), after: cursor)
+                    for order in page.items { try await writer.write(Self.message(order)) }
+                    left -= page.items.count
+                    guard let next = page.nextCursor, let id = UUID(uuidString: next) else { break }
+                    cursor = id
                 }
-                for order in page.items { try await writer.write(Self.message(order)) }
-                left -= page.items.count
-                guard let next = page.nextCursor, let id = UUID(uuidString: next) else { break }
-                cursor = id
             }
             return [:]
         }

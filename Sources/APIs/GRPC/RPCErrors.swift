@@ -28,22 +28,34 @@ enum RPCErrors {
         return RPCError(code: code, message: error.message, metadata: metadata)
     }
 
-    /// Runs a handler's work: domain errors as their statuses, a database out of reach as
-    /// UNAVAILABLE, a deadline passed (the call's task cancelled, its statement cancelled with it)
-    /// as DEADLINE_EXCEEDED, anything else as INTERNAL with the details in the log only.
-    static func mapped<T>(_ logger: Logger, _ work: () async throws -> T) async throws -> T {
+    /// Runs a handler's work so that the call's end reaches it: gRPC signals a passed deadline
+    /// or a client gone through the call's cancellation handle, not by cancelling the handler's
+    /// task, so the work runs in a task of its own that the handle cancels (and with it the
+    /// statement it waits on: the Postgres wrapper sends PQcancel). Domain errors become their
+    /// statuses, a database out of reach UNAVAILABLE, the call's end DEADLINE_EXCEEDED (or
+    /// CANCELLED), anything else INTERNAL with the details in the log only.
+    static func mapped<T: Sendable>(_ logger: Logger, _ work: @escaping @Sendable () async throws -> T) async throws -> T {
+        let task = Task { try await work() }
         do {
-            return try await work()
+            return try await withTaskCancellationHandler {
+                try await withRPCCancellationHandler {
+                    try await task.value
+                } onCancelRPC: {
+                    task.cancel()
+                }
+            } onCancel: {
+                task.cancel()
+            }
         } catch let error as RPCError {
             throw error
         } catch let error as DomainError {
             throw status(error)
-        } catch let error as PostgresError where error.sqlState == "57014" || Task.isCancelled {
-            throw RPCError(code: .deadlineExceeded, message: "The call's deadline passed; its statement was cancelled.")
+        } catch let error as PostgresError where error.sqlState == "57014" || task.isCancelled {
+            throw RPCError(code: .deadlineExceeded, message: "The call ended (its deadline passed, or the client left); its statement was cancelled.")
         } catch let error as PostgresError where PostgresOutage.isOutage(error) {
             throw RPCError(code: .unavailable, message: "The database is out of reach for a moment; try again shortly.")
         } catch {
-            if Task.isCancelled { throw RPCError(code: .deadlineExceeded, message: "The call's deadline passed.") }
+            if task.isCancelled { throw RPCError(code: .deadlineExceeded, message: "The call ended (its deadline passed, or the client left).") }
             logger.error("a gRPC call failed", metadata: ["error": "\(error)"])
             throw RPCError(code: .internalError, message: "An internal error (logged).")
         }

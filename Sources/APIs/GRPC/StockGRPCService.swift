@@ -30,17 +30,24 @@ public struct StockGRPCService: Emporium_Stock_V1_StockService.ServiceProtocol {
         guard (1...Self.mostWatched).contains(skus.count) else {
             throw RPCError(code: .invalidArgument, message: "Watch 1 to \(Self.mostWatched) SKUs, got \(skus.count).")
         }
-        let watch = self.watch
+        let (watch, logger) = (self.watch, self.logger)
         return StreamingServerResponse { writer in
-            for await levels in await watch.watch(skus) {
-                for level in levels {
-                    try await writer.write(.with {
-                        $0.sku = level.sku
-                        $0.available = Int32(clamping: level.available)
-                        $0.version = Int64(level.version)
-                        $0.deleted = level.deleted
-                    })
+            // Until the call ends: its end cancels the loop, which stops watching.
+            do {
+                try await RPCErrors.mapped(logger) {
+                    for await levels in await watch.watch(skus) {
+                        for level in levels {
+                            try await writer.write(.with {
+                                $0.sku = level.sku
+                                $0.available = Int32(clamping: level.available)
+                                $0.version = Int64(level.version)
+                                $0.deleted = level.deleted
+                            })
+                        }
+                    }
                 }
+            } catch let error as RPCError where error.code == .deadlineExceeded {
+                // The deadline ends a watch as a client would: it was never going to end otherwise.
             }
             return [:]
         }
