@@ -320,7 +320,7 @@ let package = Package(
         .target(
             name: "GRPCAPI",
             dependencies: [
-                "Auth", "Catalog", "DomainKit", "DomainRuntime", "HTTPRuntime", "Ordering", "OrderingCore", "Postgres",
+                "Auth", "Catalog", "DomainKit", "DomainRuntime", "HTTPRuntime", "Observability", "Ordering", "OrderingCore", "Postgres",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),

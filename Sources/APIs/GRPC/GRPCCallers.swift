@@ -1,7 +1,7 @@
 public import Auth
 import DomainKit
 import Foundation
-public import GRPCCore
+import GRPCCore
 
 /// Who is calling, from the `authorization` metadata: `Bearer <access token>` (a customer or an
 /// admin, checked as the REST API checks it) or `Bearer <service token>` (``GRPCSettings``). No

@@ -1,29 +1,23 @@
 import Foundation
 public import GRPCCore
 import GRPCProtobuf
-public import Logging
-public import Postgres
+public import Observability
 
-/// `grpc.health.v1.Health`: SERVING while the primary answers, for the whole server ("") and for
-/// each service it serves; SERVICE_UNKNOWN (Check: NOT_FOUND) for any other name. No credentials
-/// needed, so that probes can ask.
+/// `grpc.health.v1.Health`: SERVING while the process is ready (the checks behind its
+/// `/health/ready`: the primary and Redis), for the whole server ("") and for each service it
+/// serves; SERVICE_UNKNOWN (Check: NOT_FOUND) for any other name. No credentials needed, so that
+/// probes can ask. Answered from the cached readiness report, so probes and watchers cost the
+/// dependencies nothing more.
 public struct HealthGRPCService: Grpc_Health_V1_Health.ServiceProtocol {
-    let database: PostgresPool
-    let logger: Logger
+    let readiness: CachedHealthReport
     static let services = Set([""] + GRPCServerService.serviceNames)
 
-    public init(database: PostgresPool, logger: Logger) {
-        self.database = database
-        self.logger = logger
+    public init(readiness: CachedHealthReport) {
+        self.readiness = readiness
     }
 
     func status() async -> Grpc_Health_V1_HealthCheckResponse.ServingStatus {
-        do {
-            _ = try await database.query("SELECT 1")
-            return .serving
-        } catch {
-            return .notServing
-        }
+        await readiness.current().ready ? .serving : .notServing
     }
 
     public func check(

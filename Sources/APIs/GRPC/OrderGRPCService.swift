@@ -1,4 +1,4 @@
-public import DomainKit
+import DomainKit
 import Foundation
 public import GRPCCore
 import GRPCProtobuf
@@ -80,24 +80,12 @@ public struct OrderGRPCService: Emporium_Order_V1_OrderService.ServiceProtocol {
                 NewOrder(lines: message.lines.map { NewOrder.Line(sku: $0.sku, quantity: Int($0.quantity)) }), idempotencyKey: key,
                 caller: owner, cause: .request("grpc-\(UUID().uuidString.lowercased())", correlationID: UUID().uuidString.lowercased(), actor: caller.actor))
         }
-        let order = try Self.decoder.decode(Order.self, from: Data(placed.order))
+        let order = try JSONDecoder.sorted.decode(Order.self, from: Data(placed.order))
         return ServerResponse(message: .with {
             $0.order = Self.message(order)
             $0.replayed = placed.replayed
         })
     }
-
-    static let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .custom { decoder in
-            let text = try decoder.singleValueContainer().decode(String.self)
-            guard let date = try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)) else {
-                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an instant: \(text)"))
-            }
-            return date
-        }
-        return decoder
-    }()
 
     static func timestamp(_ date: Date?) -> String {
         date.map { $0.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)) } ?? ""

@@ -1,6 +1,6 @@
 import DomainKit
 import Foundation
-public import GRPCCore
+import GRPCCore
 import Logging
 import Postgres
 

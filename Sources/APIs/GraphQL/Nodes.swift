@@ -1,11 +1,11 @@
-public import Catalog
-public import CatalogCore
-public import DomainKit
+import Catalog
+import CatalogCore
+import DomainKit
 public import Foundation
 import Graphiti
-public import Mailing
-public import Ordering
-public import OrderingCore
+import Mailing
+import Ordering
+import OrderingCore
 
 // The GraphQL types: thin views of the domains' own values. Fields that need more than the
 // value holds (a line's product, an order's history) load it through the request's loaders.

@@ -13,10 +13,8 @@ public enum StorefrontGraphQL {
         name: "graphql",
         settings: [GraphQLKeys()],
         api: { context in
-            let orderSettings = try OrderSettings(settings: context.settings)
             let orders = OrderService(
-                database: context.database, redis: context.redis, timings: orderSettings.timings, limits: orderSettings.limits,
-                logger: context.logger)
+                settings: try OrderSettings(settings: context.settings), database: context.database, redis: context.redis, logger: context.logger)
             let resolver = StorefrontResolver(
                 catalog: CatalogStore(database: context.database), orders: orders,
                 carts: CartService(database: context.database, orders: orders),

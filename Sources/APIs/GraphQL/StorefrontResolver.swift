@@ -5,7 +5,7 @@ import Foundation
 import Graphiti
 public import Mailing
 public import Ordering
-public import OrderingCore
+import OrderingCore
 
 /// What one request's resolvers share: who is asking, and the loaders that batch what the
 /// items of a list ask for.

@@ -1,4 +1,7 @@
 public import DomainRuntime
+public import Logging
+public import Postgres
+public import Redis
 import Messaging
 public import OrderingCore
 
@@ -56,4 +59,11 @@ public struct OrderKeys: SettingGroup {
     public let cartLifetime = Setting.duration(
         "CART_TTL", default: .seconds(30 * 86_400), atLeast: .seconds(1),
         meaning: "open carts untouched this long are removed (by the order worker, every minute)")
+}
+
+extension OrderService {
+    /// The service as its settings configure it (the API's routes, GraphQL and gRPC build it so).
+    public init(settings: OrderSettings, database: PostgresRouter, redis: RedisPool?, logger: Logger) {
+        self.init(database: database, redis: redis, timings: settings.timings, limits: settings.limits, logger: logger)
+    }
 }

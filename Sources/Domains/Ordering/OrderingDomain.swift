@@ -15,8 +15,7 @@ public enum OrderingDomain {
         delays: { settings in OrderTimer.waits(timings: try OrderSettings.timings(settings: settings)) },
         api: { context in
             let settings = try OrderSettings(settings: context.settings)
-            let orders = OrderService(
-                database: context.database, redis: context.redis, timings: settings.timings, limits: settings.limits, logger: context.logger)
+            let orders = OrderService(settings: settings, database: context.database, redis: context.redis, logger: context.logger)
             return APIPart(routes: [Routes(
                 orders: orders, carts: CartService(database: context.database, orders: orders),
                 administration: OrderAdministration(database: context.database))])

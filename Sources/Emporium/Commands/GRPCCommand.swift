@@ -32,8 +32,8 @@ struct GRPCServeCommand: AsyncParsableCommand {
         let database = Databases(databases, logger: logger)
         let redis = RedisPool(configuration: messaging.redis, logger: logger)
         let callers = GRPCCallers(tokens: await AccessTokens(settings: try AuthSettings.tokens(settings: environment)), serviceToken: settings.serviceToken)
-        let orders = OrderService(
-            database: database.router, redis: redis, timings: orderSettings.timings, limits: orderSettings.limits, logger: logger)
+        let orders = OrderService(settings: orderSettings, database: database.router, redis: redis, logger: logger)
+        let readiness = [ReadinessChecks.postgres(database.primary), ReadinessChecks.redis(redis)]
         let reflection = try ReflectionGRPCService(services: GRPCServerService.serviceNames)
         let server = GRPCServerService(
             host: settings.host, port: settings.port,
@@ -44,12 +44,12 @@ struct GRPCServeCommand: AsyncParsableCommand {
                 StorefrontGRPCService(
                     catalog: CatalogStore(database: database.router), carts: CartService(database: database.router, orders: orders), callers: callers,
                     logger: logger),
-                HealthGRPCService(database: database.primary, logger: logger),
+                HealthGRPCService(readiness: CachedHealthReport(checks: readiness, logger: logger)),
             ],
             logger: logger)
         let metrics = ObservabilityServer(
             host: messaging.metricsHost, port: messaging.metricsPort ?? 9405, logger: logger,
-            checks: [ReadinessChecks.postgres(database.primary), ReadinessChecks.redis(redis)])
+            checks: readiness)
         try await shutdown.group(database.services + [redis, metrics, server], logger: logger).run()
     }
 }

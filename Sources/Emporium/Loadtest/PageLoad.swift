@@ -108,7 +108,7 @@ struct PageLoad: Sendable {
                     }
                     failure = status == 200 ? nil : "HTTP \(status)"
                 case .grpc:
-                    failure = "unreachable"
+                    preconditionFailure("gRPC clients run in GRPCLoad (see the top of this function)")
                 case .graphql:
                     let answer = try await connection.send(.POST, "/graphql", headers: [authorization], body: Array(query.utf8))
                     failure = answer.status != 200 ? "HTTP \(answer.status)" : (answer.body.readableBytesView.starts(with: Array(#"{"data""#.utf8))

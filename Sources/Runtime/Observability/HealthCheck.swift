@@ -96,21 +96,22 @@ public func addObservabilityRoutes<Context: RequestContext>(
 }
 
 /// The last readiness report, kept for `lifetime`; at most one run of the checks at a time.
-actor CachedHealthReport {
-    typealias Report = (ready: Bool, body: [UInt8])
+/// `/health/ready` answers from one; so does gRPC's health service.
+public actor CachedHealthReport {
+    public typealias Report = (ready: Bool, body: [UInt8])
     private let checks: [HealthCheck]
     private let lifetime: Duration
     private let logger: Logger
     private var last: (at: ContinuousClock.Instant, report: Report)?
     private var running: Task<Report, Never>?
 
-    init(checks: [HealthCheck], lifetime: Duration, logger: Logger) {
+    public init(checks: [HealthCheck], lifetime: Duration = .seconds(1), logger: Logger) {
         self.checks = checks
         self.lifetime = lifetime
         self.logger = logger
     }
 
-    func current() async -> Report {
+    public func current() async -> Report {
         if let last, ContinuousClock.now - last.at < lifetime { return last.report }
         if let running { return await running.value }
         let checks = self.checks
