@@ -8,8 +8,10 @@
 #             development Kafka (mock cluster) of the run's own.
 #   AMQP:     publish with confirms (batches of 1,000) and consume with prefetch 1,000 (ack each), 100 B
 #             persistent messages on a quorum queue, through our wrapper vs Benchmarks/amqp_reference.c.
-#   Relay:    outbox rows to acknowledged Kafka messages (~200 B envelopes, 16 partitions) vs kcat
-#             producing the same number of 200 B messages: what the database round trips cost.
+#   Relay:    outbox rows to acknowledged Kafka messages (~200 B envelopes, 16 partitions) vs the
+#             lower of its two ceilings: kcat producing as many 200 B messages, and pgbench running
+#             the relay's own claim and mark-sent SQL at its batch size (Benchmarks/messaging.sh;
+#             BENCH_ONLY=relay runs only this one).
 #   Inbox:    the messaging runtime's Kafka consumer, an insert per message in the handler's
 #             transaction, with the inbox vs the same consumer without it (target: ratio >= 0.7).
 #   Orders:   the fleet (api, relay, workers) under `emporium loadtest` vs pgbench doing the same
@@ -49,7 +51,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-if [[ -z $ONLY ]]; then
+if [[ -z $ONLY || $ONLY == relay ]]; then
     echo "building the benchmark (release)..." >&2
     swift build -c release --product EmporiumBench >&2
     BENCH="$(swift build -c release --show-bin-path)/EmporiumBench"
@@ -106,12 +108,15 @@ compare() {
 source "$ROOT/Benchmarks/order_pipeline.sh"
 # shellcheck source=Benchmarks/read_apis.sh
 source "$ROOT/Benchmarks/read_apis.sh"
+# shellcheck source=Benchmarks/messaging.sh
+source "$ROOT/Benchmarks/messaging.sh"
 if [[ -n $ONLY ]]; then
     case $ONLY in
         order-pipeline) order_pipeline_bench ;;
         soak) order_pipeline_soak ;;
         reads) read_apis_bench ;;
-        *) echo "BENCH_ONLY: order-pipeline, reads or soak can run alone, not $ONLY" >&2; exit 2 ;;
+        relay) start_bench_kafka; relay_bench ;;
+        *) echo "BENCH_ONLY: order-pipeline, reads, relay or soak can run alone, not $ONLY" >&2; exit 2 ;;
     esac
     print_table
     exit 0
@@ -152,38 +157,7 @@ done
 
 # MARK: Kafka
 
-KAFKA_MESSAGES="${BENCH_KAFKA_MESSAGES:-200000}"
-KAFKA_DIR="$(mktemp -d)"
-EMPORIUM="$(swift build --show-bin-path)/emporium"
-[[ -x "$EMPORIUM" ]] || swift build --product emporium >&2
-kafka_topics=""
-for ((round = 0; round < ROUNDS; round++)); do
-    kafka_topics+="ref-$round:16,ours-$round:16,relay-ref-$round:16,relay-$round:16,inbox-$round:16,plain-$round:16,"
-done
-"$EMPORIUM" dev kafka --bootstrap-file "$KAFKA_DIR/bootstrap" --topics "${kafka_topics%,}" >"$KAFKA_DIR/log" 2>&1 &
-KAFKA_PID=$!
-CLEANUPS+=("kill $KAFKA_PID 2>/dev/null; rm -rf '$KAFKA_DIR'")
-for _ in $(seq 100); do [[ -s "$KAFKA_DIR/bootstrap" ]] && break; sleep 0.1; done
-KAFKA="$(tr -d '[:space:]' <"$KAFKA_DIR/bootstrap")"
-python3 -c 'import sys; v="x"*200; sys.stdout.write("".join("key-%d:%s\n" % (i, v) for i in range(int(sys.argv[1]))))' "$KAFKA_MESSAGES" >"$KAFKA_DIR/messages"
-# Messages per second between the first and the last line read from stdin.
-RATE='import sys,time
-n=int(sys.argv[1]); first=None; count=0
-for line in sys.stdin:
-    count+=1
-    if first is None: first=time.monotonic()
-    if count==n: break
-print((count-1)/(time.monotonic()-first))'
-KCAT_PRODUCER=(-X enable.idempotence=true -X acks=all -X linger.ms=5 -X batch.num.messages=10000)
-
-# Messages per second of kcat producing FILE (COUNT key:value lines) to TOPIC.
-kcat_produce_rate() {
-    local topic="$1" file="$2" count="$3" start end
-    start=$(date +%s.%N)
-    kcat -P -b "$KAFKA" -t "$topic" -K: "${KCAT_PRODUCER[@]}" <"$file"
-    end=$(date +%s.%N)
-    python3 -c "print($count/($end-$start))"
-}
+start_bench_kafka
 
 produce_round=0
 reference() { kcat_produce_rate "ref-$produce_round" "$KAFKA_DIR/messages" "$KAFKA_MESSAGES"; }
@@ -218,17 +192,8 @@ record "amqp consume with prefetch 1,000, ack each, quorum queue (vs rabbitmq-c)
 
 # MARK: Messaging runtime
 
-RELAY_MESSAGES="${BENCH_RELAY_MESSAGES:-50000}"
 CONSUMER_MESSAGES="${BENCH_CONSUMER_MESSAGES:-20000}"
-PGOPTIONS="-c client_min_messages=warning" "$EMPORIUM" migrate >/dev/null
-head -n "$RELAY_MESSAGES" "$KAFKA_DIR/messages" >"$KAFKA_DIR/relay-messages"
-refs=() ; ourses=()
-for ((round = 0; round < ROUNDS; round++)); do
-    reference() { kcat_produce_rate "relay-ref-$round" "$KAFKA_DIR/relay-messages" "$RELAY_MESSAGES"; }
-    ours() { "$BENCH" relay --bootstrap "$KAFKA" --topic "relay-$round" --messages "$RELAY_MESSAGES" | value_of; }
-    if ((round % 2 == 0)); then refs+=("$(reference)"); ourses+=("$(ours)"); else ourses+=("$(ours)"); refs+=("$(reference)"); fi
-done
-record "outbox relay to kafka, ~200 B envelopes, 16 partitions (vs kcat producing as many)" "$(median "${ourses[@]}")" "$(median "${refs[@]}")" "msg/s"
+relay_bench
 
 refs=() ; ourses=()
 for ((round = 0; round < ROUNDS; round++)); do

@@ -12,7 +12,7 @@ struct EmporiumBench: AsyncParsableCommand {
         commandName: "emporium-bench",
         subcommands: [
             OrderOutboxBench.self, RedisSetBench.self, KafkaProduceBench.self, KafkaConsumeBench.self, AMQPPublishBench.self,
-            AMQPConsumeBench.self, RelayBench.self, ConsumerBench.self,
+            AMQPConsumeBench.self, RelayBench.self, RelaySQLBench.self, ConsumerBench.self,
         ]
     )
 }

@@ -27,26 +27,38 @@ private func database() throws -> PostgresPool {
 }
 
 /// Outbox rows to acknowledged Kafka messages: fills an outbox table of its own with `messages`
-/// rows (not timed), then times one relay publishing all of them.
+/// rows (not timed), then times one relay publishing all of them. `--fill-only` leaves the filled
+/// table for the reference (``RelaySQLBench``'s script in pgbench).
 struct RelayBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "relay")
-    @Option var bootstrap: String
+    static let table = "bench.relay_outbox"
+    @Option var bootstrap: String?
     @Option var topic: String
     @Option var messages = 100_000
+    @Flag(help: "Fill the table and stop.") var fillOnly = false
+    @Flag(help: "Relay the rows a --fill-only run left (to profile the relay alone).") var filled = false
+    @Option(help: "Batches in flight (the relay's setting).") var concurrency = OutboxRelaySettings().concurrency
 
     func run() async throws {
         let pool = try database()
-        let table = "bench.relay_outbox"
-        try await pool.execute("DROP TABLE IF EXISTS \(unescaped: table)")
-        try await pool.execute("CREATE TABLE \(unescaped: table) (LIKE messaging.outbox INCLUDING ALL)")
-        for start in stride(from: 0, to: messages, by: 1000) {
-            let rows = try (start..<min(start + 1000, messages)).map { OutboxMessage(try benchEnvelope($0), to: .kafka(topic)) }
-            try await pool.withTransaction { try await Outbox.append(rows, on: $0, table: table) }
+        defer { pool.close() }
+        let table = Self.table
+        if !filled {
+            try await pool.execute("DROP TABLE IF EXISTS \(unescaped: table)")
+            try await pool.execute("CREATE TABLE \(unescaped: table) (LIKE messaging.outbox INCLUDING ALL)")
+            for start in stride(from: 0, to: messages, by: 1000) {
+                let rows = try (start..<min(start + 1000, messages)).map { OutboxMessage(try benchEnvelope($0), to: .kafka(topic)) }
+                try await pool.withTransaction { try await Outbox.append(rows, on: $0, table: table) }
+            }
+            try await pool.execute("ANALYZE \(unescaped: table)")
         }
+        if fillOnly { return }
+        guard let bootstrap else { throw ValidationError("--bootstrap is needed unless --fill-only") }
         let producer = try KafkaProducer.make(configuration: KafkaProducerConfiguration(bootstrapServers: [bootstrap]), logger: quietLogger)
         var settings = OutboxRelaySettings()
         settings.table = table
         settings.pollInterval = .milliseconds(20)
+        settings.concurrency = concurrency
         let relay = OutboxRelay(
             settings: settings, database: pool, listener: nil, kafka: producer, amqp: nil, delays: nil, logger: quietLogger)
         // Warm up: the producer connects to every broker before the clock starts.
@@ -54,13 +66,35 @@ struct RelayBench: AsyncParsableCommand {
             _ = try await producer.send([KafkaOutgoingMessage(topic: topic, key: "warm-up", value: "{}")])
             let started = ContinuousClock.now
             let elapsed = try await withRunning([relay], logger: quietLogger) {
-                while try await relay.backlog().count > 0 { try await Task.sleep(for: .milliseconds(20)) }
+                // One probe of the unsent rows' index per poll (a count of them would scan what is
+                // left every time, on the cores the relay and Postgres need).
+                while try await !pool.query("SELECT 1 FROM \(unescaped: table) WHERE sent_at IS NULL LIMIT 1").isEmpty {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
                 return ContinuousClock.now - started
             }
             report(name: "outbox relay to kafka", value: Double(messages) / elapsed.seconds, unit: "msg/s")
         }
         try await pool.execute("DROP TABLE \(unescaped: table)")
-        pool.close()
+    }
+}
+
+/// The relay's ceiling in Postgres: prints a pgbench script that runs, per transaction, the relay's
+/// own claim statement and its mark-sent statement for the claimed ids, at the relay's batch size
+/// (no broker). pgbench keeps one row per `\gset`, so the claimed rows come back as one value
+/// carrying the same bytes the relay reads.
+struct RelaySQLBench: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "relay-sql")
+    @Option var batch = OutboxRelaySettings().batchSize
+
+    func run() throws {
+        func line(_ sql: String) -> String { sql.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ") }
+        let claim = line(OutboxRelay.claimQuery(limit: batch, table: RelayBench.table).sql)
+        let markSent = line(OutboxRelay.markSentQuery([0], table: RelayBench.table).sql).replacingOccurrences(of: "$1", with: ":ids")
+        print("BEGIN;")
+        print("SELECT coalesce(quote_literal(array_agg(r.id)::text), '''{}''') AS ids, sum(octet_length(r::text)) AS bytes FROM (\(claim)) r \\gset")
+        print(markSent + ";")
+        print("COMMIT;")
     }
 }
 

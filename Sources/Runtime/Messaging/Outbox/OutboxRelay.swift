@@ -150,6 +150,8 @@ public final class OutboxRelay: Service, Sendable {
             scanFloor.withLock { $0.advance(to: rows[0].id) }
             let published = await publish(rows)
             for (row, error) in published.failed { try await recordFailure(of: row, error, on: connection) }
+            // Goes out with the COMMIT, in one round trip; a failure there rolls the batch back
+            // and its rows go out again (the consumers' inboxes drop the duplicates).
             try await Self.markSent(published.sent.map(\.id), table: settings.table, on: connection)
             metrics.published(published.sent.count { $0.destination.transport == .kafka }, transport: .kafka)
             metrics.published(published.sent.count { $0.destination.transport == .amqp }, transport: .amqp)
@@ -157,7 +159,10 @@ public final class OutboxRelay: Service, Sendable {
         }
     }
 
-    static func claim(limit: Int, table: String, from floor: Int64 = 0, on connection: PostgresConnection) async throws -> [Row] {
+    /// The statement that claims a batch: the oldest ready rows, locked, skipping rows of an
+    /// aggregate with an older row unsent elsewhere. Public so that the benchmark runs the very same
+    /// SQL in pgbench as the relay's ceiling (`make bench`).
+    public static func claimQuery(limit: Int, table: String, from floor: Int64 = 0) -> PostgresQuery {
         // The rows of one aggregate go out in id order, so a row must wait while any older row of
         // its aggregate is unsent. `waiting`: aggregates whose oldest unsent row is backing off
         // after a failure; their later rows are not even claimed (claimed and dropped, enough of
@@ -170,7 +175,7 @@ public final class OutboxRelay: Service, Sendable {
         // index's predicate. Planned over the id index, each probe scanned every unsent row below
         // the batch. The limit is a literal: with a bind parameter, the cached generic plan
         // walked the primary key through every sent row.
-        let rows = try await connection.query("""
+        return """
             WITH waiting AS MATERIALIZED (
                 SELECT aggregate, min(id) AS first_id FROM \(unescaped: table)
                 WHERE sent_at IS NULL AND next_attempt_at > now() AND coalesce(failed_at, 'infinity') = 'infinity'
@@ -198,7 +203,11 @@ public final class OutboxRelay: Service, Sendable {
             FROM claimed c LEFT JOIN foreign_rows f USING (aggregate)
             WHERE f.first_foreign IS NULL OR c.id < f.first_foreign
             ORDER BY c.id
-            """)
+            """
+    }
+
+    static func claim(limit: Int, table: String, from floor: Int64 = 0, on connection: PostgresConnection) async throws -> [Row] {
+        let rows = try await connection.query(claimQuery(limit: limit, table: table, from: floor))
         return try rows.map { row in
             let transport = try row.decode("transport", as: String.self)
             let name = try row.decode("destination", as: String.self)
@@ -250,10 +259,16 @@ public final class OutboxRelay: Service, Sendable {
 
     static func markSent(_ ids: [Int64], table: String, on connection: PostgresConnection) async throws {
         guard !ids.isEmpty else { return }
-        try await connection.execute("""
-            UPDATE \(unescaped: table) SET sent_at = now(), attempts = attempts + 1, body = CASE WHEN secret THEN '{}'::jsonb ELSE body END
-            WHERE id = ANY(\(ids.map(String.init))::text[]::bigint[])
-            """)
+        try await connection.executeDeferred(markSentQuery(ids, table: table))
+    }
+
+    /// The statement that marks a published batch sent (a secret's body is blanked); public for
+    /// the benchmark's pgbench reference, like ``claimQuery(limit:table:from:)``.
+    public static func markSentQuery(_ ids: [Int64], table: String) -> PostgresQuery {
+        """
+        UPDATE \(unescaped: table) SET sent_at = now(), attempts = attempts + 1, body = CASE WHEN secret THEN '{}'::jsonb ELSE body END
+        WHERE id = ANY(\(ids.map(String.init))::text[]::bigint[])
+        """
     }
 
     // MARK: - Watching
