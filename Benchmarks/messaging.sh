@@ -42,7 +42,7 @@ kcat_produce_rate() {
 # Relay: outbox rows to acknowledged Kafka messages, against the lower of its two ceilings (kcat
 # producing as many messages; pgbench running the relay's own SQL). BENCH_ONLY=relay runs it alone.
 relay_bench() {
-    RELAY_MESSAGES="${BENCH_RELAY_MESSAGES:-50000}"
+    RELAY_MESSAGES="${BENCH_RELAY_MESSAGES:-100000}"
     PGOPTIONS="-c client_min_messages=warning" "$EMPORIUM" migrate >/dev/null
     head -n "$RELAY_MESSAGES" "$KAFKA_DIR/messages" >"$KAFKA_DIR/relay-messages"
     # The relay's reference is the lower of its two ceilings: kcat producing as many messages, and
@@ -50,8 +50,14 @@ relay_bench() {
     # batch size, with as many clients as the relay has batches in flight, on a table filled alike.
     RELAY_BATCH=500
     RELAY_CONCURRENCY=4
+    # Both sides start from the same state: the table filled by the same code (not timed), then a
+    # checkpoint, so neither pays for the fill's writes.
+    relay_fill() {
+        "$BENCH" relay --fill-only --topic "$1" --messages "$RELAY_MESSAGES" >/dev/null
+        psql -X -q -h 127.0.0.1 -U postgres -d postgres -c CHECKPOINT >/dev/null
+    }
     relay_sql_rate() {
-        "$BENCH" relay --fill-only --topic unused --messages "$RELAY_MESSAGES" >/dev/null
+        relay_fill unused
         "$BENCH" relay-sql --batch "$RELAY_BATCH" >"$KAFKA_DIR/relay.pgbench"
         local per_client=$(((RELAY_MESSAGES + RELAY_BATCH * RELAY_CONCURRENCY - 1) / (RELAY_BATCH * RELAY_CONCURRENCY)))
         local tps left
@@ -70,7 +76,10 @@ relay_bench() {
             kcats+=("$kcat"); sqls+=("$sql")
             python3 -c 'import sys; print(min(float(x) for x in sys.argv[1:]))' "$kcat" "$sql"
         }
-        ours() { "$BENCH" relay --bootstrap "$KAFKA" --topic "relay-$round" --messages "$RELAY_MESSAGES" | value_of; }
+        ours() {
+            relay_fill "relay-$round"
+            "$BENCH" relay --filled --bootstrap "$KAFKA" --topic "relay-$round" --messages "$RELAY_MESSAGES" | value_of
+        }
         # Not in $( ): reference() keeps its two figures in kcats and sqls.
         if ((round % 2 == 0)); then reference >"$KAFKA_DIR/ref"; ourses+=("$(ours)"); else ourses+=("$(ours)"); reference >"$KAFKA_DIR/ref"; fi
         refs+=("$(cat "$KAFKA_DIR/ref")")

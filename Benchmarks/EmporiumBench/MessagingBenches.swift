@@ -61,7 +61,12 @@ struct RelayBench: AsyncParsableCommand {
         settings.concurrency = concurrency
         let relay = OutboxRelay(
             settings: settings, database: pool, listener: nil, kafka: producer, amqp: nil, delays: nil, logger: quietLogger)
-        // Warm up: the producer connects to every broker before the clock starts.
+        // Warm up: the producer connects to every broker and the pool opens the connections the
+        // relay's loops will use before the clock starts (pgbench's rate leaves out its connecting).
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<(concurrency + 2) { group.addTask { try await pool.execute("SELECT pg_sleep(0.05)") } }
+            try await group.waitForAll()
+        }
         try await withRunning([producer], logger: quietLogger) {
             _ = try await producer.send([KafkaOutgoingMessage(topic: topic, key: "warm-up", value: "{}")])
             let started = ContinuousClock.now

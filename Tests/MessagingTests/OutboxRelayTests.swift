@@ -87,6 +87,35 @@ struct OutboxRelayTests {
         }
     }
 
+    @Test("claims from a moving scan floor run unprepared: the relay's connection keeps no claim statement per floor")
+    func claimsStayUnprepared() async throws {
+        try await withHarness(.kafka) { harness in
+            try await withOutbox(harness) { table in
+                try await append(harness, table: table, try (0..<60).map { OutboxMessage(try harness.fixture.envelope($0), to: harness.destination) })
+                // One connection, so that the check below sees the session the claims ran in.
+                var configuration = try ConformanceFixture.postgres
+                configuration.maximumConnections = 1
+                let pool = PostgresPool(configuration: configuration, logger: ConformanceFixture.logger)
+                defer { pool.close() }
+                var settings = OutboxRelaySettings()
+                settings.table = table
+                settings.batchSize = 10
+                settings.pollInterval = .seconds(600)
+                let relay = OutboxRelay(
+                    settings: settings, database: pool, listener: nil, kafka: harness.producer, amqp: nil, delays: nil,
+                    logger: ConformanceFixture.logger)
+                // Each pass starts from the lowest id the one before found: six claim texts.
+                for _ in 0..<6 { #expect(try await relay.relayBatch() == 10) }
+                #expect(try await unsent(harness, table: table) == 0)
+                let probe: PostgresQuery = """
+                    SELECT count(*)::bigint AS n FROM pg_prepared_statements WHERE statement LIKE '%WITH waiting ' || 'AS MATERIALIZED%'
+                    """
+                let prepared = try await pool.query(probe.unprepared()).single().decode("n", as: Int64.self)
+                #expect(prepared == 0, "claim statements prepared on the relay's connection")
+            }
+        }
+    }
+
     @Test("two relays at once publish every row once, and each aggregate's rows in order")
     func concurrentRelaysKeepOrder() async throws {
         try await withHarness(.kafka) { harness in

@@ -7,6 +7,19 @@
 public struct PostgresQuery: Sendable, ExpressibleByStringInterpolation {
     public var sql: String
     public var binds: [PostgresBind]
+    /// Whether the connection keeps the statement prepared under a name for its next use (the
+    /// default). See ``unprepared()``.
+    public var prepares = true
+
+    /// The same statement, run unnamed (parsed and planned at each use, in one round trip): for
+    /// text that changes from call to call, such as a literal that moves with every batch. Each
+    /// new text would otherwise cost a round trip to prepare it and a slot in the connection's
+    /// cache of prepared statements, which it fills for good.
+    public func unprepared() -> PostgresQuery {
+        var query = self
+        query.prepares = false
+        return query
+    }
 
     /// A statement with explicit `$1...$n` placeholders and their values.
     public init(_ sql: String, binds: [PostgresBind] = []) {

@@ -174,8 +174,10 @@ public final class OutboxRelay: Service, Sendable {
         // index is, `id + 0` (no id index), and a failed_at test that does not imply the id
         // index's predicate. Planned over the id index, each probe scanned every unsent row below
         // the batch. The limit is a literal: with a bind parameter, the cached generic plan
-        // walked the primary key through every sent row.
-        return """
+        // walked the primary key through every sent row. The floor moves with every batch, so
+        // the statement runs unprepared (each new text was prepared, a round trip more per batch,
+        // until it had filled the connection's cache of prepared statements).
+        let query: PostgresQuery = """
             WITH waiting AS MATERIALIZED (
                 SELECT aggregate, min(id) AS first_id FROM \(unescaped: table)
                 WHERE sent_at IS NULL AND next_attempt_at > now() AND coalesce(failed_at, 'infinity') = 'infinity'
@@ -204,6 +206,7 @@ public final class OutboxRelay: Service, Sendable {
             WHERE f.first_foreign IS NULL OR c.id < f.first_foreign
             ORDER BY c.id
             """
+        return query.unprepared()
     }
 
     static func claim(limit: Int, table: String, from floor: Int64 = 0, on connection: PostgresConnection) async throws -> [Row] {
@@ -279,11 +282,12 @@ public final class OutboxRelay: Service, Sendable {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 let floor = scanFloor.withLock { $0.lowest }
-                let ready = try await database.query("""
+                let probe: PostgresQuery = """
                     SELECT 1 FROM \(unescaped: settings.table)
                     WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= now() AND id >= \(unescaped: String(floor))
                     LIMIT 1
-                    """)
+                    """
+                let ready = try await database.query(probe.unprepared())
                 if !ready.isEmpty { doorbell.ring() }
             } catch {
                 logger.debug("outbox watch failed", metadata: ["error": "\(error)"])

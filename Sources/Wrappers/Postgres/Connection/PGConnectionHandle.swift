@@ -159,6 +159,7 @@ final class PGConnectionHandle {
     /// The statement's name on this connection, preparing it on first use (while the cache has
     /// room; beyond it, statements run unnamed).
     func preparedName(for query: PostgresQuery, prepareIfNew: Bool = true) throws -> String? {
+        guard query.prepares else { return nil }
         let key = preparedStatementKey(for: query)
         if let name = preparedStatements[key] { return name }
         guard prepareIfNew, preparedStatements.count < Self.preparedStatementLimit else { return nil }
