@@ -16,9 +16,12 @@
 # BENCH_LOADTEST_CLIENTS (16) clients on both sides, BENCH_LOADTEST_ORDERS (2000) orders per
 # loadtest round, BENCH_PGBENCH_SECONDS (20) per pgbench round. Then `loadtest --find-capacity`
 # searches the highest paced rate whose p99 stays within BENCH_CAPACITY_BOUND (250ms) for
-# BENCH_CAPACITY_STEP (20s) with BENCH_CAPACITY_CLIENTS (64) clients, reported against pgbench's rate. Logs stay in $OP_DIR (printed).
+# BENCH_CAPACITY_STEP (20s) with BENCH_CAPACITY_CLIENTS (64) clients, reported against pgbench's rate.
+# Each role's peak resident memory (VmHWM) after the full-speed rounds is recorded against the
+# 150 MiB ceiling (a ratio below 1 is within it). Logs stay in $OP_DIR (printed).
 
 OP_PIDS=()
+OP_ROLES=()
 OP_KAFKA_PID=""
 OP_DIR=""
 OP_NAMESPACE=""
@@ -30,6 +33,7 @@ OP_NAMESPACE=""
 order_pipeline_stop() {
     op_terminate "${OP_PIDS[@]}"
     OP_PIDS=()
+    OP_ROLES=()
     op_terminate $OP_KAFKA_PID
     OP_KAFKA_PID=""
     if [[ -n $OP_NAMESPACE ]]; then
@@ -96,6 +100,7 @@ op_fleet_up() {
         # shellcheck disable=SC2086 # the role is the subcommand and its argument
         env "${fleet_env[@]}" "$emporium" $role >"$OP_DIR/${role// /-}.log" 2>&1 &
         OP_PIDS+=($!)
+        OP_ROLES+=("$role")
     done
     op_alive() {
         local pid
@@ -186,6 +191,12 @@ print(d["ordersPerSecond"], l.get("p50", 0), l.get("p95", 0), l.get("p99", 0), s
     for ((round = 0; round < ROUNDS; round++)); do
         if ((round % 2 == 0)); then op_loadtest; op_pgbench; else op_pgbench; op_loadtest; fi
     done
+    # Each role's peak resident memory so far (VmHWM, the kernel's high-water mark): start-up,
+    # warm-up and the full-speed rounds.
+    local peaks=() index
+    for index in "${!OP_PIDS[@]}"; do
+        peaks+=("${OP_ROLES[$index]}:$(awk '/^VmHWM:/ {print $2}' "/proc/${OP_PIDS[$index]}/status")")
+    done
     for ((round = 0; round < ROUNDS; round++)); do op_paced; done
     # Capacity: the highest paced rate whose p99 POST -> decided stays within the bound for a
     # whole step (emporium loadtest --find-capacity), as a ratio of pgbench's rate.
@@ -222,6 +233,11 @@ print(json.dumps({"p50_ms": float(p50), "p95_ms": float(p95), "p99_ms": float(p9
     record "order pipeline: capacity, the highest paced rate with p99 POST -> stock decided <= $bound for $step (emporium loadtest --find-capacity; vs pgbench)" \
         "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["capacity"])' "$capacity")" "$(median "${tps[@]}")" "orders/s" \
         "$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(json.dumps({"bound_ms": d["boundMs"], "probes": len(d["probes"]), "reached_maximum": d["reachedMaximum"]}))' "$capacity")"
+    local peak
+    for peak in "${peaks[@]}"; do
+        record "order pipeline: peak resident memory of emporium ${peak%%:*} after the full-speed rounds (vs the 150 MiB ceiling)" \
+            "$(python3 -c 'import sys; print(int(sys.argv[1]) / 1024)' "${peak##*:}")" 150 "MiB"
+    done
     record "order pipeline: emporium loadtest paced at $pace x pgbench's rate for ${paced_seconds} s (target: ratio >= 0.5 with p99 < 500 ms)" \
         "$(median "${paced_rates[@]}")" "$(median "${tps[@]}")" "orders/s" \
         "$(op_latency "$(median "${paced_p50s[@]}")" "$(median "${paced_p95s[@]}")" "$(median "${paced_p99s[@]}")" "$paced_errors" "$paced_unresolved" "$ROUNDS")"
