@@ -13,9 +13,11 @@ struct EmporiumCommand: AsyncParsableCommand {
         ]
     )
 
-    /// Logging is set up first (`LOG_FORMAT`, `LOG_LEVEL`), then span export if configured
-    /// (`OTEL_EXPORTER_OTLP_ENDPOINT`), then the subcommand runs.
+    /// malloc's arenas are limited first (``MallocArenas``), then logging is set up (`LOG_FORMAT`,
+    /// `LOG_LEVEL`), then span export if configured (`OTEL_EXPORTER_OTLP_ENDPOINT`), then the
+    /// subcommand runs.
     static func main() async {
+        MallocArenas.limit()
         LogSetup.bootstrap()
         do {
             // The role names the service: emporium-api, emporium-worker-order, ...
