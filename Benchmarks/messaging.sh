@@ -47,7 +47,8 @@ relay_bench() {
     head -n "$RELAY_MESSAGES" "$KAFKA_DIR/messages" >"$KAFKA_DIR/relay-messages"
     # The relay's reference is the lower of its two ceilings: kcat producing as many messages, and
     # pgbench running the relay's own claim and mark-sent statements (EmporiumBench relay-sql) at its
-    # batch size, with as many clients as the relay has batches in flight, on a table filled alike.
+    # batch size, with as many clients as the relay has batches in flight (both passed to each
+    # side, so they cannot drift apart), on a table filled alike.
     RELAY_BATCH=500
     RELAY_CONCURRENCY=4
     # Both sides start from the same state: the table filled by the same code (not timed), then a
@@ -78,7 +79,8 @@ relay_bench() {
         }
         ours() {
             relay_fill "relay-$round"
-            "$BENCH" relay --filled --bootstrap "$KAFKA" --topic "relay-$round" --messages "$RELAY_MESSAGES" | value_of
+            "$BENCH" relay --filled --bootstrap "$KAFKA" --topic "relay-$round" --messages "$RELAY_MESSAGES" \
+                --batch "$RELAY_BATCH" --concurrency "$RELAY_CONCURRENCY" | value_of
         }
         # Not in $( ): reference() keeps its two figures in kcats and sqls.
         if ((round % 2 == 0)); then reference >"$KAFKA_DIR/ref"; ourses+=("$(ours)"); else ourses+=("$(ours)"); reference >"$KAFKA_DIR/ref"; fi

@@ -38,6 +38,7 @@ struct RelayBench: AsyncParsableCommand {
     @Flag(help: "Fill the table and stop.") var fillOnly = false
     @Flag(help: "Relay the rows a --fill-only run left (to profile the relay alone).") var filled = false
     @Option(help: "Batches in flight (the relay's setting).") var concurrency = OutboxRelaySettings().concurrency
+    @Option(help: "Rows per batch (the relay's setting).") var batch = OutboxRelaySettings().batchSize
 
     func run() async throws {
         let pool = try database()
@@ -59,6 +60,7 @@ struct RelayBench: AsyncParsableCommand {
         settings.table = table
         settings.pollInterval = .milliseconds(20)
         settings.concurrency = concurrency
+        settings.batchSize = batch
         let relay = OutboxRelay(
             settings: settings, database: pool, listener: nil, kafka: producer, amqp: nil, delays: nil, logger: quietLogger)
         // Warm up: the producer connects to every broker and the pool opens the connections the
