@@ -3,6 +3,10 @@
 #include <postgresql/libpq-fe.h>
 #include <poll.h>
 #include <errno.h>
+#include <stdint.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 
 /// Waits until the connection's socket is readable (and writable, if asked) or the timeout passes.
 /// Returns poll(2)'s result: >0 ready, 0 timed out, <0 error (errno set).
@@ -12,6 +16,48 @@ static inline int emp_pq_wait(int fd, int forWrite, int timeoutMs) {
     p.events = POLLIN | (forWrite ? POLLOUT : 0);
     p.revents = 0;
     return poll(&p, 1, timeoutMs);
+}
+
+// The event loop's epoll calls, kept in C because `struct epoll_event` is packed on x86-64.
+
+static inline int emp_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+static inline int emp_eventfd_create(void) { return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); }
+
+static inline void emp_eventfd_signal(int fd) {
+    uint64_t one = 1;
+    ssize_t written = write(fd, &one, sizeof one);
+    (void)written;
+}
+
+static inline void emp_eventfd_drain(int fd) {
+    uint64_t value;
+    ssize_t read_bytes = read(fd, &value, sizeof value);
+    (void)read_bytes;
+}
+
+/// Adds `fd` (`add` != 0) or re-arms it for one readiness report: readable, and writable too if
+/// `forWrite`. Level-triggered and one-shot, so data already waiting reports at once.
+static inline int emp_epoll_arm(int epfd, int fd, int add, int forWrite, int oneShot) {
+    struct epoll_event event;
+    event.events = EPOLLIN | EPOLLRDHUP | (forWrite ? EPOLLOUT : 0) | (oneShot ? EPOLLONESHOT : 0);
+    event.data.u64 = 0;
+    event.data.fd = fd;
+    return epoll_ctl(epfd, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &event);
+}
+
+static inline int emp_epoll_remove(int epfd, int fd) {
+    struct epoll_event event = {0};
+    return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, &event);
+}
+
+/// Waits for events and writes the ready descriptors to `fds`; returns their number (<0 on error).
+static inline int emp_epoll_wait(int epfd, int *fds, int capacity, int timeoutMs) {
+    struct epoll_event events[64];
+    if (capacity > 64) capacity = 64;
+    int count = epoll_wait(epfd, events, capacity, timeoutMs);
+    for (int i = 0; i < count; i++) fds[i] = events[i].data.fd;
+    return count;
 }
 
 #endif

@@ -41,11 +41,6 @@ public final class BlockingCallQueue: TaskExecutor, @unchecked Sendable {
         }
     }
 
-    /// Runs `body` with this queue as the preferred executor of its nonisolated code.
-    public func withPreference<R: Sendable>(_ body: () async throws -> R) async throws -> R {
-        try await withTaskExecutorPreference(self, operation: body)
-    }
-
     public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         queue.async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }

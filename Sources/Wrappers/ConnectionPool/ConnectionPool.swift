@@ -5,8 +5,8 @@ public protocol PooledConnection: AnyObject, Sendable {
     /// Whether the connection can go to the next user. Asked only by the task that holds it,
     /// when it gives it back.
     var isReusable: Bool { get }
-    /// The thread the connection's C calls run on; the holder's code runs there too.
-    var executor: BlockingCallQueue { get }
+    /// Where the connection's C calls run; the holder's code runs there too.
+    var executor: any TaskExecutor { get }
 }
 
 /// Why the pool could not hand out a connection; each wrapper maps these to its own error type.
@@ -49,7 +49,7 @@ public final class ConnectionPool<Connection: PooledConnection>: Sendable {
             throw mapError(error)
         }
         do {
-            let result = try await connection.executor.withPreference { try await body(connection) }
+            let result = try await withTaskExecutorPreference(connection.executor) { try await body(connection) }
             release(connection)
             return result
         } catch {

@@ -2,8 +2,12 @@ import CLibPQ
 import Foundation
 import Logging
 
-/// Owns one `PGconn`. Every method blocks; callers run them on the owning
-/// ``PostgresConnection``'s queue, one at a time (libpq connections are not thread-safe).
+/// Owns one `PGconn`.
+///
+/// Attached to a ``SocketEventLoop`` (as every pooled connection is), the socket does not block:
+/// statements are sent, and the calling task suspends until the loop sees the answer arrive.
+/// Without a loop (the listener's connection, on a thread of its own) the same calls block. The
+/// owner uses it from one task at a time (libpq connections are not thread-safe).
 final class PGConnectionHandle {
     let connection: OpaquePointer
     /// For `PQcancel`, which libpq documents as safe to call from another thread.
@@ -12,6 +16,8 @@ final class PGConnectionHandle {
     /// call that can invoke the receiver.
     private let noticeContext: Unmanaged<NoticeContext>
     let address: String
+    /// The loop that watches the socket, once attached.
+    private(set) var loop: SocketEventLoop?
     /// SQL (plus parameter types) to the name of its prepared statement on this connection.
     private var preparedStatements: [String: String] = [:]
     /// A BEGIN not sent yet; it leaves with the transaction's first statement.
@@ -30,12 +36,14 @@ final class PGConnectionHandle {
     }
 
     deinit {
+        loop?.forget(socket)
         if let cancelHandle { PQfreeCancel(cancelHandle) }
         PQfinish(connection)
         noticeContext.release()
     }
 
-    /// Opens a connection; the error names the server, the database and the user.
+    /// Opens a connection (blocking, bounded by the connect time-out); the error names the
+    /// server, the database and the user.
     static func connect(_ configuration: PostgresConfiguration, logger: Logger) throws -> PGConnectionHandle {
         let timeoutSeconds = max(2, Int(configuration.connectTimeout.components.seconds))
         var parameters: [(String, String)] = [
@@ -76,6 +84,12 @@ final class PGConnectionHandle {
         return PGConnectionHandle(connection: connection, noticeContext: context, address: configuration.address)
     }
 
+    /// Makes the socket non-blocking and lets `loop` watch it.
+    func attach(to loop: SocketEventLoop) throws {
+        guard PQsetnonblocking(connection, 1) == 0 else { throw connectionError() }
+        self.loop = loop
+    }
+
     // MARK: - State
 
     /// Connected, and not inside a transaction or a failed one.
@@ -95,26 +109,79 @@ final class PGConnectionHandle {
         _ = PQcancel(cancelHandle, &buffer, Int32(buffer.count))
     }
 
+    // MARK: - Waiting for the server
+
+    /// Until the socket is ready: suspended on the loop when attached, blocked in poll otherwise.
+    private func waitForSocket(forWrite: Bool) async throws {
+        if let loop {
+            await loop.waitUntilReady(socket, forWrite: forWrite)
+        } else if emp_pq_wait(socket, forWrite ? 1 : 0, -1) < 0, errno != EINTR {
+            throw connectionError(message: "poll failed: errno \(errno)")
+        }
+    }
+
+    /// Sends what libpq holds, reading whatever arrives meanwhile, so neither side blocks on a
+    /// full buffer (a large batch against a server busy writing results we are not reading yet).
+    func flush() async throws {
+        while true {
+            switch PQflush(connection) {
+            case 0: return
+            case 1: break
+            default: throw connectionError()
+            }
+            try await waitForSocket(forWrite: true)
+            guard PQconsumeInput(connection) == 1 else { throw connectionError() }
+        }
+    }
+
+    /// The next result, once it has arrived in full (`PQgetResult`, which never blocks then);
+    /// nil when the statement's results are all read.
+    func nextResult() async throws -> OpaquePointer? {
+        while PQisBusy(connection) == 1 {
+            try await waitForSocket(forWrite: false)
+            guard PQconsumeInput(connection) == 1 else { throw connectionError() }
+        }
+        return PQgetResult(connection)
+    }
+
+    /// Sends one command with `send` and reads all its results: the first one's rows, or its error.
+    private func roundTrip(sql: String, _ send: () -> Int32) async throws -> PostgresRows {
+        guard send() == 1 else { throw connectionError() }
+        try await flush()
+        var outcome: Result<PostgresRows, any Error>?
+        while let result = try await nextResult() {
+            let current = Result { try consume(result, sql: sql) }
+            if outcome == nil { outcome = current }
+        }
+        guard let outcome else { throw connectionError() }
+        return try outcome.get()
+    }
+
     // MARK: - Statements
 
     /// Runs one statement through a prepared statement cached on this connection. A deferred
     /// BEGIN (see ``beginDeferred(_:)``) goes out in the same round trip.
-    func execute(_ query: PostgresQuery) throws -> PostgresRows {
+    func execute(_ query: PostgresQuery) async throws -> PostgresRows {
         try Self.checkParameters(query)
-        let name = try preparedName(for: query)
+        let name = try await preparedName(for: query)
         if deferredBegin != nil || !deferredStatements.isEmpty {
-            return try pipelineAfterHeld([query], preparedNames: [name])[0]
+            return try await pipelineAfterHeld([query], preparedNames: [name])[0]
         }
         do {
-            return try run(query, preparedName: name)
+            return try await run(query, preparedName: name)
         } catch let error as PostgresError where name != nil && Self.invalidatesPreparedStatement(error) {
             // "cached plan must not change result type": a table behind the statement changed
             // shape. Forget it, so the next use prepares it again; outside a transaction it is
             // safe to do that now and retry once.
-            forgetPreparedStatement(for: query)
+            await forgetPreparedStatement(for: query)
             guard PQtransactionStatus(connection) == PQTRANS_IDLE else { throw error }
-            return try run(query, preparedName: try preparedName(for: query))
+            return try await run(query, preparedName: try await preparedName(for: query))
         }
+    }
+
+    /// Runs a parameterless command and blocks until it is done: for a connection without a loop.
+    func executeBlocking(_ sql: String) throws {
+        try consume(PQexec(connection, sql), sql: sql)
     }
 
     /// libpq takes parameters as C strings: a NUL would silently cut the value short.
@@ -128,23 +195,28 @@ final class PGConnectionHandle {
         error.sqlState == "0A000" || error.sqlState == "26000"
     }
 
-    private func run(_ query: PostgresQuery, preparedName name: String?) throws -> PostgresRows {
-        let result = withParameterValues(query.binds) { values in
-            if let name {
-                return PQexecPrepared(connection, name, Int32(query.binds.count), values, nil, nil, 0)
-            }
-            return query.binds.map { Oid($0.type.rawValue) }.withUnsafeBufferPointer { types in
-                PQexecParams(connection, query.sql, Int32(query.binds.count), types.baseAddress, values, nil, nil, 0)
-            }
-        }
-        return try consume(result, sql: query.sql)
+    private func run(_ query: PostgresQuery, preparedName name: String?) async throws -> PostgresRows {
+        try await roundTrip(sql: query.sql) { send(query, preparedName: name) }
     }
 
-    func forgetPreparedStatement(for query: PostgresQuery) {
+    /// Queues `query` for sending (by name if prepared), as `PQsendQuery*` does; 1 when queued.
+    func send(_ query: PostgresQuery, preparedName name: String?) -> Int32 {
+        withParameterValues(query.binds) { values in
+            if let name {
+                return PQsendQueryPrepared(connection, name, Int32(query.binds.count), values, nil, nil, 0)
+            }
+            return query.binds.map { Oid($0.type.rawValue) }.withUnsafeBufferPointer { types in
+                PQsendQueryParams(connection, query.sql, Int32(types.count), types.baseAddress, values, nil, nil, 0)
+            }
+        }
+    }
+
+    func forgetPreparedStatement(for query: PostgresQuery) async {
         let key = preparedStatementKey(for: query)
         guard let name = preparedStatements.removeValue(forKey: key) else { return }
         // Inside a failed transaction this DEALLOCATE fails too; the name is then merely unused.
-        PQclear(PQexec(connection, "DEALLOCATE \(name)"))
+        let sql = "DEALLOCATE \(name)"
+        _ = try? await roundTrip(sql: sql) { PQsendQuery(connection, sql) }
     }
 
     private func preparedStatementKey(for query: PostgresQuery) -> String {
@@ -158,7 +230,7 @@ final class PGConnectionHandle {
 
     /// The statement's name on this connection, preparing it on first use (while the cache has
     /// room; beyond it, statements run unnamed).
-    func preparedName(for query: PostgresQuery, prepareIfNew: Bool = true) throws -> String? {
+    func preparedName(for query: PostgresQuery, prepareIfNew: Bool = true) async throws -> String? {
         guard query.prepares else { return nil }
         let key = preparedStatementKey(for: query)
         if let name = preparedStatements[key] { return name }
@@ -166,10 +238,11 @@ final class PGConnectionHandle {
         nextStatementNumber += 1
         let name = "emporium_\(nextStatementNumber)"
         let types = query.binds.map { Oid($0.type.rawValue) }
-        let prepared = types.withUnsafeBufferPointer { types in
-            PQprepare(connection, name, query.sql, Int32(types.count), types.baseAddress)
+        _ = try await roundTrip(sql: query.sql) {
+            types.withUnsafeBufferPointer { types in
+                PQsendPrepare(connection, name, query.sql, Int32(types.count), types.baseAddress)
+            }
         }
-        try consume(prepared, sql: query.sql)
         preparedStatements[key] = name
         return name
     }
@@ -191,24 +264,25 @@ final class PGConnectionHandle {
     /// with the transaction's next statement or its COMMIT, in the same round trip: a statement
     /// written while row locks are held then costs no wait of its own. Its error, if any, is
     /// thrown by that next statement or the COMMIT. Outside a transaction it runs now.
-    func deferStatement(_ query: PostgresQuery) throws {
+    func deferStatement(_ query: PostgresQuery) async throws {
         guard deferredBegin != nil || PQtransactionStatus(connection) == PQTRANS_INTRANS else {
-            _ = try execute(query)
+            _ = try await execute(query)
             return
         }
         try Self.checkParameters(query)
         // Prepared now on its first use on this connection, so that it runs by name later.
-        _ = try preparedName(for: query)
+        _ = try await preparedName(for: query)
         deferredStatements.append(query)
     }
 
     /// Sends a deferred BEGIN and the held statements, then `queries`, in one pipeline; returns
     /// the results of `queries`.
-    func pipelineAfterHeld(_ queries: [PostgresQuery], preparedNames: [String?]) throws -> [PostgresRows] {
+    func pipelineAfterHeld(_ queries: [PostgresQuery], preparedNames: [String?]) async throws -> [PostgresRows] {
         let held = deferredStatements
         deferredStatements = []
-        let heldNames = try held.map { try preparedName(for: $0, prepareIfNew: false) }
-        let results = try pipeline(held + queries, preparedNames: heldNames + preparedNames, leadingStatement: takeDeferredBegin())
+        var heldNames: [String?] = []
+        for query in held { heldNames.append(try await preparedName(for: query, prepareIfNew: false)) }
+        let results = try await pipeline(held + queries, preparedNames: heldNames + preparedNames, leadingStatement: takeDeferredBegin())
         return Array(results.dropFirst(held.count))
     }
 
@@ -216,12 +290,12 @@ final class PGConnectionHandle {
     /// error aborted cannot commit: the server would answer COMMIT with ROLLBACK, so this throws.
     /// Held statements go out first, with the COMMIT in the same round trip; if one fails, the
     /// transaction is rolled back and its error thrown.
-    func commit() throws {
+    func commit() async throws {
         if !deferredStatements.isEmpty, PQtransactionStatus(connection) != PQTRANS_INERROR {
             do {
-                _ = try pipelineAfterHeld([PostgresQuery("COMMIT")], preparedNames: [nil])
+                _ = try await pipelineAfterHeld([PostgresQuery("COMMIT")], preparedNames: [nil])
             } catch {
-                if PQtransactionStatus(connection) != PQTRANS_IDLE { _ = try? execute(PostgresQuery("ROLLBACK")) }
+                if PQtransactionStatus(connection) != PQTRANS_IDLE { _ = try? await execute(PostgresQuery("ROLLBACK")) }
                 throw error
             }
             return
@@ -229,26 +303,32 @@ final class PGConnectionHandle {
         deferredStatements = []
         guard takeDeferredBegin() == nil else { return }
         if PQtransactionStatus(connection) == PQTRANS_INERROR {
-            _ = try? execute(PostgresQuery("ROLLBACK"))
+            _ = try? await execute(PostgresQuery("ROLLBACK"))
             throw PostgresError(
                 .server, "the transaction was aborted by an earlier error and has been rolled back", sqlState: "25P02", server: address)
         }
-        _ = try execute(PostgresQuery("COMMIT"))
+        _ = try await execute(PostgresQuery("COMMIT"))
     }
 
     /// ROLLBACK, or nothing if the transaction never sent a statement.
-    func rollback() throws {
+    func rollback() async throws {
         deferredStatements = []
         guard takeDeferredBegin() == nil else { return }
-        _ = try execute(PostgresQuery("ROLLBACK"))
+        _ = try await execute(PostgresQuery("ROLLBACK"))
     }
 
-    /// Runs SQL text that may hold several statements and no parameters (migrations).
-    func executeScript(_ sql: String) throws {
-        if !deferredStatements.isEmpty { _ = try pipelineAfterHeld([], preparedNames: []) }
-        if let begin = takeDeferredBegin() { _ = try execute(PostgresQuery(begin)) }
-        // PQexec returns the last statement's result; an error stops the script there.
-        try consume(PQexec(connection, sql), sql: sql)
+    /// Runs SQL text that may hold several statements and no parameters (migrations). An error
+    /// stops the script there and is thrown.
+    func executeScript(_ sql: String) async throws {
+        if !deferredStatements.isEmpty { _ = try await pipelineAfterHeld([], preparedNames: []) }
+        if let begin = takeDeferredBegin() { _ = try await execute(PostgresQuery(begin)) }
+        guard PQsendQuery(connection, sql) == 1 else { throw connectionError() }
+        try await flush()
+        var firstError: (any Error)?
+        while let result = try await nextResult() {
+            do { try consume(result, sql: sql) } catch { firstError = firstError ?? error }
+        }
+        if let firstError { throw firstError }
     }
 
     /// Turns a `PGresult` into rows, or into an error; always clears it.

@@ -22,10 +22,10 @@ extension PostgresConnection {
             result = try await body(self)
         } catch {
             // A failed rollback leaves the connection in a transaction; the pool then drops it.
-            _ = try? await run { try $0.rollback() }
+            _ = try? await run { try await $0.rollback() }
             throw error
         }
-        try await run { try $0.commit() }
+        try await run { try await $0.commit() }
         return result
     }
 }

@@ -117,7 +117,7 @@ public final class PostgresListener: Service, Sendable {
         do {
             let connection = try PGConnectionHandle.connect(configuration, logger: logger)
             for channel in state.withLock({ $0.listening }) {
-                _ = try connection.execute(PostgresQuery("LISTEN \(unescaped: try connection.quoteIdentifier(channel))"))
+                try connection.executeBlocking("LISTEN \(try connection.quoteIdentifier(channel))")
             }
             return connection
         } catch {
@@ -136,7 +136,7 @@ public final class PostgresListener: Service, Sendable {
         }
         for (index, (channel, request)) in pending.enumerated() {
             do {
-                _ = try connection.execute(PostgresQuery("LISTEN \(unescaped: try connection.quoteIdentifier(channel))"))
+                try connection.executeBlocking("LISTEN \(try connection.quoteIdentifier(channel))")
                 state.withLock { _ = $0.listening.insert(channel) }
                 request.resume()
             } catch let error as PostgresError where error.isConnectionLoss {

@@ -28,7 +28,7 @@ public final class PostgresPool: Service, Sendable {
     public var address: String { configuration.address }
 
     /// Runs `body` with a connection of its own; the connection goes back to the pool afterwards.
-    /// `body` runs on the connection's own thread, so its statements do not hop threads.
+    /// `body` runs on the connection's event loop, so its statements do not hop threads.
     @discardableResult
     public func withConnection<R: Sendable>(_ body: (PostgresConnection) async throws -> R) async throws -> R {
         try await pool.withConnection(mapError: { [address, pool] error in

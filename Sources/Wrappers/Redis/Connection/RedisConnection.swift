@@ -7,7 +7,7 @@ public final class RedisConnection: PooledConnection, @unchecked Sendable {
     private let handle: RedisContextHandle
     let queue: BlockingCallQueue
     /// The thread this connection's C calls run on.
-    public var executor: BlockingCallQueue { queue }
+    public var executor: any TaskExecutor { queue }
     public let address: String
 
     private init(handle: RedisContextHandle, queue: BlockingCallQueue) {
