@@ -87,7 +87,10 @@ public final class KafkaMessageConsumer: Service, Sendable {
             services.addTask { try await consumer.run() }
             services.addTask { await self.reportLag(consumer) }
             var failure: (any Error)?
-            await withTaskGroup(of: Void.self) { workers in
+            // Discarding: a lane's task is freed when it ends. A plain task group keeps every
+            // finished child until someone awaits it (here, only at shutdown): each worker grew by
+            // about 2 MiB a second under load, every lane's task kept for good.
+            await withDiscardingTaskGroup { workers in
                 await withGracefulShutdownHandler {
                     do {
                         dispatch: for try await message in consumer.messages {
@@ -115,7 +118,6 @@ public final class KafkaMessageConsumer: Service, Sendable {
                     self.lanes.withLock { $0.close() }
                     consumer.stopFetching()
                 }
-                await workers.waitForAll()
             }
             consumer.shutdown()
             try await services.next()
