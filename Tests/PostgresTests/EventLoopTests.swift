@@ -115,4 +115,18 @@ struct EventLoopTests {
         // The pool dropped the dead connection: the next statement gets a fresh one.
         #expect(try await pool.query("SELECT 3 AS n").single().decode("n", as: Int.self) == 3)
     }
+
+    /// libpq hands out a COPY result on every call and never the NULL that ends the statement, so
+    /// reading results until NULL would spin on the loop's thread for good.
+    @Test("COPY to or from the client is refused with an error, and the pool goes on with a fresh connection")
+    func copyRefused() async throws {
+        var configuration = try TestServers.primary
+        configuration.maximumConnections = 1
+        let pool = PostgresPool(configuration: configuration, logger: TestServers.logger)
+        defer { pool.close() }
+        await #expect { try await pool.query("COPY (SELECT 1) TO STDOUT") } throws: { error in
+            (error as? PostgresError)?.message.contains("COPY") == true
+        }
+        #expect(try await pool.query("SELECT 4 AS n").single().decode("n", as: Int.self) == 4)
+    }
 }

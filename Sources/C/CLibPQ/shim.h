@@ -7,6 +7,19 @@
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <dlfcn.h>
+
+/// Bytes OpenSSL has decrypted for this connection that libpq has not read yet. They never make
+/// the socket readable again, so an event loop must look here before waiting on it (libpq's own
+/// blocking wait does the same). OpenSSL's SSL_pending is looked up at run time: libpq brings
+/// libssl into the process, but we do not link it.
+static inline int emp_pq_ssl_pending(PGconn *conn) {
+    void *ssl = PQsslStruct(conn, "OpenSSL");
+    if (!ssl) return 0;
+    static int (*pending)(const void *) = 0;
+    if (!pending) pending = (int (*)(const void *))dlsym(RTLD_DEFAULT, "SSL_pending");
+    return pending ? pending(ssl) : 0;
+}
 
 /// Waits until the connection's socket is readable (and writable, if asked) or the timeout passes.
 /// Returns poll(2)'s result: >0 ready, 0 timed out, <0 error (errno set).

@@ -138,10 +138,28 @@ final class PGConnectionHandle {
     /// nil when the statement's results are all read.
     func nextResult() async throws -> OpaquePointer? {
         while PQisBusy(connection) == 1 {
-            try await waitForSocket(forWrite: false)
+            // Over TLS, OpenSSL may hold decrypted bytes already: the socket will not signal them.
+            if emp_pq_ssl_pending(connection) <= 0 { try await waitForSocket(forWrite: false) }
             guard PQconsumeInput(connection) == 1 else { throw connectionError() }
         }
-        return PQgetResult(connection)
+        guard let result = PQgetResult(connection) else { return nil }
+        switch PQresultStatus(result) {
+        case PGRES_COPY_IN, PGRES_COPY_OUT, PGRES_COPY_BOTH:
+            // A COPY would hand out a result per call and never the NULL that ends the
+            // statement. Not supported; the connection stays mid-COPY, so the pool drops it.
+            PQclear(result)
+            throw PostgresError(.invalidValue, "COPY FROM STDIN / TO STDOUT is not supported on this connection", server: address)
+        default:
+            return result
+        }
+    }
+
+    /// A failed batch can leave libpq in pipeline mode with commands queued; anything sent after
+    /// that would wait for results that never come (no sync follows), so it is refused.
+    func checkUsable() throws {
+        guard PQpipelineStatus(connection) == PQ_PIPELINE_OFF else {
+            throw PostgresError(.connectionClosed, "the connection was left in the middle of a failed batch and cannot be used", server: address)
+        }
     }
 
     /// Sends one command with `send` and reads all its results: the first one's rows, or its error.

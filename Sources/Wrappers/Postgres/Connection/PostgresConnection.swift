@@ -105,6 +105,7 @@ public final class PostgresConnection: @unchecked Sendable {
                 guard !self.cancelRequested.load(ordering: .relaxed), !Task.isCancelled else {
                     throw PostgresError(.server, "canceling statement due to user request (before it started)", sqlState: "57014", server: self.address)
                 }
+                try self.handle.checkUsable()
                 return try await work(self.handle)
             } onCancel: { self.requestCancel() }
         }
