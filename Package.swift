@@ -3,8 +3,10 @@ import PackageDescription
 
 // Layers (each imports only the ones above it):
 //   C modules   CLibPQ, CRdKafka, CRabbitMQ, CHiredis,        one .systemLibrary each
-//               CSodium, CCurl, COpenSSL (Redis over TLS)
-//   wrappers    Postgres, Kafka, AMQP, Redis, Sodium, SMTP    own the C handles
+//               CSodium, CCurl, COpenSSL (Redis over TLS),
+//               CSpawn (posix_spawn's closefrom file action)
+//   wrappers    Postgres, Kafka, AMQP, Redis, Sodium, SMTP,   own the C handles
+//               Processes (child processes, posix_spawn)
 //   runtime     Messaging, HTTPRuntime, Observability,
 //               DomainRuntime (what a domain declares: DomainModule, Setting)
 //   domains     Contracts (messages), Auth, Catalog,          model, SQL, routes, handlers
@@ -89,6 +91,10 @@ let package = Package(
             providers: [.apt(["libsodium-dev"])]
         ),
         .systemLibrary(
+            name: "CSpawn",
+            path: "Sources/C/CSpawn"
+        ),
+        .systemLibrary(
             name: "CCurl",
             path: "Sources/C/CCurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
@@ -137,6 +143,7 @@ let package = Package(
             dependencies: [
                 "CRdKafka",
                 "ConnectionPool",
+                "Processes",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -349,7 +356,8 @@ let package = Package(
         ),
         .target(
             name: "Processes",
-            path: "Sources/Runtime/Processes",
+            dependencies: ["CSpawn"],
+            path: "Sources/Wrappers/Processes",
             swiftSettings: strict
         ),
         .target(
@@ -459,7 +467,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KafkaTests",
-            dependencies: ["Kafka", "EmporiumTestSupport"],
+            dependencies: ["Kafka", "EmporiumTestSupport", "Processes"],
             path: "Tests/KafkaTests",
             swiftSettings: strict
         ),

@@ -1,4 +1,5 @@
 import CRdKafka
+import Processes
 public import Logging
 
 /// librdkafka's mock cluster (`rdkafka_mock.h`): brokers in this process speaking the real Kafka
@@ -44,11 +45,17 @@ public final class KafkaMockCluster: @unchecked Sendable {
     }
 
     /// Takes a broker (1-based id) down or brings it back.
+    ///
+    /// Going down, librdkafka (2.0.2) closes the broker's listening socket and binds its port
+    /// again at once, to keep it while down; if that bind fails it aborts the whole process. It
+    /// fails when a child process is starting at that moment (a started child holds a copy of the
+    /// old socket until its exec), so no `ChildProcess` may start meanwhile. Seen in the test
+    /// suite, which starts fleets while other tests take brokers down.
     public func setBroker(_ id: Int32, up: Bool) {
         if up {
             _ = rd_kafka_mock_broker_set_up(cluster, id)
         } else {
-            _ = rd_kafka_mock_broker_set_down(cluster, id)
+            _ = ChildProcess.withNoneStarting { rd_kafka_mock_broker_set_down(cluster, id) }
         }
     }
 

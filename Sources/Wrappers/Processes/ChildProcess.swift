@@ -1,3 +1,4 @@
+import CSpawn
 public import Foundation
 import Synchronization
 
@@ -33,13 +34,33 @@ public final class ChildProcess: Sendable {
         posix_spawnattr_setsigdefault(&attributes, &all)
         posix_spawnattr_setsigmask(&attributes, &none)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        // The child closes every descriptor above standard error before its exec: close-on-exec
+        // alone leaves them open in the child a moment after posix_spawn has returned here, and
+        // not every library marks its descriptors close-on-exec (librdkafka's mock brokers accept
+        // connections without it, so a fleet process started by a test kept them open).
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addclosefrom_np(&actions, 3)
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, arguments[0], nil, &attributes, &argv, &envp)
+        let result = Self.starting.withLock { _ in posix_spawn(&pid, arguments[0], &actions, &attributes, &argv, &envp) }
         guard result == 0 else {
             throw ChildProcessFailure(description: "cannot start \(arguments.joined(separator: " ")): \(String(cString: strerror(result)))")
         }
         self.pid = pid
         command = arguments.joined(separator: " ")
+    }
+
+    /// Held while a child starts. glibc's posix_spawn returns once the child has called exec
+    /// (it clones with CLONE_VFORK); until then the child holds a copy of every descriptor of this
+    /// process (its file actions close them just before the exec).
+    private static let starting = Mutex<Void>(())
+
+    /// Runs `body` while no child of this process is starting, so that no child holds a copy of a
+    /// descriptor `body` closes. A listening socket closed and bound again at once needs this:
+    /// while a starting child still holds the old socket, the port is taken.
+    public static func withNoneStarting<T>(_ body: () throws -> T) rethrows -> T {
+        try starting.withLock { _ in try body() }
     }
 
     /// Sends `signal`, unless the process has ended (its pid may be another's by then).
