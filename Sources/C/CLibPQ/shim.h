@@ -1,7 +1,6 @@
 #ifndef EMPORIUM_CLIBPQ_SHIM_H
 #define EMPORIUM_CLIBPQ_SHIM_H
 #include <postgresql/libpq-fe.h>
-#include <poll.h>
 #include <errno.h>
 #include <stdint.h>
 #include <unistd.h>
@@ -19,16 +18,6 @@ static inline int emp_pq_ssl_pending(PGconn *conn) {
     static int (*pending)(const void *) = 0;
     if (!pending) pending = (int (*)(const void *))dlsym(RTLD_DEFAULT, "SSL_pending");
     return pending ? pending(ssl) : 0;
-}
-
-/// Waits until the connection's socket is readable (and writable, if asked) or the timeout passes.
-/// Returns poll(2)'s result: >0 ready, 0 timed out, <0 error (errno set).
-static inline int emp_pq_wait(int fd, int forWrite, int timeoutMs) {
-    struct pollfd p;
-    p.fd = fd;
-    p.events = POLLIN | (forWrite ? POLLOUT : 0);
-    p.revents = 0;
-    return poll(&p, 1, timeoutMs);
 }
 
 // The event loop's epoll calls, kept in C because `struct epoll_event` is packed on x86-64.

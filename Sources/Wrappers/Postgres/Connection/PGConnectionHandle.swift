@@ -6,8 +6,8 @@ import Logging
 ///
 /// Attached to a ``SocketEventLoop`` (as every pooled connection is), the socket does not block:
 /// statements are sent, and the calling task suspends until the loop sees the answer arrive.
-/// Without a loop (the listener's connection, on a thread of its own) the same calls block. The
-/// owner uses it from one task at a time (libpq connections are not thread-safe).
+/// Without a loop (the listener's connection, on a thread of its own) only the blocking calls
+/// (``executeBlocking(_:)``, notifications) work. The owner uses it from one task at a time (libpq connections are not thread-safe).
 final class PGConnectionHandle {
     let connection: OpaquePointer
     /// For `PQcancel`, which libpq documents as safe to call from another thread.
@@ -111,13 +111,13 @@ final class PGConnectionHandle {
 
     // MARK: - Waiting for the server
 
-    /// Until the socket is ready: suspended on the loop when attached, blocked in poll otherwise.
+    /// Until the socket is ready, suspended on the loop. Only an attached connection waits: the
+    /// listener's connection, which has no loop, uses ``executeBlocking(_:)`` alone.
     private func waitForSocket(forWrite: Bool) async throws {
-        if let loop {
-            await loop.waitUntilReady(socket, forWrite: forWrite)
-        } else if emp_pq_wait(socket, forWrite ? 1 : 0, -1) < 0, errno != EINTR {
-            throw connectionError(message: "poll failed: errno \(errno)")
+        guard let loop else {
+            throw PostgresError(.connectionClosed, "a connection without an event loop cannot wait for its socket", server: address)
         }
+        await loop.waitUntilReady(socket, forWrite: forWrite)
     }
 
     /// Sends what libpq holds, reading whatever arrives meanwhile, so neither side blocks on a
@@ -162,17 +162,24 @@ final class PGConnectionHandle {
         }
     }
 
-    /// Sends one command with `send` and reads all its results: the first one's rows, or its error.
+    /// Sends a command with `send` and reads all its results: the first error if one failed (a
+    /// script stops there), else the first result's rows.
     private func roundTrip(sql: String, _ send: () -> Int32) async throws -> PostgresRows {
         guard send() == 1 else { throw connectionError() }
         try await flush()
-        var outcome: Result<PostgresRows, any Error>?
+        var rows: PostgresRows?
+        var firstError: (any Error)?
         while let result = try await nextResult() {
-            let current = Result { try consume(result, sql: sql) }
-            if outcome == nil { outcome = current }
+            do {
+                let current = try consume(result, sql: sql)
+                if rows == nil { rows = current }
+            } catch {
+                if firstError == nil { firstError = error }
+            }
         }
-        guard let outcome else { throw connectionError() }
-        return try outcome.get()
+        if let firstError { throw firstError }
+        guard let rows else { throw connectionError() }
+        return rows
     }
 
     // MARK: - Statements
@@ -340,13 +347,7 @@ final class PGConnectionHandle {
     func executeScript(_ sql: String) async throws {
         if !deferredStatements.isEmpty { _ = try await pipelineAfterHeld([], preparedNames: []) }
         if let begin = takeDeferredBegin() { _ = try await execute(PostgresQuery(begin)) }
-        guard PQsendQuery(connection, sql) == 1 else { throw connectionError() }
-        try await flush()
-        var firstError: (any Error)?
-        while let result = try await nextResult() {
-            do { try consume(result, sql: sql) } catch { firstError = firstError ?? error }
-        }
-        if let firstError { throw firstError }
+        _ = try await roundTrip(sql: sql) { PQsendQuery(connection, sql) }
     }
 
     /// Turns a `PGresult` into rows, or into an error; always clears it.
