@@ -28,8 +28,9 @@ struct RelayCommand: AsyncParsableCommand {
 
         let pool = PostgresPool(configuration: database.primary, logger: logger)
         let listener = try PostgresListener(configuration: database.primary, logger: logger)
-        let producer = try KafkaProducer.make(
-            configuration: KafkaProducerConfiguration(bootstrapServers: messaging.kafkaBootstrapServers), logger: logger)
+        var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: messaging.kafkaBootstrapServers)
+        producerConfiguration.linger = messaging.relayKafkaLinger
+        let producer = try KafkaProducer.make(configuration: producerConfiguration, logger: logger)
         let amqp = try AMQPConnection(configuration: messaging.amqp, topology: messaging.delays.topology, logger: logger)
         let relay = OutboxRelay(
             settings: messaging.relay, database: pool, listener: listener, kafka: producer, amqp: amqp,
