@@ -9,9 +9,11 @@
 #
 # Each round runs pgbench and the loadtest as fast as the API answers (the throughput ratio); then
 # the loadtest runs paced at 0.51 x the median pgbench rate (BENCH_LOADTEST_PACE), each time for
-# BENCH_LOADTEST_PACED_SECONDS (15), whose p99 is the
-# latency target: at least half of pgbench's orders per second, with p99 POST -> reserved under
-# 500 ms at that rate. (At full speed the p99 mostly measures the backlog that builds up.)
+# BENCH_LOADTEST_PACED_SECONDS (15), then once at each of BENCH_LOADTEST_OTHER_PACES (0.25 0.75),
+# with BENCH_CAPACITY_CLIENTS (64) clients; the paced run's p99 is the
+# latency target: at least half of pgbench's orders per second, with p50 POST -> stock decided
+# under 50 ms and p99 under 250 ms at that rate (issue 16). (At full speed the p99 mostly measures
+# the backlog that builds up.)
 #
 # BENCH_LOADTEST_CLIENTS (16) clients on both sides, BENCH_LOADTEST_ORDERS (2000) orders per
 # loadtest round, BENCH_PGBENCH_SECONDS (20) per pgbench round. Then `loadtest --find-capacity`
@@ -162,7 +164,7 @@ SQL
         local report
         echo "order pipeline: loadtest round $round $*" >>"$OP_DIR/loadtest.log"
         op_checkpoint
-        report="$("$emporium" loadtest --url "http://127.0.0.1:$port" --clients "$clients" --json "$@" 2>>"$OP_DIR/loadtest.log")"
+        report="$("$emporium" loadtest --url "http://127.0.0.1:$port" --clients "${load_clients:-$clients}" --json "$@" 2>>"$OP_DIR/loadtest.log")"
         echo "$report" >>"$OP_DIR/loadtest.jsonl"
         op_alive || return 1
         python3 -c 'import json,sys
@@ -180,11 +182,17 @@ print(d["ordersPerSecond"], l.get("p50", 0), l.get("p95", 0), l.get("p99", 0), s
         tps+=("$("$PGBENCH" -h 127.0.0.1 -U emporium -n -M prepared -c "$clients" -j "$threads" -T "$pg_seconds" \
             -f Benchmarks/pgbench/order-pipeline.sql "$pgbench_db" 2>>"$OP_DIR/pgbench.log" | awk '/^tps = / {print $3; exit}')")
     }
-    # Paced at $pace x the median pgbench rate of all rounds (one round's pgbench varies by 10%).
+    # Paced at $1 x the median pgbench rate of all rounds (one round's pgbench varies by 10%), with
+    # the capacity search's clients: paced, more clients add no load, but each sends one POST at a
+    # time, and 16 fell short of the rate when POSTs slowed down. Prints what op_loadtest_once does.
+    op_paced_once() {
+        local offered
+        offered="$(python3 -c 'import sys; print(round(float(sys.argv[1]) * float(sys.argv[2]), 1))' "$(median "${tps[@]}")" "$1")"
+        load_clients="${BENCH_CAPACITY_CLIENTS:-64}" op_loadtest_once --rate "$offered" --duration "${paced_seconds}s"
+    }
     op_paced() {
-        local offered rate p50 p95 p99 failed waiting
-        offered="$(python3 -c 'import sys; print(round(float(sys.argv[1]) * float(sys.argv[2]), 1))' "$(median "${tps[@]}")" "$pace")"
-        read -r rate p50 p95 p99 failed waiting < <(op_loadtest_once --rate "$offered" --duration "${paced_seconds}s") || return 1
+        local rate p50 p95 p99 failed waiting
+        read -r rate p50 p95 p99 failed waiting < <(op_paced_once "$pace") || return 1
         paced_rates+=("$rate"); paced_p50s+=("$p50"); paced_p95s+=("$p95"); paced_p99s+=("$p99")
         paced_errors=$((paced_errors + failed)); paced_unresolved=$((paced_unresolved + waiting))
     }
@@ -198,6 +206,20 @@ print(d["ordersPerSecond"], l.get("p50", 0), l.get("p95", 0), l.get("p99", 0), s
         peaks+=("${OP_ROLES[$index]}:$(awk '/^VmHWM:/ {print $2}' "/proc/${OP_PIDS[$index]}/status")")
     done
     for ((round = 0; round < ROUNDS; round++)); do op_paced; done
+    # One run at each of the other paces (BENCH_LOADTEST_OTHER_PACES), for the latency's curve.
+    # A failed one is reported and left out: the other figures are still recorded.
+    local other_paces=() other_pace other
+    for other_pace in ${BENCH_LOADTEST_OTHER_PACES-0.25 0.75}; do
+        if [[ ! $other_pace =~ ^[0-9]+(\.[0-9]+)?$ ]]; then
+            echo "order pipeline: BENCH_LOADTEST_OTHER_PACES: '$other_pace' is not a number; skipped" >&2
+            continue
+        fi
+        if other="$(round="pace $other_pace" op_paced_once "$other_pace")" && [[ $(wc -w <<<"$other") -eq 6 ]]; then
+            other_paces+=("$other_pace $other")
+        else
+            echo "order pipeline: the run paced at $other_pace x pgbench failed; see $OP_DIR/loadtest.log" >&2
+        fi
+    done
     # Capacity: the highest paced rate whose p99 POST -> decided stays within the bound for a
     # whole step (emporium loadtest --find-capacity), as a ratio of pgbench's rate.
     # More clients than the rounds above: paced, they add no load, but each sends one POST at a
@@ -238,9 +260,15 @@ print(json.dumps({"p50_ms": float(p50), "p95_ms": float(p95), "p99_ms": float(p9
         record "order pipeline: peak resident memory of emporium ${peak%%:*} after the full-speed rounds (vs the 150 MiB ceiling)" \
             "$(python3 -c 'import sys; print(int(sys.argv[1]) / 1024)' "${peak##*:}")" 150 "MiB"
     done
-    record "order pipeline: emporium loadtest paced at $pace x pgbench's rate for ${paced_seconds} s (target: ratio >= 0.5 with p99 < 500 ms)" \
+    record "order pipeline: emporium loadtest paced at $pace x pgbench's rate for ${paced_seconds} s (target: ratio >= 0.5, p50 < 50 ms, p99 < 250 ms)" \
         "$(median "${paced_rates[@]}")" "$(median "${tps[@]}")" "orders/s" \
         "$(op_latency "$(median "${paced_p50s[@]}")" "$(median "${paced_p95s[@]}")" "$(median "${paced_p99s[@]}")" "$paced_errors" "$paced_unresolved" "$ROUNDS")"
+    local rate p50 p95 p99 failed waiting
+    for other in "${other_paces[@]}"; do
+        read -r other_pace rate p50 p95 p99 failed waiting <<<"$other"
+        record "order pipeline: emporium loadtest paced at $other_pace x pgbench's rate for ${paced_seconds} s (one run)" \
+            "$rate" "$(median "${tps[@]}")" "orders/s" "$(op_latency "$p50" "$p95" "$p99" "$failed" "$waiting" 1)"
+    done
 }
 
 # Soak: the fleet (with the mail worker) with every retention at its floor, 1 minute, under

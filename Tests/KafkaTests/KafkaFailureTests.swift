@@ -42,6 +42,7 @@ struct KafkaFailureTests {
             // Two threads of their own start children back to back (tasks of the shared pool
             // did not get to run while the rest of the suite kept it busy).
             let spawning = Spawning()
+            defer { spawning.stop.store(true, ordering: .relaxed) }
             for _ in 0..<2 {
                 Thread.detachNewThread {
                     while !spawning.stop.load(ordering: .relaxed) {

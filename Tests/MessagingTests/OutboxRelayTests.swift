@@ -136,7 +136,11 @@ struct OutboxRelayTests {
                 let inserted = AsyncStream<Void>.makeStream()
                 let commit = AsyncStream<Void>.makeStream()
                 let early = try OutboxMessage(harness.fixture.envelope(1), to: harness.destination)
+                // Both streams end on every way out, so a failure cannot leave the transaction
+                // open (the table's DROP would wait for it) or this task waiting for it.
+                defer { commit.continuation.finish() }
                 let late = Task {
+                    defer { inserted.continuation.finish() }
                     try await harness.database.withTransaction { connection in
                         try await Outbox.append(early, on: connection, table: table)
                         // The insert may be held to go out with the COMMIT: a statement sends it now.

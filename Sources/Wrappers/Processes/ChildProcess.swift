@@ -41,7 +41,10 @@ public final class ChildProcess: Sendable {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addclosefrom_np(&actions, 3)
+        let closing = posix_spawn_file_actions_addclosefrom_np(&actions, 3)
+        guard closing == 0 else {
+            throw ChildProcessFailure(description: "cannot start \(arguments.joined(separator: " ")): \(String(cString: strerror(closing)))")
+        }
         var pid: pid_t = 0
         let result = Self.starting.withLock { _ in posix_spawn(&pid, arguments[0], &actions, &attributes, &argv, &envp) }
         guard result == 0 else {

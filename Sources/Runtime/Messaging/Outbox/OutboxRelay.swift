@@ -22,8 +22,9 @@ public struct OutboxRelaySettings: Sendable {
     public var pollInterval: Duration = .seconds(1)
     /// How far the start of the relay's scans trails its claims: a row whose transaction commits
     /// within this after rows with higher ids were claimed is still found by the next pass (see
-    /// ``ScanFloor``); one that took longer waits for the next full scan (`pollInterval`).
-    public var scanFloorLag: Duration = .seconds(2)
+    /// ``ScanFloor``); one that took longer waits for the next full scan (`pollInterval`). Each
+    /// claim steps over the sent rows of this long: 2 s cost the relay about a tenth of its rate.
+    public var scanFloorLag: Duration = .milliseconds(250)
     /// How often the relay looks for ready rows with a cheap query and wakes its idle loops when
     /// there are some; `nil` leaves waking to NOTIFY and `pollInterval`. (The default schema sends
     /// no NOTIFY: it serialises the writers' commits; see migration 0004.)
