@@ -82,6 +82,15 @@ struct GRPCTests {
         try await fleet.createProduct(sku, priceMinor: 100, stock: 30)
         try await fleet.createProduct(other, priceMinor: 100, stock: 7)
         let metadata = try await Self.bearer("grpc-watch-\(UUID())")
+        // The stock is read where the watch reads it (the replica, which may lag the creation by
+        // a moment; a product not found there is streamed as deleted): wait until both show.
+        let visible = try await eventually(timeout: .seconds(30), every: .milliseconds(100)) {
+            let levels = try await Self.withClient(port) { client in
+                try await Emporium_Stock_V1_StockService.Client(wrapping: client).getStock(.with { $0.skus = [sku, other] }, metadata: metadata)
+            }
+            return levels.levels.count == 2
+        }
+        #expect(visible, "both products readable before the watch")
         var options = CallOptions.defaults
         options.timeout = .seconds(60)
         let seen = try await Self.withClient(port) { client in
