@@ -41,17 +41,17 @@ public final class ChildProcess: Sendable {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        let closing = posix_spawn_file_actions_addclosefrom_np(&actions, 3)
-        guard closing == 0 else {
-            throw ChildProcessFailure(description: "cannot start \(arguments.joined(separator: " ")): \(String(cString: strerror(closing)))")
+        let command = arguments.joined(separator: " ")
+        func failure(_ code: Int32) -> ChildProcessFailure {
+            ChildProcessFailure(description: "cannot start \(command): \(String(cString: strerror(code)))")
         }
+        let closing = posix_spawn_file_actions_addclosefrom_np(&actions, 3)
+        guard closing == 0 else { throw failure(closing) }
         var pid: pid_t = 0
         let result = Self.starting.withLock { _ in posix_spawn(&pid, arguments[0], &actions, &attributes, &argv, &envp) }
-        guard result == 0 else {
-            throw ChildProcessFailure(description: "cannot start \(arguments.joined(separator: " ")): \(String(cString: strerror(result)))")
-        }
+        guard result == 0 else { throw failure(result) }
         self.pid = pid
-        command = arguments.joined(separator: " ")
+        self.command = command
     }
 
     /// Held while a child starts. glibc's posix_spawn returns once the child has called exec

@@ -360,9 +360,9 @@ public final class OutboxRelay: Service, Sendable {
 struct ScanFloor: Sendable {
     private(set) var lowest: Int64 = 0
     private var nextFullScan: ContinuousClock.Instant?
-    /// Claims' lowest ids not `lag` old yet, oldest first.
+    /// Claims' lowest ids not `lag` old yet, oldest first (a few dozen at most: the claims of
+    /// `lag`).
     private var recent: [(at: ContinuousClock.Instant, id: Int64)] = []
-    private var recentStart = 0
     let lag: Duration
 
     init(lag: Duration) {
@@ -391,13 +391,9 @@ struct ScanFloor: Sendable {
 
     /// Raises the floor to the claims that are `lag` old.
     private mutating func settle(now: ContinuousClock.Instant) {
-        while recentStart < recent.count, now - recent[recentStart].at >= lag {
-            lowest = max(lowest, recent[recentStart].id)
-            recentStart += 1
-        }
-        if recentStart > 64 && recentStart * 2 > recent.count {
-            recent.removeFirst(recentStart)
-            recentStart = 0
+        while let oldest = recent.first, now - oldest.at >= lag {
+            lowest = max(lowest, oldest.id)
+            recent.removeFirst()
         }
     }
 }
