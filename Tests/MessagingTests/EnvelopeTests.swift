@@ -167,12 +167,19 @@ struct TraceParentTests {
             "", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7", "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
             "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
             "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-010", "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01x",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736_00f067aa0ba902b7-01", "00-4bf92f3577b34da6a3ce929d0e0e473-600f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\n",
         ] {
             #expect(TraceParent(invalid) == nil, "\(invalid)")
         }
+        // A later version may add fields; surrounding blanks are ignored.
+        #expect(TraceParent("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-the-future-holds")?.flags == "01")
+        #expect(TraceParent(" \t00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01 ") == parent)
         let child = TraceParent.continuing(parent.description)
         #expect(child.traceID == parent.traceID && child.spanID != parent.spanID && child.flags == "01")
         let fresh = TraceParent.continuing("garbage")
         #expect(fresh.traceID != parent.traceID && TraceParent(fresh.description) == fresh)
+        #expect(fresh.traceID.count == 32 && fresh.spanID.count == 16 && fresh.description.count == 55)
     }
 }

@@ -64,7 +64,7 @@ struct DecodingTests {
             SELECT \(text)::text AS text, \(Int.max) AS big, \(Int32.min) AS int4, \(Int16(7)) AS small,
                    \(true) AS flag, \(2.5e-10) AS float, \(price) AS price, \(id) AS id, \(at) AS at,
                    \(json) AS doc, \(bytes) AS bytes, \([1, 2, 3]) AS numbers,
-                   \(["x,y", "{z}", "\"q\"", "ü"]) AS words, \([id]) AS ids, \(String?.none)::text AS missing
+                   \(["x,y", "{z}", "\"q\"", "ü", "back\\slash", "🚀", ""]) AS words, \([id]) AS ids, \(String?.none)::text AS missing
             """).single()
         #expect(try row.decode("text", as: String.self) == text)
         #expect(try row.decode("big", as: Int.self) == Int.max)
@@ -78,7 +78,7 @@ struct DecodingTests {
         #expect(try row.decode("doc", as: PostgresJSONB.self).decode([String: String].self) == ["emoji": "🚀", "quote": "\"", "path": "a\\b"])
         #expect(try row.decode("bytes", as: Data.self) == bytes)
         #expect(try row.decode("numbers", as: [Int].self) == [1, 2, 3])
-        #expect(try row.decode("words", as: [String].self) == ["x,y", "{z}", "\"q\"", "ü"])
+        #expect(try row.decode("words", as: [String].self) == ["x,y", "{z}", "\"q\"", "ü", "back\\slash", "🚀", ""])
         #expect(try row.decode("ids", as: [UUID].self) == [id])
         #expect(try row.decode("missing", as: String?.self) == nil)
     }

@@ -8,17 +8,31 @@ public struct TraceParent: Sendable, Hashable, CustomStringConvertible {
     /// `01` when the trace is sampled.
     public let flags: String
 
-    /// Parses a header value; `nil` for anything the specification says to ignore.
+    /// Parses a header value; `nil` for anything the specification says to ignore. Every message
+    /// and request passes through here, so it checks the bytes where they are, splitting nothing.
     public init?(_ text: String) {
-        let parts = text.trimmingCharacters(in: .whitespaces).split(separator: "-", omittingEmptySubsequences: false).map(String.init)
-        guard parts.count >= 4, parts[0].count == 2, parts[0] != "ff", Self.isHex(parts[0]),
-              parts[1].count == 32, Self.isHex(parts[1]), parts[1] != String(repeating: "0", count: 32),
-              parts[2].count == 16, Self.isHex(parts[2]), parts[2] != String(repeating: "0", count: 16),
-              parts[3].count == 2, Self.isHex(parts[3]), parts[0] != "00" || parts.count == 4
+        var text = text
+        if text.first?.isWhitespace == true || text.last?.isWhitespace == true {
+            text = text.trimmingCharacters(in: .whitespaces)
+        }
+        guard let fields = Self.fieldsIfValid(Array(text.utf8)) else { return nil }
+        (traceID, spanID, flags) = fields
+    }
+
+    /// `version-traceid-spanid-flags` (2, 32, 16 and 2 lower-case hex digits), where a version
+    /// after 00 may carry more fields after another dash.
+    private static func fieldsIfValid(_ bytes: [UInt8]) -> (String, String, String)? {
+        let dash = UInt8(ascii: "-")
+        guard bytes.count >= 55, bytes[2] == dash, bytes[35] == dash, bytes[52] == dash,
+              isHex(bytes[0..<2]), isHex(bytes[3..<35]), isHex(bytes[36..<52]), isHex(bytes[53..<55]),
+              !(bytes[0] == UInt8(ascii: "f") && bytes[1] == UInt8(ascii: "f")),
+              bytes[3..<35].contains(where: { $0 != UInt8(ascii: "0") }),
+              bytes[36..<52].contains(where: { $0 != UInt8(ascii: "0") })
         else { return nil }
-        traceID = parts[1]
-        spanID = parts[2]
-        flags = parts[3]
+        let version00 = bytes[0] == UInt8(ascii: "0") && bytes[1] == UInt8(ascii: "0")
+        guard bytes.count == 55 || (!version00 && bytes[55] == dash) else { return nil }
+        return (String(decoding: bytes[3..<35], as: UTF8.self), String(decoding: bytes[36..<52], as: UTF8.self),
+                String(decoding: bytes[53..<55], as: UTF8.self))
     }
 
     private init(traceID: String, spanID: String, flags: String) {
@@ -29,12 +43,12 @@ public struct TraceParent: Sendable, Hashable, CustomStringConvertible {
 
     /// The start of a new trace (sampled).
     public static func root() -> TraceParent {
-        TraceParent(traceID: randomHex(16), spanID: randomHex(8), flags: "01")
+        TraceParent(traceID: randomHex(words: 2), spanID: randomHex(words: 1), flags: "01")
     }
 
     /// The next hop's traceparent: the same trace, a new span.
     public func child() -> TraceParent {
-        TraceParent(traceID: traceID, spanID: Self.randomHex(8), flags: flags)
+        TraceParent(traceID: traceID, spanID: Self.randomHex(words: 1), flags: flags)
     }
 
     /// The child of `header` when it is a valid traceparent, else a new root.
@@ -44,19 +58,28 @@ public struct TraceParent: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { "00-\(traceID)-\(spanID)-\(flags)" }
 
-    private static func isHex(_ text: String) -> Bool {
-        text.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
+    private static func isHex(_ bytes: ArraySlice<UInt8>) -> Bool {
+        bytes.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
     }
 
-    private static func randomHex(_ bytes: Int) -> String {
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// `words` × 16 random lower-case hex digits, never all zero: one random 64-bit word (one
+    /// `getrandom`) per 16 digits.
+    private static func randomHex(words: Int) -> String {
         var generator = SystemRandomNumberGenerator()
-        var text = ""
         while true {
-            text = (0..<bytes).map { _ in
-                let byte = UInt8.random(in: 0...255, using: &generator)
-                return String(byte >> 4, radix: 16) + String(byte & 0x0f, radix: 16)
-            }.joined()
-            if text.contains(where: { $0 != "0" }) { return text }
+            var digits: [UInt8] = []
+            digits.reserveCapacity(words * 16)
+            var anyBitSet = false
+            for _ in 0..<words {
+                let word: UInt64 = generator.next()
+                anyBitSet = anyBitSet || word != 0
+                for shift in stride(from: 60, through: 0, by: -4) {
+                    digits.append(hexDigits[Int(truncatingIfNeeded: word >> UInt64(shift)) & 0xf])
+                }
+            }
+            if anyBitSet { return String(decoding: digits, as: UTF8.self) }
         }
     }
 }
