@@ -160,6 +160,37 @@ struct OutboxRelayTests {
         }
     }
 
+    @Test("a claim reads a few index pages however many sent rows the indexes still list")
+    func claimAfterManySentRows() async throws {
+        try await withHarness(.kafka) { harness in
+            try await withOutbox(harness) { table in
+                // 20,000 sent rows of as many aggregates, not yet vacuumed: the unsent rows' partial
+                // indexes still hold their entries (as after a burst the autovacuum has not reached).
+                try await harness.database.execute("ALTER TABLE \(unescaped: table) SET (autovacuum_enabled = off)")
+                try await harness.database.execute("""
+                    INSERT INTO \(unescaped: table) (aggregate, transport, destination, message_id, message_type, schema_version, message_key,
+                        correlation_id, occurred_at, body)
+                    SELECT 'order:' || i, 'kafka', 'orders', gen_random_uuid(), 'order.created', 1, i::text, i::text, now(), '{}'
+                    FROM generate_series(1, 20000) i
+                    """)
+                try await harness.database.execute("UPDATE \(unescaped: table) SET sent_at = now(), attempts = attempts + 1")
+                try await harness.database.execute("ANALYZE \(unescaped: table)")
+                try await append(harness, table: table, [OutboxMessage(try harness.fixture.envelope(1), to: harness.destination)])
+                let floor = try await harness.database.query("SELECT max(id) AS id FROM \(unescaped: table)").single().decode("id", as: Int64.self)
+                let claim = OutboxRelay.claimQuery(limit: 500, table: table, from: floor)
+                let plan = try await harness.database.withTransaction { connection in
+                    try await connection.query(PostgresQuery("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + claim.sql, binds: claim.binds).unprepared()).single()
+                        .decode("QUERY PLAN", as: String.self)
+                }
+                let root = try #require((try JSONSerialization.jsonObject(with: Data(plan.utf8)) as? [[String: Any]])?.first?["Plan"] as? [String: Any])
+                let pages = (root["Shared Hit Blocks"] as? Int ?? 0) + (root["Shared Read Blocks"] as? Int ?? 0)
+                // One row to claim: a few pages of three indexes and the heap. Planned over the index of
+                // rows waiting to retry (every unsent row, once), the aggregate probe read them all.
+                #expect(pages < 100, "the claim read \(pages) pages: \(plan)")
+            }
+        }
+    }
+
     @Test("the scan floor rises to a claim's lowest id only once that claim is the lag old")
     func scanFloorTrailsClaims() {
         let start = ContinuousClock.now
