@@ -176,6 +176,9 @@ struct TraceParentTests {
         // A later version may add fields; surrounding blanks are ignored.
         #expect(TraceParent("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-the-future-holds")?.flags == "01")
         #expect(TraceParent(" \t00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01 ") == parent)
+        #expect(TraceParent("\u{200B}00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\u{2009}") == parent)
+        // The dash after the flags is a byte of its own, even before a combining mark.
+        #expect(TraceParent("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-\u{301}") != nil)
         let child = TraceParent.continuing(parent.description)
         #expect(child.traceID == parent.traceID && child.spanID != parent.spanID && child.flags == "01")
         let fresh = TraceParent.continuing("garbage")

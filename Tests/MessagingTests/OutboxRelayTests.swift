@@ -183,7 +183,8 @@ struct OutboxRelayTests {
                         .decode("QUERY PLAN", as: String.self)
                 }
                 let root = try #require((try JSONSerialization.jsonObject(with: Data(plan.utf8)) as? [[String: Any]])?.first?["Plan"] as? [String: Any])
-                let pages = (root["Shared Hit Blocks"] as? Int ?? 0) + (root["Shared Read Blocks"] as? Int ?? 0)
+                let pages = try #require(root["Shared Hit Blocks"] as? Int) + #require(root["Shared Read Blocks"] as? Int)
+                #expect(root["Actual Rows"] as? Int == 1, "the claim claims the one unsent row: \(plan)")
                 // One row to claim: a few pages of three indexes and the heap. Planned over the index of
                 // rows waiting to retry (every unsent row, once), the aggregate probe read them all.
                 #expect(pages < 100, "the claim read \(pages) pages: \(plan)")

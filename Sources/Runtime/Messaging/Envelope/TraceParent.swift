@@ -9,10 +9,12 @@ public struct TraceParent: Sendable, Hashable, CustomStringConvertible {
     public let flags: String
 
     /// Parses a header value; `nil` for anything the specification says to ignore. Every message
-    /// and request passes through here, so it checks the bytes where they are, splitting nothing.
+    /// and request passes through here, so it checks the UTF-8 bytes, splitting nothing. A
+    /// version after 00 may carry more fields after a dash.
     public init?(_ text: String) {
         var text = text
-        if text.first?.isWhitespace == true || text.last?.isWhitespace == true {
+        // A valid value begins and ends with a hex digit: only then can trimming be skipped.
+        if let first = text.utf8.first, let last = text.utf8.last, !Self.isHexDigit(first) || !Self.isHexDigit(last) {
             text = text.trimmingCharacters(in: .whitespaces)
         }
         guard let fields = Self.fieldsIfValid(Array(text.utf8)) else { return nil }
@@ -59,7 +61,11 @@ public struct TraceParent: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "00-\(traceID)-\(spanID)-\(flags)" }
 
     private static func isHex(_ bytes: ArraySlice<UInt8>) -> Bool {
-        bytes.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
+        bytes.allSatisfy(isHexDigit)
+    }
+
+    private static func isHexDigit(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
     }
 
     private static let hexDigits = Array("0123456789abcdef".utf8)

@@ -171,16 +171,20 @@ public final class OutboxRelay: Service, Sendable {
     public static func claimQuery(limit: Int, table: String, from floor: Int64 = 0) -> PostgresQuery {
         // The rows of one aggregate go out in id order, so a row must wait while any older row of
         // its aggregate is unsent. `waiting`: aggregates whose oldest unsent row is backing off
-        // after a failure (attempts > 0, as in outbox_waiting's predicate); their later rows are not even claimed (claimed and dropped, enough of
-        // them would fill every batch and stall the outbox). `foreign_rows`: per aggregate, the
+        // after a failure (attempts > 0: the outbox_retrying index); their later rows are not
+        // even claimed (claimed and dropped, enough of them would fill every batch and stall the
+        // outbox). `foreign_rows`: per aggregate, the
         // oldest unsent row that another relay holds (below our newest row of it; SKIP LOCKED can
         // leave such a row between two of ours); only our rows before it go out now.
         // The probe is written so that only the (aggregate, id) index can serve it, whatever the
         // table's statistics say (a new table has none): LATERAL with LIMIT 1, ordered as that
         // index is, `id + 0` (no id index), and a failed_at test that does not imply the id
         // index's predicate. Planned over the id index, each probe scanned every unsent row below
-        // the batch; planned over outbox_waiting (when its predicate was sent_at IS NULL alone),
-        // every entry of it, sent rows not yet vacuumed included (migration 0013). The limit is a literal: with a bind parameter, the cached generic plan
+        // the batch; planned over the index of retried rows when that one was declared with
+        // sent_at IS NULL alone, every entry of it, sent rows not yet vacuumed included (0013).
+        // A row inserted after this statement's now() and committed before its snapshot is not
+        // in `waiting` (no attempt yet) and not claimed; `foreign_rows` holds back the later rows
+        // of its aggregate. The limit is a literal: with a bind parameter, the cached generic plan
         // walked the primary key through every sent row. The floor moves with every batch, so
         // the statement runs unprepared (each new text was prepared, a round trip more per batch,
         // until it had filled the connection's cache of prepared statements).
