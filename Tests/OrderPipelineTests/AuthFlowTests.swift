@@ -400,9 +400,11 @@ struct AuthFlowTests {
     @Test("resends do not buy more guesses: wrong codes count across codes, and each resend doubles the next cooldown")
     func resendsDoNotBuyGuesses() async throws {
         let fleet = try await PipelineFleet.shared.get()
-        // Two tries per code, four wrong codes a day, one second before the first resend.
+        // Two tries per code, four wrong codes a day, three seconds before the first resend (a
+        // loaded machine took over 3 s for the two requests below; with 1 s the doubled cooldown
+        // had run out before the early one arrived).
         let api = try await fleet.spawnAPI("api-codes", environment: [
-            "AUTH_CODE_ATTEMPTS": "2", "AUTH_CODE_MAX_FAILURES": "4", "AUTH_RESEND_COOLDOWN": "1s",
+            "AUTH_CODE_ATTEMPTS": "2", "AUTH_CODE_MAX_FAILURES": "4", "AUTH_RESEND_COOLDOWN": "3s",
         ]).api
         #expect(try await eventually(timeout: .seconds(60), every: .milliseconds(200)) {
             (try? await api.send("GET", "/health/live").status) == 200
@@ -437,16 +439,16 @@ struct AuthFlowTests {
         }
         try await guessWrong(try await code(1))
         let resent = try await resendWhenAllowed()
-        // The first resend started a cooldown twice the first one (2 s). The server started it
-        // after `resent` and answered before `elapsed` had passed, so at least 2 s - elapsed of it
-        // was left: Retry-After (whole seconds, rounded up) is 2 while elapsed is under a second,
-        // where an undoubled cooldown would say 1; on a slow machine, at least what is left.
+        // The first resend started a cooldown twice the first one (6 s). The server started it
+        // after `resent` and answered before `elapsed` had passed, so at least 6 s - elapsed of it
+        // was left: Retry-After (whole seconds, rounded up) is over 3 while elapsed is under 3 s,
+        // where an undoubled cooldown would say 3 at most; on a slow machine, at least what is left.
         let early = try await api.send("POST", "/auth/resend", body: ["email": email])
         let since = (ContinuousClock.now - resent).components
         let elapsed = Double(since.seconds) + Double(since.attoseconds) / 1e18
-        let lowest = max(1, Int((2 - elapsed).rounded(.up)))
+        let lowest = max(1, Int((6 - elapsed).rounded(.up)))
         let retryAfter = early.header("Retry-After").flatMap { Int($0) } ?? 0
-        #expect(early.status == 429 && (lowest...2).contains(retryAfter),
+        #expect(early.status == 429 && (lowest...6).contains(retryAfter),
                 "\(early.status) Retry-After \(early.header("Retry-After") ?? "-") after \(elapsed) s: \(early.text)")
         try await guessWrong(try await code(2))
         try await resendWhenAllowed()
