@@ -1,4 +1,5 @@
 import Auth
+import DomainKit
 import EmporiumTestSupport
 import Foundation
 import Postgres
@@ -444,8 +445,7 @@ struct AuthFlowTests {
         // was left: Retry-After (whole seconds, rounded up) is over 3 while elapsed is under 3 s,
         // where an undoubled cooldown would say 3 at most; on a slow machine, at least what is left.
         let early = try await api.send("POST", "/auth/resend", body: ["email": email])
-        let since = (ContinuousClock.now - resent).components
-        let elapsed = Double(since.seconds) + Double(since.attoseconds) / 1e18
+        let elapsed = (ContinuousClock.now - resent).timeInterval
         let lowest = max(1, Int((6 - elapsed).rounded(.up)))
         let retryAfter = early.header("Retry-After").flatMap { Int($0) } ?? 0
         #expect(early.status == 429 && (lowest...6).contains(retryAfter),

@@ -173,9 +173,9 @@ public final class OutboxRelay: Service, Sendable {
         // its aggregate is unsent. `waiting`: aggregates whose oldest unsent row is backing off
         // after a failure (attempts > 0: the outbox_retrying index); their later rows are not
         // even claimed (claimed and dropped, enough of them would fill every batch and stall the
-        // outbox). `foreign_rows`: per aggregate, the
-        // oldest unsent row that another relay holds (below our newest row of it; SKIP LOCKED can
-        // leave such a row between two of ours); only our rows before it go out now.
+        // outbox). `foreign_rows`: per aggregate, the oldest unsent row that another relay holds
+        // (below our newest row of it; SKIP LOCKED can leave such a row between two of ours);
+        // only our rows before it go out now.
         // The probe is written so that only the (aggregate, id) index can serve it, whatever the
         // table's statistics say (a new table has none): LATERAL with LIMIT 1, ordered as that
         // index is, `id + 0` (no id index), and a failed_at test that does not imply the id
