@@ -55,7 +55,10 @@ struct RelayBench: AsyncParsableCommand {
         }
         if fillOnly { return }
         guard let bootstrap else { throw ValidationError("--bootstrap is needed unless --fill-only") }
-        let producer = try KafkaProducer.make(configuration: KafkaProducerConfiguration(bootstrapServers: [bootstrap]), logger: quietLogger)
+        // The producer as `emporium relay` configures it by default.
+        var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: [bootstrap])
+        producerConfiguration.linger = OutboxRelaySettings.defaultKafkaLinger
+        let producer = try KafkaProducer.make(configuration: producerConfiguration, logger: quietLogger)
         var settings = OutboxRelaySettings()
         settings.table = table
         settings.pollInterval = .milliseconds(20)

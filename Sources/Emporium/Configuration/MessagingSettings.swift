@@ -136,7 +136,7 @@ struct MessagingKeys: SettingGroup {
         "OUTBOX_WATCH_INTERVAL", default: .milliseconds(25),
         meaning: "how often the relay probes for ready rows (one index probe; `0` turns it off)")
     let outboxKafkaLinger = Setting.duration(
-        "OUTBOX_KAFKA_LINGER", default: .milliseconds(1),
+        "OUTBOX_KAFKA_LINGER", default: OutboxRelaySettings.defaultKafkaLinger,
         meaning: "the relay's Kafka producer's `linger.ms`: the relay sends a claimed batch at once, so a longer wait only adds "
             + "to every hop (librdkafka's default, 5 ms, added about 4 ms to each)")
     let outboxRetention = Setting.duration(

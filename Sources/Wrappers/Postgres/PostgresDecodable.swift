@@ -1,4 +1,5 @@
 public import Foundation
+import ConnectionPool
 
 /// Why a cell could not become the requested Swift type. ``PostgresRow`` turns it into a
 /// ``PostgresError`` that names the column.
@@ -99,33 +100,8 @@ extension Decimal: PostgresDecodable {
 
 extension UUID: PostgresDecodable {
     public static func decode(postgresText text: Substring, type: PostgresDataType) throws -> UUID {
-        // Parsed by hand: Foundation's parser goes through sscanf, measurable per row.
-        var bytes = [UInt8](repeating: 0, count: 16)
-        var count = 0
-        var high: UInt8?
-        for character in text.utf8 {
-            let nibble: UInt8
-            switch character {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = character - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): nibble = character - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): nibble = character - UInt8(ascii: "A") + 10
-            case UInt8(ascii: "-"): continue
-            default: throw PostgresDecodingFailure("\"\(text.prefix(40))\" (\(type)) is not a UUID")
-            }
-            if let first = high {
-                guard count < 16 else { throw PostgresDecodingFailure("\"\(text.prefix(40))\" (\(type)) is not a UUID") }
-                bytes[count] = first << 4 | nibble
-                count += 1
-                high = nil
-            } else {
-                high = nibble
-            }
-        }
-        guard count == 16, high == nil, text.utf8.count == 36 else {
-            throw PostgresDecodingFailure("\"\(text.prefix(40))\" (\(type)) is not a UUID")
-        }
-        return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-                           bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+        guard let id = UUID(text: text) else { throw PostgresDecodingFailure("\"\(text.prefix(40))\" (\(type)) is not a UUID") }
+        return id
     }
 }
 

@@ -1,4 +1,5 @@
 public import Foundation
+import ConnectionPool
 
 /// A Swift value that can be sent as a statement parameter, in PostgreSQL's text format.
 public protocol PostgresEncodable: Sendable {
@@ -70,25 +71,7 @@ extension Decimal: PostgresArrayElement {
 extension UUID: PostgresArrayElement {
     public static var postgresType: PostgresDataType { .uuid }
     public static var postgresArrayType: PostgresDataType { .uuidArray }
-    /// Lower-case hex with dashes, formatted by hand (Foundation's formatting goes through sprintf).
-    public var postgresText: String {
-        let digits: [UInt8] = Array("0123456789abcdef".utf8)
-        return withUnsafeBytes(of: uuid) { bytes in
-            String(unsafeUninitializedCapacity: 36) { text in
-                var position = 0
-                for (index, byte) in bytes.enumerated() {
-                    if index == 4 || index == 6 || index == 8 || index == 10 {
-                        text[position] = UInt8(ascii: "-")
-                        position += 1
-                    }
-                    text[position] = digits[Int(byte >> 4)]
-                    text[position + 1] = digits[Int(byte & 0x0f)]
-                    position += 2
-                }
-                return position
-            }
-        }
-    }
+    public var postgresText: String { lowercasedText }
 }
 
 extension Date: PostgresArrayElement {

@@ -1,4 +1,5 @@
 import Foundation
+import ConnectionPool
 public import Kafka
 
 extension MessageEnvelope {
@@ -35,7 +36,7 @@ extension MessageEnvelope {
         guard let idText = header(EnvelopeHeader.messageID), !idText.isEmpty else {
             throw MessagingError(.poisonMessage, "missing header \(EnvelopeHeader.messageID)")
         }
-        guard let id = UUID(uuidString: idText) else {
+        guard let id = UUID(text: Substring(idText)) else {
             throw MessagingError(.poisonMessage, "header \(EnvelopeHeader.messageID) is not a UUID: \"\(idText.prefix(64))\"")
         }
         guard let type = header(EnvelopeHeader.messageType), !type.isEmpty else {

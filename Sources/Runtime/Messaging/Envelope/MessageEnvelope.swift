@@ -1,4 +1,5 @@
 public import Foundation
+import ConnectionPool
 
 /// One message as every transport carries it: identity, type and version, time, partitioning key,
 /// the correlation chain, W3C trace context, and a JSON body.
@@ -34,7 +35,7 @@ public struct MessageEnvelope: Sendable, Hashable {
         self.schemaVersion = schemaVersion
         self.occurredAt = occurredAt
         self.key = key
-        self.correlationID = correlationID ?? id.uuidString.lowercased()
+        self.correlationID = correlationID ?? id.lowercasedText
         self.causationID = causationID
         self.traceParent = traceParent
         self.body = body
@@ -52,7 +53,7 @@ public struct MessageEnvelope: Sendable, Hashable {
     }
 
     /// The id as it appears on the wire (lower-case UUID).
-    public var idString: String { id.uuidString.lowercased() }
+    public var idString: String { id.lowercasedText }
 }
 
 /// Header names of the envelope and of the runtime's retry and dead-letter bookkeeping.
@@ -109,12 +110,17 @@ public enum MessageJSON {
 
 /// Times on the wire: RFC 3339 with milliseconds, UTC.
 enum WireTime {
+    /// Milliseconds, truncated, `Z`: what Foundation's `ISO8601FormatStyle` with fractional
+    /// seconds writes, written by hand (``TimestampText``; per message in the relay).
     static func format(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        TimestampText.format(date, separator: "T", fraction: .milliseconds, zone: "Z")
     }
 
+    /// RFC 3339 with a `T` and a zone, with or without a fraction; the rare other spellings
+    /// Foundation's ISO 8601 style reads are left to it.
     static func parse(_ text: String) -> Date? {
-        (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text))
+        TimestampText.parse(Substring(text), allowsSpace: false, requiresZone: true)
+            ?? (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text))
             ?? (try? Date.ISO8601FormatStyle().parse(text))
     }
 
