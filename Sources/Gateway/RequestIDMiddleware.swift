@@ -1,3 +1,4 @@
+import ConnectionPool
 import Foundation
 import Messaging
 public import HTTPRuntime
@@ -17,7 +18,7 @@ public struct RequestIDMiddleware<Context: IdentifiedRequestContext>: RouterMidd
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        context.requestID = Self.sensible(request.headers[Self.requestIDHeader]) ?? UUID().uuidString.lowercased()
+        context.requestID = Self.sensible(request.headers[Self.requestIDHeader]) ?? UUID.random().lowercasedText
         context.correlationID = Self.sensible(request.headers[Self.correlationIDHeader]) ?? context.requestID
         context.logger[metadataKey: "request.id"] = .string(context.requestID)
         context.logger[metadataKey: "correlation.id"] = .string(context.correlationID)

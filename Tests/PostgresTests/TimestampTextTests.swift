@@ -60,12 +60,14 @@ struct TimestampTextTests {
             #expect(abs(parsed.timeIntervalSince1970 - Double(value) / 1000) < 0.000_001, "\(ours)")
         }
         // From 1583 (before it Foundation counts in the Julian calendar, Postgres and we do not)
-        // to 9999: the same time as Foundation's to within the millisecond both truncate to.
+        // to 9999: the same time as Foundation's to within the millisecond both truncate to (we
+        // round to the microsecond first, so .9999996 is the next second for us, .999 for it),
+        // plus the Double's resolution (30 µs by the year 9999).
         for _ in 0..<2_000 {
             let date = Date(timeIntervalSince1970: Double.random(in: -12_212_553_600...253_402_300_799, using: &generator))
             let ours = try #require(TimestampText.parse(
                 Substring(TimestampText.format(date, separator: "T", fraction: .milliseconds, zone: "Z")), allowsSpace: false, requiresZone: true))
-            #expect(abs(ours.timeIntervalSince1970 - (try style.parse(date.formatted(style))).timeIntervalSince1970) <= 0.001, "\(date)")
+            #expect(abs(ours.timeIntervalSince1970 - (try style.parse(date.formatted(style))).timeIntervalSince1970) <= 0.001 + 0.000_1, "\(date)")
         }
         for text in ["2026-12-05T04:22:22.5+01:00", "2026-12-05T04:22:22-03:30", "2026-12-05T04:22:22.123456789Z"] {
             let parsed = try #require(TimestampText.parse(Substring(text), allowsSpace: false, requiresZone: true))
@@ -75,6 +77,38 @@ struct TimestampTextTests {
                         "2026-12-05T04:22:22Zjunk", "2026-1-05T04:22:22Z", ""] {
             #expect(TimestampText.parse(Substring(refused), allowsSpace: false, requiresZone: true) == nil, "\(refused)")
         }
+    }
+
+    @Test("random UUIDs are version 4 of the RFC 4122 variant, and Postgres reads them")
+    func randomUUIDs() async throws {
+        let ids = (0..<10_000).map { _ in UUID.random() }
+        #expect(Set(ids).count == ids.count)
+        for id in ids {
+            #expect(id.uuid.6 >> 4 == 4, "\(id)")
+            #expect(id.uuid.8 >> 6 == 0b10, "\(id)")
+        }
+        // Every one of the 122 random bits takes both values; the six fixed ones (byte 6's high
+        // nibble 0100, byte 8's top bits 10) are set by hand below.
+        var ones = [UInt8](repeating: 0, count: 16)
+        var zeros = [UInt8](repeating: 0, count: 16)
+        for id in ids {
+            withUnsafeBytes(of: id.uuid) { bytes in
+                for (index, byte) in bytes.enumerated() {
+                    ones[index] |= byte
+                    zeros[index] |= ~byte
+                }
+            }
+        }
+        ones[6] |= 0b1011_0000
+        zeros[6] |= 0b0100_0000
+        ones[8] |= 0b0100_0000
+        zeros[8] |= 0b1000_0000
+        #expect(ones == [UInt8](repeating: 0xff, count: 16))
+        #expect(zeros == [UInt8](repeating: 0xff, count: 16))
+        let pool = PostgresPool(configuration: try TestServers.primary, logger: TestServers.logger)
+        defer { pool.close() }
+        let row = try await pool.query("SELECT \(ids[0])::uuid::text AS id").single()
+        #expect(try row.decode("id", as: String.self) == ids[0].uuidString.lowercased())
     }
 
     @Test("UUIDs read and write as Foundation and Postgres do")

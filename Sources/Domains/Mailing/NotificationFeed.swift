@@ -1,3 +1,4 @@
+import ConnectionPool
 import Contracts
 import MailingCore
 public import Foundation
@@ -45,7 +46,7 @@ public struct NotificationFeed: Sendable {
         }
         try await context.connection.execute("""
             INSERT INTO mailing.notifications (id, customer_id, kind, title, body, order_id, order_status, source_message_id, occurred_at)
-            VALUES (\(UUID()), \(owner), 'order_status', \(notice.title), \(notice.body), \(orderID), \(notice.status), \(context.envelope.id),
+            VALUES (\(UUID.random()), \(owner), 'order_status', \(notice.title), \(notice.body), \(orderID), \(notice.status), \(context.envelope.id),
                 \(context.envelope.occurredAt))
             ON CONFLICT (source_message_id) DO NOTHING
             """)
@@ -56,7 +57,7 @@ public struct NotificationFeed: Sendable {
     static func recordMail(_ mailID: UUID, command: MailSend, subject: String, occurredAt: Date, on database: PostgresPool) async throws {
         try await database.execute("""
             INSERT INTO mailing.notifications (id, customer_id, kind, title, order_id, mail_id, source_message_id, occurred_at)
-            VALUES (\(UUID()), \(command.customerID), 'mail', \(subject), \(command.orderID), \(mailID), \(mailID), \(occurredAt))
+            VALUES (\(UUID.random()), \(command.customerID), 'mail', \(subject), \(command.orderID), \(mailID), \(mailID), \(occurredAt))
             ON CONFLICT (source_message_id) DO NOTHING
             """)
     }

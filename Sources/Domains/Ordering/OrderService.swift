@@ -1,3 +1,4 @@
+import ConnectionPool
 public import DomainKit
 public import Foundation
 public import Logging
@@ -46,7 +47,9 @@ public struct OrderService: Sendable {
     /// key with another body gets 422. The durable guarantee is the primary key of
     /// `ordering.idempotency_keys`, inserted in the order's own transaction: with Redis down,
     /// concurrent requests still make one order (the losers wait for the winner's commit and
-    /// replay its response).
+    /// replay its response). The lock is released only when the request fails: after a success,
+    /// until it expires, a repeat finds it held and replays the stored order, just as it would
+    /// through the key's conflict (releasing cost a Redis script call and a task per order).
     /// `fromCheckout` marks the key as a cart checkout's: only such an order's stock decision
     /// empties or reopens the cart.
     public func create(
@@ -58,7 +61,9 @@ public struct OrderService: Sendable {
             if let stored = try await placed(caller.id, idempotencyKey, fingerprint: request.fingerprint) { return stored }
             throw Self.inProgress
         }
-        defer {
+        do {
+            return try await createOnce(request, idempotencyKey: idempotencyKey, caller: caller, cause: cause, fromCheckout: fromCheckout)
+        } catch {
             if case .held(let redisLock) = lock {
                 // Released in the background: the answer does not wait for Redis.
                 Task { [logger] in
@@ -67,7 +72,14 @@ public struct OrderService: Sendable {
                     }
                 }
             }
+            throw error
         }
+    }
+
+    /// The order's transaction, or the stored response of an earlier request with the key.
+    private func createOnce(
+        _ request: NewOrder, idempotencyKey: String, caller: Caller, cause: OrderStore.Cause, fromCheckout: Bool
+    ) async throws -> Placed {
         // No look-up first: the insert finds a stored response by its key conflict, and repeats are rare.
         do {
             if let created = try await insert(request, idempotencyKey: idempotencyKey, customerID: caller.id, cause: cause, fromCheckout: fromCheckout) {
@@ -164,7 +176,7 @@ public struct OrderService: Sendable {
         return try await database.withTransaction { connection in
             let (holding, prices) = try await Self.openOrdersAndPrices(of: customerID, skus: request.lines.map(\.sku), on: connection)
             try OrderRules.admit(request, holding: holding, limits: limits)
-            let (order, effects) = try OrderRules.place(request, id: UUID(), customerID: customerID, prices: prices, timings: timings, now: now)
+            let (order, effects) = try OrderRules.place(request, id: .random(), customerID: customerID, prices: prices, timings: timings, now: now)
             let lines = order.lines
             let body = try [UInt8](JSONEncoder.sorted.encode(order))
             let inserted = try await connection.query("""

@@ -1,5 +1,5 @@
 public import Foundation
-import ConnectionPool
+public import ConnectionPool
 
 /// One message as every transport carries it: identity, type and version, time, partitioning key,
 /// the correlation chain, W3C trace context, and a JSON body.
@@ -27,7 +27,7 @@ public struct MessageEnvelope: Sendable, Hashable {
     public var body: [UInt8]
 
     public init(
-        id: UUID = UUID(), type: String, schemaVersion: Int = 1, occurredAt: Date = Date(), key: String,
+        id: UUID = .random(), type: String, schemaVersion: Int = 1, occurredAt: Date = Date(), key: String,
         correlationID: String? = nil, causationID: String? = nil, traceParent: String? = nil, body: [UInt8]
     ) {
         self.id = id
@@ -43,7 +43,7 @@ public struct MessageEnvelope: Sendable, Hashable {
 
     /// An envelope for a typed payload, encoded as JSON.
     public init<Payload: MessagePayload>(
-        _ payload: Payload, id: UUID = UUID(), key: String, occurredAt: Date = Date(),
+        _ payload: Payload, id: UUID = .random(), key: String, occurredAt: Date = Date(),
         correlationID: String? = nil, causationID: String? = nil, traceParent: String? = nil
     ) throws {
         self.init(
