@@ -7,7 +7,7 @@ FLEET := deploy/local/fleet.sh
 # The addresses of the local services, for the fleet and the tests.
 WITH_ENV := eval "$$(bash $(SERVICES) env)" &&
 
-.PHONY: install demo run seed test openapi protos test-interop interop-run chaos chaos-short bench build migrate services-up services-down services-status fleet-up fleet-down compose-up compose-down compose-logs deploy-check
+.PHONY: install demo run seed test openapi protos test-interop interop-run chaos chaos-short bench probe build migrate services-up services-down services-status fleet-up fleet-down compose-up compose-down compose-logs deploy-check
 
 COMPOSE := docker compose -f compose/docker-compose.yml
 
@@ -96,6 +96,12 @@ protos:
 ## Our wrappers against pgbench and redis-benchmark; appends to bench-results.jsonl.
 bench: services-up
 	bash Benchmarks/run.sh
+
+## One paced run of the bench's fleet, with what each process costs per order (CPU, context
+## switches) and the time of each stage: where to look, not a ratio. RATE=250 DURATION=25;
+## PRELOAD=N, PERF=1, STRACE=1 (Benchmarks/probe.sh).
+probe: services-up
+	bash Benchmarks/probe.sh $(or $(RATE),250) $(or $(DURATION),25)
 
 ## Debian packages (C headers, servers, tools) and the tools' virtualenv: before anything builds.
 install:

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Where an order's time and CPU go (issue 16): the bench's fleet (api, relay, worker product,
+# worker order; release build) on a database of its own, one paced `emporium loadtest`, and then
+#   - CPU seconds, ms per order and context switches per order of each process (the fleet, the
+#     Postgres backends and WAL processes, RabbitMQ, Redis, the development Kafka);
+#   - per second of the run: orders, and the average time of each stage of POST -> stock decided
+#     (API commit -> relay sent order.created -> product worker committed stock.reserved -> relay
+#     sent it -> order worker decided), from the outbox's and the orders' timestamps;
+#   - with pg_stat_statements loaded on the primary, the statements by time.
+#
+# Usage: bash Benchmarks/probe.sh [RATE [SECONDS]]   (make probe RATE=250 DURATION=25)
+#   PRELOAD=N   N orders at full speed first (as the bench's capacity steps follow its full-speed
+#               rounds); PERF=1 `perf record -a -g` for 15 s of the run; STRACE=1 `strace -c -f`
+#               of each role for 10 s. The services must be up (make services-up).
+# Output and logs stay in the directory printed first. Not part of `make bench`: it measures no
+# ratio, it tells where to look.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+RATE="${1:-250}"
+SECONDS_RUN="${2:-25}"
+eval "$(bash deploy/local/services.sh env)"
+CLEANUPS=()
+# shellcheck source=Benchmarks/order_pipeline.sh
+source Benchmarks/order_pipeline.sh
+swift build -c release --product emporium >&2 || exit 1
+emporium="$(swift build -c release --show-bin-path)/emporium"
+OP_DIR="$(mktemp -d /tmp/emporium-probe.XXXXXX)"
+echo "probe: $RATE orders/s for $SECONDS_RUN s; logs in $OP_DIR"
+db=emporium_probe
+admin=(psql -X -q -h 127.0.0.1 -U postgres -d postgres)
+PGOPTIONS="-c client_min_messages=warning" "${admin[@]}" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db OWNER emporium"
+POSTGRES_PRIMARY_URL="postgresql://emporium:emporium@127.0.0.1:5432/$db" POSTGRES_REPLICA_URL="" PGOPTIONS="-c client_min_messages=warning" \
+    "$emporium" migrate >/dev/null 2>>"$OP_DIR/migrate.log" || { echo "probe: migrate failed; see $OP_DIR/migrate.log" >&2; exit 1; }
+trap order_pipeline_stop EXIT
+op_fleet_up "$emporium" "$db" api relay "worker product" "worker order" || exit 1
+loadtest() { "$emporium" loadtest --url "http://127.0.0.1:$OP_PORT" --json "$@" 2>>"$OP_DIR/loadtest.log"; }
+loadtest --clients 16 --orders 200 >/dev/null
+[[ -n ${PRELOAD:-} ]] && loadtest --clients 16 --orders "$PRELOAD" >"$OP_DIR/preload.json"
+"${admin[@]}" -c CHECKPOINT
+statements=""
+if "${admin[@]}" -tA -c "SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'
+        AND current_setting('shared_preload_libraries') LIKE '%pg_stat_statements%'" 2>/dev/null | grep -q 1; then
+    statements=yes
+    "${admin[@]}" -c "SELECT pg_stat_statements_reset()" >/dev/null
+fi
+python3 Benchmarks/probe_snapshot.py save "$OP_DIR/snapshot.json"
+started="$("${admin[@]}" -tA -c "SELECT now()")"
+tools=()
+if [[ -n ${PERF:-} ]]; then
+    (sleep 5; perf record -o "$OP_DIR/perf.data" -a -g -F 299 -- sleep 15 >/dev/null 2>&1) &
+    tools+=($!)
+fi
+if [[ -n ${STRACE:-} ]]; then
+    (sleep 5
+     for index in "${!OP_PIDS[@]}"; do
+         timeout -s INT 10 strace -f -c -p "${OP_PIDS[$index]}" -o "$OP_DIR/strace.${OP_ROLES[$index]// /-}" &
+     done
+     wait) &
+    tools+=($!)
+fi
+loadtest --clients 64 --rate "$RATE" --duration "${SECONDS_RUN}s" >"$OP_DIR/report.json"
+python3 Benchmarks/probe_snapshot.py diff "$OP_DIR/snapshot.json" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["accepted"])' "$OP_DIR/report.json")"
+python3 - "$OP_DIR/report.json" <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1])); latency = report.get("latencyMs") or {}
+print(f"loadtest: {report['accepted']} orders at {report['ordersPerSecond']:.1f}/s; POST -> decided p50 {latency.get('p50', 0):.1f} ms, "
+      f"p99 {latency.get('p99', 0):.1f} ms; {report['unresolved']} undecided")
+PY
+# (Not a bare `wait`: the fleet's processes are this shell's children too.)
+for tool in "${tools[@]}"; do wait "$tool"; done
+# The stages, from the outbox rows each hop writes (an index for the look-up, in this database only).
+probe_db=(psql -X -q -h 127.0.0.1 -U postgres -d "$db")
+"${probe_db[@]}" -c "CREATE INDEX IF NOT EXISTS probe_by_key ON messaging.outbox (message_key, message_type)" >/dev/null
+"${probe_db[@]}" -v started="$started" <<'SQL'
+WITH stages AS (
+    SELECT o.created_at, o.stock_decided_at, c.created_at AS created_row, c.sent_at AS created_sent, r.created_at AS reserved_row,
+        r.sent_at AS reserved_sent
+    FROM ordering.orders o
+    LEFT JOIN messaging.outbox c ON c.message_key = o.id::text AND c.message_type = 'order.created'
+    LEFT JOIN messaging.outbox r ON r.message_key = o.id::text AND r.message_type = 'stock.reserved'
+    WHERE o.created_at >= :'started')
+SELECT date_trunc('second', created_at) AS second, count(*) AS orders,
+    round(avg(extract(epoch FROM created_sent - created_row)) * 1000) AS relay_ms,
+    round(avg(extract(epoch FROM reserved_row - created_sent)) * 1000) AS kafka_product_ms,
+    round(avg(extract(epoch FROM reserved_sent - reserved_row)) * 1000) AS relay_again_ms,
+    round(avg(extract(epoch FROM stock_decided_at - reserved_sent)) * 1000) AS kafka_order_ms,
+    round(max(extract(epoch FROM stock_decided_at - created_at)) * 1000) AS slowest_ms
+FROM stages GROUP BY 1 ORDER BY 1;
+SQL
+if [[ -n $statements ]]; then
+    "${admin[@]}" -c "SELECT calls, round(total_exec_time::numeric) AS exec_ms, round((total_exec_time / calls)::numeric, 3) AS ms_a_call, rows,
+        left(regexp_replace(query, '\s+', ' ', 'g'), 100) AS statement
+        FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = '$db' ORDER BY total_exec_time DESC LIMIT 20"
+fi
+if [[ -n ${PERF:-} ]]; then echo "probe: perf report -i $OP_DIR/perf.data (roles' pids: ${OP_PIDS[*]} = ${OP_ROLES[*]})"; fi
+if [[ -n ${STRACE:-} ]]; then echo "probe: system calls per role in $OP_DIR/strace.*"; fi
