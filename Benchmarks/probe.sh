@@ -43,6 +43,7 @@ if "${admin[@]}" -tA -c "SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_sta
     statements=yes
     "${admin[@]}" -c "SELECT pg_stat_statements_reset()" >/dev/null
 fi
+export PROBE_PIDS="${OP_PIDS[*]} $OP_KAFKA_PID" PROBE_DATABASE="$db"
 python3 Benchmarks/probe_snapshot.py save "$OP_DIR/snapshot.json"
 started="$("${admin[@]}" -tA -c "SELECT now()")"
 tools=()
@@ -58,7 +59,9 @@ if [[ -n ${STRACE:-} ]]; then
      wait) &
     tools+=($!)
 fi
-loadtest --clients 64 --rate "$RATE" --duration "${SECONDS_RUN}s" >"$OP_DIR/report.json"
+loadtest --clients 64 --rate "$RATE" --duration "${SECONDS_RUN}s" >"$OP_DIR/report.json" \
+    || { echo "probe: the loadtest failed; see $OP_DIR/loadtest.log" >&2; exit 1; }
+if [[ -n ${STRACE:-} ]]; then echo "probe: (strace slows the processes it traces: their figures below are not the plain ones)"; fi
 python3 Benchmarks/probe_snapshot.py diff "$OP_DIR/snapshot.json" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["accepted"])' "$OP_DIR/report.json")"
 python3 - "$OP_DIR/report.json" <<'PY'
 import json, sys
@@ -67,7 +70,7 @@ print(f"loadtest: {report['accepted']} orders at {report['ordersPerSecond']:.1f}
       f"p99 {latency.get('p99', 0):.1f} ms; {report['unresolved']} undecided")
 PY
 # (Not a bare `wait`: the fleet's processes are this shell's children too.)
-for tool in "${tools[@]}"; do wait "$tool"; done
+for tool in ${tools[@]+"${tools[@]}"}; do wait "$tool"; done
 # The stages, from the outbox rows each hop writes (an index for the look-up, in this database only).
 probe_db=(psql -X -q -h 127.0.0.1 -U postgres -d "$db")
 "${probe_db[@]}" -c "CREATE INDEX IF NOT EXISTS probe_by_key ON messaging.outbox (message_key, message_type)" >/dev/null

@@ -3,9 +3,10 @@
     probe_snapshot.py save FILE          records every process's CPU ticks and switches
     probe_snapshot.py diff FILE ORDERS   prints what each group used since, per order
 
-Groups: each emporium role, the Postgres backends of the fleet's database, the other Postgres
-processes (WAL sender, the replica's receiver and startup), RabbitMQ, Redis, the development
-Kafka. A process that exited in between (the load generator) is not counted.
+Groups: each emporium process in PROBE_PIDS (the fleet's roles and its development Kafka), the
+Postgres backends connected to PROBE_DATABASE, the other Postgres processes (WAL sender, the
+replica's receiver and startup; they serve every database), RabbitMQ and Redis (shared as well).
+A process that exited in between (the load generator) is not counted.
 """
 import json
 import os
@@ -14,17 +15,21 @@ import sys
 import time
 
 SWITCHES = re.compile(r"^(?:non)?voluntary_ctxt_switches:\s+(\d+)", re.M)
+FLEET = set(os.environ.get("PROBE_PIDS", "").split())
+DATABASE = os.environ.get("PROBE_DATABASE", "")
 
 
-def group(command):
+def group(pid, command):
     words = command.split()
     if not words:
         return None
     if command.startswith("postgres:"):
-        return "postgres: backends" if "emporium" in command else "postgres: " + " ".join(words[1:3])
-    if "emporium" in words[0] and len(words) > 1:
-        role = " ".join(w for w in words[1:3] if not w.startswith("-"))
-        return None if role.startswith("loadtest") else role
+        # Backends are titled "postgres: USER DATABASE HOST(PORT) STATE".
+        if len(words) > 2 and words[1] == "emporium":
+            return "postgres: backends" if words[2] == DATABASE else None
+        return "postgres: " + " ".join(words[1:3])
+    if pid in FLEET:
+        return " ".join(w for w in words[1:3] if not w.startswith("-"))
     if "beam.smp" in command:
         return "rabbitmq"
     if "redis-server" in command:
@@ -37,7 +42,7 @@ def snapshot():
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             command = open(f"/proc/{pid}/cmdline").read().replace("\0", " ").strip()
-            name = group(command)
+            name = group(pid, command)
             if name is None:
                 continue
             stat = open(f"/proc/{pid}/stat").read()
@@ -57,6 +62,8 @@ def main():
         json.dump(snapshot(), open(sys.argv[2], "w"))
         return
     before, after, orders = json.load(open(sys.argv[2])), snapshot(), float(sys.argv[3])
+    if orders <= 0:
+        sys.exit("probe: no order was accepted; nothing to divide by")
     seconds = after["at"] - before["at"]
     hertz = os.sysconf("SC_CLK_TCK")
     totals = {}

@@ -10,6 +10,7 @@ struct ConfigurationTests {
         ("api", "ORDER_MAX_OPEN_ORDERS", "0", [:]),
         ("api", "ORDER_REMINDER_DELAYS", "soon", [:]),
         ("api", "ORDER_IDEMPOTENCY_LOCK_TTL", "-3s", [:]),
+        ("api", "ORDER_IDEMPOTENCY_LOCK_TTL", "2m", ["ORDER_IDEMPOTENCY_RETENTION": "1m"]),
         ("api", "API_PORT", "99999", [:]),
         ("api", "AUTH_JWT_SECRET", "shorter-than-32-bytes", [:]),
         ("api", "RATE_LIMIT_READ", "lots", [:]),

@@ -9,9 +9,10 @@ import Testing
 struct TimestampTextTests {
     /// Times the calendar arithmetic can get wrong: around the epoch, leap days (2000 is one,
     /// 1900 and 2100 are not), year ends, the first and last years Postgres and ISO share.
+    /// The last second of 9999, and the first of 10000 (five digits: Postgres writes them).
     static let seconds: [Double] = [
         0, -1, -86_400.5, 951_782_400, 951_868_799.999999, 4_107_542_400, -2_203_891_200, 1_795_303_113.123456,
-        1_798_761_599.999_999, -62_135_596_800, 253_402_300_799.999_999, -0.000_001, 68_256_000.5,
+        1_798_761_599.999_999, -62_135_596_800, 253_402_300_799, 253_402_300_800, -0.000_001, 68_256_000.5,
     ]
 
     @Test("Postgres reads the dates we write, and we read the dates Postgres writes")
@@ -39,7 +40,7 @@ struct TimestampTextTests {
         }
     }
 
-    @Test("message times are what Foundation's ISO 8601 style writes and reads")
+    @Test("message times read and write as Foundation's ISO 8601 style does, to the millisecond")
     func againstFoundation() throws {
         let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
         var generator = SystemRandomNumberGenerator()
@@ -69,12 +70,19 @@ struct TimestampTextTests {
                 Substring(TimestampText.format(date, separator: "T", fraction: .milliseconds, zone: "Z")), allowsSpace: false, requiresZone: true))
             #expect(abs(ours.timeIntervalSince1970 - (try style.parse(date.formatted(style))).timeIntervalSince1970) <= 0.001 + 0.000_1, "\(date)")
         }
-        for text in ["2026-12-05T04:22:22.5+01:00", "2026-12-05T04:22:22-03:30", "2026-12-05T04:22:22.123456789Z"] {
+        for text in ["2026-12-05T04:22:22.5+01:00", "2026-12-05T04:22:22-03:30", "2026-12-05T04:22:22+05:30",
+                     "2026-12-05T04:22:22.123456789Z", "2024-02-29T23:59:59Z"] {
             let parsed = try #require(TimestampText.parse(Substring(text), allowsSpace: false, requiresZone: true))
             #expect(abs(parsed.timeIntervalSince1970 - (try style.parse(text)).timeIntervalSince1970) < 0.000_001, "\(text)")
         }
+        // Digits past the nanosecond are read and dropped (Foundation refuses them).
+        let long = try #require(TimestampText.parse("2026-12-05T04:22:22.1234567891234Z", allowsSpace: false, requiresZone: true))
+        #expect(long == TimestampText.parse("2026-12-05T04:22:22.123456789Z", allowsSpace: false, requiresZone: true))
+        // A crafted header's long year must be refused, not overflow (it crashed the consumer).
         for refused in ["2026-12-05 04:22:22Z", "2026-12-05T04:22:22", "2026-13-05T04:22:22Z", "2026-12-05T24:00:00Z", "2026-12-05T04:22:22.Z",
-                        "2026-12-05T04:22:22Zjunk", "2026-1-05T04:22:22Z", ""] {
+                        "2026-12-05T04:22:22Zjunk", "2026-1-05T04:22:22Z", "", "2026-02-29T00:00:00Z", "2026-04-31T00:00:00Z",
+                        "0000-01-01T00:00:00Z", "1234567-01-01T00:00:00Z", "300000000000-01-01T00:00:00Z",
+                        "99999999999999999999999-01-01T00:00:00Z"] {
             #expect(TimestampText.parse(Substring(refused), allowsSpace: false, requiresZone: true) == nil, "\(refused)")
         }
     }

@@ -1,3 +1,4 @@
+import ConnectionPool
 public import DomainKit
 import Foundation
 import Logging
@@ -149,7 +150,7 @@ public struct CartService: Sendable {
         try await database.withTransaction { connection in
             if creating {
                 try await connection.execute("""
-                    INSERT INTO ordering.carts (id, customer_id) VALUES (\(UUID()), \(customerID)) ON CONFLICT (customer_id) DO NOTHING
+                    INSERT INTO ordering.carts (id, customer_id) VALUES (\(UUID.random()), \(customerID)) ON CONFLICT (customer_id) DO NOTHING
                     """)
             }
             let cart = try await CartStore.lock(customerID: customerID, on: connection)

@@ -38,7 +38,7 @@ enum OrderEffects {
             case .schedule(let timer):
                 messages.append(try message(
                     timerPayload(timer, orderID: orderID), orderID: orderID, to: .amqp(routingKey(timer), delay: timer.delay),
-                    aggregate: "\(timer.label):\(orderID.uuidString.lowercased())", cause: cause))
+                    aggregate: "\(timer.label):\(orderID.lowercasedText)", cause: cause))
             case .checkoutCart(let outcome):
                 try await CartStore.checkoutDecided(orderID, outcome, now: now, on: connection)
             }
@@ -51,7 +51,7 @@ enum OrderEffects {
         _ payload: Payload, orderID: UUID, to destination: MessageDestination, aggregate: String? = nil, cause: OrderStore.Cause
     ) throws -> OutboxMessage {
         let envelope = try MessageEnvelope(
-            payload, key: orderID.uuidString.lowercased(), correlationID: cause.correlationID, causationID: cause.id,
+            payload, key: orderID.lowercasedText, correlationID: cause.correlationID, causationID: cause.id,
             traceParent: TracePropagation.outgoing(parent: cause.traceParent))
         return OutboxMessage(envelope, to: destination, aggregate: aggregate ?? "order:\(envelope.key)")
     }

@@ -48,8 +48,9 @@ public struct OrderService: Sendable {
     /// `ordering.idempotency_keys`, inserted in the order's own transaction: with Redis down,
     /// concurrent requests still make one order (the losers wait for the winner's commit and
     /// replay its response). The lock is released only when the request fails: after a success,
-    /// until it expires, a repeat finds it held and replays the stored order, just as it would
-    /// through the key's conflict (releasing cost a Redis script call and a task per order).
+    /// until it expires, a repeat finds it held and replays the stored order at once (after it,
+    /// the key's conflict leads to the same look-up, once the rules admitted the request again);
+    /// releasing cost a Redis script call and a task per order.
     /// `fromCheckout` marks the key as a cart checkout's: only such an order's stock decision
     /// empties or reopens the cart.
     public func create(

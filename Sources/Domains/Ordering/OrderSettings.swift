@@ -18,6 +18,13 @@ public struct OrderSettings: Sendable {
         limits = OrderLimits(openOrders: try reader.value(keys.maximumOpenOrders), openUnits: try reader.value(keys.maximumOpenUnits))
         cartLifetime = try reader.value(keys.cartLifetime)
         idempotencyRetention = try reader.value(keys.idempotencyRetention)
+        // A successful request's lock runs out by itself (OrderService.create); held past the
+        // key's record, a repeat would be told "in progress" until it did.
+        guard timings.idempotencyLock < idempotencyRetention else {
+            throw ConfigurationError(
+                key: keys.idempotencyLock.name,
+                message: "must be shorter than \(keys.idempotencyRetention.name) (\(AMQPDelays.compact(idempotencyRetention)))")
+        }
     }
 
     /// The timings alone (the messaging settings derive the delay levels from them).
@@ -52,7 +59,8 @@ public struct OrderKeys: SettingGroup {
         meaning: "units across one customer's unpaid orders; an order that would pass it is refused with 429")
     public let idempotencyLock = Setting.duration(
         "ORDER_IDEMPOTENCY_LOCK_TTL", default: OrderTimings().idempotencyLock, atLeast: .milliseconds(100),
-        meaning: "the Redis lock on (customer, Idempotency-Key)")
+        meaning: "the Redis lock on (customer, Idempotency-Key); after a success it is left to run out (a repeat meanwhile "
+            + "replays the order), so it must be shorter than `ORDER_IDEMPOTENCY_RETENTION`")
     public let idempotencyRetention = Setting.duration(
         "ORDER_IDEMPOTENCY_RETENTION", default: .seconds(86_400), atLeast: .seconds(60),
         meaning: "how long an Idempotency-Key replays its order's answer; the key of an order still awaiting its stock decision is kept longer")

@@ -1,3 +1,4 @@
+import ConnectionPool
 import Catalog
 import Foundation
 import Messaging
@@ -113,29 +114,29 @@ struct ChaosInvariants {
         }
         var answered = 0
         for (name, use) in evidence.ledger.keys {
-            if use.orders.count > 1 { violations.append("key \(name): answered with \(use.orders.count) orders \(use.orders.map(\.lowercased))") }
+            if use.orders.count > 1 { violations.append("key \(name): answered with \(use.orders.count) orders \(use.orders.map(\.lowercasedText))") }
             for id in use.orders {
                 answered += 1
                 guard let order = orders[id] else {
-                    violations.append("order \(id.lowercased) (key \(name)) was accepted and does not exist")
+                    violations.append("order \(id.lowercasedText) (key \(name)) was accepted and does not exist")
                     continue
                 }
-                if order.customer != use.customer { violations.append("order \(id.lowercased) belongs to \(order.customer), not \(use.customer)") }
+                if order.customer != use.customer { violations.append("order \(id.lowercasedText) belongs to \(order.customer), not \(use.customer)") }
             }
         }
         var byKey: [String: [UUID]] = [:]
         for id in orders.keys {
             guard let key = keyOf[id] else {
-                violations.append("order \(id.lowercased) has no Idempotency-Key record")
+                violations.append("order \(id.lowercasedText) has no Idempotency-Key record")
                 continue
             }
             byKey[key, default: []].append(id)
             guard let use = evidence.ledger.keys[key] else {
-                violations.append("order \(id.lowercased) was made for key \(key), which the load never sent")
+                violations.append("order \(id.lowercasedText) was made for key \(key), which the load never sent")
                 continue
             }
-            if !use.orders.isEmpty && !use.orders.contains(id) { violations.append("order \(id.lowercased): its key \(key) was answered with another order") }
-            if use.orders.isEmpty && !use.unresolved { violations.append("order \(id.lowercased): its key \(key) was refused, yet the order exists") }
+            if !use.orders.isEmpty && !use.orders.contains(id) { violations.append("order \(id.lowercasedText): its key \(key) was answered with another order") }
+            if use.orders.isEmpty && !use.unresolved { violations.append("order \(id.lowercasedText): its key \(key) was refused, yet the order exists") }
         }
         for (key, ids) in byKey where ids.count > 1 { violations.append("key \(key): \(ids.count) orders") }
         let unresolved = evidence.ledger.keys.values.filter(\.unresolved).count
@@ -151,7 +152,7 @@ struct ChaosInvariants {
         var counts: [String: Int] = [:]
         for order in orders.values {
             counts["\(order.status)\(order.reason.map { "(\($0))" } ?? "")", default: 0] += 1
-            let id = order.id.lowercased
+            let id = order.id.lowercasedText
             if order.stock == "awaiting" { violations.append("\(id): stock never decided") }
             if order.status != "COMPLETED" && order.status != "CANCELLED" { violations.append("\(id): still \(order.status)") }
             // Rejected stock cancels a PENDING order as out of stock; one the customer cancelled
@@ -180,11 +181,11 @@ struct ChaosInvariants {
             let id: UUID = try row.decode("order_id")
             let status: String = try row.decode("status")
             guard let order = orders[id] else {
-                violations.append("reservation \(id.lowercased) (\(status)) has no order")
+                violations.append("reservation \(id.lowercasedText) (\(status)) has no order")
                 continue
             }
             let want = expected[order.status] ?? (order.stock == "rejected" ? "rejected" : "released")
-            if status != want { violations.append("reservation \(id.lowercased) is \(status), its order \(order.status)/\(order.stock): expected \(want)") }
+            if status != want { violations.append("reservation \(id.lowercasedText) is \(status), its order \(order.status)/\(order.stock): expected \(want)") }
         }
         return InvariantResult(
             name: "stock conserved for every SKU; each reservation released at most once", violations: violations,
@@ -204,13 +205,13 @@ struct ChaosInvariants {
             var at: String?
             for step in path {
                 if step.from != at || !legal.contains("\(step.from ?? "")-\(step.to)") {
-                    violations.append("\(order.id.lowercased): \(path.map { "\($0.from ?? "-")->\($0.to)" }.joined(separator: ", "))")
+                    violations.append("\(order.id.lowercasedText): \(path.map { "\($0.from ?? "-")->\($0.to)" }.joined(separator: ", "))")
                     break
                 }
                 at = step.to
             }
-            if at != order.status && !path.isEmpty { violations.append("\(order.id.lowercased): history ends at \(at ?? "-"), the order is \(order.status)") }
-            if path.isEmpty { violations.append("\(order.id.lowercased): no history") }
+            if at != order.status && !path.isEmpty { violations.append("\(order.id.lowercasedText): history ends at \(at ?? "-"), the order is \(order.status)") }
+            if path.isEmpty { violations.append("\(order.id.lowercasedText): no history") }
         }
         return InvariantResult(
             name: "each order's status history is a legal path", violations: violations,
@@ -221,10 +222,10 @@ struct ChaosInvariants {
     static func confirmedActionsHonoured(_ orders: [UUID: OrderRow], _ evidence: ChaosEvidence) -> InvariantResult {
         var violations: [String] = []
         for id in evidence.ledger.paid where orders[id]?.status != "COMPLETED" {
-            violations.append("\(id.lowercased): payment confirmed, order \(orders[id].map { "\($0.status)/\($0.reason ?? "-")" } ?? "missing")")
+            violations.append("\(id.lowercasedText): payment confirmed, order \(orders[id].map { "\($0.status)/\($0.reason ?? "-")" } ?? "missing")")
         }
         for id in evidence.ledger.cancelled where orders[id]?.status != "CANCELLED" || orders[id]?.reason != "customer" {
-            violations.append("\(id.lowercased): cancellation confirmed, order \(orders[id].map { "\($0.status)/\($0.reason ?? "-")" } ?? "missing")")
+            violations.append("\(id.lowercasedText): cancellation confirmed, order \(orders[id].map { "\($0.status)/\($0.reason ?? "-")" } ?? "missing")")
         }
         return InvariantResult(
             name: "confirmed payments and cancellations are honoured", violations: violations,
@@ -244,11 +245,11 @@ struct ChaosInvariants {
         var expired = 0
         for order in orders.values {
             let sent = mails[order.id] ?? 0
-            if sent != order.remindersSent { violations.append("\(order.id.lowercased): \(order.remindersSent) reminders recorded, \(sent) mailed") }
-            if order.remindersSent > evidence.reminders { violations.append("\(order.id.lowercased): \(order.remindersSent) reminders") }
+            if sent != order.remindersSent { violations.append("\(order.id.lowercasedText): \(order.remindersSent) reminders recorded, \(sent) mailed") }
+            if order.remindersSent > evidence.reminders { violations.append("\(order.id.lowercasedText): \(order.remindersSent) reminders") }
             if order.reason == "expired" {
                 expired += 1
-                if order.remindersSent != evidence.reminders { violations.append("\(order.id.lowercased): expired after \(order.remindersSent) of \(evidence.reminders) reminders") }
+                if order.remindersSent != evidence.reminders { violations.append("\(order.id.lowercasedText): expired after \(order.remindersSent) of \(evidence.reminders) reminders") }
             }
         }
         return InvariantResult(
@@ -331,10 +332,6 @@ struct ChaosInvariants {
             name: "the dead letters hold exactly the poison messages", violations: violations,
             detail: "\(evidence.poison.count) poison messages written, \(total) dead letters")
     }
-}
-
-extension UUID {
-    var lowercased: String { uuidString.lowercased() }
 }
 
 extension DeadLetter {

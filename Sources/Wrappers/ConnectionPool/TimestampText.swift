@@ -10,9 +10,9 @@ public import Foundation
 public enum TimestampText {
     /// How much of the second is written.
     public enum Fraction: Sendable {
-        /// Three digits, truncated as Foundation's `ISO8601FormatStyle` truncates them, from the
-        /// time rounded to the microsecond: a Double holds an exact .827 as .82699…, which
-        /// Foundation writes .826.
+        /// Three digits, truncated as Foundation's `ISO8601FormatStyle` truncates them, but from
+        /// the time rounded to the microsecond first: a Double holds an exact .827 as .82699…,
+        /// which Foundation writes .826 and this .827 (and .9999996 is the next second here).
         case milliseconds
         /// Six digits, rounded (Postgres's precision).
         case microseconds
@@ -32,7 +32,8 @@ public enum TimestampText {
         let (days, secondOfDay) = wholeSeconds.quotientAndRemainder(dividingBy: 86_400)
         let (day, second) = secondOfDay < 0 ? (days - 1, secondOfDay + 86_400) : (days, secondOfDay)
         let date = civil(days: day)
-        // Years before 1 (Postgres writes them with " BC") are not written by hand.
+        // Years before 1 are written as bare numbers, which neither Postgres (it wants " BC") nor
+        // ISO 8601 readers take, as the code before this did; nothing here has such times.
         guard date.year > 0, let separator = separator.asciiValue else {
             return "\(date.year)-\(date.month)-\(date.day)\(separator)\(second / 3600):\(second / 60 % 60):\(second % 60).\(subsecond)\(zone)"
         }
@@ -72,7 +73,8 @@ public enum TimestampText {
 
     /// Parses `YYYY[Y…]-MM-DD<T or space>HH:MM:SS[.digits][Z or ±HH[:MM[:SS]]]`. `allowsSpace`: a
     /// space may separate date and time (Postgres); `requiresZone`: without a zone the text is
-    /// refused (otherwise it is UTC). Out-of-range fields are refused rather than carried over.
+    /// refused (otherwise it is UTC). Out-of-range fields (a 30 February, a year 0, seven-digit
+    /// years) are refused rather than carried over.
     public static func parse(_ text: Substring, allowsSpace: Bool, requiresZone: Bool) -> Date? {
         if let parsed = text.utf8.withContiguousStorageIfAvailable({ parse($0, allowsSpace: allowsSpace, requiresZone: requiresZone) }) {
             return parsed
@@ -98,11 +100,13 @@ public enum TimestampText {
             index += 1
             return true
         }
-        // Four digits or more (Postgres writes years past 9999).
+        // Four to six digits: Postgres writes years past 9999 (up to 294276); more would only
+        // come from a crafted header, and could overflow the arithmetic below.
         var yearWidth = 0
         while index + yearWidth < bytes.count, bytes[index + yearWidth] &- UInt8(ascii: "0") <= 9 { yearWidth += 1 }
-        guard yearWidth >= 4, let year = number(yearWidth), expect(UInt8(ascii: "-")), let month = number(2), (1...12).contains(month),
-            expect(UInt8(ascii: "-")), let day = number(2), (1...31).contains(day),
+        guard (4...6).contains(yearWidth), let year = number(yearWidth), year >= 1, expect(UInt8(ascii: "-")),
+            let month = number(2), (1...12).contains(month),
+            expect(UInt8(ascii: "-")), let day = number(2), (1...daysIn(month: month, of: year)).contains(day),
             expect(UInt8(ascii: "T")) || (allowsSpace && expect(UInt8(ascii: " "))),
             let hour = number(2), hour < 24, expect(UInt8(ascii: ":")), let minute = number(2), minute < 60,
             expect(UInt8(ascii: ":")), let second = number(2), second < 60
@@ -143,6 +147,15 @@ public enum TimestampText {
         guard index == bytes.count else { return nil }
         let seconds = days(year: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60 + second - offset
         return Date(timeIntervalSince1970: Double(seconds) + Double(fraction) / Double(fractionScale))
+    }
+
+    /// The length of `month` (1...12) in `year`, Gregorian leap years counted.
+    static func daysIn(month: Int, of year: Int) -> Int {
+        switch month {
+        case 2: year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
     }
 
     /// Days from 1970-01-01 to a date (month 1...12).

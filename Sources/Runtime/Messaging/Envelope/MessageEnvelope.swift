@@ -110,8 +110,9 @@ public enum MessageJSON {
 
 /// Times on the wire: RFC 3339 with milliseconds, UTC.
 enum WireTime {
-    /// Milliseconds, truncated, `Z`: what Foundation's `ISO8601FormatStyle` with fractional
-    /// seconds writes, written by hand (``TimestampText``; per message in the relay).
+    /// Milliseconds, truncated, `Z`, as Foundation's `ISO8601FormatStyle` with fractional seconds
+    /// writes them (from the time rounded to the microsecond; see ``TimestampText/Fraction``),
+    /// written by hand (``TimestampText``; per message in the relay).
     static func format(_ date: Date) -> String {
         TimestampText.format(date, separator: "T", fraction: .milliseconds, zone: "Z")
     }

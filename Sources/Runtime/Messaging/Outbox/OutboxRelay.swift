@@ -216,7 +216,7 @@ public final class OutboxRelay: Service, Sendable {
                     ORDER BY p.aggregate, p.id
                     LIMIT 1) earlier
             )
-            SELECT c.id, c.aggregate, c.transport, c.destination, c.delay_ms, c.message_id::text, c.message_type,
+            SELECT c.id, c.aggregate, c.transport, c.destination, c.delay_ms, c.message_id, c.message_type,
                 c.schema_version, c.message_key, c.correlation_id, c.causation_id, c.traceparent, c.occurred_at,
                 c.body::text, c.attempts
             FROM claimed c LEFT JOIN foreign_rows f USING (aggregate)
