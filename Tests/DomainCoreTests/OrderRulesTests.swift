@@ -19,8 +19,9 @@ struct OrderRulesTests {
         "MUG": OrderRules.Price(name: "Mug", priceMinor: 900, currency: "USD"),
     ]
 
-    func state(_ status: OrderStatus = .pending, stock: StockDecision = .awaiting, reminders: Int = 0) -> OrderState {
-        OrderState(customerID: customer.id, status: status, stock: stock, remindersSent: reminders, createdAt: clock.now)
+    /// An order a cart's checkout placed, unless `checkout` is false.
+    func state(_ status: OrderStatus = .pending, stock: StockDecision = .awaiting, reminders: Int = 0, checkout: Bool = true) -> OrderState {
+        OrderState(customerID: customer.id, status: status, stock: stock, remindersSent: reminders, createdAt: clock.now, fromCheckout: checkout)
     }
 
     func mails(_ transition: OrderTransition) -> [OrderMail] {
@@ -171,6 +172,25 @@ struct OrderRulesTests {
         let shortfall = StockShortfall(sku: "TEA", requested: 5, available: 2)
         let rejected = OrderRules.handle(.stockRejected([shortfall]), on: cancelled, timings: timings, now: clock.now)
         #expect(rejected.effects == [.stockDecided(.rejected), .checkoutCart(.rejected([shortfall]))])
+    }
+
+    @Test("an order placed without a checkout has no cart to tell: no cart effect on its decision or cancellation")
+    func noCheckoutNoCart() throws {
+        let direct = state(checkout: false)
+        func cartEffects(_ transition: OrderTransition) -> [OrderEffect] {
+            transition.effects.filter { if case .checkoutCart = $0 { true } else { false } }
+        }
+        let shortfall = StockShortfall(sku: "TEA", requested: 5, available: 2)
+        let reserved = OrderRules.handle(.stockReserved, on: direct, timings: timings, now: clock.now)
+        #expect(reserved.effects == [.stockDecided(.reserved), .mail(.orderConfirmation, data: [:])])
+        let rejected = OrderRules.handle(.stockRejected([shortfall]), on: direct, timings: timings, now: clock.now)
+        #expect(rejected.state.status == .cancelled && cartEffects(rejected).isEmpty)
+        let cancelled = try OrderRules.handle(.cancel(by: customer), on: direct, orderID: id)
+        #expect(cancelled.state.status == .cancelled && cartEffects(cancelled).isEmpty)
+        #expect(cartEffects(OrderRules.handle(.expiryDue, on: direct, timings: timings, now: clock.now)).isEmpty)
+        // The same events on a checkout's order do tell its cart.
+        #expect(cartEffects(OrderRules.handle(.stockReserved, on: state(), timings: timings, now: clock.now)) == [.checkoutCart(.reserved)])
+        #expect(cartEffects(OrderRules.handle(.expiryDue, on: state(), timings: timings, now: clock.now)) == [.checkoutCart(.ended)])
     }
 
     @Test("a stock decision is recorded once: a redelivered or contrary one changes nothing")

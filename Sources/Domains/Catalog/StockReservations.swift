@@ -24,24 +24,30 @@ public enum StockReservations {
     /// Reserves every line or none, then says which.
     static func reserve(_ order: OrderCreated, context: MessageContext) async throws {
         let connection = context.connection
-        let claimed = try await connection.query("""
+        let lines = order.lines.map { StockQuantity(sku: $0.sku, quantity: $0.quantity) }
+        // The claim and the locked read of the stock go out in one round trip; the server runs
+        // them one after the other, so the read still follows the claim (a concurrent copy of the
+        // message waits at the claim). A repeat then holds the stock rows until its commit, for
+        // nothing: repeats are rare, a round trip per order is not.
+        let results = try await connection.pipeline([
+            """
             INSERT INTO catalog.reservations (order_id, status) VALUES (\(order.orderID), 'rejected')
             ON CONFLICT (order_id) DO NOTHING RETURNING order_id
-            """)
-        guard !claimed.isEmpty else {
-            context.logger.info("order already decided; nothing reserved", metadata: ["order.id": "\(order.orderID)"])
-            return
-        }
-        let lines = order.lines.map { StockQuantity(sku: $0.sku, quantity: $0.quantity) }
-        let rows = try await connection.query("""
+            """,
+            """
             SELECT s.sku, s.available, p.deleted_at IS NOT NULL AS deleted
             FROM catalog.stock s JOIN catalog.products p ON p.sku = s.sku
             WHERE s.sku = ANY(\(StockRules.merged(lines).map(\.sku))::text[])
             ORDER BY s.sku
             FOR UPDATE OF s
-            """)
+            """,
+        ])
+        guard !results[0].isEmpty else {
+            context.logger.info("order already decided; nothing reserved", metadata: ["order.id": "\(order.orderID)"])
+            return
+        }
         var available: [String: Int] = [:]
-        for row in rows where !(try row.decode("deleted", as: Bool.self)) {
+        for row in results[1] where !(try row.decode("deleted", as: Bool.self)) {
             available[try row.decode("sku")] = try row.decode("available", as: Int.self)
         }
         let key = order.orderID.uuidString.lowercased()

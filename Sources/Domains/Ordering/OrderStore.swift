@@ -57,13 +57,18 @@ public enum OrderStore {
 
     /// The order's row, locked for a transition, as its rules read it.
     static func lock(_ id: UUID, on connection: PostgresConnection) async throws -> OrderState? {
+        // Whether a checkout placed the order, in the same round trip: the key's row says so
+        // (migration 0007) while it is kept; after its retention no cart refers to the key either.
         let rows = try await connection.query("""
-            SELECT status, customer_id, stock, reminders_sent, created_at FROM ordering.orders WHERE id = \(id) FOR UPDATE
+            SELECT status, customer_id, stock, reminders_sent, created_at,
+                EXISTS (SELECT 1 FROM ordering.idempotency_keys k WHERE k.order_id = o.id AND k.from_checkout) AS from_checkout
+            FROM ordering.orders o WHERE id = \(id) FOR UPDATE OF o
             """)
         guard let row = rows.first else { return nil }
         return OrderState(
             customerID: try row.decode("customer_id"), status: try decode(row, "status"), stock: try decode(row, "stock"),
-            remindersSent: try row.decode("reminders_sent"), createdAt: try row.decode("created_at"))
+            remindersSent: try row.decode("reminders_sent"), createdAt: try row.decode("created_at"),
+            fromCheckout: try row.decode("from_checkout"))
     }
 
     /// Sets the status of a locked order and records the transition with its cause.

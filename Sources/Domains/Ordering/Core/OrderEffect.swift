@@ -9,13 +9,19 @@ public struct OrderState: Sendable, Hashable {
     /// The highest payment reminder mailed (0: none).
     public var remindersSent: Int
     public var createdAt: Date
+    /// A cart's checkout placed the order: only then does its stock decision or cancellation
+    /// concern a cart (``OrderEffect/checkoutCart(_:)``).
+    public var fromCheckout: Bool
 
-    public init(customerID: String, status: OrderStatus, stock: StockDecision, remindersSent: Int = 0, createdAt: Date) {
+    public init(
+        customerID: String, status: OrderStatus, stock: StockDecision, remindersSent: Int = 0, createdAt: Date, fromCheckout: Bool = false
+    ) {
         self.customerID = customerID
         self.status = status
         self.stock = stock
         self.remindersSent = remindersSent
         self.createdAt = createdAt
+        self.fromCheckout = fromCheckout
     }
 }
 
@@ -33,7 +39,7 @@ public enum OrderEffect: Sendable, Hashable {
     case mail(OrderMail, data: [String: String])
     /// The order's next timer.
     case schedule(OrderTimer)
-    /// What becomes of the cart whose checkout made this order, if one did.
+    /// What becomes of the cart whose checkout made this order (asked only of such an order).
     case checkoutCart(CheckoutOutcome)
 }
 

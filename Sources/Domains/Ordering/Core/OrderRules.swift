@@ -128,7 +128,7 @@ public enum OrderRules {
     // MARK: - Events
 
     /// The product side's decision is recorded once (a redelivered decision changes nothing);
-    /// a checkout's cart learns it whatever the order's status; only a PENDING order is mailed
+    /// a checkout's cart learns it whatever the order's status (an order placed otherwise has none); only a PENDING order is mailed
     /// (reserved) or cancelled (rejected).
     public static func handle(_ event: OrderEvent, on state: OrderState, timings: OrderTimings, now: Date) -> OrderTransition {
         switch event {
@@ -136,14 +136,14 @@ public enum OrderRules {
             guard state.stock == .awaiting else { return OrderTransition(state: state) }
             var decided = state
             decided.stock = .reserved
-            var effects: [OrderEffect] = [.stockDecided(.reserved), .checkoutCart(.reserved)]
+            var effects: [OrderEffect] = [.stockDecided(.reserved)] + checkout(state, .reserved)
             if state.status == .pending { effects.append(.mail(.orderConfirmation, data: [:])) }
             return OrderTransition(state: decided, effects: effects)
         case .stockRejected(let shortfalls):
             guard state.stock == .awaiting else { return OrderTransition(state: state) }
             var decided = state
             decided.stock = .rejected
-            let effects: [OrderEffect] = [.stockDecided(.rejected), .checkoutCart(.rejected(shortfalls))]
+            let effects: [OrderEffect] = [.stockDecided(.rejected)] + checkout(state, .rejected(shortfalls))
             guard state.status == .pending else { return OrderTransition(state: decided, effects: effects) }
             let listed = shortfalls.map { "\($0.sku): \($0.requested) requested, \($0.available) available" }
             let cancelled = cancel(decided, .outOfStock, mail: .outOfStock, data: ["shortages": listed.joined(separator: "; ")])
@@ -188,7 +188,13 @@ public enum OrderRules {
     private static func cancel(_ state: OrderState, _ reason: CancelReason, mail: OrderMail, data: [String: String] = [:]) -> OrderTransition {
         var fields = data
         fields["reason"] = reason.rawValue
-        return change(state, to: .cancelled, reason: reason, [.checkoutCart(.ended), .announce(.cancelled(reason)), .mail(mail, data: fields)])
+        return change(state, to: .cancelled, reason: reason, checkout(state, .ended) + [.announce(.cancelled(reason)), .mail(mail, data: fields)])
+    }
+
+    /// The cart's part of a transition: only an order a checkout placed has a cart to tell (the
+    /// others skip the look-up of a cart that is not there).
+    private static func checkout(_ state: OrderState, _ outcome: CheckoutOutcome) -> [OrderEffect] {
+        state.fromCheckout ? [.checkoutCart(outcome)] : []
     }
 
     /// PAID -> COMPLETED: the product side sells the reserved units.
