@@ -11,7 +11,8 @@
 # Usage: bash Benchmarks/probe.sh [RATE [SECONDS]]   (make probe RATE=250 DURATION=25)
 #   PRELOAD=N   N orders at full speed first (as the bench's capacity steps follow its full-speed
 #               rounds); PERF=1 `perf record -a -g` for 15 s of the run; STRACE=1 `strace -c -f`
-#               of each role for 10 s. The services must be up (make services-up).
+#               of each role for 10 s; PROBE_ENV="KEY=value ..." settings for the fleet's
+#               processes. The services must be up (make services-up).
 # Output and logs stay in the directory printed first. Not part of `make bench`: it measures no
 # ratio, it tells where to look.
 set -uo pipefail
@@ -32,6 +33,8 @@ PGOPTIONS="-c client_min_messages=warning" "${admin[@]}" -c "DROP DATABASE IF EX
 POSTGRES_PRIMARY_URL="postgresql://emporium:emporium@127.0.0.1:5432/$db" POSTGRES_REPLICA_URL="" PGOPTIONS="-c client_min_messages=warning" \
     "$emporium" migrate >/dev/null 2>>"$OP_DIR/migrate.log" || { echo "probe: migrate failed; see $OP_DIR/migrate.log" >&2; exit 1; }
 trap order_pipeline_stop EXIT
+# PROBE_ENV="KEY=value ...": settings for the fleet's processes (to compare, say, OUTBOX_CONCURRENCY).
+read -ra OP_EXTRA_ENV <<<"${PROBE_ENV:-}"
 op_fleet_up "$emporium" "$db" api relay "worker product" "worker order" || exit 1
 loadtest() { "$emporium" loadtest --url "http://127.0.0.1:$OP_PORT" --json "$@" 2>>"$OP_DIR/loadtest.log"; }
 loadtest --clients 16 --orders 200 >/dev/null

@@ -192,6 +192,36 @@ struct OutboxRelayTests {
         }
     }
 
+    /// The relay's loops wait on one doorbell; a ready row wakes one of them, not all (they raced
+    /// for the same few rows: a third of the claims found nothing).
+    @Test("ringOne wakes one waiter at a time, and a ring with nobody waiting is kept for the next wait")
+    func doorbellRingsOne() async throws {
+        let doorbell = Doorbell()
+        let (woken, wake) = AsyncStream<Void>.makeStream()
+        var wakes = woken.makeAsyncIterator()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<2 {
+                group.addTask {
+                    await doorbell.wait(timeout: .seconds(60))
+                    wake.yield()
+                }
+            }
+            #expect(try await eventually { doorbell.waiting == 2 })
+            doorbell.ringOne()
+            // The waiter leaves the doorbell within ringOne: the other is still registered.
+            #expect(doorbell.waiting == 1)
+            #expect(await wakes.next() != nil)
+            doorbell.ringOne()
+            #expect(doorbell.waiting == 0)
+            #expect(await wakes.next() != nil)
+            try await group.waitForAll()
+        }
+        doorbell.ringOne()
+        let start = ContinuousClock.now
+        await doorbell.wait(timeout: .seconds(60))
+        #expect(ContinuousClock.now - start < .seconds(30), "the kept ring let the wait return at once")
+    }
+
     @Test("the scan floor rises to a claim's lowest id only once that claim is the lag old")
     func scanFloorTrailsClaims() {
         let start = ContinuousClock.now

@@ -76,6 +76,10 @@ public final class OutboxRelay: Service, Sendable {
     let logger: Logger
     let metrics: MessagingMetrics
     private let doorbell = Doorbell()
+    /// Passes the loops have started, and loops in a pass now: the watcher wakes a loop only when
+    /// none is in a pass, or none started one since its last look (see ``watch(every:)``).
+    private let passesStarted = Atomic<Int>(0)
+    private let loopsInPass = Atomic<Int>(0)
     private let scanFloor: Mutex<ScanFloor>
 
     public init(
@@ -108,7 +112,7 @@ public final class OutboxRelay: Service, Sendable {
             await withTaskGroup(of: Void.self) { group in
                 if let notifications {
                     group.addTask { [doorbell] in
-                        for await _ in notifications { doorbell.ring() }
+                        for await _ in notifications { doorbell.ringOne() }
                     }
                 }
                 group.addTask { await self.housekeeping() }
@@ -127,12 +131,18 @@ public final class OutboxRelay: Service, Sendable {
         }
     }
 
+    /// One of the `concurrency` loops. A loop that found rows goes on until a pass finds none;
+    /// one woken loop at a time takes the rows that come in, and a full batch (a backlog) wakes
+    /// another. Waking every loop at each ring had them race for the same few rows: at 250 orders
+    /// a second, a third of the claims found nothing, and the rest split the ready rows into
+    /// batches of four or five, each claim costing the server a plan and a scan.
     private func relayLoop() async {
         var backoff = settings.initialBackoff
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
-                let claimed = try await relayBatch()
+                let claimed = try await pass()
                 backoff = settings.initialBackoff
+                if claimed >= settings.batchSize { doorbell.ringOne() }
                 if claimed == 0 { await doorbell.wait(timeout: settings.pollInterval) }
             } catch {
                 logger.warning("outbox relay pass failed; backing off", metadata: ["error": "\(error)", "backoff": "\(backoff)"])
@@ -140,6 +150,13 @@ public final class OutboxRelay: Service, Sendable {
                 backoff = min(backoff * 2, settings.maximumBackoff)
             }
         }
+    }
+
+    private func pass() async throws -> Int {
+        passesStarted.add(1, ordering: .relaxed)
+        loopsInPass.add(1, ordering: .relaxed)
+        defer { loopsInPass.subtract(1, ordering: .relaxed) }
+        return try await relayBatch()
     }
 
     // MARK: - One pass
@@ -193,7 +210,10 @@ public final class OutboxRelay: Service, Sendable {
         // of its aggregate. The limit is a literal: with a bind parameter, the cached generic plan
         // walked the primary key through every sent row. The floor moves with every batch, so
         // the statement runs unprepared (each new text was prepared, a round trip more per batch,
-        // until it had filled the connection's cache of prepared statements).
+        // until it had filled the connection's cache of prepared statements). Prepared with the
+        // floor as a parameter (tried 5 Dec 2026: parsing and planning take about 0.3 ms a claim),
+        // the generic plan the server kept, made while the table was new, read `waiting` through
+        // the whole (aggregate, id) index: 2.6 to 3.9 ms a claim under load instead of 0.5.
         let query: PostgresQuery = """
             WITH waiting AS MATERIALIZED (
                 SELECT aggregate, min(id) AS first_id FROM \(unescaped: table)
@@ -293,10 +313,20 @@ public final class OutboxRelay: Service, Sendable {
 
     // MARK: - Watching
 
-    /// Rings the doorbell while ready rows exist: one probe of the unsent rows' partial index per
-    /// interval, so an idle relay costs the database next to nothing.
+    /// Wakes a loop while ready rows exist: one probe of the unsent rows' partial index per
+    /// interval, so an idle relay costs the database next to nothing. While a loop is in a pass
+    /// and one started since the last look, it is left to find the new rows with its next pass;
+    /// a loop held up (a broker slow to acknowledge) starts none, and then another is woken.
     private func watch(every interval: Duration) async {
+        var seen = -1
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            let started = passesStarted.load(ordering: .relaxed)
+            let working = loopsInPass.load(ordering: .relaxed) > 0 && started != seen
+            seen = started
+            if working {
+                try? await Task.sleep(for: interval)
+                continue
+            }
             do {
                 let floor = scanFloor.withLock { $0.current(now: .now) }
                 let probe: PostgresQuery = """
@@ -305,7 +335,7 @@ public final class OutboxRelay: Service, Sendable {
                     LIMIT 1
                     """
                 let ready = try await database.query(probe.unprepared())
-                if !ready.isEmpty { doorbell.ring() }
+                if !ready.isEmpty { doorbell.ringOne() }
             } catch {
                 logger.debug("outbox watch failed", metadata: ["error": "\(error)"])
             }

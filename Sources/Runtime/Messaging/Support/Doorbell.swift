@@ -32,6 +32,22 @@ final class Doorbell: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
+    /// Wakes one waiter (the longest waiting); with none waiting, the ring is kept for the next
+    /// wait, as ``ring()`` keeps it.
+    func ringOne() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard let first = state.waiters.keys.min() else {
+                state.rung = true
+                return nil
+            }
+            return state.waiters.removeValue(forKey: first)
+        }
+        waiter?.resume()
+    }
+
+    /// How many wait now (for tests).
+    var waiting: Int { state.withLock { $0.waiters.count } }
+
     /// Returns after a ring, or after `timeout`.
     func wait(timeout: Duration) async {
         let id = state.withLock { state -> Int in
