@@ -16,8 +16,8 @@
 # the backlog that builds up.)
 #
 # BENCH_LOADTEST_CLIENTS (16) clients on both sides, BENCH_LOADTEST_ORDERS (2000) orders per
-# loadtest round, BENCH_PGBENCH_SECONDS (20) per pgbench round. Then `loadtest --find-capacity`
-# searches the highest paced rate whose p99 stays within BENCH_CAPACITY_BOUND (250ms) for
+# loadtest round, BENCH_PGBENCH_SECONDS (20) per pgbench round. Then, on a new development Kafka,
+# `loadtest --find-capacity` searches the highest paced rate whose p99 stays within BENCH_CAPACITY_BOUND (250ms) for
 # BENCH_CAPACITY_STEP (20s) with BENCH_CAPACITY_CLIENTS (64) clients, reported against pgbench's rate.
 # Each role's peak resident memory (VmHWM) after the full-speed rounds is recorded against the
 # 150 MiB ceiling (a ratio below 1 is within it). Logs stay in $OP_DIR (printed).
