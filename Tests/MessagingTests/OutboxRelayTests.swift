@@ -192,8 +192,8 @@ struct OutboxRelayTests {
         }
     }
 
-    /// The relay's loops wait on one doorbell; a ready row wakes one of them, not all (they raced
-    /// for the same few rows: a third of the claims found nothing).
+    /// The relay's loops wait on one doorbell, and the relay rings it with `ringOne` (they raced
+    /// for the same few rows when a ring woke them all: a third of the claims found nothing).
     @Test("ringOne wakes one waiter at a time, and a ring with nobody waiting is kept for the next wait")
     func doorbellRingsOne() async throws {
         let doorbell = Doorbell()
@@ -216,6 +216,10 @@ struct OutboxRelayTests {
             #expect(await wakes.next() != nil)
             try await group.waitForAll()
         }
+        // Each ring woke a waiter and none was kept: a wait now lasts until its time-out.
+        let waited = ContinuousClock.now
+        await doorbell.wait(timeout: .milliseconds(50))
+        #expect(ContinuousClock.now - waited >= .milliseconds(50), "a ring that woke a waiter was also kept")
         doorbell.ringOne()
         let start = ContinuousClock.now
         await doorbell.wait(timeout: .seconds(60))

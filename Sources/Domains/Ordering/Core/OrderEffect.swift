@@ -14,7 +14,7 @@ public struct OrderState: Sendable, Hashable {
     public var fromCheckout: Bool
 
     public init(
-        customerID: String, status: OrderStatus, stock: StockDecision, remindersSent: Int = 0, createdAt: Date, fromCheckout: Bool = false
+        customerID: String, status: OrderStatus, stock: StockDecision, remindersSent: Int = 0, createdAt: Date, fromCheckout: Bool
     ) {
         self.customerID = customerID
         self.status = status

@@ -25,8 +25,8 @@ public struct OutboxRelaySettings: Sendable {
     /// ``ScanFloor``); one that took longer waits for the next full scan (`pollInterval`). Each
     /// claim steps over the sent rows of this long: 2 s cost the relay about a tenth of its rate.
     public var scanFloorLag: Duration = .milliseconds(250)
-    /// How often the relay looks for ready rows with a cheap query and wakes its idle loops when
-    /// there are some; `nil` leaves waking to NOTIFY and `pollInterval`. (The default schema sends
+    /// How often the relay looks for ready rows with a cheap query and wakes one idle loop when
+    /// there are some (see ``watch(every:)``); `nil` leaves waking to NOTIFY and `pollInterval`. (The default schema sends
     /// no NOTIFY: it serialises the writers' commits; see migration 0004.)
     public var watchInterval: Duration? = .milliseconds(25)
     /// Sent rows older than this are deleted.
@@ -63,9 +63,9 @@ public struct OutboxRelaySettings: Sendable {
 /// waves of one row per aggregate) and marks them sent in the same transaction. A relay that dies mid-batch marks nothing: the rows go out again, and
 /// consumers' inboxes drop the duplicates.
 ///
-/// The relay wakes when its watcher sees a ready row (every `watchInterval`), when a NOTIFY
-/// arrives (only if a trigger on the table sends one), and every `pollInterval`; a loop that found
-/// rows goes on until a pass finds none. Sent rows are pruned after `retention`.
+/// A loop wakes when the watcher sees a ready row (looking every `watchInterval` while no loop is
+/// at work), when a NOTIFY arrives (only if a trigger on the table sends one), and every
+/// `pollInterval`; a loop that found rows goes on until a pass finds none. Sent rows are pruned after `retention`.
 public final class OutboxRelay: Service, Sendable {
     let settings: OutboxRelaySettings
     let database: PostgresPool
@@ -142,7 +142,7 @@ public final class OutboxRelay: Service, Sendable {
             do {
                 let claimed = try await pass()
                 backoff = settings.initialBackoff
-                if claimed >= settings.batchSize { doorbell.ringOne() }
+                if claimed > 0 && claimed >= settings.batchSize { doorbell.ringOne() }
                 if claimed == 0 { await doorbell.wait(timeout: settings.pollInterval) }
             } catch {
                 logger.warning("outbox relay pass failed; backing off", metadata: ["error": "\(error)", "backoff": "\(backoff)"])
@@ -315,8 +315,11 @@ public final class OutboxRelay: Service, Sendable {
 
     /// Wakes a loop while ready rows exist: one probe of the unsent rows' partial index per
     /// interval, so an idle relay costs the database next to nothing. While a loop is in a pass
-    /// and one started since the last look, it is left to find the new rows with its next pass;
-    /// a loop held up (a broker slow to acknowledge) starts none, and then another is woken.
+    /// and one started since the last look, the probe is skipped: that loop claims again after a
+    /// pass that found rows (a row that comes during its last, empty pass waits for the next
+    /// look, at most two intervals). A loop held up (a broker slow to acknowledge) starts no pass,
+    /// and then another is woken; the probe counts the held rows as ready too, so that one may
+    /// find nothing.
     private func watch(every interval: Duration) async {
         var seen = -1
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
