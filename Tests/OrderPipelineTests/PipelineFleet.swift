@@ -264,6 +264,23 @@ final class PipelineFleet: Sendable {
         guard try await eventually(timeout: .seconds(90), every: .milliseconds(200), { try await self.catalogCopyKnows(sku) }) else {
             throw FleetFailure(description: "the order worker never copied \(sku); logs in \(logDirectory.path)")
         }
+        // Every product worker holds partitions, none revoked since. They join the group at their
+        // own pace (slower while another test stops the replica), and each join is a rebalance that
+        // holds the order topic's messages back for seconds: orders placed before the group had
+        // settled waited up to 7.5 s for their reservation, past what this fleet's 12 s expiry
+        // leaves the tests that act before it.
+        let settled = try await eventually(timeout: .seconds(90), every: .milliseconds(200)) {
+            (1...Self.productWorkers).allSatisfy { self.holdsPartitions("worker-product-\($0)") }
+        }
+        guard settled else { throw FleetFailure(description: "the product workers' group did not settle; logs in \(logDirectory.path)") }
+    }
+
+    /// Whether the process's log says its Kafka consumer was last assigned partitions, not revoked.
+    private func holdsPartitions(_ name: String) -> Bool {
+        let log = (try? String(contentsOf: logDirectory.appendingPathComponent("\(name).log"), encoding: .utf8)) ?? ""
+        guard let assigned = log.range(of: "kafka partitions assigned", options: .backwards) else { return false }
+        guard let revoked = log.range(of: "kafka partitions revoked", options: .backwards) else { return true }
+        return revoked.lowerBound < assigned.lowerBound
     }
 
     func catalogCopyKnows(_ sku: String) async throws -> Bool {
