@@ -156,10 +156,14 @@ SELECT 'PGB-' || i, 'pgbench product ' || i, 250 + i * 370, 'EUR' FROM generate_
 INSERT INTO catalog.stock (sku, available) SELECT sku, 1000000000 FROM catalog.products;
 INSERT INTO ordering.catalog (sku, name, price_minor, currency, version) SELECT sku, name, price_minor, currency, 1 FROM catalog.products;
 SQL
-    op_fleet_up "$emporium" "$fleet_db" api relay "worker product" "worker order" || return 1
-    port="$OP_PORT"
-    echo "order pipeline: fleet up (api :$port, namespace $OP_NAMESPACE); warming up" >&2
-    "$emporium" loadtest --url "http://127.0.0.1:$port" --clients "$clients" --orders 200 --json >/dev/null 2>>"$OP_DIR/loadtest.log"
+    # The fleet on the bench's database, warmed up; `port` is its API's.
+    op_fleet_start() {
+        op_fleet_up "$emporium" "$fleet_db" api relay "worker product" "worker order" || return 1
+        port="$OP_PORT"
+        echo "order pipeline: fleet up (api :$port, namespace $OP_NAMESPACE); warming up" >&2
+        "$emporium" loadtest --url "http://127.0.0.1:$port" --clients "$clients" --orders 200 --json >/dev/null 2>>"$OP_DIR/loadtest.log"
+    }
+    op_fleet_start || return 1
 
     local rates=() p50s=() p95s=() p99s=() tps=() errors=0 unresolved=0
     local paced_rates=() paced_p50s=() paced_p95s=() paced_p99s=() paced_errors=0 paced_unresolved=0
@@ -241,15 +245,10 @@ print(d["ordersPerSecond"], l.get("p50", 0), l.get("p95", 0), l.get("p99", 0), s
     # above (some 30,000 orders) the search measured the mock more than the pipeline. Its first,
     # slow steps cover the workers' first 30 s after their partitions were assigned, in which each
     # message also takes a Redis guard (MessageProcessor); the paced rounds above run past them.
-    op_fresh_fleet() {
-        order_pipeline_stop
-        op_fleet_up "$emporium" "$fleet_db" api relay "worker product" "worker order" || return 1
-        port="$OP_PORT"
-        "$emporium" loadtest --url "http://127.0.0.1:$port" --clients "$clients" --orders 200 --json >/dev/null 2>>"$OP_DIR/loadtest.log"
-    }
     # A failure from here on costs the capacity line only: the figures above are still recorded.
     capacity=""
-    if op_fresh_fleet; then
+    order_pipeline_stop
+    if op_fleet_start; then
         echo "order pipeline: capacity search (p99 <= $bound for $step per rate)" >>"$OP_DIR/loadtest.log"
         op_checkpoint
         capacity="$("$emporium" loadtest --url "http://127.0.0.1:$port" --clients "$capacity_clients" --json --find-capacity \

@@ -128,8 +128,8 @@ public enum OrderRules {
     // MARK: - Events
 
     /// The product side's decision is recorded once (a redelivered decision changes nothing);
-    /// a checkout's cart learns it whatever the order's status (an order placed otherwise has none); only a PENDING order is mailed
-    /// (reserved) or cancelled (rejected).
+    /// a checkout's cart learns it whatever the order's status (an order placed otherwise has
+    /// none); only a PENDING order is mailed (reserved) or cancelled (rejected).
     public static func handle(_ event: OrderEvent, on state: OrderState, timings: OrderTimings, now: Date) -> OrderTransition {
         switch event {
         case .stockReserved:

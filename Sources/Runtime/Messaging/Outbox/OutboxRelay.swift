@@ -65,7 +65,8 @@ public struct OutboxRelaySettings: Sendable {
 ///
 /// A loop wakes when the watcher sees a ready row (looking every `watchInterval` while no loop is
 /// at work), when a NOTIFY arrives (only if a trigger on the table sends one), and every
-/// `pollInterval`; a loop that found rows goes on until a pass finds none. Sent rows are pruned after `retention`.
+/// `pollInterval`; a loop that found rows goes on until a pass finds none. Sent rows are pruned
+/// after `retention`.
 public final class OutboxRelay: Service, Sendable {
     let settings: OutboxRelaySettings
     let database: PostgresPool
