@@ -99,7 +99,13 @@ op_fleet_up() {
     local fleet_env=(
         POSTGRES_PRIMARY_URL="$db_url" POSTGRES_REPLICA_URL="$replica_url"
         KAFKA_BOOTSTRAP_SERVERS="$(tr -d '[:space:]' <"$OP_DIR/bootstrap")" MESSAGING_NAMESPACE="$OP_NAMESPACE"
-        METRICS_PORT=0 API_PORT="$port" API_HOST=127.0.0.1 KAFKA_FETCH_WAIT_MAX=10ms
+        METRICS_PORT=0 API_PORT="$port" API_HOST=127.0.0.1
+        # The development Kafka's mock brokers hold every empty fetch for the whole wait, where a
+        # real broker answers when data arrives: at 10 ms (the services script's value) that is
+        # ~5 ms on each Kafka hop. 3 ms took each hop from 14-17 to 10 ms at 285 orders/s (p50
+        # 46-57 -> 35-37 ms, same CPU per order); when idle the fetches cost more CPU, which
+        # lands on our side of every ratio (docs/benchmarks.md, 5 Dec).
+        KAFKA_FETCH_WAIT_MAX=3ms
         # A few load-test clients stand for many customers: per-client limits would only measure
         # the limiter refusing them.
         RATE_LIMIT_WRITE=off RATE_LIMIT_READ=off
