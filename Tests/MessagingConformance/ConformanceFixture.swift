@@ -127,10 +127,11 @@ public struct ConformanceFixture: Sendable {
     public func processor(
         handlers: MessageHandlers, database: PostgresPool, redis: RedisPool?,
         retry: RetryPolicy = RetryPolicy(maximumAttempts: 3, initialDelay: .milliseconds(100)),
-        metricsFactory: any MetricsFactory = MetricsSystem.factory
+        metricsFactory: any MetricsFactory = MetricsSystem.factory, handlersActOnlyInTransaction: Bool = false
     ) -> MessageProcessor {
         MessageProcessor(
-            settings: MessageConsumerSettings(name: consumerName, retry: retry, guardTimeToLive: .seconds(10)),
+            settings: MessageConsumerSettings(
+                name: consumerName, retry: retry, guardTimeToLive: .seconds(10), handlersActOnlyInTransaction: handlersActOnlyInTransaction),
             handlers: handlers, database: database, redis: redis, logger: Self.logger, metricsFactory: metricsFactory)
     }
 

@@ -115,9 +115,11 @@ final class ConformanceHarness: Sendable {
 
     func processor(
         _ handlers: MessageHandlers, retry: RetryPolicy = RetryPolicy(maximumAttempts: 3, initialDelay: .milliseconds(100), maximumDelay: .milliseconds(400)),
-        database: PostgresPool? = nil
+        database: PostgresPool? = nil, handlersActOnlyInTransaction: Bool = false
     ) -> MessageProcessor {
-        fixture.processor(handlers: handlers, database: database ?? self.database, redis: redis, retry: retry, metricsFactory: metrics)
+        fixture.processor(
+            handlers: handlers, database: database ?? self.database, redis: redis, retry: retry, metricsFactory: metrics,
+            handlersActOnlyInTransaction: handlersActOnlyInTransaction)
     }
 
     /// Runs a consumer with `handlers` while `body` runs, then shuts it down gracefully.

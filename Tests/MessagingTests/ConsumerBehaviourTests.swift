@@ -83,6 +83,63 @@ struct ConsumerBehaviourTests {
         }
     }
 
+    @Test("the inbox row riding with the handler's first statement: a duplicate is found, and what its handler did is rolled back")
+    func inboxRidesWithHandler() async throws {
+        try await withHarness(.kafka) { harness in
+            let table = harness.fixture.effectsTable
+            var handlers = MessageHandlers()
+            let runs = LockedBox(0)
+            handlers.on(ConformanceEvent.self) { event, context in
+                runs.mutate { $0 += 1 }
+                // The handler swallows its first statement's failure and goes on: the duplicate must
+                // still end as one, not as a failure and not as a second effect.
+                _ = try? await context.connection.execute("""
+                    INSERT INTO \(unescaped: table) (message_id, message_key, sequence)
+                    VALUES (\(context.envelope.idString)::uuid, \(context.envelope.key), \(event.sequence))
+                    """)
+            }
+            let processor = harness.processor(handlers, handlersActOnlyInTransaction: true)
+            let envelope = try harness.fixture.envelope(1)
+            #expect(await processor.process(envelope, attempt: 1, mayBeInWorkElsewhere: false) == .handled)
+            #expect(await processor.process(envelope, attempt: 1, mayBeInWorkElsewhere: false) == .duplicate)
+            #expect(runs.value == 2)
+            #expect(try await harness.effects().rows == 1)
+            #expect(try await harness.inboxCount() == 1)
+            #expect(harness.outcomes("duplicate") == 1)
+            #expect(harness.outcomes("handled") == 1)
+            #expect(harness.outcomes("failed") == 0)
+        }
+    }
+
+    @Test("with the inbox row riding along, a lost connection counts as an outage only until the row was answered")
+    func inboxRidesWithHandlerOutage() async throws {
+        try await withHarness(.kafka) { harness in
+            let table = harness.fixture.effectsTable
+            let lost = PostgresError(.connectionClosed, "server closed the connection unexpectedly")
+            var before = MessageHandlers()
+            before.on(ConformanceEvent.self) { _, _ in throw lost }
+            var after = MessageHandlers()
+            after.on(ConformanceEvent.self) { event, context in
+                try await context.connection.execute("""
+                    INSERT INTO \(unescaped: table) (message_id, message_key, sequence)
+                    VALUES (\(context.envelope.idString)::uuid, \(context.envelope.key), \(event.sequence))
+                    """)
+                throw lost
+            }
+            let envelope = try harness.fixture.envelope(1)
+            guard case .failed(let early) = await harness.processor(before, handlersActOnlyInTransaction: true)
+                .process(envelope, attempt: 1, mayBeInWorkElsewhere: false)
+            else { Issue.record("expected a failure"); return }
+            #expect(early.isInfrastructure)
+            guard case .failed(let late) = await harness.processor(after, handlersActOnlyInTransaction: true)
+                .process(envelope, attempt: 1, mayBeInWorkElsewhere: false)
+            else { Issue.record("expected a failure"); return }
+            #expect(!late.isInfrastructure)
+            #expect(try await harness.effects().rows == 0)
+            #expect(try await harness.inboxCount() == 0)
+        }
+    }
+
     @Test("a message type without a handler is skipped, not dead-lettered", arguments: TransportKind.allCases)
     func unknownTypeIgnored(kind: TransportKind) async throws {
         try await withHarness(kind) { harness in

@@ -63,6 +63,42 @@ struct DeferredStatementTests {
         }
     }
 
+    @Test("a deferred statement's result is known once the round trip it went with was answered: done, failed, or skipped after a failure")
+    func resultOfDeferred() async throws {
+        try await withScratchSchema(pool) { schema in
+            try await pool.query("CREATE TABLE \(unescaped: schema).rows (id int PRIMARY KEY)")
+            try await pool.query("INSERT INTO \(unescaped: schema).rows VALUES (1)")
+            try await pool.withTransaction { connection in
+                let first = try await connection.executeDeferred("INSERT INTO \(unescaped: schema).rows VALUES (2), (3)")
+                #expect(first.outcome == nil)
+                try await connection.query("SELECT 1 AS one")
+                guard case .done(let rows) = first.outcome else { Issue.record("not done: \(String(describing: first.outcome))"); return }
+                #expect(rows.affectedRows == 2)
+            }
+            let failed = LockedResults()
+            await #expect(throws: PostgresError.self) {
+                try await pool.withTransaction { connection in
+                    failed.results.append(try await connection.executeDeferred("INSERT INTO \(unescaped: schema).rows VALUES (1)"))
+                    failed.results.append(try await connection.executeDeferred("INSERT INTO \(unescaped: schema).rows VALUES (4)"))
+                    try await connection.query("SELECT 1 AS one")
+                }
+            }
+            #expect(failed.results[0].error?.isUniqueViolation == true)
+            guard case .skipped = failed.results[1].outcome else { Issue.record("not skipped: \(String(describing: failed.results[1].outcome))"); return }
+            // Held statements a rollback threw away never had an answer.
+            let dropped = LockedResults()
+            await #expect(throws: CancellationError.self) {
+                try await pool.withTransaction { connection in
+                    dropped.results.append(try await connection.executeDeferred("INSERT INTO \(unescaped: schema).rows VALUES (5)"))
+                    throw CancellationError()
+                }
+            }
+            #expect(dropped.results[0].outcome == nil)
+            let ids = try await pool.query("SELECT array_agg(id ORDER BY id)::text AS ids FROM \(unescaped: schema).rows").single()
+            #expect(try ids.decode("ids", as: String.self) == "{1,2,3}")
+        }
+    }
+
     @Test("outside a transaction a deferred statement runs at once")
     func outsideTransaction() async throws {
         try await withScratchSchema(pool) { schema in
@@ -73,4 +109,9 @@ struct DeferredStatementTests {
             #expect(try await pool.query("SELECT count(*)::int AS n FROM \(unescaped: schema).rows").single().decode("n", as: Int.self) == 1)
         }
     }
+}
+
+/// Results collected inside a transaction's body, read after it.
+private final class LockedResults: @unchecked Sendable {
+    var results: [PostgresDeferredResult] = []
 }

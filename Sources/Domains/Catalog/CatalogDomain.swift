@@ -12,7 +12,9 @@ public enum CatalogDomain {
         api: { context in APIPart(routes: [Routes(store: CatalogStore(database: context.database))]) },
         workers: [
             WorkerRole(name: "product", abstract: "Reserve and release stock for orders (Kafka: order).", metricsPort: 9402) { _ in
-                WorkerPlan(subscriptions: [Subscription(.kafka(topics: [Destinations.orderTopic]), handlers: StockReservations.handlers())])
+                WorkerPlan(subscriptions: [
+                    Subscription(.kafka(topics: [Destinations.orderTopic]), handlers: StockReservations.handlers(), handlersActOnlyInTransaction: true)
+                ])
             }
         ],
         apiModels: [

@@ -29,10 +29,13 @@ public enum OrderingDomain {
                 let handlers = OrderLifecycle.handlers(timings: settings.timings)
                 return WorkerPlan(
                     subscriptions: [
-                        Subscription(.kafka(topics: [Destinations.productTopic, Destinations.orderTopic]), handlers: handlers),
+                        // The handlers act only through the message's transaction.
+                        Subscription(
+                            .kafka(topics: [Destinations.productTopic, Destinations.orderTopic]), handlers: handlers,
+                            handlersActOnlyInTransaction: true),
                         Subscription(
                             .queue(QueueBinding(queue: "order", routingKeys: [Destinations.paymentReminderKey, Destinations.expiryKey], concurrency: 8)),
-                            handlers: handlers),
+                            handlers: handlers, handlersActOnlyInTransaction: true),
                     ],
                     // The mail worker's queue too, so mail commands have somewhere to wait (an
                     // unroutable publish is retried by the relay) until a mail worker consumes them.

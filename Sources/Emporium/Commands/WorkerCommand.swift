@@ -77,10 +77,12 @@ struct WorkerProcess {
             configuration: KafkaProducerConfiguration(bootstrapServers: messaging.kafkaBootstrapServers), logger: logger)
     }
 
-    func processor(_ handlers: MessageHandlers, retry: RetryPolicy? = nil) -> MessageProcessor {
+    func processor(_ subscription: Subscription) -> MessageProcessor {
         MessageProcessor(
-            settings: MessageConsumerSettings(name: name, retry: retry ?? messaging.retry, guardTimeToLive: messaging.guardTimeToLive),
-            handlers: handlers, database: database.primary, redis: redis, logger: logger)
+            settings: MessageConsumerSettings(
+                name: name, retry: subscription.retry ?? messaging.retry, guardTimeToLive: messaging.guardTimeToLive,
+                handlersActOnlyInTransaction: subscription.handlersActOnlyInTransaction),
+            handlers: subscription.handlers, database: database.primary, redis: redis, logger: logger)
     }
 
     func kafkaConsumer(topics: [String], processor: MessageProcessor) throws -> KafkaMessageConsumer {
@@ -119,14 +121,14 @@ struct WorkerProcess {
         }
         for subscription in kafka {
             guard case .kafka(let topics) = subscription.source else { continue }
-            consumers.append(try kafkaConsumer(topics: topics, processor: processor(subscription.handlers, retry: subscription.retry)))
+            consumers.append(try kafkaConsumer(topics: topics, processor: processor(subscription)))
         }
         for (binding, subscription) in queues {
             guard let connection else { continue }
             var settings = AMQPMessageConsumerSettings(queue: messaging.named(binding.queue), routingKeys: binding.routingKeys)
             settings.concurrency = binding.concurrency
             consumers.append(AMQPMessageConsumer(
-                settings: settings, processor: processor(subscription.handlers, retry: subscription.retry), connection: connection,
+                settings: settings, processor: processor(subscription), connection: connection,
                 delays: messaging.delays, logger: logger))
         }
         try await run(consumers + plan.services + (connection.map { [$0] } ?? []))

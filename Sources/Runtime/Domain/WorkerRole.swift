@@ -86,10 +86,14 @@ public struct Subscription: Sendable {
     public var handlers: MessageHandlers
     /// nil: the messaging settings' retries (`MESSAGING_RETRY_*`).
     public var retry: RetryPolicy?
+    /// True when every handler acts only through the message's transaction (see
+    /// ``MessageConsumerSettings/handlersActOnlyInTransaction``): a round trip fewer per message.
+    public var handlersActOnlyInTransaction: Bool
 
-    public init(_ source: Source, handlers: MessageHandlers, retry: RetryPolicy? = nil) {
+    public init(_ source: Source, handlers: MessageHandlers, retry: RetryPolicy? = nil, handlersActOnlyInTransaction: Bool = false) {
         self.source = source
         self.handlers = handlers
         self.retry = retry
+        self.handlersActOnlyInTransaction = handlersActOnlyInTransaction
     }
 }

@@ -15,12 +15,21 @@ public struct MessageConsumerSettings: Sendable {
     /// Off only for handlers that are idempotent by themselves (an upsert keyed by the message):
     /// then neither the inbox row nor the Redis guard is written.
     public var usesInbox: Bool
+    /// On when every handler's effects are statements on the message's own transaction (no mail
+    /// sent, no other connection written to). The inbox row then goes to the server with the
+    /// handler's first statement, a round trip fewer per message, and a duplicate shows as the
+    /// server refusing that row: the transaction fails there, so nothing the handler did stays.
+    public var handlersActOnlyInTransaction: Bool
 
-    public init(name: String, retry: RetryPolicy = RetryPolicy(), guardTimeToLive: Duration? = .seconds(30), usesInbox: Bool = true) {
+    public init(
+        name: String, retry: RetryPolicy = RetryPolicy(), guardTimeToLive: Duration? = .seconds(30), usesInbox: Bool = true,
+        handlersActOnlyInTransaction: Bool = false
+    ) {
         self.name = name
         self.retry = retry
         self.guardTimeToLive = guardTimeToLive
         self.usesInbox = usesInbox
+        self.handlersActOnlyInTransaction = handlersActOnlyInTransaction
     }
 }
 
@@ -94,15 +103,25 @@ public final class MessageProcessor: Sendable {
         if let trace = envelope.traceParent.flatMap(TraceParent.init) { logger[metadataKey: "trace.id"] = "\(trace.traceID)" }
         let outcome: Outcome
         var handlerRan = false
+        // The inbox row when it rides with the handler's first statement.
+        var inbox: PostgresDeferredResult?
         do {
             let fresh = try await database.withTransaction { [consumer, settings] connection in
-                let recorded = !settings.usesInbox ? 1 : try await connection.execute("""
-                    INSERT INTO messaging.inbox (consumer, message_id, message_type)
-                    VALUES (\(consumer), \(envelope.idString)::uuid, \(envelope.type))
-                    ON CONFLICT DO NOTHING
-                    """)
-                guard recorded == 1 else { return false }
-                handlerRan = true
+                if settings.usesInbox && settings.handlersActOnlyInTransaction {
+                    // No ON CONFLICT: a duplicate fails the round trip it goes out with.
+                    inbox = try await connection.executeDeferred("""
+                        INSERT INTO messaging.inbox (consumer, message_id, message_type)
+                        VALUES (\(consumer), \(envelope.idString)::uuid, \(envelope.type))
+                        """)
+                } else {
+                    let recorded = !settings.usesInbox ? 1 : try await connection.execute("""
+                        INSERT INTO messaging.inbox (consumer, message_id, message_type)
+                        VALUES (\(consumer), \(envelope.idString)::uuid, \(envelope.type))
+                        ON CONFLICT DO NOTHING
+                        """)
+                    guard recorded == 1 else { return false }
+                    handlerRan = true
+                }
                 // A consumer span, child of the sender's (a no-op unless span export is configured);
                 // what the handler publishes carries it on.
                 try await withSpan(
@@ -118,12 +137,19 @@ public final class MessageProcessor: Sendable {
             metrics.handlerDuration(consumer: consumer, type: envelope.type, ContinuousClock.now - start)
             metrics.count(fresh ? .handled : .duplicate, consumer: consumer, type: envelope.type)
             outcome = fresh ? .handled : .duplicate
+        } catch where inbox?.error?.isUniqueViolation == true {
+            // The inbox refused the row: handled before. Whatever the handler made of the failed
+            // statement, the transaction was rolled back.
+            metrics.count(.duplicate, consumer: consumer, type: envelope.type)
+            outcome = .duplicate
         } catch {
             var failure = HandlingFailure(error)
             // Only a failure to reach the database before the handler ran is surely not the
             // message's doing (a handler can get its own connection killed); an interruption
-            // by shutdown never is.
-            failure.isInfrastructure = (failure.isInfrastructure && !handlerRan) || Task.isCancelled
+            // by shutdown never is. With the inbox row riding along, the handler's statements
+            // reached the server once that row was answered.
+            let reachedHandler = inbox.map { $0.outcome != nil } ?? handlerRan
+            failure.isInfrastructure = (failure.isInfrastructure && !reachedHandler) || Task.isCancelled
             outcome = failed(failure, envelope, attempt: attempt, logger: logger)
         }
         if let lock {

@@ -17,7 +17,11 @@ extension PGConnectionHandle {
     }
 
     /// Sends `leadingStatement` (a BEGIN), then the queries, then one sync; returns the queries' results.
-    func pipeline(_ queries: [PostgresQuery], preparedNames: [String?], leadingStatement: String?) async throws -> [PostgresRows] {
+    /// `settle` hears what each query came to (by index) as its answer is read.
+    func pipeline(
+        _ queries: [PostgresQuery], preparedNames: [String?], leadingStatement: String?,
+        settle: (Int, PostgresDeferredResult.Outcome) -> Void = { _, _ in }
+    ) async throws -> [PostgresRows] {
         guard PQenterPipelineMode(connection) == 1 else { throw connectionError() }
         do {
             if let leadingStatement {
@@ -51,11 +55,14 @@ extension PGConnectionHandle {
             guard let result = try await nextResult() else { throw connectionError() }
             switch PQresultStatus(result) {
             case PGRES_COMMAND_OK, PGRES_TUPLES_OK:
-                results.append(Self.rows(from: result))
+                let rows = Self.rows(from: result)
+                results.append(rows)
+                settle(index, .done(rows))
             case PGRES_PIPELINE_ABORTED:
-                break
+                settle(index, .skipped)
             default:
                 let error = serverError(result)
+                settle(index, .failed(error))
                 if firstError == nil {
                     firstError = PostgresError(
                         error.code, "statement \(index + 1) of \(queries.count) in the batch failed: \(error.message)",

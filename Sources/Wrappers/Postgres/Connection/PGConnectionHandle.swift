@@ -23,8 +23,9 @@ final class PGConnectionHandle {
     /// A BEGIN not sent yet; it leaves with the transaction's first statement.
     private var deferredBegin: String?
     /// Statements of the open transaction whose results nobody reads, held to go out in one
-    /// round trip with the next statement or the COMMIT (see ``deferStatement(_:)``).
-    private var deferredStatements: [PostgresQuery] = []
+    /// round trip with the next statement or the COMMIT (see ``deferStatement(_:)``), each with
+    /// the result its caller may look at later.
+    private var deferredStatements: [(query: PostgresQuery, result: PostgresDeferredResult)] = []
     private var nextStatementNumber = 0
     private static let preparedStatementLimit = 512
 
@@ -289,15 +290,17 @@ final class PGConnectionHandle {
     /// with the transaction's next statement or its COMMIT, in the same round trip: a statement
     /// written while row locks are held then costs no wait of its own. Its error, if any, is
     /// thrown by that next statement or the COMMIT. Outside a transaction it runs now.
-    func deferStatement(_ query: PostgresQuery) async throws {
+    func deferStatement(_ query: PostgresQuery) async throws -> PostgresDeferredResult {
+        let result = PostgresDeferredResult()
         guard deferredBegin != nil || PQtransactionStatus(connection) == PQTRANS_INTRANS else {
-            _ = try await execute(query)
-            return
+            result.settle(.done(try await execute(query)))
+            return result
         }
         try Self.checkParameters(query)
         // Prepared now on its first use on this connection, so that it runs by name later.
         _ = try await preparedName(for: query)
-        deferredStatements.append(query)
+        deferredStatements.append((query, result))
+        return result
     }
 
     /// Sends a deferred BEGIN and the held statements, then `queries`, in one pipeline; returns
@@ -306,8 +309,12 @@ final class PGConnectionHandle {
         let held = deferredStatements
         deferredStatements = []
         var heldNames: [String?] = []
-        for query in held { heldNames.append(try await preparedName(for: query, prepareIfNew: false)) }
-        let results = try await pipeline(held + queries, preparedNames: heldNames + preparedNames, leadingStatement: takeDeferredBegin())
+        for (query, _) in held { heldNames.append(try await preparedName(for: query, prepareIfNew: false)) }
+        let results = try await pipeline(
+            held.map { $0.query } + queries, preparedNames: heldNames + preparedNames, leadingStatement: takeDeferredBegin()
+        ) { index, outcome in
+            if index < held.count { held[index].result.settle(outcome) }
+        }
         return Array(results.dropFirst(held.count))
     }
 

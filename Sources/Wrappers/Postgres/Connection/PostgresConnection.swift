@@ -62,10 +62,12 @@ public final class PostgresConnection: @unchecked Sendable {
     /// Inside a transaction, holds a statement whose result is not needed and sends it with the
     /// transaction's next statement or its COMMIT, in the same round trip (a write made while
     /// row locks are held then adds no wait of its own). Its error is thrown by that statement or
-    /// the COMMIT, and the transaction is rolled back. Outside a transaction it runs now.
-    public func executeDeferred(_ query: PostgresQuery) async throws {
+    /// the COMMIT, and the transaction is rolled back. Outside a transaction it runs now. The
+    /// returned result tells, once that round trip was answered, what the statement came to.
+    @discardableResult
+    public func executeDeferred(_ query: PostgresQuery) async throws -> PostgresDeferredResult {
         PostgresStatementCount.add(1)
-        try await run { try await $0.deferStatement(query) }
+        return try await run { try await $0.deferStatement(query) }
     }
 
     /// Runs trusted SQL text that may hold several statements and takes no parameters
