@@ -111,7 +111,7 @@ struct ConsumerBehaviourTests {
         }
     }
 
-    @Test("with the inbox row riding along, a lost connection counts as an outage only until the row was answered")
+    @Test("with the inbox row riding along, a lost connection or a read-only server counts as an outage only until the row went in")
     func inboxRidesWithHandlerOutage() async throws {
         try await withHarness(.kafka) { harness in
             let table = harness.fixture.effectsTable
@@ -137,6 +137,18 @@ struct ConsumerBehaviourTests {
             #expect(!late.isInfrastructure)
             #expect(try await harness.effects().rows == 0)
             #expect(try await harness.inboxCount() == 0)
+            // A server that refuses the inbox row as a write (25006, as a demoted primary during a
+            // failover does; here the streaming replica) is an outage too: the handler's
+            // statements never ran.
+            let url = try #require(ProcessInfo.processInfo.environment["POSTGRES_REPLICA_URL"])
+            let replica = PostgresPool(configuration: try PostgresConfiguration(url: url), logger: ConformanceFixture.logger)
+            defer { replica.close() }
+            var reads = MessageHandlers()
+            reads.on(ConformanceEvent.self) { _, context in try await context.connection.query("SELECT 1 AS one") }
+            guard case .failed(let readOnly) = await harness.processor(reads, database: replica, handlersActOnlyInTransaction: true)
+                .process(envelope, attempt: 1, mayBeInWorkElsewhere: false)
+            else { Issue.record("expected a failure"); return }
+            #expect(readOnly.isInfrastructure)
         }
     }
 

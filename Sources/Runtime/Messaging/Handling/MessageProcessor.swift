@@ -147,8 +147,9 @@ public final class MessageProcessor: Sendable {
             // Only a failure to reach the database before the handler ran is surely not the
             // message's doing (a handler can get its own connection killed); an interruption
             // by shutdown never is. With the inbox row riding along, the handler's statements
-            // reached the server once that row was answered.
-            let reachedHandler = inbox.map { $0.outcome != nil } ?? handlerRan
+            // ran only if that row went in: refused as a write (25006, a failover) or never
+            // answered, they did not.
+            let reachedHandler = inbox.map { if case .done = $0.outcome { true } else { false } } ?? handlerRan
             failure.isInfrastructure = (failure.isInfrastructure && !reachedHandler) || Task.isCancelled
             outcome = failed(failure, envelope, attempt: attempt, logger: logger)
         }
