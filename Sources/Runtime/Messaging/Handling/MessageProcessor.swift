@@ -107,18 +107,17 @@ public final class MessageProcessor: Sendable {
         var inbox: PostgresDeferredResult?
         do {
             let fresh = try await database.withTransaction { [consumer, settings] connection in
-                if settings.usesInbox && settings.handlersActOnlyInTransaction {
-                    // No ON CONFLICT: a duplicate fails the round trip it goes out with.
-                    inbox = try await connection.executeDeferred("""
-                        INSERT INTO messaging.inbox (consumer, message_id, message_type)
-                        VALUES (\(consumer), \(envelope.idString)::uuid, \(envelope.type))
-                        """)
+                let ridesAlong = settings.handlersActOnlyInTransaction
+                // Riding along, no ON CONFLICT: a duplicate fails the round trip it goes out with.
+                let insert: PostgresQuery = """
+                    INSERT INTO messaging.inbox (consumer, message_id, message_type)
+                    VALUES (\(consumer), \(envelope.idString)::uuid, \(envelope.type))
+                    \(unescaped: ridesAlong ? "" : "ON CONFLICT DO NOTHING")
+                    """
+                if settings.usesInbox && ridesAlong {
+                    inbox = try await connection.executeDeferred(insert)
                 } else {
-                    let recorded = !settings.usesInbox ? 1 : try await connection.execute("""
-                        INSERT INTO messaging.inbox (consumer, message_id, message_type)
-                        VALUES (\(consumer), \(envelope.idString)::uuid, \(envelope.type))
-                        ON CONFLICT DO NOTHING
-                        """)
+                    let recorded = !settings.usesInbox ? 1 : try await connection.execute(insert)
                     guard recorded == 1 else { return false }
                     handlerRan = true
                 }
