@@ -233,3 +233,42 @@ extension KafkaRoundTripTests {
         }
     }
 }
+
+extension KafkaRoundTripTests {
+    /// The producer hands values to librdkafka without a copy, so a value's storage must outlive
+    /// its delivery and must not change meanwhile, whatever the caller does with its own copies.
+    @Test("values read in place arrive intact while the sender changes its own copies")
+    func valuesReadInPlace() async throws {
+        let (cluster, topic) = try TestKafka.cluster()
+        let producer = try TestKafka.producer(cluster) { $0.linger = .milliseconds(50) }
+        let consumer = try await TestKafka.consumer(cluster, topic: topic, group: "g-\(UUID())")
+        // Distinct contents and sizes (empty, small, above a page, 100 KiB).
+        let sizes = [0, 1, 200, 5_000, 100_000]
+        func expected(_ index: Int) -> [UInt8] {
+            (0..<sizes[index % sizes.count]).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ index) }
+        }
+        let count = 200
+        try await withRunning([producer, consumer]) {
+            var values = (0..<count).map(expected)
+            let messages = values.indices.map { KafkaOutgoingMessage(topic: topic, key: Array("k-\($0)".utf8), value: values[$0]) }
+            let sending = Task { try await producer.send(messages) }
+            // While the batch waits for its reports (linger 50 ms), the sender overwrites and
+            // drops its own references.
+            for index in values.indices where !values[index].isEmpty {
+                values[index].withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0xEE) }
+            }
+            values.removeAll()
+            let reports = try await sending.value
+            #expect(reports.count == count)
+
+            var received: [Int: [UInt8]] = [:]
+            for try await message in consumer.messages {
+                received[Int(message.keyString!.dropFirst(2))!] = message.value
+                if received.count == count { break }
+            }
+            for index in 0..<count where received[index] != expected(index) {
+                Issue.record("message \(index) arrived changed or not at all (\(received[index]?.count ?? -1) bytes; \(expected(index).count) sent)")
+            }
+        }
+    }
+}

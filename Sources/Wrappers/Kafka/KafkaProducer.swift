@@ -82,6 +82,10 @@ public final class KafkaProducer: Service, Sendable {
                 _ = rd_kafka_header_add(headers, header.name, -1, nil, 0)
             }
         }
+        // librdkafka reads the value in place until the message's delivery report (it is not
+        // copied; see emp_kafka_produce). The batch passed as `opaque` holds `message`'s array
+        // until then, and an array's elements neither move nor change while a reference is held
+        // (a writer through another copy gets storage of its own).
         return message.value.withUnsafeBytes { value in
             if let key = message.key {
                 return key.withUnsafeBytes { key in
@@ -156,6 +160,7 @@ final class PendingBatch: @unchecked Sendable {
         var error: KafkaError?
     }
 
+    /// Held until the last delivery report: librdkafka reads each value from this storage.
     private let messages: [KafkaOutgoingMessage]
     private let slots: UnsafeMutablePointer<Slot>
     private let remaining: Atomic<Int>
