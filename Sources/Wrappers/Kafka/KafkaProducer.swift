@@ -49,22 +49,22 @@ public final class KafkaProducer: Service, Sendable {
     public func send(_ messages: [KafkaOutgoingMessage]) async throws -> [KafkaDeliveryReport] {
         let batch = PendingBatch(messages: messages)
         var topic: (name: String, handle: OpaquePointer?)?
-        for (index, message) in messages.enumerated() {
-            if topic?.name != message.topic { topic = (message.topic, topics.handle(for: message.topic, client: client)) }
+        for index in messages.indices {
+            if topic?.name != messages[index].topic { topic = (messages[index].topic, topics.handle(for: messages[index].topic, client: client)) }
             var backoff = Duration.microseconds(100)
             while true {
                 if pollThread.isStopping {
                     batch.fail(from: index, KafkaError(.closed, "the producer is shutting down"))
                     return try await batch.reports()
                 }
-                guard let error = enqueue(message, topic: topic?.handle, opaque: batch.opaque(for: index)) else { break }
+                guard let error = enqueue(messages[index], topic: topic?.handle, opaque: batch.opaque(for: index)) else { break }
                 if rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR__QUEUE_FULL {
                     rd_kafka_error_destroy(error)
                     try await Task.sleep(for: backoff)
                     backoff = min(backoff * 2, .milliseconds(10))
                     continue
                 }
-                batch.fail(from: index, KafkaError(.delivery, "cannot enqueue a message for \(message.topic)", consuming: error))
+                batch.fail(from: index, KafkaError(.delivery, "cannot enqueue a message for \(messages[index].topic)", consuming: error))
                 return try await batch.reports()
             }
         }
@@ -149,15 +149,15 @@ final class TopicHandle: @unchecked Sendable {
 ///
 /// Each message's opaque points at its slot in one buffer of the batch's own (no allocation per
 /// message). Delivery reports all arrive on the poll thread, each for a different slot, so they
-/// are recorded without a lock; an atomic count says when the last one is in.
+/// are recorded without a lock; an atomic count says when the last one is in. A slot is 24 bytes
+/// (a report touches memory written on another thread a while ago, so the fewer cache lines the
+/// better); the rare failures are kept aside, and a slot's index is its distance from the first.
 final class PendingBatch: @unchecked Sendable {
-    /// What a delivery report needs: the batch and the message's position in it.
+    /// What a delivery report needs: the batch, and room for where the message was stored.
     struct Slot {
         let batch: Unmanaged<PendingBatch>
-        let index: Int
-        var partition: Int32 = -1
         var offset: Int64 = -1
-        var error: KafkaError?
+        var partition: Int32 = -1
     }
 
     /// Held until the last delivery report: librdkafka reads each value from this storage.
@@ -167,7 +167,8 @@ final class PendingBatch: @unchecked Sendable {
     private struct Waiter {
         var continuation: CheckedContinuation<[KafkaDeliveryReport], any Error>?
         var result: Result<[KafkaDeliveryReport], any Error>?
-        var failure: KafkaError?
+        /// The first failure: a delivery that failed (by index) or a send that stopped enqueueing.
+        var failure: (index: Int, error: KafkaError)?
     }
     private let waiter = Mutex(Waiter())
 
@@ -177,7 +178,7 @@ final class PendingBatch: @unchecked Sendable {
         self.slots = .allocate(capacity: max(1, messages.count))
         // The slots hold the batch until the last report arrived (released in `finish`).
         let reference = Unmanaged.passRetained(self)
-        for index in 0..<messages.count { (slots + index).initialize(to: Slot(batch: reference, index: index)) }
+        slots.initialize(repeating: Slot(batch: reference), count: messages.count)
         if messages.isEmpty { reference.release() }
     }
 
@@ -193,17 +194,28 @@ final class PendingBatch: @unchecked Sendable {
         let slot = opaque.assumingMemoryBound(to: Slot.self)
         slot.pointee.partition = partition
         slot.pointee.offset = offset
-        slot.pointee.error = error
-        let batch = slot.pointee.batch.takeUnretainedValue()
-        if batch.remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
-            batch.finish()
-            slot.pointee.batch.release()
+        let reference = slot.pointee.batch
+        // The slots' own reference keeps the batch alive until the last report: no retain here.
+        let last = reference._withUnsafeGuaranteedRef { batch in
+            if let error { batch.failed(at: slot - batch.slots, error) }
+            return batch.remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0
+        }
+        if last {
+            reference._withUnsafeGuaranteedRef { $0.finish() }
+            reference.release()
+        }
+    }
+
+    /// Keeps the failure of the lowest index (reports of different partitions come in any order).
+    private func failed(at index: Int, _ error: KafkaError) {
+        waiter.withLock { state in
+            if state.failure.map({ index < $0.index }) ?? true { state.failure = (index, error) }
         }
     }
 
     /// Messages from `index` on were never enqueued: they fail with `error`.
     func fail(from index: Int, _ error: KafkaError) {
-        waiter.withLock { $0.failure = $0.failure ?? error }
+        failed(at: index, error)
         let never = messages.count - index
         if remaining.subtract(never, ordering: .acquiringAndReleasing).newValue == 0 {
             finish()
@@ -226,21 +238,18 @@ final class PendingBatch: @unchecked Sendable {
 
     /// Runs once, when the last outcome is in: builds the result and wakes the waiter.
     private func finish() {
-        var firstError: KafkaError?
+        let failure = waiter.withLock { $0.failure }
         var reports: [KafkaDeliveryReport] = []
-        reports.reserveCapacity(messages.count)
-        for index in 0..<messages.count {
-            let slot = slots[index]
-            if let error = slot.error {
-                if firstError == nil { firstError = error }
-            } else if firstError == nil {
+        if failure == nil {
+            reports.reserveCapacity(messages.count)
+            for index in 0..<messages.count {
                 reports.append(KafkaDeliveryReport(
-                    topicPartition: KafkaTopicPartition(topic: messages[index].topic, partition: slot.partition), offset: slot.offset))
+                    topicPartition: KafkaTopicPartition(topic: messages[index].topic, partition: slots[index].partition),
+                    offset: slots[index].offset))
             }
         }
         let (continuation, result) = waiter.withLock { state in
-            let error = firstError ?? state.failure
-            let result: Result<[KafkaDeliveryReport], any Error> = error.map { .failure($0) } ?? .success(reports)
+            let result: Result<[KafkaDeliveryReport], any Error> = failure.map { .failure($0.error) } ?? .success(reports)
             state.result = result
             defer { state.continuation = nil }
             return (state.continuation, result)
