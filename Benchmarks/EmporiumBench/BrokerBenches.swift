@@ -28,8 +28,12 @@ struct KafkaProduceBench: AsyncParsableCommand {
         let value = [UInt8](repeating: UInt8(ascii: "x"), count: size)
         let total = messages
         let window = inFlight
-        // Built before the clock starts, as kcat reads a prepared file.
-        let prepared = (0..<total).map { KafkaOutgoingMessage(topic: topic, key: Array("key-\($0)".utf8), value: value) }
+        // Built before the clock starts, as kcat reads a prepared file: a value of its own per
+        // message (kcat's lines are distinct too; one shared array would make every send contend
+        // on its reference count), cut into the batches that will be sent.
+        let batches = stride(from: 0, to: total, by: window).map { start in
+            (start..<min(total, start + window)).map { KafkaOutgoingMessage(topic: topic, key: Array("key-\($0)".utf8), value: [UInt8](repeating: UInt8(ascii: "x"), count: size)) }
+        }
         let elapsed = try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await producer.run() }
             // Connections to every partition leader before the clock starts (librdkafka connects
@@ -38,19 +42,9 @@ struct KafkaProduceBench: AsyncParsableCommand {
             let started = ContinuousClock.now
             // Batches of `inFlight`, two in flight at a time, so the client's queue never runs dry.
             try await withThrowingTaskGroup(of: Void.self) { sends in
-                var next = 0
-                var running = 0
-                while next < total {
-                    if running == 2 {
-                        try await sends.next()
-                        running -= 1
-                    }
-                    let range = next..<min(total, next + window)
-                    next = range.upperBound
-                    running += 1
-                    sends.addTask {
-                        try await producer.send(Array(prepared[range]))
-                    }
+                for (number, batch) in batches.enumerated() {
+                    if number >= 2 { try await sends.next() }
+                    sends.addTask { try await producer.send(batch) }
                 }
                 try await sends.waitForAll()
             }
