@@ -223,7 +223,7 @@ public final class AMQPConnection: Service, Sendable {
     // MARK: - Service
 
     public func run() async throws {
-        await runOnDedicatedThread(named: "emporium.amqp", { self.loop() }, stop: { self.requestStop() })
+        await runOnDedicatedThread(named: "amqp", { self.loop() }, stop: { self.requestStop() })
     }
 
     private func requestStop() {

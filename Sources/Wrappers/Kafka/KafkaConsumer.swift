@@ -15,7 +15,7 @@ import Synchronization
 public final class KafkaConsumer: Service, Sendable {
     let client: RDKafkaClient
     private let configuration: KafkaConsumerConfiguration
-    private let pollThread = KafkaPollThread(name: "emporium.kafka.consumer")
+    private let pollThread = KafkaPollThread(name: "kafka.consumer")
     private let stream: AsyncThrowingStream<KafkaMessage, any Error>
     private let continuation: AsyncThrowingStream<KafkaMessage, any Error>.Continuation
     /// Messages handed to the stream and not yet taken by the application.

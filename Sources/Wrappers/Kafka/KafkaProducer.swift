@@ -15,7 +15,7 @@ public final class KafkaProducer: Service, Sendable {
     private let topics = TopicHandles()
     let client: RDKafkaClient
     private let configuration: KafkaProducerConfiguration
-    private let pollThread = KafkaPollThread(name: "emporium.kafka.producer")
+    private let pollThread = KafkaPollThread(name: "kafka.producer")
 
     private init(client: RDKafkaClient, configuration: KafkaProducerConfiguration) {
         self.client = client

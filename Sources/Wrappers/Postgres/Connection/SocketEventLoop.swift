@@ -1,4 +1,5 @@
 import CLibPQ
+import ConnectionPool
 import Foundation
 import Synchronization
 
@@ -15,7 +16,7 @@ final class SocketEventLoop: TaskExecutor, @unchecked Sendable {
     /// The loops of this process, one per core (at most four); connections take them in turn.
     static let shared: [SocketEventLoop] = {
         let count = max(1, min(4, ProcessInfo.processInfo.activeProcessorCount))
-        return (0..<count).map { SocketEventLoop(name: "emporium.postgres.loop.\($0)") }
+        return (0..<count).map { SocketEventLoop(name: "pg.loop.\($0)") }
     }()
     private static let nextShared = Atomic<Int>(0)
 
@@ -42,9 +43,7 @@ final class SocketEventLoop: TaskExecutor, @unchecked Sendable {
         wakeup = emp_eventfd_create()
         precondition(epoll >= 0 && wakeup >= 0, "cannot create an epoll instance or an eventfd: errno \(errno)")
         precondition(emp_epoll_arm(epoll, wakeup, 1, 0, 0) == 0, "cannot watch the loop's eventfd: errno \(errno)")
-        let thread = Thread { [self] in run() }
-        thread.name = name
-        thread.start()
+        startThread(named: name) { [self] in run() }
     }
 
     // MARK: - TaskExecutor

@@ -65,7 +65,7 @@ public final class PostgresListener: Service, Sendable {
 
     /// Watches the connection on a dedicated thread until graceful shutdown or cancellation.
     public func run() async throws {
-        await runOnDedicatedThread(named: "emporium.postgres.listener", { self.watch() }, stop: { self.stop() })
+        await runOnDedicatedThread(named: "pg.listener", { self.watch() }, stop: { self.stop() })
     }
 
     private func stop() {
