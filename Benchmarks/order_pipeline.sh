@@ -174,8 +174,18 @@ SQL
     local rates=() p50s=() p95s=() p99s=() tps=() errors=0 unresolved=0
     local paced_rates=() paced_p50s=() paced_p95s=() paced_p99s=() paced_errors=0 paced_unresolved=0
     local pace="${BENCH_LOADTEST_PACE:-0.51}" paced_seconds="${BENCH_LOADTEST_PACED_SECONDS:-15}"
-    # Every measured run starts after a checkpoint, so none pays for the one before it.
-    op_checkpoint() { psql -X -q -h 127.0.0.1 -U postgres -d postgres -c CHECKPOINT >/dev/null; }
+    # Every measured run starts after a vacuum of both databases and a checkpoint, so none pays for
+    # the one before it. A pgbench round leaves some 11,000 orders' dead rows behind and a loadtest
+    # round a few thousand; left to autovacuum, they were cleaned up while a later run was measured
+    # (in one run the pgbench database's tables were vacuumed around the loadtest's second and
+    # third full-speed rounds: 577 orders/s in the first, 434 and 429 in those).
+    op_checkpoint() {
+        local db
+        for db in "$fleet_db" "$pgbench_db"; do
+            psql -X -q -h 127.0.0.1 -U postgres -d "$db" -c "VACUUM (ANALYZE)" >/dev/null
+        done
+        psql -X -q -h 127.0.0.1 -U postgres -d postgres -c CHECKPOINT >/dev/null
+    }
     # Runs one loadtest (arguments: --orders N, or --rate R --duration D) and prints
     # "rate p50 p95 p99 errors unresolved".
     op_loadtest_once() {
