@@ -235,8 +235,10 @@ extension KafkaRoundTripTests {
 }
 
 extension KafkaRoundTripTests {
-    /// The producer hands values to librdkafka without a copy, so a value's storage must outlive
-    /// its delivery and must not change meanwhile, whatever the caller does with its own copies.
+    /// The producer hands values to librdkafka without a copy: what librdkafka reads must be the
+    /// caller's value as sent, unchanged by writes to the caller's own copies (copy-on-write), and
+    /// not a temporary the wrapper made and freed. (That the storage outlives the send is held by
+    /// `send` itself, which waits for every report with its argument alive.)
     @Test("values read in place arrive intact while the sender changes its own copies")
     func valuesReadInPlace() async throws {
         let (cluster, topic) = try TestKafka.cluster()

@@ -148,8 +148,9 @@ final class TopicHandle: @unchecked Sendable {
 /// A batch of sends waiting for their delivery reports.
 ///
 /// Each message's opaque points at its slot in one buffer of the batch's own (no allocation per
-/// message). Delivery reports all arrive on the poll thread, each for a different slot, so they
-/// are recorded without a lock; an atomic count says when the last one is in. A slot is 24 bytes
+/// message). Each delivery report is for a different slot, so reports are recorded without a
+/// lock, whichever thread serves them (the poll thread, or a `flush` at the same time); an atomic
+/// count says when the last one is in, and the rare failures take a lock. A slot is 24 bytes
 /// (a report touches memory written on another thread a while ago, so the fewer cache lines the
 /// better); the rare failures are kept aside, and a slot's index is its distance from the first.
 final class PendingBatch: @unchecked Sendable {
@@ -189,7 +190,7 @@ final class PendingBatch: @unchecked Sendable {
 
     func opaque(for index: Int) -> UnsafeMutableRawPointer { UnsafeMutableRawPointer(slots + index) }
 
-    /// Records one report (called on the poll thread only).
+    /// Records one report (from librdkafka's delivery callback: once per enqueued message).
     static func complete(_ opaque: UnsafeMutableRawPointer, partition: Int32, offset: Int64, error: KafkaError?) {
         let slot = opaque.assumingMemoryBound(to: Slot.self)
         slot.pointee.partition = partition
