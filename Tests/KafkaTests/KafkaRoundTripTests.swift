@@ -274,3 +274,27 @@ extension KafkaRoundTripTests {
         }
     }
 }
+
+extension KafkaRoundTripTests {
+    /// A send cancelled while it waits for room in librdkafka's queue used to throw at once and
+    /// leave the messages it had enqueued behind: delivered or not, never reported, their batch
+    /// never freed.
+    @Test("a send cancelled while the local queue is full reports the messages it enqueued, then fails")
+    func cancelledWhileQueueFull() async throws {
+        let (cluster, topic) = try TestKafka.cluster(partitions: 1)
+        let producer = try TestKafka.producer(cluster) {
+            $0.extra["queue.buffering.max.messages"] = "5"
+            $0.linger = .milliseconds(500)
+        }
+        try await withRunning([producer]) {
+            let messages = (0..<20).map { KafkaOutgoingMessage(topic: topic, key: "k\($0)", value: "v\($0)") }
+            let sending = Task { try await producer.send(messages) }
+            sending.cancel()
+            let error = try await #require(throws: KafkaError.self) { try await sending.value }
+            #expect(error.code == .closed)
+            // When the send gave up, the five it had enqueued were acknowledged already.
+            let high = try await producer.watermarks(KafkaTopicPartition(topic: topic, partition: 0)).high
+            #expect(high == 5)
+        }
+    }
+}

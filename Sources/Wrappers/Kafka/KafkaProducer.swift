@@ -60,7 +60,15 @@ public final class KafkaProducer: Service, Sendable {
                 guard let error = enqueue(messages[index], topic: topic?.handle, opaque: batch.opaque(for: index)) else { break }
                 if rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR__QUEUE_FULL {
                     rd_kafka_error_destroy(error)
-                    try await Task.sleep(for: backoff)
+                    do {
+                        try await Task.sleep(for: backoff)
+                    } catch {
+                        // Cancelled while waiting for room. The messages already enqueued are
+                        // librdkafka's to deliver (they read the batch's values until then): wait
+                        // for their outcomes as for any batch cut short, and fail the rest.
+                        batch.fail(from: index, KafkaError(.closed, "cancelled while waiting for room in the producer's queue"))
+                        return try await batch.reports()
+                    }
                     backoff = min(backoff * 2, .milliseconds(10))
                     continue
                 }
