@@ -65,8 +65,9 @@ public final class KafkaProducer: Service, Sendable {
                     } catch {
                         // Cancelled while waiting for room. The messages already enqueued are
                         // librdkafka's to deliver (they read the batch's values until then): wait
-                        // for their outcomes as for any batch cut short, and fail the rest.
-                        batch.fail(from: index, KafkaError(.closed, "cancelled while waiting for room in the producer's queue"))
+                        // for their outcomes as for any batch cut short, and fail the rest (worth
+                        // another try: nothing is wrong with them).
+                        batch.fail(from: index, KafkaError(.closed, "cancelled while waiting for room in the producer's queue", isRetriable: true))
                         return try await batch.reports()
                     }
                     backoff = min(backoff * 2, .milliseconds(10))
