@@ -177,8 +177,8 @@ SQL
     # Every measured run starts after a vacuum of both databases and a checkpoint, so none pays for
     # the one before it. A pgbench round leaves some 11,000 orders' dead rows behind and a loadtest
     # round a few thousand; left to autovacuum, they were cleaned up while a later run was measured
-    # (in one run the pgbench database's tables were vacuumed around the loadtest's second and
-    # third full-speed rounds: 577 orders/s in the first, 434 and 429 in those).
+    # (once around the loadtest's second and third full-speed rounds). That was not what makes the
+    # later full-speed rounds slower, though: with the vacuum they still were (463, 400, 372/s).
     op_checkpoint() {
         local db
         for db in "$fleet_db" "$pgbench_db"; do
