@@ -50,7 +50,8 @@ public final class KafkaProducer: Service, Sendable {
         let batch = PendingBatch(messages: messages)
         var topic: (name: String, handle: OpaquePointer?)?
         for index in messages.indices {
-            if topic?.name != messages[index].topic { topic = (messages[index].topic, topics.handle(for: messages[index].topic, client: client)) }
+            let name = messages[index].topic
+            if topic?.name != name { topic = (name, topics.handle(for: name, client: client)) }
             var backoff = Duration.microseconds(100)
             while true {
                 if pollThread.isStopping {
@@ -73,7 +74,7 @@ public final class KafkaProducer: Service, Sendable {
                     backoff = min(backoff * 2, .milliseconds(10))
                     continue
                 }
-                batch.fail(from: index, KafkaError(.delivery, "cannot enqueue a message for \(messages[index].topic)", consuming: error))
+                batch.fail(from: index, KafkaError(.delivery, "cannot enqueue a message for \(name)", consuming: error))
                 return try await batch.reports()
             }
         }
@@ -159,9 +160,9 @@ final class TopicHandle: @unchecked Sendable {
 /// Each message's opaque points at its slot in one buffer of the batch's own (no allocation per
 /// message). Each delivery report is for a different slot, so reports are recorded without a
 /// lock, whichever thread serves them (the poll thread, or a `flush` at the same time); an atomic
-/// count says when the last one is in, and the rare failures take a lock. A slot is 24 bytes
-/// (a report touches memory written on another thread a while ago, so the fewer cache lines the
-/// better); the rare failures are kept aside, and a slot's index is its distance from the first.
+/// count says when the last one is in. A slot is 24 bytes (a report touches memory written on
+/// another thread a while ago, so the fewer cache lines the better): the rare failures are kept
+/// aside under a lock, and a slot's index is its distance from the first.
 final class PendingBatch: @unchecked Sendable {
     /// What a delivery report needs: the batch, and room for where the message was stored.
     struct Slot {
@@ -186,7 +187,8 @@ final class PendingBatch: @unchecked Sendable {
         self.messages = messages
         self.remaining = Atomic(messages.count)
         self.slots = .allocate(capacity: max(1, messages.count))
-        // The slots hold the batch until the last report arrived (released in `finish`).
+        // The slots hold the batch until the last outcome is in (released by whoever counts it:
+        // `complete` or `fail`).
         let reference = Unmanaged.passRetained(self)
         slots.initialize(repeating: Slot(batch: reference), count: messages.count)
         if messages.isEmpty { reference.release() }
