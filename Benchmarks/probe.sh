@@ -69,7 +69,7 @@ python3 Benchmarks/probe_snapshot.py diff "$OP_DIR/snapshot.json" "$(python3 -c 
 python3 - "$OP_DIR/report.json" <<'PY'
 import json, sys
 report = json.load(open(sys.argv[1])); latency = report.get("latencyMs") or {}
-print(f"loadtest: {report['accepted']} orders at {report['ordersPerSecond']:.1f}/s; POST -> decided p50 {latency.get('p50', 0):.1f} ms, "
+print(f"loadtest: {report['accepted']} orders at {report['ordersPerSecond']:.1f}/s accepted, {report.get('decidedPerSecond') or 0:.1f}/s decided; POST -> decided p50 {latency.get('p50', 0):.1f} ms, "
       f"p99 {latency.get('p99', 0):.1f} ms; {report['unresolved']} undecided")
 PY
 # (Not a bare `wait`: the fleet's processes are this shell's children too.)

@@ -1,10 +1,12 @@
 import EmporiumTestSupport
 import Foundation
+import Postgres
 import Testing
 
-/// `emporium loadtest --find-capacity` against the fleet, with rates the fleet keeps up with
+/// `emporium loadtest` against the fleet. `--find-capacity`, with rates the fleet keeps up with
 /// easily: a bound every probe meets finds the maximum after doubling from the start; a bound no
 /// order can meet (a decision crosses Kafka twice) fails the first probe and reports no capacity.
+/// And the throughput it reports for the whole pipeline counts orders up to their decision.
 @Suite("Load test: capacity search", .usesRabbitMQ, .usesProductWorkers, .timeLimit(.minutes(10)))
 struct LoadtestCapacityTests {
     struct Report: Decodable {
@@ -48,5 +50,37 @@ struct LoadtestCapacityTests {
         #expect((report.probes.first?.p99Ms ?? 0) > 1, "\(report.probes)")
         #expect(report.capacity == 0)
         #expect(!report.reachedMaximum)
+    }
+
+    struct RunReport: Decodable {
+        var skuPrefix: String
+        var accepted: Int
+        var unresolved: Int
+        var ordersPerSecond: Double
+        var decidedPerSecond: Double?
+    }
+
+    @Test("orders decided per second span the sending phase and the decisions after it, as the database saw them")
+    func decidedPerSecondCountsTheDecisions() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let environment = fleet.environment.map { "\($0.key)='\($0.value)'" }.joined(separator: " ")
+        let output = try await ChildProcess.shell(
+            "env \(environment) '\(PipelineFleet.binary)' loadtest --url '\(fleet.apiURL.absoluteString)' --json "
+                + "--clients 4 --products 3 --orders 40 --decision-timeout 60s 2>/dev/null",
+            timeout: .seconds(300))
+        let report = try JSONDecoder().decode(RunReport.self, from: Data(output.utf8))
+        try #require(report.accepted == 40 && report.unresolved == 0, "\(output)")
+        let decided = try #require(report.decidedPerSecond, "no decidedPerSecond in \(output)")
+        // The run's orders as the database has them (its customers'; the load test's probe for the
+        // catalog copy came before the sending phase): from the first one's creation to the last
+        // stock decision. The load test's window starts before the first POST went out, so it is
+        // at least that long, and longer by no more than that POST's time (well under 5 s).
+        let span: Double = try await fleet.database.query("""
+            SELECT extract(epoch FROM max(stock_decided_at) - min(created_at))::float8 FROM ordering.orders
+            WHERE customer_id LIKE \(report.skuPrefix + "-c%")
+            """).single().decode(at: 0)
+        let window = Double(report.accepted) / decided
+        #expect(window >= span, "window \(window) s, database span \(span) s: \(output)")
+        #expect(window < span + 5, "window \(window) s, database span \(span) s: \(output)")
     }
 }

@@ -60,6 +60,19 @@ struct Loadtest: Sendable {
         var stock: String
         /// `nil` if the order had no `stockDecidedAt` (it always should).
         var latencyMilliseconds: Double?
+        /// The server's `stockDecidedAt` (same machine, same clock as `sentAt` in the bench).
+        var decidedAt: Date?
+    }
+
+    private static let instants = Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt)
+
+    /// Orders decided per second, from `start` (the first POST's send time) to the last
+    /// decision; `nil` unless every accepted order was seen decided with its time.
+    static func decidedPerSecond(accepted: Int, decisions: [Decision], unresolved: Int, start: Date) -> Double? {
+        let times = decisions.compactMap(\.decidedAt)
+        guard accepted > 0, unresolved == 0, times.count == accepted, let last = times.max() else { return nil }
+        let window = last.timeIntervalSince(start)
+        return window > 0 ? Double(accepted) / window : nil
     }
 
     func run() async throws -> LoadtestReport {
@@ -89,6 +102,8 @@ struct Loadtest: Sendable {
             sentPerSecond: options.rate.flatMap { rate in
                 accepted.map(\.sentAt).max().map { last in Double(accepted.count) / (last.timeIntervalSince(startDate) + 1 / rate) }
             },
+            decidedPerSecond: Self.decidedPerSecond(accepted: accepted.count, decisions: decisions, unresolved: unresolved, start: startDate),
+            startedAt: startDate.formatted(Self.instants), lastDecidedAt: decisions.compactMap(\.decidedAt).max()?.formatted(Self.instants),
             errors: counts.errors,
             reserved: decisions.count(where: { $0.stock == "reserved" }), rejected: decisions.count(where: { $0.stock != "reserved" }),
             unresolved: unresolved, latencyMs: .init(decisions.compactMap(\.latencyMilliseconds)),
@@ -249,7 +264,8 @@ struct Loadtest: Sendable {
                     }
                     let decidedAt = seen.stockDecidedAt.flatMap { try? timestamps.parse($0) }
                     if decidedAt == nil { progress.pollFailed("decided without stockDecidedAt") }
-                    decisions.append(Decision(stock: seen.stock, latencyMilliseconds: decidedAt.map { $0.timeIntervalSince(order.sentAt) * 1000 }))
+                    decisions.append(Decision(
+                        stock: seen.stock, latencyMilliseconds: decidedAt.map { $0.timeIntervalSince(order.sentAt) * 1000 }, decidedAt: decidedAt))
                     progress.decided(seen.stock)
                 } catch let error as HTTPTransportError {
                     progress.pollFailed(error.kind)

@@ -21,6 +21,16 @@ struct LoadtestReport: Encodable, Sendable {
     /// waits for its POST's answer) make it lower. Unlike `ordersPerSecond` it does not count
     /// the last answer's round trip, which weighs on a short run.
     var sentPerSecond: Double?
+    /// Orders taken all the way to their stock decision per second: accepted / (the last
+    /// `stockDecidedAt` - the first POST's send time); `nil` if any order was left undecided.
+    /// The pipeline's throughput, comparable with pgbench running every transaction of an order:
+    /// `ordersPerSecond` counts only the API's part, and at full speed the decisions fall behind
+    /// the answers, so that work lands after the sending phase it was measured over.
+    var decidedPerSecond: Double?
+    /// The sending phase's start and the last stock decision seen (the server's time), as
+    /// RFC 3339 instants: the window `decidedPerSecond` divides by.
+    var startedAt: String
+    var lastDecidedAt: String?
     /// Failed POSTs by kind: `HTTP <status>` or a transport error's kind.
     var errors: [String: Int]
     /// Accepted orders by the stock decision seen; `unresolved` were still awaiting at the timeout.
@@ -74,6 +84,7 @@ struct LoadtestReport: Encodable, Sendable {
         return """
             emporium loadtest against \(url): \(clients) clients, \(products) products (\(skuPrefix)-*), 1 to \(maximumLines) lines per order
             \(offeredRate.map { "offered \(String(format: "%.1f", $0)) orders/s; " } ?? "")sent \(sent), accepted \(accepted) in \(String(format: "%.2f", durationSeconds)) s: \(String(format: "%.1f", ordersPerSecond)) orders/s
+            decided: \(decidedPerSecond.map { String(format: "%.1f orders/s from the first POST to the last decision", $0) } ?? "not all orders")
             errors: \(kinds(errors))
             stock decisions: \(reserved) reserved, \(rejected) rejected, \(unresolved) still awaiting at the timeout
             POST -> stock decided: \(latencyMs?.text ?? "no samples")
