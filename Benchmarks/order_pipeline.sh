@@ -187,9 +187,10 @@ SQL
         psql -X -q -h 127.0.0.1 -U postgres -d postgres -c CHECKPOINT >/dev/null
     }
     # Runs one loadtest (arguments: --orders N, or --rate R --duration D) and prints
-    # "rate p50 p95 p99 errors unresolved"; the rate is the report's `rate_key` (ordersPerSecond,
-    # the orders accepted per second, unless set), or ordersPerSecond where that is missing
-    # (decidedPerSecond is, when an order was left undecided; the line's `unresolved` says so).
+    # "rate p50 p95 p99 errors unresolved"; the rate is the report's field `rate_key`
+    # (ordersPerSecond, the orders accepted per second, unless set). A missing field falls back to
+    # ordersPerSecond: decidedPerSecond is missing when an order was left undecided, which the
+    # line's `unresolved` then says.
     op_loadtest_once() {
         local report
         echo "order pipeline: loadtest round $round $*" >>"$OP_DIR/loadtest.log"
@@ -207,7 +208,7 @@ print(d.get(sys.argv[2]) or d["ordersPerSecond"], l.get("p50", 0), l.get("p95", 
     # accepts orders faster than the workers decide them, so the accepted rate counted the
     # decisions' work only in part (it ran on after the round, at the expense of the next one:
     # 577, 434 and 429 accepted a second in one run, when the first round ended with a backlog of
-    # seconds and the last with almost none; docs/benchmarks.md, 5 Dec, second session).
+    # seconds and the last with almost none; docs/benchmarks.md, "Full speed counted accepted orders").
     op_loadtest() {
         local rate p50 p95 p99 failed waiting
         read -r rate p50 p95 p99 failed waiting < <(rate_key=decidedPerSecond op_loadtest_once --orders "$orders") || return 1

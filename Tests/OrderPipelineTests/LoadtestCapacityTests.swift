@@ -22,12 +22,18 @@ struct LoadtestCapacityTests {
         var probes: [Probe]
     }
 
-    func search(_ fleet: PipelineFleet, bound: String) async throws -> Report {
+    /// `emporium loadtest --json` with `arguments` against the fleet; its report.
+    func loadtest(_ fleet: PipelineFleet, _ arguments: String) async throws -> String {
         let environment = fleet.environment.map { "\($0.key)='\($0.value)'" }.joined(separator: " ")
-        let output = try await ChildProcess.shell(
-            "env \(environment) '\(PipelineFleet.binary)' loadtest --url '\(fleet.apiURL.absoluteString)' --find-capacity --json "
-                + "--clients 16 --products 3 --start-rate 2 --max-rate 8 --step-duration 3s --latency-bound \(bound) --decision-timeout 60s 2>/dev/null",
+        return try await ChildProcess.shell(
+            "env \(environment) '\(PipelineFleet.binary)' loadtest --url '\(fleet.apiURL.absoluteString)' --json \(arguments) 2>/dev/null",
             timeout: .seconds(300))
+    }
+
+    func search(_ fleet: PipelineFleet, bound: String) async throws -> Report {
+        let output = try await loadtest(
+            fleet,
+            "--find-capacity --clients 16 --products 3 --start-rate 2 --max-rate 8 --step-duration 3s --latency-bound \(bound) --decision-timeout 60s")
         return try JSONDecoder().decode(Report.self, from: Data(output.utf8))
     }
 
@@ -56,18 +62,13 @@ struct LoadtestCapacityTests {
         var skuPrefix: String
         var accepted: Int
         var unresolved: Int
-        var ordersPerSecond: Double
         var decidedPerSecond: Double?
     }
 
     @Test("orders decided per second span the sending phase and the decisions after it, as the database saw them")
     func decidedPerSecondCountsTheDecisions() async throws {
         let fleet = try await PipelineFleet.shared.get()
-        let environment = fleet.environment.map { "\($0.key)='\($0.value)'" }.joined(separator: " ")
-        let output = try await ChildProcess.shell(
-            "env \(environment) '\(PipelineFleet.binary)' loadtest --url '\(fleet.apiURL.absoluteString)' --json "
-                + "--clients 4 --products 3 --orders 40 --decision-timeout 60s 2>/dev/null",
-            timeout: .seconds(300))
+        let output = try await loadtest(fleet, "--clients 4 --products 3 --orders 40 --decision-timeout 60s")
         let report = try JSONDecoder().decode(RunReport.self, from: Data(output.utf8))
         try #require(report.accepted == 40 && report.unresolved == 0, "\(output)")
         let decided = try #require(report.decidedPerSecond, "no decidedPerSecond in \(output)")

@@ -66,11 +66,11 @@ struct Loadtest: Sendable {
 
     private static let instants = Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt)
 
-    /// Orders decided per second, from `start` (the first POST's send time) to the last
-    /// decision; `nil` unless every accepted order was seen decided with its time.
-    static func decidedPerSecond(accepted: Int, decisions: [Decision], unresolved: Int, start: Date) -> Double? {
-        let times = decisions.compactMap(\.decidedAt)
-        guard accepted > 0, unresolved == 0, times.count == accepted, let last = times.max() else { return nil }
+    /// Orders decided per second, from `start` (the sending phase's) to `last`, the last
+    /// decision; `nil` unless each of the `accepted` orders was seen decided with its time
+    /// (`timed` of them).
+    static func decidedPerSecond(accepted: Int, timed: Int, start: Date, last: Date?) -> Double? {
+        guard accepted > 0, timed == accepted, let last else { return nil }
         let window = last.timeIntervalSince(start)
         return window > 0 ? Double(accepted) / window : nil
     }
@@ -95,6 +95,8 @@ struct Loadtest: Sendable {
         let (decisions, unresolved) = await awaitDecisions(of: accepted)
 
         let counts = progress.snapshot
+        let decidedTimes = decisions.compactMap(\.decidedAt)
+        let lastDecision = decidedTimes.max()
         return LoadtestReport(
             url: options.endpoint.description, skuPrefix: runID, clients: options.clients, offeredRate: options.rate, products: options.products,
             maximumLines: options.maximumLines, sent: counts.sent, accepted: accepted.count, durationSeconds: sending.seconds,
@@ -102,8 +104,8 @@ struct Loadtest: Sendable {
             sentPerSecond: options.rate.flatMap { rate in
                 accepted.map(\.sentAt).max().map { last in Double(accepted.count) / (last.timeIntervalSince(startDate) + 1 / rate) }
             },
-            decidedPerSecond: Self.decidedPerSecond(accepted: accepted.count, decisions: decisions, unresolved: unresolved, start: startDate),
-            startedAt: startDate.formatted(Self.instants), lastDecidedAt: decisions.compactMap(\.decidedAt).max()?.formatted(Self.instants),
+            decidedPerSecond: Self.decidedPerSecond(accepted: accepted.count, timed: decidedTimes.count, start: startDate, last: lastDecision),
+            startedAt: startDate.formatted(Self.instants), lastDecidedAt: lastDecision?.formatted(Self.instants),
             errors: counts.errors,
             reserved: decisions.count(where: { $0.stock == "reserved" }), rejected: decisions.count(where: { $0.stock != "reserved" }),
             unresolved: unresolved, latencyMs: .init(decisions.compactMap(\.latencyMilliseconds)),

@@ -22,7 +22,7 @@ struct LoadtestReport: Encodable, Sendable {
     /// the last answer's round trip, which weighs on a short run.
     var sentPerSecond: Double?
     /// Orders taken all the way to their stock decision per second: accepted / (the last
-    /// `stockDecidedAt` - the first POST's send time); `nil` if any order was left undecided.
+    /// `stockDecidedAt` - the sending phase's start); `nil` if any order was left undecided.
     /// The pipeline's throughput, comparable with pgbench running every transaction of an order:
     /// `ordersPerSecond` counts only the API's part, and at full speed the decisions fall behind
     /// the answers, so that work lands after the sending phase it was measured over.
