@@ -116,3 +116,43 @@ extension TransactionTests {
         #expect(error.code == .invalidValue)
     }
 }
+
+extension TransactionTests {
+    @Test("a transaction with generic plans runs its prepared statements on them, and the setting ends with it")
+    func genericPlans() async throws {
+        try await withScratchSchema(pool) { schema in
+            try await pool.query("CREATE TABLE \(unescaped: schema).items (id int PRIMARY KEY, name text)")
+            try await pool.withConnection { connection in
+                let mode: PostgresQuery = "SELECT current_setting('plan_cache_mode') AS mode"
+                let before: String = try await connection.query(mode).single().decode("mode")
+                let read: PostgresQuery = "SELECT name FROM \(unescaped: schema).items WHERE id = \(1)"
+                let write: PostgresQuery = "INSERT INTO \(unescaped: schema).items VALUES (\(1), \("held"))"
+                try await connection.withTransaction(plans: .generic) { connection in
+                    // Held, so the BEGIN and its SET LOCAL go out with it at the COMMIT.
+                    _ = try await connection.executeDeferred(write)
+                }
+                let (inside, name) = try await connection.withTransaction(plans: .generic) { connection in
+                    (try await connection.query(mode).single().decode("mode", as: String.self),
+                     try await connection.query(read).single().decode("name", as: String.self))
+                }
+                #expect(inside == "force_generic_plan")
+                #expect(name == "held")
+                #expect(try await connection.query(mode).single().decode("mode", as: String.self) == before)
+                // The server counts each prepared statement's plans: the read ran once, generic.
+                let plans: PostgresQuery = """
+                    SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = \(read.sql)
+                    """
+                let generic = try await connection.query(plans).single()
+                #expect(try generic.decode("generic_plans", as: Int.self) == 1)
+                #expect(try generic.decode("custom_plans", as: Int.self) == 0)
+                // Left to the server, a statement's first executions are planned for their values.
+                try await connection.withTransaction { connection in
+                    _ = try await connection.query(read)
+                }
+                let server = try await connection.query(plans).single()
+                #expect(try server.decode("generic_plans", as: Int.self) == 1)
+                #expect(try server.decode("custom_plans", as: Int.self) == 1)
+            }
+        }
+    }
+}

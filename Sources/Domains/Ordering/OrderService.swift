@@ -174,7 +174,9 @@ public struct OrderService: Sendable {
         _ request: NewOrder, idempotencyKey: String, customerID: String, cause: OrderStore.Cause, fromCheckout: Bool
     ) async throws -> Placed? {
         let now = clock.now
-        return try await database.withTransaction { connection in
+        // Generic plans: every statement here finds its rows by key, whatever the values, and the
+        // server otherwise plans the unpaid-orders count (a join) anew for each order.
+        return try await database.withTransaction(plans: .generic) { connection in
             let (holding, prices) = try await Self.openOrdersAndPrices(of: customerID, skus: request.lines.map(\.sku), on: connection)
             try OrderRules.admit(request, holding: holding, limits: limits)
             let (order, effects) = try OrderRules.place(request, id: .random(), customerID: customerID, prices: prices, timings: timings, now: now)

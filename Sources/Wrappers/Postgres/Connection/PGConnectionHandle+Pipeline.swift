@@ -16,16 +16,17 @@ extension PGConnectionHandle {
         return try await pipelineAfterHeld(queries, preparedNames: names)
     }
 
-    /// Sends `leadingStatement` (a BEGIN), then the queries, then one sync; returns the queries' results.
+    /// Sends `leadingStatements` (a BEGIN and the transaction's settings), then the queries, then
+    /// one sync; returns the queries' results.
     /// `settle` hears what each query came to (by index) as its answer is read.
     func pipeline(
-        _ queries: [PostgresQuery], preparedNames: [String?], leadingStatement: String?,
+        _ queries: [PostgresQuery], preparedNames: [String?], leadingStatements: [String],
         settle: (Int, PostgresDeferredResult.Outcome) -> Void = { _, _ in }
     ) async throws -> [PostgresRows] {
         guard PQenterPipelineMode(connection) == 1 else { throw connectionError() }
         do {
-            if let leadingStatement {
-                guard PQsendQueryParams(connection, leadingStatement, 0, nil, nil, nil, nil, 0) == 1 else { throw connectionError() }
+            for statement in leadingStatements {
+                guard PQsendQueryParams(connection, statement, 0, nil, nil, nil, nil, 0) == 1 else { throw connectionError() }
             }
             for (query, name) in zip(queries, preparedNames) {
                 guard send(query, preparedName: name) == 1 else { throw connectionError() }
@@ -45,9 +46,9 @@ extension PGConnectionHandle {
         var results: [PostgresRows] = []
         results.reserveCapacity(queries.count)
         var firstError: PostgresError?
-        if leadingStatement != nil {
+        for _ in leadingStatements {
             guard let result = try await nextResult() else { throw connectionError() }
-            if PQresultStatus(result) != PGRES_COMMAND_OK { firstError = serverError(result) }
+            if PQresultStatus(result) != PGRES_COMMAND_OK, firstError == nil { firstError = serverError(result) }
             PQclear(result)
             try await skipToEndOfStatement()
         }

@@ -20,8 +20,9 @@ final class PGConnectionHandle {
     private(set) var loop: SocketEventLoop?
     /// SQL (plus parameter types) to the name of its prepared statement on this connection.
     private var preparedStatements: [String: String] = [:]
-    /// A BEGIN not sent yet; it leaves with the transaction's first statement.
-    private var deferredBegin: String?
+    /// A BEGIN (and the transaction's settings) not sent yet; they leave with the transaction's
+    /// first statement. Empty when no transaction waits to be opened.
+    private var deferredBegin: [String] = []
     /// Statements of the open transaction whose results nobody reads, held to go out in one
     /// round trip with the next statement or the COMMIT (see ``deferStatement(_:)``), each with
     /// the result its caller may look at later.
@@ -96,7 +97,7 @@ final class PGConnectionHandle {
     /// Connected, and not inside a transaction or a failed one.
     var isIdleAndHealthy: Bool {
         PQstatus(connection) == CONNECTION_OK && PQtransactionStatus(connection) == PQTRANS_IDLE
-            && PQpipelineStatus(connection) == PQ_PIPELINE_OFF && deferredBegin == nil && deferredStatements.isEmpty
+            && PQpipelineStatus(connection) == PQ_PIPELINE_OFF && deferredBegin.isEmpty && deferredStatements.isEmpty
     }
 
     var isConnected: Bool { PQstatus(connection) == CONNECTION_OK }
@@ -190,7 +191,7 @@ final class PGConnectionHandle {
     func execute(_ query: PostgresQuery) async throws -> PostgresRows {
         try Self.checkParameters(query)
         let name = try await preparedName(for: query)
-        if deferredBegin != nil || !deferredStatements.isEmpty {
+        if !deferredBegin.isEmpty || !deferredStatements.isEmpty {
             return try await pipelineAfterHeld([query], preparedNames: [name])[0]
         }
         do {
@@ -275,14 +276,16 @@ final class PGConnectionHandle {
 
     // MARK: - Transactions
 
-    /// Remembers a BEGIN to send together with the transaction's first statement, saving a round
-    /// trip per transaction. A transaction that ends before any statement never reaches the server.
-    func beginDeferred(_ statement: String) {
-        deferredBegin = statement
+    /// Remembers a BEGIN (and statements that set up the transaction, such as `SET LOCAL`) to send
+    /// together with the transaction's first statement, saving a round trip per transaction. A
+    /// transaction that ends before any statement never reaches the server.
+    func beginDeferred(_ statements: [String]) {
+        deferredBegin = statements
     }
 
-    func takeDeferredBegin() -> String? {
-        defer { deferredBegin = nil }
+    /// The deferred BEGIN's statements, now owned by the caller; empty if there were none.
+    func takeDeferredBegin() -> [String] {
+        defer { deferredBegin = [] }
         return deferredBegin
     }
 
@@ -292,7 +295,7 @@ final class PGConnectionHandle {
     /// thrown by that next statement or the COMMIT. Outside a transaction it runs now.
     func deferStatement(_ query: PostgresQuery) async throws -> PostgresDeferredResult {
         let result = PostgresDeferredResult()
-        guard deferredBegin != nil || PQtransactionStatus(connection) == PQTRANS_INTRANS else {
+        guard !deferredBegin.isEmpty || PQtransactionStatus(connection) == PQTRANS_INTRANS else {
             result.settle(.done(try await execute(query)))
             return result
         }
@@ -311,7 +314,7 @@ final class PGConnectionHandle {
         var heldNames: [String?] = []
         for (query, _) in held { heldNames.append(try await preparedName(for: query, prepareIfNew: false)) }
         let results = try await pipeline(
-            held.map { $0.query } + queries, preparedNames: heldNames + preparedNames, leadingStatement: takeDeferredBegin()
+            held.map { $0.query } + queries, preparedNames: heldNames + preparedNames, leadingStatements: takeDeferredBegin()
         ) { index, outcome in
             if index < held.count { held[index].result.settle(outcome) }
         }
@@ -333,7 +336,7 @@ final class PGConnectionHandle {
             return
         }
         deferredStatements = []
-        guard takeDeferredBegin() == nil else { return }
+        guard takeDeferredBegin().isEmpty else { return }
         if PQtransactionStatus(connection) == PQTRANS_INERROR {
             _ = try? await execute(PostgresQuery("ROLLBACK"))
             throw PostgresError(
@@ -345,7 +348,7 @@ final class PGConnectionHandle {
     /// ROLLBACK, or nothing if the transaction never sent a statement.
     func rollback() async throws {
         deferredStatements = []
-        guard takeDeferredBegin() == nil else { return }
+        guard takeDeferredBegin().isEmpty else { return }
         _ = try await execute(PostgresQuery("ROLLBACK"))
     }
 
@@ -353,7 +356,7 @@ final class PGConnectionHandle {
     /// stops the script there and is thrown.
     func executeScript(_ sql: String) async throws {
         if !deferredStatements.isEmpty { _ = try await pipelineAfterHeld([], preparedNames: []) }
-        if let begin = takeDeferredBegin() { _ = try await execute(PostgresQuery(begin)) }
+        for statement in takeDeferredBegin() { _ = try await execute(PostgresQuery(statement)) }
         _ = try await roundTrip(sql: sql) { PQsendQuery(connection, sql) }
     }
 

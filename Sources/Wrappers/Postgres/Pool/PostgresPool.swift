@@ -42,10 +42,11 @@ public final class PostgresPool: Service, Sendable {
     @discardableResult
     public func withTransaction<R: Sendable>(
         isolation: PostgresIsolationLevel = .readCommitted,
+        plans: PostgresPlanChoice = .server,
         _ body: (PostgresConnection) async throws -> R
     ) async throws -> R {
         try await withConnection { connection in
-            try await connection.withTransaction(isolation: isolation, body)
+            try await connection.withTransaction(isolation: isolation, plans: plans, body)
         }
     }
 

@@ -59,9 +59,10 @@ public final class PostgresRouter: Service, Sendable {
     @discardableResult
     public func withTransaction<R: Sendable>(
         isolation: PostgresIsolationLevel = .readCommitted,
+        plans: PostgresPlanChoice = .server,
         _ body: (PostgresConnection) async throws -> R
     ) async throws -> R {
-        try await primary.withTransaction(isolation: isolation, body)
+        try await primary.withTransaction(isolation: isolation, plans: plans, body)
     }
 
     /// A read that tolerates staleness up to the configured lag: on the replica when it is up and
