@@ -6,7 +6,8 @@
 #   - per second of the run: orders, and the average time of each stage of POST -> stock decided
 #     (API commit -> relay sent order.created -> product worker committed stock.reserved -> relay
 #     sent it -> order worker decided), from the outbox's and the orders' timestamps;
-#   - with pg_stat_statements loaded on the primary, the statements by time.
+#   - with pg_stat_statements loaded on the primary, the statements by time (and by planning time
+#     with pg_stat_statements.track_planning on).
 #
 # Usage: bash Benchmarks/probe.sh [RATE [SECONDS]]   (make probe RATE=250 DURATION=25)
 #   PRELOAD=N   N orders at full speed first (as the bench's capacity steps follow its full-speed
@@ -94,9 +95,13 @@ SELECT date_trunc('second', created_at) AS second, count(*) AS orders,
 FROM stages GROUP BY 1 ORDER BY 1;
 SQL
 if [[ -n $statements ]]; then
+    # plans and plan_ms stay 0 unless pg_stat_statements.track_planning is on: a statement with
+    # plans close to its calls is planned anew at each execution (docs/benchmarks.md, "Statements
+    # planned at every execution").
     "${admin[@]}" -c "SELECT calls, round(total_exec_time::numeric) AS exec_ms, round((total_exec_time / calls)::numeric, 3) AS ms_a_call, rows,
-        left(regexp_replace(query, '\s+', ' ', 'g'), 100) AS statement
-        FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = '$db' ORDER BY total_exec_time DESC LIMIT 20"
+        plans, round(total_plan_time::numeric) AS plan_ms, left(regexp_replace(query, '\s+', ' ', 'g'), 90) AS statement
+        FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = '$db'
+        ORDER BY total_exec_time + total_plan_time DESC LIMIT 20"
 fi
 if [[ -n ${PERF:-} ]]; then echo "probe: perf report -i $OP_DIR/perf.data (roles' pids: ${OP_PIDS[*]} = ${OP_ROLES[*]})"; fi
 if [[ -n ${STRACE:-} ]]; then echo "probe: system calls per role in $OP_DIR/strace.*"; fi
