@@ -518,6 +518,7 @@ let package = Package(
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GraphQL", package: "GraphQL"),
                 "Redis", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             path: "Tests/OrderPipelineTests",
             swiftSettings: strict

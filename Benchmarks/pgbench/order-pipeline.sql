@@ -84,8 +84,9 @@ SELECT array_agg(id)::text AS order_outbox_ids FROM appended
 \gset
 END;
 
--- (b) The product worker, order.created: the inbox row, the decision claimed, the stock rows
--- locked in SKU order and moved, the reservation lines, the decision, stock.reserved.
+-- (b) The product worker, order.created: the inbox row, the decision claimed, the stock read
+-- (unlocked), then the stock rows locked in SKU order and moved, the reservation lines, the
+-- decision, stock.reserved.
 BEGIN;
 INSERT INTO messaging.inbox (consumer, message_id, message_type)
 VALUES ('worker-product', :created_id::uuid, 'order.created') ON CONFLICT DO NOTHING;
@@ -93,13 +94,13 @@ INSERT INTO catalog.reservations (order_id, status) VALUES (:order_id::uuid, 're
 ON CONFLICT (order_id) DO NOTHING RETURNING order_id;
 SELECT s.sku, s.available, p.deleted_at IS NOT NULL AS deleted
 FROM catalog.stock s JOIN catalog.products p ON p.sku = s.sku
-WHERE s.sku = ANY(:reserve_skus::text[])
-ORDER BY s.sku
-FOR UPDATE OF s;
-WITH moved AS (
+WHERE s.sku = ANY(:reserve_skus::text[]);
+WITH locked AS (
+    SELECT s.sku FROM catalog.stock s WHERE s.sku = ANY(:reserve_skus::text[]) ORDER BY s.sku FOR UPDATE
+), moved AS (
     UPDATE catalog.stock s SET available = s.available - l.quantity, reserved = s.reserved + l.quantity
     FROM unnest(:reserve_skus::text[], :reserve_quantities::integer[]) AS l(sku, quantity)
-    WHERE s.sku = l.sku
+    WHERE s.sku = l.sku AND s.sku IN (SELECT sku FROM locked)
 ), lines AS (
     INSERT INTO catalog.reservation_lines (order_id, sku, quantity)
     SELECT :order_id::uuid, sku, quantity FROM unnest(:reserve_skus::text[], :reserve_quantities::integer[]) AS l(sku, quantity)

@@ -111,6 +111,45 @@ struct ConsumerBehaviourTests {
         }
     }
 
+    @Test("a handler that keeps losing its race is decided again at once a bounded number of times, then fails like any attempt")
+    func lostRacesAreBounded() async throws {
+        try await withHarness(.kafka) { harness in
+            let table = harness.fixture.effectsTable + "_stock"
+            try await harness.database.execute("""
+                CREATE TABLE \(unescaped: table) (id int PRIMARY KEY, available int NOT NULL CONSTRAINT conformance_available_check CHECK (available >= 0))
+                """)
+            try await harness.database.execute("INSERT INTO \(unescaped: table) VALUES (1, 0)")
+            var handlers = MessageHandlers()
+            let runs = LockedBox(0)
+            handlers.on(ConformanceEvent.self) { _, context in
+                runs.mutate { $0 += 1 }
+                // Held for the COMMIT, where the check refuses it every time.
+                _ = try await context.connection.executeDeferred("UPDATE \(unescaped: table) SET available = available - 1 WHERE id = 1")
+            }
+            handlers.decideAgain(whenViolated: "conformance_available_check")
+            let envelope = try harness.fixture.envelope(1)
+            let outcome = await harness.processor(handlers, handlersActOnlyInTransaction: true)
+                .process(envelope, attempt: 1, mayBeInWorkElsewhere: false)
+            guard case .failed(let failure) = outcome else { Issue.record("expected a failure, got \(outcome)"); return }
+            #expect(!failure.isInfrastructure)
+            #expect(runs.value == MessageProcessor.lostRaceRetries + 1)
+            #expect(harness.outcomes("race_lost") == Int64(MessageProcessor.lostRaceRetries))
+            #expect(harness.outcomes("failed") == 1)
+            #expect(try await harness.inboxCount() == 0)
+            // Another constraint's violation is a failure at the first run.
+            var other = MessageHandlers()
+            other.on(ConformanceEvent.self) { _, context in
+                _ = try await context.connection.executeDeferred("UPDATE \(unescaped: table) SET available = available - 1 WHERE id = 1")
+            }
+            other.decideAgain(whenViolated: "some_other_check")
+            guard case .failed = await harness.processor(other, handlersActOnlyInTransaction: true)
+                .process(envelope, attempt: 1, mayBeInWorkElsewhere: false)
+            else { Issue.record("expected a failure"); return }
+            #expect(harness.outcomes("race_lost") == Int64(MessageProcessor.lostRaceRetries))
+            try await harness.database.execute("DROP TABLE \(unescaped: table)")
+        }
+    }
+
     @Test("with the inbox row riding along, a lost connection or a read-only server counts as an outage only until the row went in")
     func inboxRidesWithHandlerOutage() async throws {
         try await withHarness(.kafka) { harness in

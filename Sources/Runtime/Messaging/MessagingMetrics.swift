@@ -3,8 +3,10 @@ import CoreMetrics
 /// The runtime's metrics, through swift-metrics (exported at `/metrics` by each process).
 ///
 /// - `messaging_messages_total{consumer,type,outcome}`: outcome is `handled`, `duplicate`,
-///   `ignored`, `failed`, `retried`, `dead_lettered`, or `forwarded` (a delayed message that came
-///   early, sent on to its next delay level: a hop beyond the first delayed publish).
+///   `ignored`, `failed`, `retried`, `dead_lettered`, `forwarded` (a delayed message that came
+///   early, sent on to its next delay level: a hop beyond the first delayed publish), or
+///   `race_lost` (a handler's decision refused at its commit by a constraint it declared,
+///   `MessageHandlers.decideAgain(whenViolated:)`, and handled again at once).
 /// - `messaging_handler_duration_seconds{consumer,type}`.
 /// - `messaging_consumer_lag{consumer,topic,partition}` (Kafka).
 /// - `messaging_outbox_backlog`, `messaging_outbox_oldest_unsent_seconds`, `messaging_outbox_parked`,
@@ -16,6 +18,7 @@ struct MessagingMetrics: Sendable {
     enum Outcome: String {
         case handled, duplicate, ignored, failed, retried, forwarded
         case deadLettered = "dead_lettered"
+        case raceLost = "race_lost"
     }
 
     func count(_ outcome: Outcome, consumer: String, type: String) {

@@ -38,6 +38,9 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     public let sqlState: String?
     /// The server's DETAIL field, when it sent one.
     public let detail: String?
+    /// The constraint a server error names, when it names one (a check, unique or foreign key
+    /// violation): `stock_available_check`, say.
+    public let constraint: String?
     /// The server this error concerns, as `host:port`.
     public let server: String?
     /// For decoding errors, the column that could not be decoded.
@@ -46,13 +49,14 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     public let line: Int
 
     init(
-        _ code: Code, _ message: String, sqlState: String? = nil, detail: String? = nil,
+        _ code: Code, _ message: String, sqlState: String? = nil, detail: String? = nil, constraint: String? = nil,
         server: String? = nil, column: String? = nil, file: String = #fileID, line: Int = #line
     ) {
         self.code = code
         self.message = message
         self.sqlState = sqlState
         self.detail = detail
+        self.constraint = constraint
         self.server = server
         self.column = column
         self.file = file

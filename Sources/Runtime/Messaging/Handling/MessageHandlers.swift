@@ -2,8 +2,22 @@
 /// carries several types, and a consumer needs only some).
 public struct MessageHandlers: Sendable {
     private var handlers: [String: AnyMessageHandler] = [:]
+    /// Constraints whose violation at a handler's commit means it lost a race (see
+    /// ``decideAgain(whenViolated:)``).
+    private(set) var lostRaceConstraints: Set<String> = []
 
     public init() {}
+
+    /// Declares that a violation of `constraint` by a handler's transaction is a lost race, not a
+    /// failure: the handler decided on rows it read unlocked, a concurrent transaction changed
+    /// them before its commit, and the constraint refused the result (a reservation's
+    /// `stock_available_check`, say). Nothing of the transaction stays; the processor runs the
+    /// message again at once, on the rows as they are now, without using up an attempt (up to
+    /// ``MessageProcessor/lostRaceRetries`` times; then it counts as a failed attempt). Counted
+    /// as `messaging_messages_total{outcome="race_lost"}`.
+    public mutating func decideAgain(whenViolated constraint: String) {
+        lostRaceConstraints.insert(constraint)
+    }
 
     /// Registers `handler` for its payload's message type, replacing an earlier one.
     public mutating func register<Handler: MessageHandler>(_ handler: Handler) {
@@ -20,6 +34,7 @@ public struct MessageHandlers: Sendable {
     /// Adds `other`'s handlers (one consumer serving two sets of types); `other` wins a clash.
     public mutating func merge(_ other: MessageHandlers) {
         handlers.merge(other.handlers) { _, new in new }
+        lostRaceConstraints.formUnion(other.lostRaceConstraints)
     }
 
     /// The registered message types.

@@ -95,67 +95,91 @@ public final class MessageProcessor: Sendable {
         case .heldElsewhere: return .busy
         }
 
-        let start = ContinuousClock.now
         var logger = self.logger
         logger[metadataKey: "message.id"] = "\(envelope.idString)"
         logger[metadataKey: "message.type"] = "\(envelope.type)"
         logger[metadataKey: "correlation.id"] = "\(envelope.correlationID)"
         if let trace = envelope.traceParent.flatMap(TraceParent.init) { logger[metadataKey: "trace.id"] = "\(trace.traceID)" }
-        let outcome: Outcome
-        var handlerRan = false
-        // The inbox row when it rides with the handler's first statement.
-        var inbox: PostgresDeferredResult?
-        do {
-            let fresh = try await database.withTransaction { [consumer, settings] connection in
-                let ridesAlong = settings.handlersActOnlyInTransaction
-                // Riding along, no ON CONFLICT: a duplicate fails the round trip it goes out with.
-                let insert: PostgresQuery = """
-                    INSERT INTO messaging.inbox (consumer, message_id, message_type)
-                    VALUES (\(consumer), \(envelope.idString)::uuid, \(envelope.type))
-                    \(unescaped: ridesAlong ? "" : "ON CONFLICT DO NOTHING")
-                    """
-                if settings.usesInbox && ridesAlong {
-                    inbox = try await connection.executeDeferred(insert)
-                } else {
-                    let recorded = !settings.usesInbox ? 1 : try await connection.execute(insert)
-                    guard recorded == 1 else { return false }
-                    handlerRan = true
-                }
-                // A consumer span, child of the sender's (a no-op unless span export is configured);
-                // what the handler publishes carries it on.
-                try await withSpan(
-                    "\(envelope.type) process", context: TracePropagation.context(continuing: envelope.traceParent), ofKind: .consumer
-                ) { span in
-                    span.attributes["messaging.message.id"] = envelope.idString
-                    span.attributes["messaging.consumer.group.name"] = consumer
-                    try await prepared(MessageContext(
-                        envelope: envelope, consumer: consumer, attempt: attempt, connection: connection, logger: logger))
-                }
-                return true
-            }
-            metrics.handlerDuration(consumer: consumer, type: envelope.type, ContinuousClock.now - start)
-            metrics.count(fresh ? .handled : .duplicate, consumer: consumer, type: envelope.type)
-            outcome = fresh ? .handled : .duplicate
-        } catch where inbox?.error?.isUniqueViolation == true {
-            // The inbox refused the row: handled before. Whatever the handler made of the failed
-            // statement, the transaction was rolled back.
-            metrics.count(.duplicate, consumer: consumer, type: envelope.type)
-            outcome = .duplicate
-        } catch {
-            var failure = HandlingFailure(error)
-            // Only a failure to reach the database before the handler ran is surely not the
-            // message's doing (a handler can get its own connection killed); an interruption
-            // by shutdown never is. With the inbox row riding along, the handler's statements
-            // ran only if that row went in: refused as a write (25006, a failover) or never
-            // answered, they did not.
-            let reachedHandler = inbox.map { if case .done = $0.outcome { true } else { false } } ?? handlerRan
-            failure.isInfrastructure = (failure.isInfrastructure && !reachedHandler) || Task.isCancelled
-            outcome = failed(failure, envelope, attempt: attempt, logger: logger)
-        }
+        let outcome = await handle(envelope, prepared, attempt: attempt, logger: logger)
         if let lock {
             do { try await lock.release() } catch { logger.debug("inbox guard release failed", metadata: ["error": "\(error)"]) }
         }
         return outcome
+    }
+
+    /// Times a handler may lose a race (``MessageHandlers/decideAgain(whenViolated:)``) and run
+    /// again at once for one message; past them, the failure counts as an attempt.
+    static let lostRaceRetries = 10
+
+    /// The inbox transaction and the handler in it, run again at once after a lost race.
+    private func handle(
+        _ envelope: MessageEnvelope, _ prepared: AnyMessageHandler.Prepared, attempt: Int, logger: Logger
+    ) async -> Outcome {
+        var racesLost = 0
+        while true {
+            let start = ContinuousClock.now
+            var handlerRan = false
+            // The inbox row when it rides with the handler's first statement.
+            var inbox: PostgresDeferredResult?
+            do {
+                let fresh = try await database.withTransaction { [consumer, settings] connection in
+                    let ridesAlong = settings.handlersActOnlyInTransaction
+                    // Riding along, no ON CONFLICT: a duplicate fails the round trip it goes out with.
+                    let insert: PostgresQuery = """
+                        INSERT INTO messaging.inbox (consumer, message_id, message_type)
+                        VALUES (\(consumer), \(envelope.idString)::uuid, \(envelope.type))
+                        \(unescaped: ridesAlong ? "" : "ON CONFLICT DO NOTHING")
+                        """
+                    if settings.usesInbox && ridesAlong {
+                        inbox = try await connection.executeDeferred(insert)
+                    } else {
+                        let recorded = !settings.usesInbox ? 1 : try await connection.execute(insert)
+                        guard recorded == 1 else { return false }
+                        handlerRan = true
+                    }
+                    // A consumer span, child of the sender's (a no-op unless span export is configured);
+                    // what the handler publishes carries it on.
+                    try await withSpan(
+                        "\(envelope.type) process", context: TracePropagation.context(continuing: envelope.traceParent), ofKind: .consumer
+                    ) { span in
+                        span.attributes["messaging.message.id"] = envelope.idString
+                        span.attributes["messaging.consumer.group.name"] = consumer
+                        try await prepared(MessageContext(
+                            envelope: envelope, consumer: consumer, attempt: attempt, connection: connection, logger: logger))
+                    }
+                    return true
+                }
+                metrics.handlerDuration(consumer: consumer, type: envelope.type, ContinuousClock.now - start)
+                metrics.count(fresh ? .handled : .duplicate, consumer: consumer, type: envelope.type)
+                return fresh ? .handled : .duplicate
+            } catch where inbox?.error?.isUniqueViolation == true {
+                // The inbox refused the row: handled before. Whatever the handler made of the failed
+                // statement, the transaction was rolled back.
+                metrics.count(.duplicate, consumer: consumer, type: envelope.type)
+                return .duplicate
+            } catch let error as PostgresError
+                where error.constraint.map(handlers.lostRaceConstraints.contains) == true
+                    && racesLost < Self.lostRaceRetries && !Task.isCancelled {
+                // A row the handler decided on changed before its commit, and the constraint
+                // refused the result; nothing of the transaction stayed. Decide again now.
+                racesLost += 1
+                metrics.count(.raceLost, consumer: consumer, type: envelope.type)
+                logger.debug("lost a race; handling again", metadata: [
+                    "constraint": "\(error.constraint ?? "")", "races.lost": "\(racesLost)",
+                ])
+                continue
+            } catch {
+                var failure = HandlingFailure(error)
+                // Only a failure to reach the database before the handler ran is surely not the
+                // message's doing (a handler can get its own connection killed); an interruption
+                // by shutdown never is. With the inbox row riding along, the handler's statements
+                // ran only if that row went in: refused as a write (25006, a failover) or never
+                // answered, they did not.
+                let reachedHandler = inbox.map { if case .done = $0.outcome { true } else { false } } ?? handlerRan
+                failure.isInfrastructure = (failure.isInfrastructure && !reachedHandler) || Task.isCancelled
+                return failed(failure, envelope, attempt: attempt, logger: logger)
+            }
+        }
     }
 
     private func failed(_ failure: HandlingFailure, _ envelope: MessageEnvelope, attempt: Int = 1, logger: Logger? = nil) -> Outcome {

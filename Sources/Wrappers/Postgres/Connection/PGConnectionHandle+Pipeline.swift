@@ -67,7 +67,7 @@ extension PGConnectionHandle {
                 if firstError == nil {
                     firstError = PostgresError(
                         error.code, "statement \(index + 1) of \(queries.count) in the batch failed: \(error.message)",
-                        sqlState: error.sqlState, detail: error.detail, server: address)
+                        sqlState: error.sqlState, detail: error.detail, constraint: error.constraint, server: address)
                 }
             }
             PQclear(result)

@@ -415,7 +415,7 @@ final class PGConnectionHandle {
             return connectionError(message: String(cString: PQresultErrorMessage(result)))
         }
         return PostgresError(
-            .server, field("M") ?? "unknown error", sqlState: sqlState, detail: field("D"), server: address)
+            .server, field("M") ?? "unknown error", sqlState: sqlState, detail: field("D"), constraint: field("n"), server: address)
     }
 
     func connectionError(message: String? = nil) -> PostgresError {

@@ -110,7 +110,7 @@ public struct PostgresMigrator: Sendable {
                 do {
                     try await connection.executeScript(migration.sql)
                 } catch let error as PostgresError {
-                    throw PostgresError(.migration, "migration \(migration.name) failed: \(error.message)", sqlState: error.sqlState, detail: error.detail, server: error.server)
+                    throw PostgresError(.migration, "migration \(migration.name) failed: \(error.message)", sqlState: error.sqlState, detail: error.detail, constraint: error.constraint, server: error.server)
                 }
                 try await connection.execute(
                     "INSERT INTO \(unescaped: table) (version, name, checksum) VALUES (\(migration.version), \(migration.name), \(checksum))")
