@@ -22,8 +22,10 @@
 -- (a) The API, POST /orders: the unpaid-orders count, the prices from the catalog copy, the idempotency row + order +
 -- lines + first history entry in one statement, and the 2 outbox rows (order.created; the first timer, payment reminder 1, which
 -- schedules the next when it fires) in another. (The API looks a key up only when its insert
--- finds it taken.)
+-- finds it taken.) Its statements run on generic plans, as the API's transaction asks
+-- (withTransaction(plans: .generic)).
 BEGIN;
+SET LOCAL plan_cache_mode = force_generic_plan;
 -- The limits on unpaid orders: a lock per customer, then the count.
 -- (chr(58) is the colon of the API's key: pgbench would read one in the literal as a variable.)
 SELECT pg_advisory_xact_lock(hashtextextended('ordering.open-orders' || chr(58) || 'pgb-' || :customer::text, 0));

@@ -132,6 +132,8 @@ struct ConsumerBehaviourTests {
                 .process(envelope, attempt: 1, mayBeInWorkElsewhere: false)
             guard case .failed(let failure) = outcome else { Issue.record("expected a failure, got \(outcome)"); return }
             #expect(!failure.isInfrastructure)
+            // Retried later, like a transient failure, not dead-lettered as a bad message.
+            #expect(failure.isRetriable)
             #expect(runs.value == MessageProcessor.lostRaceRetries + 1)
             #expect(harness.outcomes("race_lost") == Int64(MessageProcessor.lostRaceRetries))
             #expect(harness.outcomes("failed") == 1)
@@ -142,9 +144,10 @@ struct ConsumerBehaviourTests {
                 _ = try await context.connection.executeDeferred("UPDATE \(unescaped: table) SET available = available - 1 WHERE id = 1")
             }
             other.decideAgain(whenViolated: "some_other_check")
-            guard case .failed = await harness.processor(other, handlersActOnlyInTransaction: true)
+            guard case .failed(let plain) = await harness.processor(other, handlersActOnlyInTransaction: true)
                 .process(envelope, attempt: 1, mayBeInWorkElsewhere: false)
             else { Issue.record("expected a failure"); return }
+            #expect(!plain.isRetriable)
             #expect(harness.outcomes("race_lost") == Int64(MessageProcessor.lostRaceRetries))
             try await harness.database.execute("DROP TABLE \(unescaped: table)")
         }

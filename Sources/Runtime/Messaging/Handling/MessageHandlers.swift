@@ -13,7 +13,8 @@ public struct MessageHandlers: Sendable {
     /// them before its commit, and the constraint refused the result (a reservation's
     /// `stock_available_check`, say). Nothing of the transaction stays; the processor runs the
     /// message again at once, on the rows as they are now, without using up an attempt (up to
-    /// ``MessageProcessor/lostRaceRetries`` times; then it counts as a failed attempt). Counted
+    /// ``MessageProcessor/lostRaceRetries`` times; then it counts as a failed attempt, retried
+    /// later like a transient failure, not dead-lettered as a bad message). Counted
     /// as `messaging_messages_total{outcome="race_lost"}`.
     public mutating func decideAgain(whenViolated constraint: String) {
         lostRaceConstraints.insert(constraint)

@@ -111,6 +111,12 @@ public final class MessageProcessor: Sendable {
     /// again at once for one message; past them, the failure counts as an attempt.
     static let lostRaceRetries = 10
 
+    /// Whether `error` is a violation of a constraint the handlers declared a lost race.
+    static func lostRace(_ error: any Error, declared constraints: Set<String>) -> Bool {
+        guard let error = error as? PostgresError, let constraint = error.constraint else { return false }
+        return constraints.contains(constraint)
+    }
+
     /// The inbox transaction and the handler in it, run again at once after a lost race.
     private func handle(
         _ envelope: MessageEnvelope, _ prepared: AnyMessageHandler.Prepared, attempt: Int, logger: Logger
@@ -157,15 +163,13 @@ public final class MessageProcessor: Sendable {
                 // statement, the transaction was rolled back.
                 metrics.count(.duplicate, consumer: consumer, type: envelope.type)
                 return .duplicate
-            } catch let error as PostgresError
-                where error.constraint.map(handlers.lostRaceConstraints.contains) == true
-                    && racesLost < Self.lostRaceRetries && !Task.isCancelled {
+            } catch where Self.lostRace(error, declared: handlers.lostRaceConstraints) && racesLost < Self.lostRaceRetries && !Task.isCancelled {
                 // A row the handler decided on changed before its commit, and the constraint
                 // refused the result; nothing of the transaction stayed. Decide again now.
                 racesLost += 1
                 metrics.count(.raceLost, consumer: consumer, type: envelope.type)
                 logger.debug("lost a race; handling again", metadata: [
-                    "constraint": "\(error.constraint ?? "")", "races.lost": "\(racesLost)",
+                    "constraint": "\((error as? PostgresError)?.constraint ?? "")", "races.lost": "\(racesLost)",
                 ])
                 continue
             } catch {
@@ -177,6 +181,10 @@ public final class MessageProcessor: Sendable {
                 // answered, they did not.
                 let reachedHandler = inbox.map { if case .done = $0.outcome { true } else { false } } ?? handlerRan
                 failure.isInfrastructure = (failure.isInfrastructure && !reachedHandler) || Task.isCancelled
+                // Races lost more often than the retries at once allow: a conflict, not a bad
+                // message, so it waits for a later attempt (a constraint violation alone would
+                // be dead-lettered at once).
+                if Self.lostRace(error, declared: handlers.lostRaceConstraints) { failure.isRetriable = true }
                 return failed(failure, envelope, attempt: attempt, logger: logger)
             }
         }
