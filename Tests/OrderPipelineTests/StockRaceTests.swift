@@ -100,16 +100,17 @@ struct StockRaceTests {
         try await adminPool.execute("CREATE DATABASE \(unescaped: name) OWNER \(unescaped: configuration.user)")
         configuration.database = name
         let database = PostgresPool(configuration: configuration, logger: Logger(label: "stock-race"))
+        let outcome: Result<Void, any Error>
         do {
             let migrations = try PostgresMigration.load(from: PipelineFleet.repositoryRoot.appendingPathComponent("migrations").path)
             _ = try await PostgresMigrator(pool: database, logger: Logger(label: "stock-race")).migrate(migrations)
             try await body(database)
+            outcome = .success(())
         } catch {
-            database.close()
-            _ = try? await adminPool.execute("DROP DATABASE IF EXISTS \(unescaped: name) WITH (FORCE)")
-            throw error
+            outcome = .failure(error)
         }
         database.close()
         _ = try? await adminPool.execute("DROP DATABASE IF EXISTS \(unescaped: name) WITH (FORCE)")
+        try outcome.get()
     }
 }
