@@ -2,7 +2,8 @@
 # `make bench`: our wrappers against the reference tools, in one run, on the local services.
 #
 #   Postgres: the order+outbox transaction (order_outbox.pgbench) through our pool vs pgbench -M prepared,
-#             with 1, 4 and 16 clients, leasing per transaction and holding a connection per client.
+#             with 1, 4 and 16 clients, leasing per transaction (clients on the connection loops, and at
+#             16 clients also off them) and holding a connection per client.
 #   Redis:    SET key value NX PX 30000 through our pool vs redis-benchmark, 16 clients, pipeline 1 and 16.
 #   Kafka:    produce and consume 200 B keyed messages, 16 partitions, through our wrapper vs kcat, on a
 #             development Kafka (mock cluster) of the run's own.
@@ -123,14 +124,18 @@ if [[ -n $ONLY ]]; then
     exit 0
 fi
 
-# Two ways of using our pool: one lease per transaction (what request handlers do; costs a thread
-# hand-off in and out per lease), and one lease per client for the whole run (as a pgbench client
-# holds its connection; the client's code then runs on the connection's thread).
-for mode in per-transaction held; do
+# Three ways of using our pool: one lease per transaction from a long-lived client that runs on a
+# connection loop (`PostgresPool.withLoopAffinity`, as the relay's loops do: its leases take that
+# loop's connections and change no thread), the same from clients on Swift's global executor
+# (what a request handler does: a thread hand-off onto the loop and back per lease; 16 clients
+# only), and one lease per client for the whole run (as a pgbench client holds its connection).
+for mode in per-transaction without-affinity held; do
     flag=""
     label="a lease per transaction"
+    client_counts="1 4 16"
+    if [[ $mode == without-affinity ]]; then flag="--without-affinity"; label="a lease per transaction, clients off the loops"; client_counts="16"; fi
     if [[ $mode == held ]]; then flag="--hold-connection"; label="a connection held per client"; fi
-    for clients in 1 4 16; do
+    for clients in $client_counts; do
         threads=$((clients < 2 ? clients : 2))
         reference() {
             reset_tables

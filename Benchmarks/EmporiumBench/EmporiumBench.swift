@@ -26,6 +26,8 @@ struct OrderOutboxBench: AsyncParsableCommand {
     @Option var seconds = 10
     @Flag(help: "Each client leases one connection for the whole run (as a pgbench client holds one) instead of one lease per transaction.")
     var holdConnection = false
+    @Flag(help: "Clients run on Swift's global executor instead of `PostgresPool.withLoopAffinity`, so each lease hops onto a connection's loop and back.")
+    var withoutAffinity = false
     @Option var url = ProcessInfo.processInfo.environment["POSTGRES_PRIMARY_URL"] ?? "postgresql://emporium:emporium@127.0.0.1:5432/emporium"
 
     func run() async throws {
@@ -54,9 +56,15 @@ struct OrderOutboxBench: AsyncParsableCommand {
             }
         }
 
+        // A client is long-lived: it runs where its connections' answers arrive (see
+        // `PostgresPool.withLoopAffinity`), unless measured without.
+        @Sendable func client<R>(_ body: () async throws -> R) async throws -> R {
+            withoutAffinity ? try await body() : try await PostgresPool.withLoopAffinity(body)
+        }
+
         // Open every connection before the clock starts, as pgbench does.
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<clients { group.addTask { try await transaction() } }
+            for _ in 0..<clients { group.addTask { try await client { try await transaction() } } }
             try await group.waitForAll()
         }
         let started = ContinuousClock.now
@@ -72,7 +80,7 @@ struct OrderOutboxBench: AsyncParsableCommand {
                         }
                         return count
                     }
-                    return holdConnection ? try await pool.withConnection { try await loop($0) } : try await loop(nil)
+                    return holdConnection ? try await pool.withConnection { try await loop($0) } : try await client { try await loop(nil) }
                 }
             }
             return try await group.reduce(0, +)

@@ -56,6 +56,67 @@ struct EventLoopTests {
         #expect(distinct.count <= min(4, ProcessInfo.processInfo.activeProcessorCount))
     }
 
+    /// The executor the current task prefers, if any.
+    static var preferredExecutor: UnownedTaskExecutor? { withUnsafeCurrentTask { $0?.unownedTaskExecutor } }
+
+    /// Leases two connections at once (nested) and checks that both belong to the loop the caller
+    /// runs on and that the caller's code never changed threads. Returns that loop.
+    static func leaseTwoOnOwnLoop(_ pool: PostgresPool, _ body: () async throws -> Void = {}) async throws -> UnownedTaskExecutor? {
+        let here = preferredExecutor
+        let thread = currentThread
+        try await pool.withConnection { outer in
+            #expect(currentThread == thread)
+            try await pool.withConnection { inner in
+                #expect(outer.executor.asUnownedTaskExecutor() == here)
+                #expect(inner.executor.asUnownedTaskExecutor() == here)
+                try await outer.query("SELECT 1")
+                try await inner.query("SELECT 1")
+                #expect(currentThread == thread)
+                try await body()
+            }
+        }
+        #expect(currentThread == thread)
+        return here
+    }
+
+    @Test("under withLoopAffinity new connections join the caller's loop, and a lease takes an idle one of that loop before another")
+    func loopAffinity() async throws {
+        var configuration = try TestServers.primary
+        configuration.maximumConnections = 4
+        let pool = PostgresPool(configuration: configuration, logger: TestServers.logger)
+        defer { pool.close() }
+        var other: UnownedTaskExecutor?
+        // Two connections opened on loop A and, while they are held, two on another loop B; they
+        // come back B's first, so the last one back (a plain pool's next choice) is A's.
+        let first = try await PostgresPool.withLoopAffinity {
+            let first = Self.preferredExecutor
+            return try await Self.leaseTwoOnOwnLoop(pool) {
+                // The loops are handed out in turn (other suites take some meanwhile): a few tries
+                // find another, unless this machine has only one.
+                for _ in 0..<16 where other == nil {
+                    try await PostgresPool.withLoopAffinity {
+                        guard Self.preferredExecutor != first else { return }
+                        other = try await Self.leaseTwoOnOwnLoop(pool)
+                    }
+                }
+            }
+        }
+        #expect(first != nil)
+        guard ProcessInfo.processInfo.activeProcessorCount > 1 else { return }
+        #expect(other != nil)
+        // Loop B's caller gets B's connections although A's came back last, and A's caller A's
+        // (callers on a third or fourth loop, on a bigger machine, have no connections of theirs).
+        var served = 0
+        for _ in 0..<32 {
+            served += try await PostgresPool.withLoopAffinity {
+                guard [first, other].contains(Self.preferredExecutor) else { return 0 }
+                _ = try await Self.leaseTwoOnOwnLoop(pool)
+                return 1
+            }
+        }
+        #expect(served >= 16)
+    }
+
     @Test("a parameter and a result larger than the socket buffers go through whole")
     func largeMessages() async throws {
         let pool = PostgresPool(configuration: try TestServers.primary, logger: TestServers.logger)

@@ -58,9 +58,15 @@ public final class ConnectionPool<Connection: PooledConnection>: Sendable {
         }
     }
 
-    /// A connection for the caller alone; give it back with ``release(_:)``.
+    /// A connection for the caller alone; give it back with ``release(_:)``. An idle connection
+    /// whose executor the calling task already prefers is taken first: the caller then runs its
+    /// body without changing threads (see `PostgresPool.withLoopAffinity`).
     public func lease() async throws -> Connection {
-        switch state.withLock({ $0.lease() }) {
+        let here = withUnsafeCurrentTask { $0?.unownedTaskExecutor }
+        let action = state.withLock { state in
+            state.lease(preferring: { connection in here.map { connection.executor.asUnownedTaskExecutor() == $0 } ?? false })
+        }
+        switch action {
         case .use(let connection): return connection
         case .create: return try await open()
         case .fail: throw ConnectionPoolError.closed

@@ -122,7 +122,9 @@ public final class OutboxRelay: Service, Sendable {
                 }
                 await withTaskGroup(of: Void.self) { loops in
                     for _ in 0..<max(1, self.settings.concurrency) {
-                        loops.addTask { await self.relayLoop() }
+                        // Long-lived: each loop runs on a connection loop, and its lease per
+                        // pass takes a connection of that loop without changing threads.
+                        loops.addTask(executorPreference: PostgresPool.nextEventLoop()) { await self.relayLoop() }
                     }
                 }
                 group.cancelAll()

@@ -31,14 +31,15 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 
     /// Connects (libpq's connect blocks, bounded by the configuration's connect time-out, so it
-    /// runs on a dispatch thread of its own), then hands the socket to an event loop.
+    /// runs on a dispatch thread of its own), then hands the socket to an event loop: the one
+    /// the calling task prefers (see `PostgresPool.withLoopAffinity`), else the next in turn.
     public static func connect(_ configuration: PostgresConfiguration, logger: Logger) async throws -> PostgresConnection {
         let handle = try await withCheckedThrowingContinuation { continuation in
             connectQueue.async {
                 continuation.resume(with: Result { try UncheckedBox(PGConnectionHandle.connect(configuration, logger: logger)) })
             }
         }.value
-        let loop = SocketEventLoop.next()
+        let loop = SocketEventLoop.preferredByCurrentTask ?? SocketEventLoop.next()
         try handle.attach(to: loop)
         return PostgresConnection(handle: handle, loop: loop)
     }

@@ -25,6 +25,12 @@ final class SocketEventLoop: TaskExecutor, @unchecked Sendable {
         return shared[index % shared.count]
     }
 
+    /// The loop the current task prefers as its executor, if it prefers one of these.
+    static var preferredByCurrentTask: SocketEventLoop? {
+        guard let preferred = withUnsafeCurrentTask(body: { $0?.unownedTaskExecutor }) else { return nil }
+        return shared.first { $0.asUnownedTaskExecutor() == preferred }
+    }
+
     private struct Jobs {
         var queued: [UnownedJob] = []
         /// The loop waits in epoll with nothing queued: an enqueue must wake it.

@@ -38,6 +38,27 @@ public final class PostgresPool: Service, Sendable {
         }, body)
     }
 
+    /// Runs `body` on one of the process's connection event loops, for a long-lived caller that
+    /// leases a connection per transaction (a consumer's lane, the relay, a benchmark client).
+    ///
+    /// A lease taken inside prefers an idle connection of that loop, and a new connection joins
+    /// it, so the caller's code and its connection share a thread: no hand-off onto the loop at
+    /// the lease and none back when the connection is returned. Without it each lease costs two
+    /// (the caller's thread to the loop and back). Keep `body` free of long CPU-bound work: it
+    /// runs on the thread that serves every connection of that loop.
+    public static func withLoopAffinity<R>(
+        isolation: isolated (any Actor)? = #isolation, _ body: () async throws -> R
+    ) async rethrows -> R {
+        try await withTaskExecutorPreference(SocketEventLoop.next(), isolation: isolation, operation: body)
+    }
+
+    /// One of the process's connection event loops, in turn: the executor to start a task on
+    /// (`addTask(executorPreference:)`) that should run as under ``withLoopAffinity(isolation:_:)``
+    /// from its first line, without a hop onto the loop at its start and back at its end.
+    public static func nextEventLoop() -> any TaskExecutor {
+        SocketEventLoop.next()
+    }
+
     /// Runs `body` inside a transaction: committed when `body` returns, rolled back when it throws.
     @discardableResult
     public func withTransaction<R: Sendable>(
