@@ -30,21 +30,22 @@ struct LoadtestCapacityTests {
             timeout: .seconds(300))
     }
 
-    func search(_ fleet: PipelineFleet, bound: String) async throws -> Report {
+    func search(_ fleet: PipelineFleet, bound: String, maximum: Double = 8, doublings: Int = 2) async throws -> Report {
         let output = try await loadtest(
             fleet,
-            "--find-capacity --clients 16 --products 3 --start-rate 2 --max-rate 8 --step-duration 3s --latency-bound \(bound) --decision-timeout 60s")
+            "--find-capacity --clients 16 --products 3 --start-rate 2 --max-rate \(maximum) --doublings \(doublings) --step-duration 3s --latency-bound \(bound) --decision-timeout 60s")
         return try JSONDecoder().decode(Report.self, from: Data(output.utf8))
     }
 
-    @Test("a bound every probe meets: the rate doubles from the start to the maximum, and the capacity is the maximum")
+    @Test("a bound every probe meets: the rate doubles from the start, then grows by a quarter, up to the maximum, and the capacity is the maximum")
     func reachesTheMaximum() async throws {
         let fleet = try await PipelineFleet.shared.get()
-        let report = try await search(fleet, bound: "60s")
-        #expect(report.probes.map(\.offered) == [2, 4, 8])
+        let report = try await search(fleet, bound: "60s", maximum: 6, doublings: 1)
+        // One doubling (2 -> 4), then a quarter more each (5, then 6.3 capped at the maximum).
+        #expect(report.probes.map(\.offered) == [2, 4, 5, 6])
         #expect(report.probes.allSatisfy { $0.passed }, "\(report.probes)")
         #expect(report.reachedMaximum)
-        #expect(report.capacity == 8)
+        #expect(report.capacity == 6)
     }
 
     @Test("a bound no order meets: the first probe fails and there is no capacity")

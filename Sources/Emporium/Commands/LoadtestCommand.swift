@@ -63,8 +63,11 @@ struct LoadtestCommand: AsyncParsableCommand {
     @Option(help: "With --find-capacity: how long each probed rate is offered, e.g. 20s.")
     var stepDuration = "20s"
 
-    @Option(help: "With --find-capacity: the first rate probed (orders per second); it doubles until a probe fails.")
+    @Option(help: "With --find-capacity: the first rate probed (orders per second); it doubles for --doublings probes, then grows by a quarter until a probe fails.")
     var startRate = 20.0
+
+    @Option(help: "With --find-capacity: how many probes after the first double the rate (later ones add a quarter).")
+    var doublings = 2
 
     @Option(help: "With --find-capacity: the highest rate probed.")
     var maxRate = 5000.0
@@ -105,6 +108,7 @@ struct LoadtestCommand: AsyncParsableCommand {
             }
             guard startRate > 0, maxRate >= startRate, maxRate <= 100_000 else { throw ValidationError("--start-rate, --max-rate: 0 < start <= max <= 100000") }
             guard precision > 0, precision < 1 else { throw ValidationError("--precision: between 0 and 1") }
+            guard doublings >= 0 else { throw ValidationError("--doublings: 0 or more") }
         }
     }
 
@@ -160,7 +164,8 @@ struct LoadtestCommand: AsyncParsableCommand {
     /// `--find-capacity`: probes paced rates (see ``CapacitySearch``), a line per probe on stderr.
     private func searchCapacity(_ options: Loadtest.Options, group: MultiThreadedEventLoopGroup) async throws -> CapacityReport {
         let search = CapacitySearch(
-            bound: AMQPDelays.parseDuration(latencyBound) ?? .milliseconds(250), start: startRate, maximum: maxRate, precision: precision)
+            bound: AMQPDelays.parseDuration(latencyBound) ?? .milliseconds(250), start: startRate, maximum: maxRate, precision: precision,
+            doublings: doublings)
         let step = AMQPDelays.parseDuration(stepDuration) ?? .seconds(20)
         return try await search.run { rate in
             var probe = options
