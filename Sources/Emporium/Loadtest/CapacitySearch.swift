@@ -60,7 +60,9 @@ struct CapacitySearch: Sendable {
                 passed = rate
                 if rate >= maximum { break }
                 let factor = probes.count <= doublings ? 2 : growth
-                rate = min((rate * factor * 10).rounded() / 10, maximum)
+                // Rates are rounded to 0.1/s; at least that much more, so a tiny start cannot
+                // probe one rate for ever.
+                rate = min(max((rate * factor * 10).rounded() / 10, rate + 0.1), maximum)
             } else {
                 failed = rate
                 break

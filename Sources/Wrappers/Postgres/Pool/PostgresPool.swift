@@ -39,13 +39,15 @@ public final class PostgresPool: Service, Sendable {
     }
 
     /// Runs `body` on one of the process's connection event loops, for a long-lived caller that
-    /// leases a connection per transaction (a consumer's lane, the relay, a benchmark client).
+    /// leases a connection per transaction (the relay's loops, a benchmark client).
     ///
     /// A lease taken inside prefers an idle connection of that loop, and a new connection joins
     /// it, so the caller's code and its connection share a thread: no hand-off onto the loop at
     /// the lease and none back when the connection is returned. Without it each lease costs two
-    /// (the caller's thread to the loop and back). Keep `body` free of long CPU-bound work: it
-    /// runs on the thread that serves every connection of that loop.
+    /// (the caller's thread to the loop and back); so does a lease that finds only other loops'
+    /// connections idle, or waits in line (it takes what comes back first). Keep `body` free of
+    /// long CPU-bound work: it runs on the thread that serves every connection of that loop. An
+    /// actor's code stays on its actor's executor; only code without isolation moves.
     public static func withLoopAffinity<R>(
         isolation: isolated (any Actor)? = #isolation, _ body: () async throws -> R
     ) async rethrows -> R {
