@@ -62,10 +62,9 @@ public final class ConnectionPool<Connection: PooledConnection>: Sendable {
     /// whose executor the calling task already prefers is taken first: the caller then runs its
     /// body without changing threads (see `PostgresPool.withLoopAffinity`).
     public func lease() async throws -> Connection {
-        // Only a caller that prefers an executor makes the idle connections be searched.
         let here = withUnsafeCurrentTask { $0?.unownedTaskExecutor }
         let action = state.withLock { state in
-            state.lease(preferring: here.map { here in { $0.executor.asUnownedTaskExecutor() == here } })
+            state.lease(preferring: { connection in here.map { connection.executor.asUnownedTaskExecutor() == $0 } ?? false })
         }
         switch action {
         case .use(let connection): return connection

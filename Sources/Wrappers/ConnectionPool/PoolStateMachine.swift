@@ -41,9 +41,9 @@ struct PoolStateMachine<Connection: AnyObject & Sendable> {
 
     /// A connection for a caller: an idle one (the last one back that `isPreferred` accepts, else
     /// the last one back), else a slot to open one, else a place in line.
-    mutating func lease(preferring isPreferred: ((Connection) -> Bool)? = nil) -> LeaseAction {
+    mutating func lease(preferring isPreferred: (Connection) -> Bool = { _ in false }) -> LeaseAction {
         if isClosed { return .fail }
-        if let isPreferred, let index = idle.lastIndex(where: isPreferred) { return .use(idle.remove(at: index)) }
+        if let index = idle.lastIndex(where: isPreferred) { return .use(idle.remove(at: index)) }
         if let connection = idle.popLast() { return .use(connection) }
         if total < maximum {
             total += 1
