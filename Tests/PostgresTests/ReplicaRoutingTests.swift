@@ -133,6 +133,37 @@ struct ReplicaRoutingTests {
         #expect(try await eventually(timeout: .seconds(30)) { try await servedByReplica(router) })
     }
 
+    @Test("after a readYourWrites commit the process reads it back, though the replica has not replayed it; other processes still read the replica, and so does this one once the replica is past it")
+    func readYourWrites() async throws {
+        let router = makeRouter(maximumLag: .seconds(60))
+        let otherProcess = makeRouter(maximumLag: .seconds(60))
+        let admin = PostgresPool(configuration: try TestServers.replicaAdmin, logger: TestServers.logger)
+        try await withScratchSchema(primary) { schema in
+            try await primary.query("CREATE TABLE \(unescaped: schema).t (n int)")
+            #expect(try await eventually(timeout: .seconds(30)) {
+                (try? await replica.query("SELECT count(*)::integer AS n FROM \(unescaped: schema).t")) != nil
+            })
+            #expect(try await eventually(timeout: .seconds(30)) { (try? await servedByReplica(router)) == true })
+            try await admin.query("SELECT pg_wal_replay_pause()")
+            do {
+                try await router.withTransaction(readYourWrites: true) {
+                    try await $0.execute("INSERT INTO \(unescaped: schema).t VALUES (1)")
+                }
+                let count = try await router.read("SELECT count(*)::integer AS n FROM \(unescaped: schema).t").single()
+                #expect(try count.decode("n", as: Int.self) == 1, "the process did not see its own write")
+                #expect(try await servedByReplica(router) == false)
+                // Not a fall-back: the replica is fine.
+                #expect(try fallbacks("lagging") == 0)
+                #expect(try await servedByReplica(otherProcess))
+            } catch {
+                try await admin.query("SELECT pg_wal_replay_resume()")
+                throw error
+            }
+            try await admin.query("SELECT pg_wal_replay_resume()")
+            #expect(try await eventually(timeout: .seconds(30)) { try await servedByReplica(router) })
+        }
+    }
+
     @Test("without a replica, reads go to the primary")
     func noReplica() async throws {
         let router = PostgresRouter(primary: primary, replica: nil, logger: TestServers.logger, metricsFactory: metrics)

@@ -7,7 +7,8 @@ public import Postgres
 
 /// The catalog's SQL: products and their stock. Writes go to the primary with their events in
 /// the same transaction (the outbox); reads that may be a little stale go through the router to
-/// the replica.
+/// the replica. The writes are `readYourWrites`: an admin who creates or changes a product and
+/// fetches it at once (for its ETag) gets what was written, not a lagging replica's copy.
 public struct CatalogStore: Sendable {
     let database: PostgresRouter
 
@@ -35,7 +36,7 @@ public struct CatalogStore: Sendable {
 
     /// Creates a product and its stock; 409 if the SKU is taken (also by a deleted product).
     public func create(_ product: NewProduct, cause: Cause) async throws -> Product {
-        try await database.withTransaction { connection in
+        try await database.withTransaction(readYourWrites: true) { connection in
             let rows = try await connection.query("""
                 WITH p AS (
                     INSERT INTO catalog.products (sku, name, description, price_minor, currency)
@@ -59,7 +60,7 @@ public struct CatalogStore: Sendable {
     /// Applies `changes` to a live product while it is still as the caller saw it (`expected`;
     /// nil: as it is); 404 if there is none, 412 if it moved on.
     public func update(_ sku: String, _ changes: ProductChanges, expected: [ProductTag]?, cause: Cause) async throws -> Product {
-        try await database.withTransaction { connection in
+        try await database.withTransaction(readYourWrites: true) { connection in
             let current = try await lockedTag(sku, on: connection)
             try ProductRules.checkUnchanged(current: current, expected: expected)
             let rows = try await connection.query("""
@@ -89,7 +90,7 @@ public struct CatalogStore: Sendable {
     /// Adds `adjustment.delta` units to a live product's available stock, whatever it is now;
     /// 404 if there is none, 409 if it would go below zero.
     public func adjustStock(_ sku: String, _ adjustment: StockAdjustment, cause: Cause) async throws -> Product {
-        try await database.withTransaction { connection in
+        try await database.withTransaction(readYourWrites: true) { connection in
             let current = try await lockedTag(sku, on: connection)
             let available = try StockRules.adjusted(available: current.available, by: adjustment.delta, sku: sku)
             let rows = try await connection.query("""
@@ -114,7 +115,7 @@ public struct CatalogStore: Sendable {
 
     /// Deletes a live product (softly: the SKU stays taken); 404 if there is none.
     public func delete(_ sku: String, cause: Cause) async throws {
-        try await database.withTransaction { connection in
+        try await database.withTransaction(readYourWrites: true) { connection in
             let rows = try await connection.query("""
                 UPDATE catalog.products SET deleted_at = now(), updated_at = now(), version = version + 1
                 WHERE sku = \(sku) AND deleted_at IS NULL

@@ -56,13 +56,32 @@ public final class PostgresRouter: Service, Sendable {
     }
 
     /// A transaction on the primary.
+    ///
+    /// With `readYourWrites`, this process's later reads through ``withReadConnection(_:)`` see
+    /// the transaction: after the commit the router notes the primary's WAL position (one more
+    /// statement on the same connection), and reads go to the primary until the replica has been
+    /// measured past it. Meant for writes a caller reads back at once (an admin creating a
+    /// product, then fetching it for its ETag), not for a stream of writes: each one keeps this
+    /// process's replica reads on the primary for up to a health-check interval. It holds within
+    /// one process; another process's reads see the write within `maximumReplicaLag`.
     @discardableResult
     public func withTransaction<R: Sendable>(
         isolation: PostgresIsolationLevel = .readCommitted,
         plans: PostgresPlanChoice = .server,
+        readYourWrites: Bool = false,
         _ body: (PostgresConnection) async throws -> R
     ) async throws -> R {
-        try await primary.withTransaction(isolation: isolation, plans: plans, body)
+        guard readYourWrites, replica != nil else {
+            return try await primary.withTransaction(isolation: isolation, plans: plans, body)
+        }
+        return try await primary.withConnection { connection in
+            let result = try await connection.withTransaction(isolation: isolation, plans: plans, body)
+            // Committed: a failure from here on must not turn into an error for the caller.
+            let position = try? await connection.query("SELECT pg_current_wal_lsn()::text AS lsn").single()
+                .decode("lsn", as: String.self)
+            health.withLock { $0.mustSee(position.flatMap(WALPositions.parse)) }
+            return result
+        }
     }
 
     /// A read that tolerates staleness up to the configured lag: on the replica when it is up and
@@ -71,6 +90,10 @@ public final class PostgresRouter: Service, Sendable {
     public func withReadConnection<R: Sendable>(_ body: (PostgresConnection) async throws -> R) async throws -> R {
         guard let replica else { return try await primary.withConnection(body) }
         switch await replicaStatus() {
+        case .usable where !health.withLock(\.hasReplayedOwnWrites):
+            // Not a fall-back: the replica is fine, it has just not been seen past this
+            // process's own write yet (`readYourWrites`).
+            return try await primary.withConnection(body)
         case .usable:
             do {
                 return try await replica.withConnection(body)
@@ -117,6 +140,7 @@ public final class PostgresRouter: Service, Sendable {
         if let position = try? await primary.query("SELECT pg_current_wal_lsn()::text AS lsn").single().decode("lsn", as: String.self),
            let lsn = WALPositions.parse(position) {
             primaryPositions.withLock { $0.record(lsn, at: now, keeping: max(configuration.maximumReplicaLag * 4, .seconds(10))) }
+            health.withLock { $0.primaryMeasured(at: lsn) }
         }
         let status: ReplicaHealth.Status
         do {
@@ -129,9 +153,16 @@ public final class PostgresRouter: Service, Sendable {
                 pg_is_in_recovery() AS in_recovery, pg_last_wal_replay_lsn()::text AS replayed
                 """).single()
             var lag = try row.decode("lag", as: Double.self)
-            if try row.decode("in_recovery", as: Bool.self), let replayed = WALPositions.parse(try row.decode("replayed", as: String?.self) ?? "") {
-                let behind = primaryPositions.withLock { $0.behind(replayed: replayed, now: now) }
-                lag = max(lag, Double(behind.components.seconds) + Double(behind.components.attoseconds) / 1e18)
+            if try row.decode("in_recovery", as: Bool.self) {
+                let replayed = WALPositions.parse(try row.decode("replayed", as: String?.self) ?? "")
+                if let replayed {
+                    let behind = primaryPositions.withLock { $0.behind(replayed: replayed, now: now) }
+                    lag = max(lag, Double(behind.components.seconds) + Double(behind.components.attoseconds) / 1e18)
+                }
+                health.withLock { $0.replayed = replayed ?? 0 }
+            } else {
+                // Promoted: nothing left to replay.
+                health.withLock { $0.replayed = .max }
             }
             lagGauge.record(lag)
             let bound = configuration.maximumReplicaLag
@@ -204,6 +235,24 @@ struct ReplicaHealth: Sendable {
     private(set) var status: Status = .usable
     private var checkedAt: ContinuousClock.Instant?
     private var checking = false
+    /// The replica's replay position at the last measurement.
+    var replayed: UInt64 = 0
+    /// The highest primary position after a `readYourWrites` commit of this process; `.max`
+    /// when that position could not be read (the primary's next measured position stands in).
+    private var ownWrites: UInt64 = 0
+
+    /// Whether the replica was last seen past every `readYourWrites` commit of this process.
+    var hasReplayedOwnWrites: Bool { replayed >= ownWrites }
+
+    /// Notes a commit at `position`, or at an unknown position (nil).
+    mutating func mustSee(_ position: UInt64?) {
+        ownWrites = max(ownWrites, position ?? .max)
+    }
+
+    /// A measurement of the primary's position, at or past every commit made before it.
+    mutating func primaryMeasured(at position: UInt64) {
+        if ownWrites == .max { ownWrites = position }
+    }
 
     /// Whether the caller should measure now; only one caller measures at a time.
     mutating func claimCheck(now: ContinuousClock.Instant, interval: Duration) -> Bool {
