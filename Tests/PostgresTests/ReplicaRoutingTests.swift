@@ -140,10 +140,10 @@ struct ReplicaRoutingTests {
         let admin = PostgresPool(configuration: try TestServers.replicaAdmin, logger: TestServers.logger)
         try await withScratchSchema(primary) { schema in
             try await primary.query("CREATE TABLE \(unescaped: schema).t (n int)")
-            #expect(try await eventually(timeout: .seconds(30)) {
+            try #require(try await eventually(timeout: .seconds(30)) {
                 (try? await replica.query("SELECT count(*)::integer AS n FROM \(unescaped: schema).t")) != nil
             })
-            #expect(try await eventually(timeout: .seconds(30)) { (try? await servedByReplica(router)) == true })
+            try #require(try await eventually(timeout: .seconds(30)) { (try? await servedByReplica(router)) == true })
             try await admin.query("SELECT pg_wal_replay_pause()")
             do {
                 try await router.withTransaction(readYourWrites: true) {
@@ -153,7 +153,7 @@ struct ReplicaRoutingTests {
                 #expect(try count.decode("n", as: Int.self) == 1, "the process did not see its own write")
                 #expect(try await servedByReplica(router) == false)
                 // Not a fall-back: the replica is fine.
-                #expect(try fallbacks("lagging") == 0)
+                #expect(try fallbacks("lagging") == 0 && fallbacks("down") == 0)
                 #expect(try await servedByReplica(otherProcess))
             } catch {
                 try await admin.query("SELECT pg_wal_replay_resume()")

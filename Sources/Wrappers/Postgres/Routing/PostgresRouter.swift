@@ -76,9 +76,10 @@ public final class PostgresRouter: Service, Sendable {
         }
         return try await primary.withConnection { connection in
             let result = try await connection.withTransaction(isolation: isolation, plans: plans, body)
-            // Committed: a failure from here on must not turn into an error for the caller.
-            let position = try? await connection.query("SELECT pg_current_wal_lsn()::text AS lsn").single()
-                .decode("lsn", as: String.self)
+            // Committed: a failure from here on must not turn into an error for the caller. The
+            // insert position is past the commit record even with synchronous_commit off (the
+            // write position may not be yet).
+            let position = try? await connection.query(Self.primaryPosition).single().decode("lsn", as: String.self)
             health.withLock { $0.mustSee(position.flatMap(WALPositions.parse)) }
             return result
         }
@@ -137,10 +138,11 @@ public final class PostgresRouter: Service, Sendable {
     func checkReplica() async {
         guard let replica else { return }
         let now = ContinuousClock.now
-        if let position = try? await primary.query("SELECT pg_current_wal_lsn()::text AS lsn").single().decode("lsn", as: String.self),
+        let notedBefore = health.withLock(\.notedWrites)
+        if let position = try? await primary.query(Self.primaryPosition).single().decode("lsn", as: String.self),
            let lsn = WALPositions.parse(position) {
             primaryPositions.withLock { $0.record(lsn, at: now, keeping: max(configuration.maximumReplicaLag * 4, .seconds(10))) }
-            health.withLock { $0.primaryMeasured(at: lsn) }
+            health.withLock { $0.primaryMeasured(at: lsn, notedWritesBefore: notedBefore) }
         }
         let status: ReplicaHealth.Status
         do {
@@ -180,6 +182,9 @@ public final class PostgresRouter: Service, Sendable {
         }
         health.withLock { $0.record(status, at: .now) }
     }
+
+    /// The primary's WAL insert position: past every record written before it was asked.
+    static let primaryPosition: PostgresQuery = "SELECT pg_current_wal_insert_lsn()::text AS lsn"
 
     private func markDown(_ error: PostgresError) {
         logger.warning("postgres replica connection failed; reading from the primary", metadata: [
@@ -238,20 +243,31 @@ struct ReplicaHealth: Sendable {
     /// The replica's replay position at the last measurement.
     var replayed: UInt64 = 0
     /// The highest primary position after a `readYourWrites` commit of this process; `.max`
-    /// when that position could not be read (the primary's next measured position stands in).
-    private var ownWrites: UInt64 = 0
+    /// when that position could not be read (a later measurement of the primary stands in).
+    private(set) var ownWrites: UInt64 = 0
+    /// How many `readYourWrites` commits were noted: a measurement of the primary says something
+    /// about them only if it was asked after the last of them.
+    private(set) var notedWrites = 0
 
     /// Whether the replica was last seen past every `readYourWrites` commit of this process.
     var hasReplayedOwnWrites: Bool { replayed >= ownWrites }
 
     /// Notes a commit at `position`, or at an unknown position (nil).
     mutating func mustSee(_ position: UInt64?) {
+        notedWrites += 1
         ownWrites = max(ownWrites, position ?? .max)
     }
 
-    /// A measurement of the primary's position, at or past every commit made before it.
-    mutating func primaryMeasured(at position: UInt64) {
-        if ownWrites == .max { ownWrites = position }
+    /// A measurement of the primary's position, asked after `notedWritesBefore` was read. If no
+    /// commit was noted since, every noted one was committed before it was asked, so `position`
+    /// is past them all:
+    /// - it stands in for commits of unknown position (`.max`);
+    /// - a position behind the noted ones means the primary is another server now (a failover
+    ///   that lost the last WAL, a restored cluster): the old positions mean nothing there, and
+    ///   keeping them would keep reads off the replica until its WAL caught up.
+    mutating func primaryMeasured(at position: UInt64, notedWritesBefore: Int) {
+        guard notedWrites == notedWritesBefore else { return }
+        ownWrites = min(ownWrites, position)
     }
 
     /// Whether the caller should measure now; only one caller measures at a time.
