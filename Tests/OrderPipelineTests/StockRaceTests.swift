@@ -80,6 +80,41 @@ struct StockRaceTests {
         }
     }
 
+    @Test("an admin's change that waits for a stock row a reservation holds does not deadlock with the reservation's check of the product")
+    func adminChangeDuringReservation() async throws {
+        try await withRaceDatabase { database in
+            let sku = "RACE-3"
+            try await database.execute("""
+                WITH p AS (INSERT INTO catalog.products (sku, name, price_minor, currency) VALUES (\(sku), 'Race', 100, 'EUR'))
+                INSERT INTO catalog.stock (sku, available) VALUES (\(sku), 5)
+                """)
+            let catalog = CatalogStore(database: PostgresRouter(primary: database, replica: nil, logger: Logger(label: "stock-race")))
+            let orderID = UUID()
+            let change = try await database.withTransaction { reservation -> Task<Product, any Error> in
+                // The reservation's statement, in its order: the stock rows locked first...
+                try await reservation.query("SELECT sku FROM catalog.stock WHERE sku = \(sku) FOR UPDATE")
+                // ...while an admin's change locks the product and waits for the stock row...
+                let change = Task {
+                    try await catalog.update(sku, ProductChanges(priceMinor: 150), expected: nil,
+                                             cause: .init(requestID: "race", correlationID: "race"))
+                }
+                #expect(try await eventually(timeout: .seconds(30)) {
+                    try await !database.query("""
+                        SELECT 1 FROM pg_stat_activity
+                        WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%FOR %UPDATE%'
+                        """).isEmpty
+                }, "the admin's change never waited for the stock row")
+                // ...then its reservation lines, whose foreign key takes a share of the product's key.
+                try await reservation.execute("INSERT INTO catalog.reservations (order_id, status) VALUES (\(orderID), 'reserved')")
+                try await reservation.execute("INSERT INTO catalog.reservation_lines (order_id, sku, quantity) VALUES (\(orderID), \(sku), 1)")
+                return change
+            }
+            let changed = try await change.value
+            #expect(changed.priceMinor == 150)
+            #expect(try await database.query("SELECT 1 FROM catalog.reservation_lines WHERE order_id = \(orderID)").count == 1)
+        }
+    }
+
     private func counter(_ metrics: TestMetrics, _ outcome: String) -> Int64 {
         (try? metrics.expectCounter("messaging_messages_total", [
             ("consumer", "worker-product"), ("type", OrderCreated.messageType), ("outcome", outcome),

@@ -103,11 +103,14 @@ public struct CatalogStore: Sendable {
     }
 
     /// The live product's tag, its rows locked until the transaction ends; 404 if there is none.
+    /// The lock is the one an UPDATE that keeps the key takes (NO KEY UPDATE): a FOR UPDATE lock
+    /// on the product would also shut out the key share a reservation's lines take for their
+    /// foreign key, and a reservation that held the stock row would then deadlock with it.
     private func lockedTag(_ sku: String, on connection: PostgresConnection) async throws -> ProductTag {
         let rows = try await connection.query("""
             SELECT p.version, s.available FROM catalog.products p JOIN catalog.stock s ON s.sku = p.sku
             WHERE p.sku = \(sku) AND p.deleted_at IS NULL
-            FOR UPDATE
+            FOR NO KEY UPDATE
             """)
         guard let row = rows.first else { throw Self.notFound(sku) }
         return ProductTag(version: try row.decode("version"), available: try row.decode("available"))
