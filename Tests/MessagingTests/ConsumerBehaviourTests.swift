@@ -287,8 +287,12 @@ struct ConsumerBehaviourTests {
             let retry = RetryPolicy(maximumAttempts: 3, initialDelay: .milliseconds(50), maximumDelay: .milliseconds(200))
             try await harness.publish([try harness.fixture.envelope(1)])
             try await harness.withConsumer(harness.fixture.recordingHandler(), retry: retry, database: down) { () async throws in
-                // Three attempts are allowed; the outage outlasts twice as many tries.
-                #expect(try await eventually(timeout: .seconds(30)) { harness.outcomes("failed") >= 6 })
+                // Three attempts are allowed; the outage outlasts twice as many tries. Beside the
+                // other messaging suites the sixth failure came after 7-9 s (the first after 4-7 s:
+                // the consumer's first join); in the whole suite on two cores it once took more
+                // than 30 s. The bound is only how long to wait for the event.
+                let outlasted = try await eventually(timeout: .seconds(90)) { harness.outcomes("failed") >= 6 }
+                #expect(outlasted, "\(harness.outcomes("failed")) failed attempts, \(harness.outcomes("dead_lettered")) dead-lettered")
             }
             #expect(harness.outcomes("dead_lettered") == 0)
             try await harness.withConsumer(harness.fixture.recordingHandler(), retry: retry) { () async throws in
