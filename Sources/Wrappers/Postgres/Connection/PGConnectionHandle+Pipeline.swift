@@ -28,11 +28,13 @@ extension PGConnectionHandle {
             for statement in leadingStatements {
                 guard PQsendQueryParams(connection, statement, 0, nil, nil, nil, nil, 0) == 1 else { throw connectionError() }
             }
+            // Queued, not sent: the batch and its sync leave together, one segment for a small
+            // batch, so the server wakes once for it. (A flush after each statement sent the
+            // transaction's BEGIN and first statement ahead of the sync: two sends, and a server
+            // that had read the first and gone back to waiting woke twice.) A large batch does not
+            // pile up either: in pipeline mode libpq passes on its buffer past 64 KiB.
             for (query, name) in zip(queries, preparedNames) {
                 guard send(query, preparedName: name) == 1 else { throw connectionError() }
-                // Passes on what fits now (a non-blocking socket takes what it can), so a large
-                // batch does not pile up in libpq's buffer.
-                guard PQflush(connection) >= 0 else { throw connectionError() }
             }
             guard PQpipelineSync(connection) == 1 else { throw connectionError() }
             try await flush()
