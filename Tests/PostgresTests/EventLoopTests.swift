@@ -1,6 +1,6 @@
 import EmporiumTestSupport
 import Foundation
-import Postgres
+@testable import Postgres
 import Synchronization
 import Testing
 
@@ -176,6 +176,37 @@ struct EventLoopTests {
         }
         // The pool dropped the dead connection: the next statement gets a fresh one.
         #expect(try await pool.query("SELECT 3 AS n").single().decode("n", as: Int.self) == 3)
+    }
+
+    /// libpq closes a broken connection's socket itself, which takes it out of epoll; the number
+    /// then comes back with the next socket the process opens. A loop that took the number for
+    /// the old connection's, still watched, never heard of the new one's answers.
+    @Test("a new connection that gets the socket number of a broken one on the same loop is heard")
+    func socketNumberReused() async throws {
+        var configuration = try TestServers.primary
+        configuration.applicationName = "reused-\(UUID().uuidString.prefix(8))"
+        let admin = PostgresPool(configuration: try TestServers.primary, logger: TestServers.logger)
+        defer { admin.close() }
+        var reused = 0
+        // Parallel tests open sockets too: try until the number came back a few times.
+        for _ in 0..<20 where reused < 3 {
+            try await PostgresPool.withLoopAffinity {
+                let broken = try await PostgresConnection.connect(configuration, logger: TestServers.logger)
+                _ = try await broken.query("SELECT 1")
+                let number = broken.handle.socket
+                try await admin.query("""
+                    SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = \(configuration.applicationName)
+                    """)
+                await #expect { try await broken.query("SELECT 1") } throws: { ($0 as? PostgresError)?.isConnectionLoss == true }
+                // `broken` lives on: only libpq closed its socket.
+                let fresh = try await PostgresConnection.connect(configuration, logger: TestServers.logger)
+                if fresh.handle.socket == number { reused += 1 }
+                // Unheard, this waits for good: the suite's time limit fails the test.
+                #expect(try await fresh.query("SELECT 5 AS n").single().decode("n", as: Int.self) == 5)
+                withExtendedLifetime(broken) {}
+            }
+        }
+        #expect(reused > 0, "the socket number never came back; nothing was tested")
     }
 
     /// libpq hands out a COPY result on every call and never the NULL that ends the statement, so

@@ -38,11 +38,12 @@ static inline void emp_eventfd_drain(int fd) {
     (void)read_bytes;
 }
 
-/// Adds `fd` (`add` != 0) or re-arms it for one readiness report: readable, and writable too if
-/// `forWrite`. Level-triggered and one-shot, so data already waiting reports at once.
-static inline int emp_epoll_arm(int epfd, int fd, int add, int forWrite, int oneShot) {
+/// Adds `fd` (`add` != 0) or changes what it reports, level-triggered (data already waiting
+/// reports at once): `interest` 1 readable (or closed), 2 writable as well, 0 nothing (hang-ups
+/// and errors, which epoll reports whatever is asked, at most once: one-shot).
+static inline int emp_epoll_watch(int epfd, int fd, int add, int interest) {
     struct epoll_event event;
-    event.events = EPOLLIN | EPOLLRDHUP | (forWrite ? EPOLLOUT : 0) | (oneShot ? EPOLLONESHOT : 0);
+    event.events = interest == 0 ? EPOLLONESHOT : (EPOLLIN | EPOLLRDHUP | (interest > 1 ? EPOLLOUT : 0));
     event.data.u64 = 0;
     event.data.fd = fd;
     return epoll_ctl(epfd, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &event);

@@ -1,6 +1,7 @@
 import CLibPQ
 import Foundation
 import Logging
+import Synchronization
 
 /// Owns one `PGconn`.
 ///
@@ -18,6 +19,13 @@ final class PGConnectionHandle {
     let address: String
     /// The loop that watches the socket, once attached.
     private(set) var loop: SocketEventLoop?
+    /// This connection among all of the process's, for its loop (a socket number is not: libpq
+    /// closes a broken connection's socket, and the number comes back with a new connection).
+    private let id = PGConnectionHandle.ids.add(1, ordering: .relaxed).newValue
+    private static let ids = Atomic<UInt64>(0)
+    /// The socket the loop watches for this connection, kept to forget it even after libpq
+    /// closed it (then `PQsocket` says -1).
+    private var watchedSocket: Int32 = -1
     /// SQL (plus parameter types) to the name of its prepared statement on this connection.
     private var preparedStatements: [String: String] = [:]
     /// A BEGIN (and the transaction's settings) not sent yet; they leave with the transaction's
@@ -38,7 +46,7 @@ final class PGConnectionHandle {
     }
 
     deinit {
-        loop?.forget(socket)
+        if watchedSocket >= 0 { loop?.forget(watchedSocket, owner: id) }
         if let cancelHandle { PQfreeCancel(cancelHandle) }
         PQfinish(connection)
         noticeContext.release()
@@ -119,7 +127,12 @@ final class PGConnectionHandle {
         guard let loop else {
             throw PostgresError(.connectionClosed, "a connection without an event loop cannot wait for its socket", server: address)
         }
-        await loop.waitUntilReady(socket, forWrite: forWrite)
+        let socket = self.socket
+        if socket != watchedSocket {
+            if watchedSocket >= 0 { loop.forget(watchedSocket, owner: id) }
+            watchedSocket = socket
+        }
+        await loop.waitUntilReady(socket, owner: id, forWrite: forWrite)
     }
 
     /// Sends what libpq holds, reading whatever arrives meanwhile, so neither side blocks on a

@@ -12,7 +12,7 @@ import Synchronization
 /// (hence `@unchecked Sendable`), but it serves one at a time: a pool hands it to one task at a
 /// time, and a second task using it meanwhile gets an error instead of interleaved statements.
 public final class PostgresConnection: @unchecked Sendable {
-    private let handle: PGConnectionHandle
+    let handle: PGConnectionHandle
     let loop: SocketEventLoop
     /// The thread that runs the holder's code between statements.
     public var executor: any TaskExecutor { loop }

@@ -37,18 +37,35 @@ final class SocketEventLoop: TaskExecutor, @unchecked Sendable {
         var sleeping = false
     }
 
+    /// What the loop knows of a socket it watches.
+    private struct Watched {
+        /// The connection whose socket this is. libpq closes a broken connection's socket
+        /// itself, which drops it from epoll; the number can then come back with another
+        /// connection, and an entry of the old one must not pass for its registration.
+        var owner: UInt64
+        /// The task waiting for the socket (at most one: a connection is used by one task at a
+        /// time).
+        var waiter: UnsafeContinuation<Void, Never>?
+        /// What epoll reports for it now (`emp_epoll_watch`'s interest: 0, 1 read, 2 read+write).
+        var interest: Int32 = 0
+        /// The waiter was resumed, and its task has not waited again yet.
+        var resumed = false
+    }
+
     private let epoll: Int32
     private let wakeup: Int32
     private let jobs = Mutex(Jobs())
-    /// The task waiting for each socket to become ready (at most one per socket: a connection is
-    /// used by one task at a time).
-    private let waiters = Mutex<[Int32: UnsafeContinuation<Void, Never>]>([:])
+    /// The sockets this loop watches. Their registration stays between waits (no re-arm per
+    /// statement): a task waits again with the interest already set, and the report comes with
+    /// no `epoll_ctl` at all. A socket that reports with nobody waiting is quietened (interest 0)
+    /// so that level-triggered readiness cannot spin the loop; the next wait turns it back on.
+    private let sockets = Mutex<[Int32: Watched]>([:])
 
     private init(name: String) {
         epoll = emp_epoll_create()
         wakeup = emp_eventfd_create()
         precondition(epoll >= 0 && wakeup >= 0, "cannot create an epoll instance or an eventfd: errno \(errno)")
-        precondition(emp_epoll_arm(epoll, wakeup, 1, 0, 0) == 0, "cannot watch the loop's eventfd: errno \(errno)")
+        precondition(emp_epoll_watch(epoll, wakeup, 1, 1) == 0, "cannot watch the loop's eventfd: errno \(errno)")
         startThread(named: name) { [self] in run() }
     }
 
@@ -70,22 +87,64 @@ final class SocketEventLoop: TaskExecutor, @unchecked Sendable {
     /// Suspends until `socket` is readable (or writable as well, with `forWrite`), or closed.
     /// Readiness is level-triggered: data already waiting resumes the caller at once. Spurious
     /// resumptions are possible; callers check their condition again.
-    func waitUntilReady(_ socket: Int32, forWrite: Bool) async {
+    func waitUntilReady(_ socket: Int32, owner: UInt64, forWrite: Bool) async {
         await withUnsafeContinuation { continuation in
-            waiters.withLock { $0[socket] = continuation }
-            // Re-arm the one-shot registration; a socket this loop has not seen yet is added.
-            if emp_epoll_arm(epoll, socket, 0, forWrite ? 1 : 0, 1) != 0,
-               emp_epoll_arm(epoll, socket, 1, forWrite ? 1 : 0, 1) != 0 {
-                // Not a socket epoll can watch (closed): let the caller find out from libpq.
-                waiters.withLock { $0.removeValue(forKey: socket) }?.resume()
+            let interest: Int32 = forWrite ? 2 : 1
+            // epoll_ctl under the lock, so that the loop's quietening cannot overtake it.
+            let refused = sockets.withLock { sockets -> UnsafeContinuation<Void, Never>? in
+                let known = sockets[socket].flatMap { $0.owner == owner ? $0 : nil }
+                var watched = known ?? Watched(owner: owner)
+                if known == nil || watched.interest != interest {
+                    // Added when new to this loop (modified if epoll still has the number);
+                    // modified when the interest changes (added if epoll lost it).
+                    let first: Int32 = known == nil ? 1 : 0
+                    guard emp_epoll_watch(epoll, socket, first, interest) == 0
+                        || emp_epoll_watch(epoll, socket, 1 - first, interest) == 0 else {
+                        // Not a socket epoll can watch (closed): let the caller find out from libpq.
+                        sockets.removeValue(forKey: socket)
+                        return continuation
+                    }
+                    watched.interest = interest
+                }
+                watched.waiter = continuation
+                watched.resumed = false
+                sockets[socket] = watched
+                return nil
             }
+            refused?.resume()
         }
     }
 
-    /// Stops watching `socket`; call before it is closed (the number may be reused).
-    func forget(_ socket: Int32) {
-        _ = emp_epoll_remove(epoll, socket)
-        waiters.withLock { $0.removeValue(forKey: socket) }?.resume()
+    /// Stops watching `owner`'s `socket`; call before it is closed (the number may be reused).
+    func forget(_ socket: Int32, owner: UInt64) {
+        let waiter = sockets.withLock { sockets -> UnsafeContinuation<Void, Never>? in
+            guard sockets[socket]?.owner == owner else { return nil }
+            _ = emp_epoll_remove(epoll, socket)
+            return sockets.removeValue(forKey: socket)?.waiter
+        }
+        waiter?.resume()
+    }
+
+    /// A report for `socket`: its waiter, if one waits. A report with nobody waiting is expected
+    /// once right after a resumption (the resumed task has not read yet when the loop polls
+    /// again); another one quietens the socket until its next wait.
+    private func reported(_ socket: Int32) -> UnsafeContinuation<Void, Never>? {
+        sockets.withLock { sockets in
+            guard var watched = sockets[socket] else { return nil }
+            if let waiter = watched.waiter {
+                watched.waiter = nil
+                watched.resumed = true
+                sockets[socket] = watched
+                return waiter
+            }
+            if watched.resumed {
+                watched.resumed = false
+            } else if watched.interest != 0, emp_epoll_watch(epoll, socket, 0, 0) == 0 {
+                watched.interest = 0
+            }
+            sockets[socket] = watched
+            return nil
+        }
     }
 
     // MARK: - The loop
@@ -105,7 +164,7 @@ final class SocketEventLoop: TaskExecutor, @unchecked Sendable {
             for socket in ready.prefix(max(0, Int(count))) {
                 if socket == wakeup {
                     emp_eventfd_drain(wakeup)
-                } else if let waiter = waiters.withLock({ $0.removeValue(forKey: socket) }) {
+                } else if let waiter = reported(socket) {
                     // The resumed task is queued on this loop (its preferred executor).
                     waiter.resume()
                 }
