@@ -28,11 +28,11 @@ extension PGConnectionHandle {
             for statement in leadingStatements {
                 guard PQsendQueryParams(connection, statement, 0, nil, nil, nil, nil, 0) == 1 else { throw connectionError() }
             }
-            // Queued, not sent: the batch and its sync leave together, one segment for a small
-            // batch, so the server wakes once for it. (A flush after each statement sent the
-            // transaction's BEGIN and first statement ahead of the sync: two sends, and a server
-            // that had read the first and gone back to waiting woke twice.) A large batch does not
-            // pile up either: in pipeline mode libpq passes on its buffer past 64 KiB.
+            // Queued, not sent: a batch under 8 KiB and its sync leave together in one send, so
+            // the server wakes once for it. (A flush after each statement sent the transaction's
+            // BEGIN and first statement ahead of the sync: two sends, and a server that had read
+            // the first and gone back to waiting woke twice.) A large batch does not pile up
+            // either: libpq passes on whole 8 KiB blocks as it goes.
             for (query, name) in zip(queries, preparedNames) {
                 guard send(query, preparedName: name) == 1 else { throw connectionError() }
             }

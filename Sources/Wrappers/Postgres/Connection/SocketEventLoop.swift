@@ -41,7 +41,9 @@ final class SocketEventLoop: TaskExecutor, @unchecked Sendable {
     private struct Watched {
         /// The connection whose socket this is. libpq closes a broken connection's socket
         /// itself, which drops it from epoll; the number can then come back with another
-        /// connection, and an entry of the old one must not pass for its registration.
+        /// connection, and an entry of the old one must not pass for its registration. (A
+        /// connection never gets a second socket: nothing here calls `PQreset`. One that did
+        /// would have to `forget` its socket first, or its new one could pass for the old.)
         var owner: UInt64
         /// The task waiting for the socket (at most one: a connection is used by one task at a
         /// time).
@@ -130,7 +132,14 @@ final class SocketEventLoop: TaskExecutor, @unchecked Sendable {
     /// again); another one quietens the socket until its next wait.
     private func reported(_ socket: Int32) -> UnsafeContinuation<Void, Never>? {
         sockets.withLock { sockets in
-            guard var watched = sockets[socket] else { return nil }
+            guard var watched = sockets[socket] else {
+                // Registered, yet unknown here: a level-triggered report would come back at
+                // every pass. (A registration outlives its entry only when its file does,
+                // such as a socket libpq closed that a child process still holds until exec;
+                // then removal by number fails and it ends when the file closes.)
+                _ = emp_epoll_remove(epoll, socket)
+                return nil
+            }
             if let waiter = watched.waiter {
                 watched.waiter = nil
                 watched.resumed = true
@@ -139,7 +148,13 @@ final class SocketEventLoop: TaskExecutor, @unchecked Sendable {
             }
             if watched.resumed {
                 watched.resumed = false
-            } else if watched.interest != 0, emp_epoll_watch(epoll, socket, 0, 0) == 0 {
+            } else if watched.interest != 0 {
+                guard emp_epoll_watch(epoll, socket, 0, 0) == 0 else {
+                    // The number names another file now: drop what this loop knew of it.
+                    _ = emp_epoll_remove(epoll, socket)
+                    sockets.removeValue(forKey: socket)
+                    return nil
+                }
                 watched.interest = 0
             }
             sockets[socket] = watched
