@@ -177,7 +177,7 @@ struct ConformanceTests {
     }
 
     @Test(
-        "a delayed message arrives no earlier than its delay less 10% + 1 s, and within 10% + 3 s after it",
+        "a delayed message arrives no earlier than its delay less 10% + 1 s, and within 10% + 8 s after it",
         .disabled(if: InteropKafka.isOn, "AMQP only: interop mode runs the Kafka cases"),
         arguments: [TransportKind.amqp], [Duration.seconds(3), .milliseconds(1500), .seconds(7)])
     func delayedDelivery(kind: TransportKind, delay: Duration) async throws {
@@ -209,10 +209,15 @@ struct ConformanceTests {
                 try await harness.publisher!.publish(message)
                 #expect(try await harness.waitForEffects(2, timeout: delay * 2 + .seconds(10)))
                 let elapsed = try #require(arrived.value) - sent
-                // Never early (the TTL decides); late only by what a loaded two-core machine adds
-                // (a run with every suite in parallel saw 1.5 s come after 2.7 s).
+                // Never early (the TTL decides); late only by what a loaded two-core machine adds.
+                // Beside the messaging and Postgres suites it came 0.01-0.4 s late; with every
+                // suite in parallel (the fleet's nine processes on the same broker) five fresh-clone
+                // runs on 6 Dec 2026 saw 0.5-3.2 s for 7 s, 0.5-5.0 s for 3 s and 0.1-1.9 s for
+                // 1.5 s, and 5.0 s failed the 3 s bound this had. The failure this guards against
+                // is minutes late (dead letters parked until a publisher-confirm time-out,
+                // DelayRecoveryTests), which 8 s still tells apart.
                 let early = delay / 10 + .seconds(1)
-                let late = delay / 10 + .seconds(3)
+                let late = delay / 10 + .seconds(8)
                 print("delay \(delay): arrived after \(elapsed)")
                 #expect(elapsed >= delay - early && elapsed <= delay + late, "arrived after \(elapsed), delay \(delay)")
             }
