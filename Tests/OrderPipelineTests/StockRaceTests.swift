@@ -17,10 +17,7 @@ struct StockRaceTests {
     func lostRaceDecidedAgain() async throws {
         try await withRaceDatabase { database in
             let sku = "RACE-1"
-            try await database.execute("""
-                WITH p AS (INSERT INTO catalog.products (sku, name, price_minor, currency) VALUES (\(sku), 'Race', 100, 'EUR'))
-                INSERT INTO catalog.stock (sku, available) VALUES (\(sku), 5)
-                """)
+            try await addProduct(sku, stock: 5, to: database)
             let metrics = TestMetrics()
             let processor = MessageProcessor(
                 settings: MessageConsumerSettings(name: "worker-product", guardTimeToLive: nil, handlersActOnlyInTransaction: true),
@@ -67,10 +64,7 @@ struct StockRaceTests {
     @Test("the check that refuses a lost race is the one the product worker declared")
     func checkName() async throws {
         try await withRaceDatabase { database in
-            try await database.execute("""
-                WITH p AS (INSERT INTO catalog.products (sku, name, price_minor, currency) VALUES ('RACE-2', 'Race', 100, 'EUR'))
-                INSERT INTO catalog.stock (sku, available) VALUES ('RACE-2', 0)
-                """)
+            try await addProduct("RACE-2", stock: 0, to: database)
             let refused = try await #require(throws: PostgresError.self) {
                 try await database.execute("UPDATE catalog.stock SET available = available - 1 WHERE sku = 'RACE-2'")
             }
@@ -84,10 +78,7 @@ struct StockRaceTests {
     func adminChangeDuringReservation() async throws {
         try await withRaceDatabase { database in
             let sku = "RACE-3"
-            try await database.execute("""
-                WITH p AS (INSERT INTO catalog.products (sku, name, price_minor, currency) VALUES (\(sku), 'Race', 100, 'EUR'))
-                INSERT INTO catalog.stock (sku, available) VALUES (\(sku), 5)
-                """)
+            try await addProduct(sku, stock: 5, to: database)
             let catalog = CatalogStore(database: PostgresRouter(primary: database, replica: nil, logger: Logger(label: "stock-race")))
             let orderID = UUID()
             let change = try await database.withTransaction { reservation -> Task<Product, any Error> in
@@ -119,6 +110,14 @@ struct StockRaceTests {
         (try? metrics.expectCounter("messaging_messages_total", [
             ("consumer", "worker-product"), ("type", OrderCreated.messageType), ("outcome", outcome),
         ]).totalValue) ?? 0
+    }
+
+    /// A product and its stock, written straight to the race database's tables.
+    private func addProduct(_ sku: String, stock: Int, to database: PostgresPool) async throws {
+        try await database.execute("""
+            WITH p AS (INSERT INTO catalog.products (sku, name, price_minor, currency) VALUES (\(sku), 'Race', 100, 'EUR'))
+            INSERT INTO catalog.stock (sku, available) VALUES (\(sku), \(stock))
+            """)
     }
 
     /// A database of its own, migrated, dropped afterwards.
