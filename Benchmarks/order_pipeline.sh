@@ -21,10 +21,14 @@
 # BENCH_CAPACITY_STEP (20s) with BENCH_CAPACITY_CLIENTS (64) clients, reported against pgbench's rate.
 # Each role's peak resident memory (VmHWM) after the full-speed rounds is recorded against the
 # 150 MiB ceiling (a ratio below 1 is within it). Logs stay in $OP_DIR (printed).
+# BENCH_KAFKA=tansu runs each fleet on Tansu (a real Kafka-protocol broker, restarted empty, with
+# librdkafka 2.16 for the fleet; deploy/local/interop.sh) instead of librdkafka's mock cluster;
+# on 6 Dec 2026 it cost more CPU per order than the mock (docs/benchmarks.md), so it is not the default.
 
 OP_PIDS=()
 OP_ROLES=()
 OP_KAFKA_PID=""
+OP_TANSU=""
 OP_DIR=""
 OP_NAMESPACE=""
 
@@ -36,7 +40,12 @@ order_pipeline_stop() {
     op_terminate "${OP_PIDS[@]}"
     OP_PIDS=()
     OP_ROLES=()
-    op_terminate $OP_KAFKA_PID
+    if [[ -n $OP_TANSU ]]; then
+        bash deploy/local/interop.sh down >/dev/null 2>&1 || true
+        OP_TANSU=""
+    else
+        op_terminate $OP_KAFKA_PID
+    fi
     OP_KAFKA_PID=""
     if [[ -n $OP_NAMESPACE ]]; then
         python3 - "$OP_NAMESPACE" <<'PY' || echo "order pipeline: could not remove the RabbitMQ objects of $OP_NAMESPACE" >&2
@@ -91,9 +100,21 @@ op_fleet_up() {
 
     # The fleet: a Kafka of its own (a new consumer group on the shared one would start from the
     # topics' beginning: every earlier run's and test's messages), a namespace of its own.
-    "$emporium" dev kafka --bootstrap-file "$OP_DIR/bootstrap" >"$OP_DIR/kafka.log" 2>&1 &
-    OP_KAFKA_PID=$!
-    for _ in $(seq 100); do [[ -s "$OP_DIR/bootstrap" ]] && break; sleep 0.1; done
+    # BENCH_KAFKA=tansu: Tansu, a real Kafka-protocol broker, restarted empty, with librdkafka 2.16
+    # for the fleet (deploy/local/interop.sh), instead of librdkafka's mock cluster.
+    local kafka_env=()
+    if [[ ${BENCH_KAFKA:-mock} == tansu ]]; then
+        { bash deploy/local/interop.sh restart && EMPORIUM_BIN="$emporium" bash deploy/local/interop.sh topics; } >"$OP_DIR/kafka.log" 2>&1 \
+            || { echo "order pipeline: Tansu did not start; see $OP_DIR/kafka.log" >&2; return 1; }
+        OP_KAFKA_PID="$(head -n1 .local/interop/tansu.pid)"
+        OP_TANSU=yes
+        kafka_env=(LD_LIBRARY_PATH="$PWD/.local/interop/lib")
+        bash deploy/local/interop.sh env | sed -n "s/^export KAFKA_BOOTSTRAP_SERVERS='\(.*\)'$/\1/p" >"$OP_DIR/bootstrap"
+    else
+        "$emporium" dev kafka --bootstrap-file "$OP_DIR/bootstrap" >"$OP_DIR/kafka.log" 2>&1 &
+        OP_KAFKA_PID=$!
+        for _ in $(seq 100); do [[ -s "$OP_DIR/bootstrap" ]] && break; sleep 0.1; done
+    fi
     OP_NAMESPACE="bench-$(date +%Y%m%d%H%M%S)-$$"
     port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
     local fleet_env=(
@@ -109,6 +130,7 @@ op_fleet_up() {
         # A few load-test clients stand for many customers: per-client limits would only measure
         # the limiter refusing them.
         RATE_LIMIT_WRITE=off RATE_LIMIT_READ=off
+        ${kafka_env[@]+"${kafka_env[@]}"}
         "${OP_EXTRA_ENV[@]}"
     )
     local role

@@ -13,7 +13,8 @@
 #   PRELOAD=N   N orders at full speed first (as the bench's capacity steps follow its full-speed
 #               rounds); PERF=1 `perf record -a -g` for 15 s of the run; STRACE=1 `strace -c -f`
 #               of each role for 10 s; PROBE_ENV="KEY=value ..." settings for the fleet's
-#               processes. The services must be up (make services-up).
+#               processes; BENCH_KAFKA=tansu the fleet on Tansu instead of the mock cluster
+#               (Benchmarks/order_pipeline.sh). The services must be up (make services-up).
 # Output and logs stay in the directory printed first. Not part of `make bench`: it measures no
 # ratio, it tells where to look.
 set -uo pipefail
