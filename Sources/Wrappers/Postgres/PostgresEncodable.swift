@@ -100,20 +100,31 @@ extension Data: PostgresArrayElement {
 extension Array: PostgresEncodable where Element: PostgresArrayElement {
     public static var postgresType: PostgresDataType { Element.postgresArrayType }
 
-    /// The array literal `{"a","b"}`, every element quoted and escaped. Built as UTF-8 bytes:
-    /// quotes and backslashes are ASCII, so no byte of a multi-byte character is ever one.
+    /// The array literal `{"a","b"}`, every element quoted and escaped. Inlinable, so that a
+    /// caller's module builds it for its concrete element type: unspecialized, it took about 5 %
+    /// of the API's and the product worker's CPU under load, much of that the runtime looking up
+    /// generic types in its metadata caches (`perf`, 6 Dec 2026). An element without a quote or
+    /// a backslash, nearly all of them, is appended whole.
+    @inlinable
     public var postgresText: String {
-        var bytes: [UInt8] = [UInt8(ascii: "{")]
-        for (index, element) in enumerated() {
-            if index > 0 { bytes.append(UInt8(ascii: ",")) }
-            bytes.append(UInt8(ascii: "\""))
-            for byte in element.postgresText.utf8 {
-                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { bytes.append(UInt8(ascii: "\\")) }
-                bytes.append(byte)
+        var text = "{"
+        text.reserveCapacity(2 + count * 40)
+        var first = true
+        for element in self {
+            if first { first = false } else { text.append(",") }
+            let value = element.postgresText
+            text.append("\"")
+            if value.utf8.contains(where: { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+                for character in value.unicodeScalars {
+                    if character == "\"" || character == "\\" { text.unicodeScalars.append("\\") }
+                    text.unicodeScalars.append(character)
+                }
+            } else {
+                text.append(value)
             }
-            bytes.append(UInt8(ascii: "\""))
+            text.append("\"")
         }
-        bytes.append(UInt8(ascii: "}"))
-        return String(decoding: bytes, as: UTF8.self)
+        text.append("}")
+        return text
     }
 }

@@ -36,8 +36,8 @@ public struct PostgresQuery: Sendable, ExpressibleByStringInterpolation {
     }
 
     public struct StringInterpolation: StringInterpolationProtocol {
-        var sql = ""
-        var binds: [PostgresBind] = []
+        @usableFromInline var sql = ""
+        @usableFromInline var binds: [PostgresBind] = []
 
         public init(literalCapacity: Int, interpolationCount: Int) {
             sql.reserveCapacity(literalCapacity + interpolationCount * 3)
@@ -46,10 +46,14 @@ public struct PostgresQuery: Sendable, ExpressibleByStringInterpolation {
 
         public mutating func appendLiteral(_ literal: String) { sql += literal }
 
-        /// Binds a value (or NULL, for `nil`) as the next `$n` parameter.
+        /// Binds a value (or NULL, for `nil`) as the next `$n` parameter. Inlinable (as is
+        /// ``PostgresBind/init(_:)``), so that each caller's module specializes it for the value's
+        /// type instead of looking generic types up at run time on every statement.
+        @inlinable
         public mutating func appendInterpolation<Value: PostgresEncodable>(_ value: Value?) {
             binds.append(PostgresBind(value))
-            sql += "$\(binds.count)"
+            sql += "$"
+            sql += String(binds.count)
         }
 
         /// Binds a prepared bind as the next `$n` parameter.
@@ -75,6 +79,7 @@ public struct PostgresBind: Sendable, Hashable {
         self.text = text
     }
 
+    @inlinable
     public init<Value: PostgresEncodable>(_ value: Value?) {
         self.type = Value.postgresType
         self.text = value?.postgresText
