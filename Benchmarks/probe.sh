@@ -14,7 +14,8 @@
 #               rounds); PERF=1 `perf record -a -g` for 15 s of the run; STRACE=1 `strace -c -f`
 #               of each role for 10 s; PROBE_ENV="KEY=value ..." settings for the fleet's
 #               processes; BENCH_KAFKA=tansu the fleet on Tansu instead of the mock cluster
-#               (Benchmarks/order_pipeline.sh). The services must be up (make services-up).
+#               (Benchmarks/order_pipeline.sh); EMPORIUM=PATH another build of emporium. The
+#               services must be up (make services-up).
 # Output and logs stay in the directory printed first. Not part of `make bench`: it measures no
 # ratio, it tells where to look.
 set -uo pipefail
@@ -25,8 +26,13 @@ eval "$(bash deploy/local/services.sh env)"
 CLEANUPS=()
 # shellcheck source=Benchmarks/order_pipeline.sh
 source Benchmarks/order_pipeline.sh
-swift build -c release --product emporium >&2 || exit 1
-emporium="$(swift build -c release --show-bin-path)/emporium"
+# EMPORIUM=PATH: that binary instead of this checkout's release build (to compare two builds).
+if [[ -n ${EMPORIUM:-} ]]; then
+    emporium="$EMPORIUM"
+else
+    swift build -c release --product emporium >&2 || exit 1
+    emporium="$(swift build -c release --show-bin-path)/emporium"
+fi
 OP_DIR="$(mktemp -d /tmp/emporium-probe.XXXXXX)"
 echo "probe: $RATE orders/s for $SECONDS_RUN s; logs in $OP_DIR"
 db=emporium_probe
