@@ -14,7 +14,9 @@
 #               rounds); PERF=1 `perf record -a -g` for 15 s of the run; STRACE=1 `strace -c -f`
 #               of each role for 10 s; PROBE_ENV="KEY=value ..." settings for the fleet's
 #               processes; BENCH_KAFKA=tansu the fleet on Tansu instead of the mock cluster
-#               (Benchmarks/order_pipeline.sh); EMPORIUM=PATH another build of emporium. The
+#               (Benchmarks/order_pipeline.sh); EMPORIUM=PATH another build of emporium;
+#               REFERENCE=1 then pgbench running the same writes per order at the same rate, and
+#               its CPU per order (the reference of `make bench`, docs/benchmarks.md). The
 #               services must be up (make services-up).
 # Output and logs stay in the directory printed first. Not part of `make bench`: it measures no
 # ratio, it tells where to look.
@@ -109,6 +111,41 @@ if [[ -n $statements ]]; then
         plans, round(total_plan_time::numeric) AS plan_ms, left(regexp_replace(query, '\s+', ' ', 'g'), 90) AS statement
         FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = '$db'
         ORDER BY total_exec_time + total_plan_time DESC LIMIT 20"
+fi
+# REFERENCE=1: pgbench running the same writes per order (Benchmarks/pgbench/order-pipeline.sql,
+# as `make bench` runs it) paced at the same rate on a database of its own, and what it costs per
+# order, counted over the same length of time while it runs (its backends leave when it ends).
+if [[ -n ${REFERENCE:-} ]]; then
+    order_pipeline_stop
+    trap - EXIT
+    ref=emporium_probe_pgbench
+    PGOPTIONS="-c client_min_messages=warning" "${admin[@]}" -c "DROP DATABASE IF EXISTS $ref WITH (FORCE)" -c "CREATE DATABASE $ref OWNER emporium"
+    POSTGRES_PRIMARY_URL="postgresql://emporium:emporium@127.0.0.1:5432/$ref" POSTGRES_REPLICA_URL="" PGOPTIONS="-c client_min_messages=warning" \
+        "$emporium" migrate >/dev/null 2>>"$OP_DIR/migrate.log" || { echo "probe: migrate of $ref failed" >&2; exit 1; }
+    psql -X -q -h 127.0.0.1 -U emporium -d "$ref" <<'SQL'
+INSERT INTO catalog.products (sku, name, price_minor, currency)
+SELECT 'PGB-' || i, 'pgbench product ' || i, 250 + i * 370, 'EUR' FROM generate_series(0, 19) i;
+INSERT INTO catalog.stock (sku, available) SELECT sku, 1000000000 FROM catalog.products;
+INSERT INTO ordering.catalog (sku, name, price_minor, currency, version) SELECT sku, name, price_minor, currency, 1 FROM catalog.products;
+SQL
+    "${admin[@]}" -c CHECKPOINT
+    pgbench_bin="$(ls -d /usr/lib/postgresql/*/bin/pgbench 2>/dev/null | sort -V | tail -n1)"
+    orders() { psql -X -q -At -h 127.0.0.1 -U emporium -d "$ref" -c "SELECT count(*) FROM ordering.orders"; }
+    "${pgbench_bin:-pgbench}" -h 127.0.0.1 -U emporium -n -M prepared -c 16 -j 2 -R "$RATE" -T "$((SECONDS_RUN + 10))" \
+        -f Benchmarks/pgbench/order-pipeline.sql "$ref" >"$OP_DIR/pgbench.log" 2>&1 &
+    pgbench_pid=$!
+    sleep 5
+    PROBE_PIDS="" PROBE_DATABASE="$ref" python3 Benchmarks/probe_snapshot.py save "$OP_DIR/reference.json"
+    before="$(orders)"; client_before="$(awk '{print $14 + $15}' "/proc/$pgbench_pid/stat")"
+    sleep "$SECONDS_RUN"
+    after="$(orders)"; client_after="$(awk '{print $14 + $15}' "/proc/$pgbench_pid/stat")"
+    echo "reference: pgbench, the same writes per order, paced at $RATE/s (its backends, and the servers beside them)"
+    PROBE_PIDS="" PROBE_DATABASE="$ref" python3 Benchmarks/probe_snapshot.py diff "$OP_DIR/reference.json" "$((after - before))"
+    python3 -c 'import sys; n, ticks, hz = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
+print(f"pgbench client: {ticks / hz * 1000 / max(n, 1):.2f} ms/order over {n} orders")' \
+        "$((after - before))" "$((client_after - client_before))" "$(getconf CLK_TCK)"
+    wait "$pgbench_pid"
+    grep -E '^(tps|latency average)' "$OP_DIR/pgbench.log"
 fi
 if [[ -n ${PERF:-} ]]; then echo "probe: perf report -i $OP_DIR/perf.data (roles' pids: ${OP_PIDS[*]} = ${OP_ROLES[*]})"; fi
 if [[ -n ${STRACE:-} ]]; then echo "probe: system calls per role in $OP_DIR/strace.*"; fi
