@@ -106,10 +106,13 @@ op_fleet_up() {
     if [[ ${BENCH_KAFKA:-mock} == tansu ]]; then
         { bash deploy/local/interop.sh restart && EMPORIUM_BIN="$emporium" bash deploy/local/interop.sh topics; } >"$OP_DIR/kafka.log" 2>&1 \
             || { echo "order pipeline: Tansu did not start; see $OP_DIR/kafka.log" >&2; return 1; }
-        OP_KAFKA_PID="$(head -n1 .local/interop/tansu.pid)"
         OP_TANSU=yes
-        kafka_env=(LD_LIBRARY_PATH="$PWD/.local/interop/lib")
-        bash deploy/local/interop.sh env | sed -n "s/^export KAFKA_BOOTSTRAP_SERVERS='\(.*\)'$/\1/p" >"$OP_DIR/bootstrap"
+        # interop.sh keeps its pid file and the library under $EMPORIUM_STATE_DIR/interop (default
+        # .local/); the broker's address comes from its `env`.
+        local interop_dir="${EMPORIUM_STATE_DIR:-$PWD/.local}/interop"
+        OP_KAFKA_PID="$(head -n1 "$interop_dir/tansu.pid")"
+        kafka_env=(LD_LIBRARY_PATH="$interop_dir/lib")
+        (eval "$(bash deploy/local/interop.sh env)"; echo "$KAFKA_BOOTSTRAP_SERVERS") >"$OP_DIR/bootstrap"
     else
         "$emporium" dev kafka --bootstrap-file "$OP_DIR/bootstrap" >"$OP_DIR/kafka.log" 2>&1 &
         OP_KAFKA_PID=$!
@@ -157,6 +160,26 @@ op_fleet_up() {
     OP_PORT="$port"
 }
 
+# A new database DB (dropped first if it exists), migrated by EMPORIUM; its log goes to
+# $OP_DIR/migrate.log. Usage: op_new_database EMPORIUM DB
+op_new_database() {
+    local emporium="$1" db="$2"
+    PGOPTIONS="-c client_min_messages=warning" psql -X -q -h 127.0.0.1 -U postgres -d postgres \
+        -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db OWNER emporium" || return 1
+    POSTGRES_PRIMARY_URL="postgresql://emporium:emporium@127.0.0.1:5432/$db" POSTGRES_REPLICA_URL="" \
+        PGOPTIONS="-c client_min_messages=warning" "$emporium" migrate >/dev/null 2>>"$OP_DIR/migrate.log"
+}
+
+# The products pgbench's order script orders (PGB-0 .. PGB-19), in the migrated database DB.
+op_seed_pgbench() {
+    psql -X -q -h 127.0.0.1 -U emporium -d "$1" <<'SQL'
+INSERT INTO catalog.products (sku, name, price_minor, currency)
+SELECT 'PGB-' || i, 'pgbench product ' || i, 250 + i * 370, 'EUR' FROM generate_series(0, 19) i;
+INSERT INTO catalog.stock (sku, available) SELECT sku, 1000000000 FROM catalog.products;
+INSERT INTO ordering.catalog (sku, name, price_minor, currency, version) SELECT sku, name, price_minor, currency, 1 FROM catalog.products;
+SQL
+}
+
 order_pipeline_bench() {
     local clients="${BENCH_LOADTEST_CLIENTS:-16}" orders="${BENCH_LOADTEST_ORDERS:-2000}" pg_seconds="${BENCH_PGBENCH_SECONDS:-20}"
     local fleet_db=emporium_bench pgbench_db=emporium_bench_pgbench
@@ -172,18 +195,8 @@ order_pipeline_bench() {
 
     # Two fresh databases: the fleet's, and pgbench's (the relay would publish pgbench's outbox rows).
     local db
-    for db in "$fleet_db" "$pgbench_db"; do
-        PGOPTIONS="-c client_min_messages=warning" psql -X -q -h 127.0.0.1 -U postgres -d postgres \
-            -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db OWNER emporium"
-        POSTGRES_PRIMARY_URL="postgresql://emporium:emporium@127.0.0.1:5432/$db" POSTGRES_REPLICA_URL="" \
-            PGOPTIONS="-c client_min_messages=warning" "$emporium" migrate >/dev/null 2>>"$OP_DIR/migrate.log"
-    done
-    psql -X -q -h 127.0.0.1 -U emporium -d "$pgbench_db" <<'SQL'
-INSERT INTO catalog.products (sku, name, price_minor, currency)
-SELECT 'PGB-' || i, 'pgbench product ' || i, 250 + i * 370, 'EUR' FROM generate_series(0, 19) i;
-INSERT INTO catalog.stock (sku, available) SELECT sku, 1000000000 FROM catalog.products;
-INSERT INTO ordering.catalog (sku, name, price_minor, currency, version) SELECT sku, name, price_minor, currency, 1 FROM catalog.products;
-SQL
+    for db in "$fleet_db" "$pgbench_db"; do op_new_database "$emporium" "$db"; done
+    op_seed_pgbench "$pgbench_db"
     # The fleet on the bench's database, warmed up; `port` is its API's.
     op_fleet_start() {
         op_fleet_up "$emporium" "$fleet_db" api relay "worker product" "worker order" || return 1

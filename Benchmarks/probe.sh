@@ -39,9 +39,7 @@ OP_DIR="$(mktemp -d /tmp/emporium-probe.XXXXXX)"
 echo "probe: $RATE orders/s for $SECONDS_RUN s; logs in $OP_DIR"
 db=emporium_probe
 admin=(psql -X -q -h 127.0.0.1 -U postgres -d postgres)
-PGOPTIONS="-c client_min_messages=warning" "${admin[@]}" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db OWNER emporium"
-POSTGRES_PRIMARY_URL="postgresql://emporium:emporium@127.0.0.1:5432/$db" POSTGRES_REPLICA_URL="" PGOPTIONS="-c client_min_messages=warning" \
-    "$emporium" migrate >/dev/null 2>>"$OP_DIR/migrate.log" || { echo "probe: migrate failed; see $OP_DIR/migrate.log" >&2; exit 1; }
+op_new_database "$emporium" "$db" || { echo "probe: migrate failed; see $OP_DIR/migrate.log" >&2; exit 1; }
 trap order_pipeline_stop EXIT
 # PROBE_ENV="KEY=value ...": settings for the fleet's processes (to compare, say, OUTBOX_CONCURRENCY).
 read -ra OP_EXTRA_ENV <<<"${PROBE_ENV:-}"
@@ -119,15 +117,7 @@ if [[ -n ${REFERENCE:-} ]]; then
     order_pipeline_stop
     trap - EXIT
     ref=emporium_probe_pgbench
-    PGOPTIONS="-c client_min_messages=warning" "${admin[@]}" -c "DROP DATABASE IF EXISTS $ref WITH (FORCE)" -c "CREATE DATABASE $ref OWNER emporium"
-    POSTGRES_PRIMARY_URL="postgresql://emporium:emporium@127.0.0.1:5432/$ref" POSTGRES_REPLICA_URL="" PGOPTIONS="-c client_min_messages=warning" \
-        "$emporium" migrate >/dev/null 2>>"$OP_DIR/migrate.log" || { echo "probe: migrate of $ref failed" >&2; exit 1; }
-    psql -X -q -h 127.0.0.1 -U emporium -d "$ref" <<'SQL'
-INSERT INTO catalog.products (sku, name, price_minor, currency)
-SELECT 'PGB-' || i, 'pgbench product ' || i, 250 + i * 370, 'EUR' FROM generate_series(0, 19) i;
-INSERT INTO catalog.stock (sku, available) SELECT sku, 1000000000 FROM catalog.products;
-INSERT INTO ordering.catalog (sku, name, price_minor, currency, version) SELECT sku, name, price_minor, currency, 1 FROM catalog.products;
-SQL
+    { op_new_database "$emporium" "$ref" && op_seed_pgbench "$ref"; } || { echo "probe: the reference's database $ref failed; see $OP_DIR/migrate.log" >&2; exit 1; }
     "${admin[@]}" -c CHECKPOINT
     pgbench_bin="$(ls -d /usr/lib/postgresql/*/bin/pgbench 2>/dev/null | sort -V | tail -n1)"
     orders() { psql -X -q -At -h 127.0.0.1 -U emporium -d "$ref" -c "SELECT count(*) FROM ordering.orders"; }
