@@ -146,6 +146,14 @@ struct AuthRulesTests {
         let early = admitted(counts(failures: 12, since: .milliseconds(1_500)))
         #expect(early?.kind == .limited && early?.retryAfter == .seconds(3))
         #expect(admitted(counts(failures: 9, since: .zero)) == nil)
+        // The first wait and the most it grows to are settings.
+        var slower = policy
+        slower.loginBackoff = .seconds(10)
+        slower.loginBackoffMaximum = .seconds(45)
+        #expect(AuthRules.loginBackoff(afterFailures: 10, policy: slower) == .seconds(10))
+        #expect(AuthRules.loginBackoff(afterFailures: 11, policy: slower) == .seconds(20))
+        #expect(AuthRules.loginBackoff(afterFailures: 12, policy: slower) == .seconds(40))
+        #expect(AuthRules.loginBackoff(afterFailures: 13, policy: slower) == .seconds(45))
     }
 
     @Test("credentials: a new password follows the password rules; a login only needs one")

@@ -24,6 +24,8 @@ public struct AuthSettings: Sendable {
         policy.loginFailuresPerAccountClient = try reader.value(keys.loginFailuresPerAccountClient)
         policy.loginFailuresPerClient = try reader.value(keys.loginFailuresPerClient)
         policy.loginWindow = try reader.value(keys.loginWindow)
+        policy.loginBackoff = try reader.value(keys.loginBackoff)
+        policy.loginBackoffMaximum = try reader.value(keys.loginBackoffMaximum)
         policy.unverifiedLifetime = try reader.value(keys.unverifiedLifetime)
         policy.redisPrefix = namespace
         self.policy = policy
@@ -95,13 +97,19 @@ public struct AuthKeys: SettingGroup {
     public let loginFailuresPerAccountClient = Setting.integer(
         "AUTH_LOGIN_MAX_FAILURES_ACCOUNT", default: policy.loginFailuresPerAccountClient, in: 1...10_000,
         meaning: "failed logins for one address from one client within the window before that client gets 429 (the owner, from "
-            + "elsewhere, is not refused); after ten failures from all clients each attempt waits 1 s, doubling to 60 s, after the "
-            + "last failure")
+            + "elsewhere, is not refused); after ten failures from all clients each attempt waits `AUTH_LOGIN_BACKOFF`, doubling up to "
+            + "`AUTH_LOGIN_BACKOFF_MAX`, after the last failure")
     public let loginFailuresPerClient = Setting.integer(
         "AUTH_LOGIN_MAX_FAILURES_CLIENT", default: policy.loginFailuresPerClient, in: 1...1_000_000,
         meaning: "failed logins per client within the window before 429")
     public let loginWindow = Setting.duration(
         "AUTH_LOGIN_WINDOW", default: policy.loginWindow, atLeast: .seconds(1), meaning: "the failed-login window")
+    public let loginBackoff = Setting.duration(
+        "AUTH_LOGIN_BACKOFF", default: policy.loginBackoff, atLeast: .seconds(1),
+        meaning: "after ten failed logins for one address from all clients, how long the next attempt waits after the last failure; "
+            + "each further failure doubles it. A slowdown, never a lock: the owner gets in once it has passed")
+    public let loginBackoffMaximum = Setting.duration(
+        "AUTH_LOGIN_BACKOFF_MAX", default: policy.loginBackoffMaximum, atLeast: .seconds(1), meaning: "the most the login backoff grows to")
     public let unverifiedLifetime = Setting.duration(
         "AUTH_UNVERIFIED_TTL", default: policy.unverifiedLifetime,
         meaning: "the auth worker deletes accounts never verified after this (with `user.deleted`)")

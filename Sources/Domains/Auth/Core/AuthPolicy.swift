@@ -26,9 +26,11 @@ public struct AuthPolicy: Sendable {
     public var loginFailuresPerClient = 20
     public var loginWindow: Duration = .seconds(900)
     /// Failed logins for one account from all clients within `loginWindow` after which each
-    /// further attempt waits after the last failure: 1 s, doubling, up to `loginBackoffMaximum`.
-    /// A slowdown, never a block: many clients guessing one password cannot lock its owner out.
+    /// further attempt waits after the last failure: `loginBackoff`, doubling with each further
+    /// failure, up to `loginBackoffMaximum`. A slowdown, never a block: many clients guessing one
+    /// password cannot lock its owner out.
     public var loginBackoffAfter = 10
+    public var loginBackoff: Duration = .seconds(1)
     public var loginBackoffMaximum: Duration = .seconds(60)
     /// Accounts still unverified after this are purged.
     public var unverifiedLifetime: Duration = .seconds(7 * 86_400)
