@@ -461,6 +461,42 @@ struct OutboxRelayTests {
         }
     }
 
+    @Test("one message alone (a VALUES row) and messages in a batch (arrays) are stored alike, column for column")
+    func oneAndManyStoredAlike() async throws {
+        try await withHarness(.kafka) { harness in
+            try await withOutbox(harness) { table in
+                func message() -> OutboxMessage {
+                    let envelope = MessageEnvelope(
+                        type: "probe.stored", schemaVersion: 3, occurredAt: Date(timeIntervalSince1970: 1_796_000_000.123456), key: "k,{1}",
+                        correlationID: "corr \"q\"", causationID: "", traceParent: nil,
+                        body: Array(#"{"note": "a \"quoted\" ü 🚀 \\ back, {braces}"}"#.utf8))
+                    return OutboxMessage(envelope, to: .amqp("probe.queue", delay: .milliseconds(1_500)), aggregate: "agg:1", secret: true)
+                }
+                let messages = [message(), message(), message()]
+                try await append(harness, table: table, [messages[0]])
+                try await append(harness, table: table, Array(messages[1...]))
+                let rows = try await harness.database.query("""
+                    SELECT message_id::text AS id, (aggregate, transport, destination, message_type, schema_version, message_key,
+                        correlation_id, causation_id, traceparent, occurred_at, body, delay_ms, secret, attempts)::text AS stored
+                    FROM \(unescaped: table) o ORDER BY o.id
+                    """).map { (try $0.decode("id", as: String.self), try $0.decode("stored", as: String.self)) }
+                #expect(rows.map(\.0) == messages.map(\.envelope.idString))
+                #expect(Set(rows.map(\.1)).count == 1, "\(rows.map(\.1))")
+                // An empty causation is stored as NULL (nothing between the commas), not as "".
+                #expect(rows.first?.1.contains(#""corr ""q""",,,"#) == true, "\(rows.first?.1 ?? "")")
+                let claimed = try await harness.database.withTransaction { connection in
+                    try await OutboxRelay.claim(limit: 10, table: table, on: connection)
+                }
+                #expect(claimed.map(\.envelope.idString) == messages.map(\.envelope.idString))
+                #expect(claimed.allSatisfy {
+                    $0.destination == messages[0].destination && $0.aggregate == "agg:1" && $0.envelope.causationID == nil
+                        && $0.envelope.traceParent == nil && $0.envelope.schemaVersion == 3 && $0.envelope.key == "k,{1}"
+                        && $0.envelope.body == claimed[0].envelope.body && $0.envelope.occurredAt == claimed[0].envelope.occurredAt
+                })
+            }
+        }
+    }
+
     @Test("sent rows are pruned after the retention; unsent rows stay")
     func pruning() async throws {
         try await withHarness(.kafka) { harness in
