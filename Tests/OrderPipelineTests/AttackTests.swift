@@ -17,7 +17,7 @@ struct AbuseTests {
         let seen = read.header("ETag") ?? "\"1-10\""
 
         // A customer reserves 4 after the admin's read, and pays: the fleet's orders expire after
-        // 12 s, and a paid one is then completed (its units sold) instead of given back. So the
+        // 20 s, and a paid one is then completed (its units sold) instead of given back. So the
         // 4 units stay out of `available` however long this test takes on a loaded machine.
         let customer = "c-\(UUID())"
         let order = try await fleet.placeOrder(customer, [(sku, 4)])
@@ -64,7 +64,12 @@ struct AbuseTests {
     @Test("one customer cannot hold the stock with unpaid orders: past the limits an order gets 429; repeats, payments and other customers are not held up")
     func hoarding() async throws {
         let fleet = try await PipelineFleet.shared.get()
-        let api = try await fleet.spawnAPI("api-hoarding", environment: ["ORDER_MAX_OPEN_ORDERS": "3", "ORDER_MAX_OPEN_UNITS": "50"]).api
+        // Orders placed here first come due in minutes, not in the fleet's seconds: the limits count
+        // pending orders, and the checks below need the first ones still pending a dozen requests
+        // later, which a loaded machine can take longer than the fleet's expiry for.
+        let api = try await fleet.spawnAPI("api-hoarding", environment: [
+            "ORDER_MAX_OPEN_ORDERS": "3", "ORDER_MAX_OPEN_UNITS": "50", "ORDER_REMINDER_DELAYS": "5m,6m,7m", "ORDER_EXPIRY_DELAY": "10m",
+        ]).api
         defer { Task { try? await fleet.stop("api-hoarding") } }
         let sku = fleet.uniqueSKU("HOARD")
         try await fleet.createProduct(sku, stock: 1_000)

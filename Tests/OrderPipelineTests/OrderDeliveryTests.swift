@@ -51,7 +51,7 @@ struct OrderDeliveryTests {
         try await fleet.waitForOrder(id, customer) { $0.stock == "reserved" }
         #expect(try await fleet.count("SELECT count(*) FROM catalog.reservation_lines WHERE order_id = \(id)") == 1)
         // One reservation of 2 units, unless the order has expired meanwhile (the fleet's orders
-        // expire after 12 s, which a loaded machine reached here in a run): then it was given back.
+        // expire after 20 s; 12 s then, which a loaded machine reached here in a run): then it was given back.
         let stock = try await fleet.stock(sku)
         if try await fleet.history(id).contains(where: { $0.0 == "CANCELLED" }) {
             try await fleet.expectStock(sku, StockLevels(available: 50, reserved: 0, sold: 0))
@@ -75,7 +75,7 @@ struct OrderDeliveryTests {
         let customer = "c-\(UUID())"
         let order = try await fleet.placeOrder(customer, [(sku, 4)])
         try await fleet.waitForOrder(order.id, customer) { $0.stock == "reserved" }
-        // Paid, so that the expiry (12 s) completes it rather than giving the units back: then
+        // Paid, so that the expiry (20 s) completes it rather than giving the units back: then
         // any second reservation would show as fewer than 6 available.
         let paid = try await fleet.api.send("POST", "/orders/\(order.id)/pay", as: .customer(customer))
         #expect(paid.status == 200)
@@ -133,7 +133,7 @@ struct OrderDeliveryTests {
     func burstAcrossThreeWorkers() async throws {
         let fleet = try await PipelineFleet.shared.get()
         let skus = (0..<4).map { fleet.uniqueSKU("BURST\($0)") }
-        // Little stock, so that some orders are rejected even though expiries (12 s) keep giving
+        // Little stock, so that some orders are rejected even though expiries (20 s) keep giving
         // units back while the burst runs.
         let initial = 60
         for sku in skus { try await fleet.createProduct(sku, stock: initial) }

@@ -4,7 +4,7 @@ import Testing
 
 /// The order's lifecycle through the real fleet: separate api, relay and worker processes on
 /// PostgreSQL (primary and replica), Redis, RabbitMQ and a Kafka mock cluster, with reminders at
-/// 1, 2 and 3 s and the expiry at 12 s.
+/// 1, 2 and 3 s and the expiry at 20 s.
 @Suite("Order lifecycle, end to end", .usesRabbitMQ, .usesProductWorkers, .timeLimit(.minutes(10)))
 struct OrderLifecycleTests {
     @Test("reserve, pay, complete: the units end sold, each step recorded with its cause")

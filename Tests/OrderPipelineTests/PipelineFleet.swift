@@ -16,7 +16,10 @@ import Synchronization
 /// Started once per test process (``shared``); its processes get SIGTERM at exit.
 final class PipelineFleet: Sendable {
     static let reminders: [Duration] = [.seconds(1), .seconds(2), .seconds(3)]
-    static let expiry: Duration = .seconds(12)
+    /// 20 s: tests that act on an order after its reservation (pay, cancel, admin actions) need
+    /// its expiry not to come first; with 12 s a loaded machine's reservation (up to 7.5 s) and
+    /// three requests after it reached the expiry, and the admin's cancel got 409.
+    static let expiry: Duration = .seconds(20)
     static let productWorkers = 3
     /// The verification code's lifetime: long enough to read the mail and use the code on a loaded
     /// machine, short enough for one test to wait out. 20 s was too short on CI's machine: a
@@ -267,7 +270,7 @@ final class PipelineFleet: Sendable {
         // Every product worker holds partitions, none revoked since. They join the group at their
         // own pace (slower while another test stops the replica), and each join is a rebalance that
         // holds the order topic's messages back for seconds: orders placed before the group had
-        // settled waited up to 7.5 s for their reservation, past what this fleet's 12 s expiry
+        // settled waited up to 7.5 s for their reservation, past what this fleet's expiry (12 s then)
         // leaves the tests that act before it.
         let settled = try await eventually(timeout: .seconds(90), every: .milliseconds(200)) {
             (1...Self.productWorkers).allSatisfy { self.holdsPartitions("worker-product-\($0)") }
