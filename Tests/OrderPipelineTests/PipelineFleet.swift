@@ -156,6 +156,9 @@ final class PipelineFleet: Sendable {
         for index in 1...productWorkers { fleet.spawn("worker-product-\(index)", ["worker", "product"]) }
         fleet.spawn("worker-order", ["worker", "order"])
         fleet.spawn("api", ["api"])
+        // Registered before the wait: a fleet that never gets ready (a server missing, a start-up
+        // refused) is stopped at exit too, instead of running on after the test process.
+        shared.adopt(fleet)
         atexit { PipelineFleet.shared.terminateAtExit() }
         try await fleet.waitUntilReady()
         return fleet
@@ -327,9 +330,12 @@ final class SharedFleet: Sendable {
             current = created
             return created
         }
-        let fleet = try await task.value
+        return try await task.value
+    }
+
+    /// The fleet that ``terminateAtExit()`` stops: set as soon as its processes are spawned.
+    func adopt(_ fleet: PipelineFleet) {
         started.withLock { $0 = fleet }
-        return fleet
     }
 
     func terminateAtExit() {
