@@ -294,7 +294,10 @@ print(d.get(sys.argv[2]) or d["ordersPerSecond"], l.get("p50", 0), l.get("p95", 
     for index in "${!OP_PIDS[@]}"; do
         peaks+=("${OP_ROLES[$index]}:$(awk '/^VmHWM:/ {print $2}' "/proc/${OP_PIDS[$index]}/status")")
     done
-    for ((round = 0; round < ROUNDS; round++)); do op_paced; done
+    # A round whose fleet or load test failed is reported and left out; the others still count.
+    for ((round = 0; round < ROUNDS; round++)); do
+        op_paced || echo "order pipeline: paced round $round failed; see $OP_DIR/loadtest.log" >&2
+    done
     # One run at each of the other paces (BENCH_LOADTEST_OTHER_PACES), for the latency's curve.
     # A failed one is reported and left out: the other figures are still recorded.
     local other_paces=() other_pace other
@@ -363,9 +366,9 @@ print(json.dumps({"p50_ms": float(p50), "p95_ms": float(p95), "p99_ms": float(p9
         record "order pipeline: peak resident memory of emporium ${peak%%:*} after the full-speed rounds (vs the 150 MiB ceiling)" \
             "$(python3 -c 'import sys; print(int(sys.argv[1]) / 1024)' "${peak##*:}")" 150 "MiB"
     done
-    record "order pipeline: emporium loadtest paced at $pace x pgbench's rate for ${paced_seconds} s (target: ratio >= 0.5, p50 < 50 ms, p99 < 250 ms)" \
+    ((${#paced_rates[@]} == 0)) || record "order pipeline: emporium loadtest paced at $pace x pgbench's rate for ${paced_seconds} s (target: ratio >= 0.5, p50 < 50 ms, p99 < 250 ms)" \
         "$(median "${paced_rates[@]}")" "$(median "${tps[@]}")" "orders/s" \
-        "$(op_latency "$(median "${paced_p50s[@]}")" "$(median "${paced_p95s[@]}")" "$(median "${paced_p99s[@]}")" "$paced_errors" "$paced_unresolved" "$ROUNDS")"
+        "$(op_latency "$(median "${paced_p50s[@]}")" "$(median "${paced_p95s[@]}")" "$(median "${paced_p99s[@]}")" "$paced_errors" "$paced_unresolved" "${#paced_rates[@]}")"
     local rate p50 p95 p99 failed waiting
     for other in "${other_paces[@]}"; do
         read -r other_pace rate p50 p95 p99 failed waiting <<<"$other"

@@ -154,6 +154,9 @@ struct AuthRulesTests {
         #expect(AuthRules.loginBackoff(afterFailures: 11, policy: slower) == .seconds(20))
         #expect(AuthRules.loginBackoff(afterFailures: 12, policy: slower) == .seconds(40))
         #expect(AuthRules.loginBackoff(afterFailures: 13, policy: slower) == .seconds(45))
+        // A first wait above the maximum is not cut below itself (as the resend cooldown).
+        slower.loginBackoffMaximum = .seconds(5)
+        #expect(AuthRules.loginBackoff(afterFailures: 14, policy: slower) == .seconds(10))
     }
 
     @Test("credentials: a new password follows the password rules; a login only needs one")

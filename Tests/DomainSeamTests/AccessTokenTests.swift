@@ -53,9 +53,13 @@ struct AccessTokenTests {
         var foreign = Self.settings
         foreign.issuer = "someone-else"
         let other = try await AccessTokens(settings: foreign).issue(subject: "customer-3", role: "customer", now: now).token
+        var elsewhere = Self.settings
+        elsewhere.audience = "another-api"
+        let otherAudience = try await AccessTokens(settings: elsewhere).issue(subject: "customer-3", role: "customer", now: now).token
         let unknownRole = try await tokens.issue(subject: "customer-3", role: "superuser", now: now).token
         for _ in 0..<2 {
             #expect(await refusal(tokens, other, at: now)?.contains("issued by someone else") == true)
+            #expect(await refusal(tokens, otherAudience, at: now)?.contains("another audience") == true)
             #expect(await refusal(tokens, unknownRole, at: now)?.contains("unknown role") == true)
         }
         #expect(tokens.verified.count == 0)

@@ -468,7 +468,7 @@ struct OutboxRelayTests {
                 func message() -> OutboxMessage {
                     let envelope = MessageEnvelope(
                         type: "probe.stored", schemaVersion: 3, occurredAt: Date(timeIntervalSince1970: 1_796_000_000.123456), key: "k,{1}",
-                        correlationID: "corr \"q\"", causationID: "", traceParent: nil,
+                        correlationID: "corr \"q\"", causationID: "", traceParent: "",
                         body: Array(#"{"note": "a \"quoted\" ü 🚀 \\ back, {braces}"}"#.utf8))
                     return OutboxMessage(envelope, to: .amqp("probe.queue", delay: .milliseconds(1_500)), aggregate: "agg:1", secret: true)
                 }
@@ -482,7 +482,8 @@ struct OutboxRelayTests {
                     """).map { (try $0.decode("id", as: String.self), try $0.decode("stored", as: String.self)) }
                 #expect(rows.map(\.0) == messages.map(\.envelope.idString))
                 #expect(Set(rows.map(\.1)).count == 1, "\(rows.map(\.1))")
-                // An empty causation is stored as NULL (nothing between the commas), not as "".
+                // An empty causation and trace context are stored as NULL (nothing between the
+                // commas), not as "".
                 #expect(rows.first?.1.contains(#""corr ""q""",,,"#) == true, "\(rows.first?.1 ?? "")")
                 let claimed = try await harness.database.withTransaction { connection in
                     try await OutboxRelay.claim(limit: 10, table: table, on: connection)

@@ -67,8 +67,8 @@ public struct AuthKeys: SettingGroup {
     public let jwtSecret = Setting.optionalText(
         "AUTH_JWT_SECRET", defaultText: "(required by api and loadtest)", secrecy: .whole,
         meaning: "the HS256 key of access tokens, at least 32 bytes. `make run` generates one into `.local/secrets.env`")
-    public let jwtIssuer = Setting.text("AUTH_JWT_ISSUER", default: "emporium", meaning: "set in tokens, checked on every request")
-    public let jwtAudience = Setting.text("AUTH_JWT_AUDIENCE", default: "emporium-api", meaning: "set in tokens, checked on every request")
+    public let jwtIssuer = Setting.text("AUTH_JWT_ISSUER", default: "emporium", meaning: "set in tokens; one without it is refused (checked at a token's first use in each process)")
+    public let jwtAudience = Setting.text("AUTH_JWT_AUDIENCE", default: "emporium-api", meaning: "set in tokens; one without it is refused (checked at a token's first use in each process)")
     public let accessTokenLifetime = Setting.duration(
         "AUTH_ACCESS_TOKEN_TTL", default: .seconds(900), atLeast: .seconds(1), meaning: "an access token's lifetime")
     public let refreshLifetime = Setting.duration(

@@ -142,7 +142,7 @@ public enum AuthRules {
     public static func loginBackoff(afterFailures failures: Int, policy: AuthPolicy) -> Duration {
         guard failures >= policy.loginBackoffAfter else { return .zero }
         let doublings = min(failures - policy.loginBackoffAfter, 30)
-        return min(policy.loginBackoff * (1 << doublings), policy.loginBackoffMaximum)
+        return min(policy.loginBackoff * (1 << doublings), max(policy.loginBackoffMaximum, policy.loginBackoff))
     }
 
     private static func limited(_ what: String, _ left: Duration) -> DomainError {

@@ -99,8 +99,9 @@ public enum Outbox {
             """
     }
 
-    /// One message, what most transactions append: a VALUES row, whose untyped parameters take
-    /// their columns' types. Cheaper than the arrays above for the server to parse, plan and run,
+    /// One message, what most transactions append: a VALUES row. Its text parameters are sent
+    /// untyped and take their columns' types (uuid, jsonb); the integers are int8, stored through
+    /// the int8 → integer assignment cast for `schema_version`. Cheaper than the arrays above for the server to parse, plan and run,
     /// and for us to encode (fourteen array literals). The same rows as the arrays store:
     /// an empty causation or trace context becomes NULL.
     static func insert(_ message: OutboxMessage, table: String) -> PostgresQuery {
