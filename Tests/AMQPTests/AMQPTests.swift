@@ -209,9 +209,9 @@ struct AMQPRecoveryTests {
         #expect(try await eventually { try await connection.messageCount(queue: queue) == 0 })
 
         runner.cancel()
-        // The drain waits (up to its time-out) for the one in hand; meanwhile the stream gives
-        // out nothing more, though 19 are buffered.
-        try await Task.sleep(for: .seconds(1))
+        // The drain waits (up to its time-out) for the one in hand; once it has begun, the stream
+        // gives out nothing more, though 19 are buffered.
+        #expect(try await eventually(timeout: .seconds(30)) { !connection.intake.isOpen })
         #expect(try await deliveries.next() == nil)
         try inHand.ack()
         try await runner.value

@@ -586,6 +586,9 @@ final class AMQPIntake: Sendable {
 
     var inHand: Int { state.withLock { $0.inHand } }
 
+    /// Whether deliveries are still handed out (false once draining began).
+    var isOpen: Bool { state.withLock { $0.open } }
+
     /// Counts a delivery as in hand; false once the intake is closed (the delivery stays
     /// unsettled, and the channel's close returns it to the queue).
     func take() -> Bool {
