@@ -328,6 +328,12 @@ struct AuthFlowTests {
         #expect(refreshes >= 1)
     }
 
+    /// The least Retry-After (whole seconds, rounded up, at least 1) a wait of `wait` can still
+    /// have now, when the server started it after `start`.
+    static func leastRetryAfter(of wait: Duration, startedAfter start: ContinuousClock.Instant) -> Int {
+        max(1, Int((wait - (ContinuousClock.now - start)).timeInterval.rounded(.up)))
+    }
+
     func verifiedAccount(_ fleet: PipelineFleet) async throws -> String {
         let email = fleet.newAddress()
         #expect(try await fleet.api.send("POST", "/auth/register", body: ["email": email, "password": Self.password]).status == 202)
@@ -371,7 +377,7 @@ struct AuthFlowTests {
         let tenth = ContinuousClock.now
         #expect(try await login(from: "192.0.2.10", "wrong-password").status == 401)
         let waiting = try await login(from: "198.51.100.1", Self.password)
-        let lowest = max(1, Int((10 - (ContinuousClock.now - tenth).timeInterval).rounded(.up)))
+        let lowest = Self.leastRetryAfter(of: .seconds(10), startedAfter: tenth)
         let retryAfter = waiting.header("Retry-After").flatMap { Int($0) }
         #expect(waiting.status == 429 && retryAfter.map { (lowest...10).contains($0) } == true, "\(waiting.status) \(waiting.text)")
         // ... which ends: the owner gets in (polled: the wait is measured from the last failure).
@@ -457,7 +463,7 @@ struct AuthFlowTests {
         // where an undoubled cooldown would say 10 at most; on a slow machine, at least what is left.
         let early = try await api.send("POST", "/auth/resend", body: ["email": email])
         let elapsed = (ContinuousClock.now - resent).timeInterval
-        let lowest = max(1, Int((20 - elapsed).rounded(.up)))
+        let lowest = Self.leastRetryAfter(of: .seconds(20), startedAfter: resent)
         let retryAfter = early.header("Retry-After").flatMap { Int($0) } ?? 0
         #expect(early.status == 429 && (lowest...20).contains(retryAfter),
                 "\(early.status) Retry-After \(early.header("Retry-After") ?? "-") after \(elapsed) s: \(early.text)")

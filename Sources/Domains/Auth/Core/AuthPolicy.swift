@@ -27,8 +27,8 @@ public struct AuthPolicy: Sendable {
     public var loginWindow: Duration = .seconds(900)
     /// Failed logins for one account from all clients within `loginWindow` after which each
     /// further attempt waits after the last failure: `loginBackoff`, doubling with each further
-    /// failure, up to `loginBackoffMaximum` (or `loginBackoff`, if that is longer). A slowdown, never a block: many clients guessing one
-    /// password cannot lock its owner out.
+    /// failure, up to `loginBackoffMaximum` (or `loginBackoff`, if that is longer). A slowdown,
+    /// never a block: many clients guessing one password cannot lock its owner out.
     public var loginBackoffAfter = 10
     public var loginBackoff: Duration = .seconds(1)
     public var loginBackoffMaximum: Duration = .seconds(60)

@@ -71,6 +71,12 @@ public enum Outbox {
     /// separate outbox, with a relay of its own.
     public static let defaultTable = "messaging.outbox"
 
+    /// The columns both inserts below fill, in the order of their values.
+    static let columns = """
+        aggregate, transport, destination, message_id, message_type, schema_version, message_key, correlation_id,
+            causation_id, traceparent, occurred_at, body, delay_ms, secret
+        """
+
     static func insert(_ messages: [OutboxMessage], table: String) -> PostgresQuery {
         if messages.count == 1 { return insert(messages[0], table: table) }
         func column(_ value: (OutboxMessage) -> String) -> [String] { messages.map(value) }
@@ -89,8 +95,7 @@ public enum Outbox {
         let delays = column { String($0.destination.delay.wholeMilliseconds) }
         let secrets = messages.map(\.secret)
         return """
-            INSERT INTO \(unescaped: table) (aggregate, transport, destination, message_id, message_type, schema_version,
-                message_key, correlation_id, causation_id, traceparent, occurred_at, body, delay_ms, secret)
+            INSERT INTO \(unescaped: table) (\(unescaped: columns))
             SELECT a, t, d, i::uuid, ty, v::integer, k, c, NULLIF(ca, ''), NULLIF(tr, ''), o, b::jsonb, dl::bigint, s
             FROM unnest(\(aggregates)::text[], \(transports)::text[], \(destinations)::text[], \(ids)::text[],
                 \(types)::text[], \(versions)::text[], \(keys)::text[], \(correlations)::text[], \(causations)::text[],
@@ -101,15 +106,14 @@ public enum Outbox {
 
     /// One message, what most transactions append: a VALUES row. Its text parameters are sent
     /// untyped and take their columns' types (uuid, jsonb); the integers are int8, stored through
-    /// the int8 → integer assignment cast for `schema_version`. Cheaper than the arrays above for the server to parse, plan and run,
-    /// and for us to encode (fourteen array literals). The same rows as the arrays store:
-    /// an empty causation or trace context becomes NULL.
+    /// the int8 → integer assignment cast for `schema_version`. Cheaper than the arrays above for
+    /// the server to parse, plan and run, and for us to encode (fourteen array literals). The same
+    /// rows as the arrays store: an empty causation or trace context becomes NULL.
     static func insert(_ message: OutboxMessage, table: String) -> PostgresQuery {
         let envelope = message.envelope
         func nonEmpty(_ text: String?) -> String? { text?.isEmpty == false ? text : nil }
         return """
-            INSERT INTO \(unescaped: table) (aggregate, transport, destination, message_id, message_type, schema_version,
-                message_key, correlation_id, causation_id, traceparent, occurred_at, body, delay_ms, secret)
+            INSERT INTO \(unescaped: table) (\(unescaped: columns))
             VALUES (\(message.aggregate), \(message.destination.transport.rawValue), \(message.destination.name), \(envelope.idString),
                 \(envelope.type), \(envelope.schemaVersion), \(envelope.key), \(envelope.correlationID), \(nonEmpty(envelope.causationID)),
                 \(nonEmpty(envelope.traceParent)), \(envelope.occurredAt), \(String(decoding: envelope.body, as: UTF8.self)),
