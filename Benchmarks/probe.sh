@@ -15,6 +15,9 @@
 #               of each role for 10 s; PROBE_ENV="KEY=value ..." settings for the fleet's
 #               processes; BENCH_KAFKA=tansu the fleet on Tansu instead of the mock cluster
 #               (Benchmarks/order_pipeline.sh); EMPORIUM=PATH another build of emporium;
+#               GUARD=1 loads the fleet at once, inside the workers' first 30 s after their
+#               partitions were assigned, where every message also takes the Redis guard (by
+#               default the probe waits them out, as the bench's paced rounds do);
 #               REFERENCE=1 then pgbench running the same writes per order at the same rate, and
 #               its CPU per order (the reference of `make bench`, docs/benchmarks.md). The
 #               services must be up (make services-up).
@@ -47,6 +50,8 @@ op_fleet_up "$emporium" "$db" api relay "worker product" "worker order" || exit 
 loadtest() { "$emporium" loadtest --url "http://127.0.0.1:$OP_PORT" --json "$@" 2>>"$OP_DIR/loadtest.log"; }
 loadtest --clients 16 --orders 200 >/dev/null
 [[ -n ${PRELOAD:-} ]] && loadtest --clients 16 --orders "$PRELOAD" >"$OP_DIR/preload.json"
+# As the bench's paced rounds do: measure past the workers' Redis guard window (GUARD=1 measures in it).
+[[ -n ${GUARD:-} ]] || op_wait_out_guard
 "${admin[@]}" -c CHECKPOINT
 statements=""
 if "${admin[@]}" -tA -c "SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'
