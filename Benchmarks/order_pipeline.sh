@@ -165,8 +165,10 @@ op_fleet_up() {
 }
 
 # Sleeps until the workers' first 30 s after their partitions were assigned (MESSAGING_GUARD_TTL)
-# are over: in them every message also takes a Redis guard (MessageProcessor; two more round trips
-# a message, about 0.4 ms of CPU an order in all), which a fleet running for good does not pay.
+# are over: in them every Kafka message they consume (two an order) also takes a Redis guard
+# (MessageProcessor; two more Redis round trips a message, about 0.35 ms of the workers' and
+# Redis's CPU an order), which a fleet running for good does not pay. 31 s follows the default
+# time to live; a fleet given another MESSAGING_GUARD_TTL (PROBE_ENV) is not waited for by it.
 op_wait_out_guard() {
     local left=$((OP_READY_AT + 31 - $(date +%s)))
     if ((left > 0)); then sleep "$left"; fi
@@ -221,8 +223,8 @@ order_pipeline_bench() {
     # run, as for the capacity search below: librdkafka's mock broker slows down as it fills (see
     # there), and after the full-speed rounds each paced round had measured it more than the last
     # (p50 65, 123, 197 ms in one run). It waits out the Redis guard's time to live after the
-    # partitions were assigned (MESSAGING_GUARD_TTL, 30 s), in which every message also takes the
-    # guard (MessageProcessor), so that the paced run measures the fleet as it runs for good.
+    # partitions were assigned (MESSAGING_GUARD_TTL, 30 s), in which every Kafka message also takes
+    # the guard (MessageProcessor), so that the paced run measures the fleet as it runs for good.
     op_fresh_fleet() {
         order_pipeline_stop
         op_fleet_start || return 1

@@ -16,7 +16,7 @@
 #               processes; BENCH_KAFKA=tansu the fleet on Tansu instead of the mock cluster
 #               (Benchmarks/order_pipeline.sh); EMPORIUM=PATH another build of emporium;
 #               GUARD=1 loads the fleet at once, inside the workers' first 30 s after their
-#               partitions were assigned, where every message also takes the Redis guard (by
+#               partitions were assigned, where every Kafka message also takes the Redis guard (by
 #               default the probe waits them out, as the bench's paced rounds do);
 #               REFERENCE=1 then pgbench running the same writes per order at the same rate, and
 #               its CPU per order (the reference of `make bench`, docs/benchmarks.md). The
