@@ -2,7 +2,8 @@
 # Where an order's time and CPU go (issue 16): the bench's fleet (api, relay, worker product,
 # worker order; release build) on a database of its own, one paced `emporium loadtest`, and then
 #   - CPU seconds, ms per order and context switches per order of each process (the fleet, the
-#     Postgres backends and WAL processes, RabbitMQ, Redis, the development Kafka);
+#     Postgres backends and WAL processes, RabbitMQ, Redis, the development Kafka), and the load
+#     client's own CPU per order;
 #   - per second of the run: orders, and the average time of each stage of POST -> stock decided
 #     (API commit -> relay sent order.created -> product worker committed stock.reserved -> relay
 #     sent it -> order worker decided), from the outbox's and the orders' timestamps;
@@ -75,15 +76,20 @@ if [[ -n ${STRACE:-} ]]; then
      wait) &
     tools+=($!)
 fi
-loadtest --clients 64 --rate "$RATE" --duration "${SECONDS_RUN}s" >"$OP_DIR/report.json" \
+# In a subshell whose `times` then gives the load client's own CPU (its second line: the children's
+# user and system time), set-up included, to set beside the reference's pgbench client below.
+(loadtest --clients 64 --rate "$RATE" --duration "${SECONDS_RUN}s" >"$OP_DIR/report.json" && times >"$OP_DIR/loadtest.times") \
     || { echo "probe: the loadtest failed; see $OP_DIR/loadtest.log" >&2; exit 1; }
 if [[ -n ${STRACE:-} ]]; then echo "probe: (strace slows the processes it traces: their figures below are not the plain ones)"; fi
 python3 Benchmarks/probe_snapshot.py diff "$OP_DIR/snapshot.json" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["accepted"])' "$OP_DIR/report.json")"
-python3 - "$OP_DIR/report.json" <<'PY'
-import json, sys
+python3 - "$OP_DIR/report.json" "$OP_DIR/loadtest.times" <<'PY'
+import json, re, sys
 report = json.load(open(sys.argv[1])); latency = report.get("latencyMs") or {}
 print(f"loadtest: {report['accepted']} orders at {report['ordersPerSecond']:.1f}/s accepted, {report.get('decidedPerSecond') or 0:.1f}/s decided; POST -> decided p50 {latency.get('p50', 0):.1f} ms, "
       f"p99 {latency.get('p99', 0):.1f} ms; {report['unresolved']} undecided")
+# `times` prints e.g. "0m12.345s 0m3.210s"; the second line is the children's.
+seconds = [int(m) * 60 + float(s) for m, s in re.findall(r"(\d+)m([\d.]+)s", open(sys.argv[2]).read().splitlines()[1])]
+print(f"load client (emporium loadtest, set-up included): {sum(seconds) * 1000 / max(report['accepted'], 1):.2f} ms/order")
 PY
 # (Not a bare `wait`: the fleet's processes are this shell's children too.)
 for tool in ${tools[@]+"${tools[@]}"}; do wait "$tool"; done
