@@ -31,8 +31,10 @@ struct Loadtest: Sendable {
         /// At most this many connections poll for decisions.
         var pollers = 4
         var pollInterval: Duration = .milliseconds(500)
-        /// Before the poll of every order: how often the newest ones are asked after (see `settle`).
+        /// Before the poll of every order: how often the newest ones are asked after, and for
+        /// how long at most (see `settle`).
         var settleInterval: Duration = .milliseconds(25)
+        var settleLimit: Duration = .seconds(30)
         /// Signs the run's customers' and admin's access tokens (the API's own key).
         var tokens: AccessTokens
     }
@@ -249,15 +251,20 @@ struct Loadtest: Sendable {
     /// bench sets beside pgbench's (whose client reads nothing back). An older order still
     /// undecided after the newest ones is found by that poll as before; the decision times come
     /// from the server, so waiting here changes none of them.
+    /// It waits `settleLimit` at most, and never more than half the time left for the decisions:
+    /// an order that is never decided (or cannot be read: it is left to the poll, which tries it
+    /// again) must not keep the poll from collecting all the others.
     private func settle(_ accepted: [Accepted], until deadline: ContinuousClock.Instant) async {
         var newest = ArraySlice(accepted.sorted { $0.sentAt < $1.sentAt }.suffix(options.clients))
+        guard !newest.isEmpty else { return }
+        let now = ContinuousClock.now
+        let end = min(now + options.settleLimit, now + (deadline - now) / 2)
         var connection: HTTPClientConnection?
         let admin = (try? await authorization("\(runID)-admin", role: "admin")) ?? ("Authorization", "")
-        while let order = newest.first, ContinuousClock.now < deadline {
+        while let order = newest.first, ContinuousClock.now < end {
             switch await check(order, admin: admin, on: &connection) {
-            case .decided: newest.removeFirst()
+            case .decided, .failed: newest.removeFirst()
             case .awaiting: try? await Task.sleep(for: options.settleInterval)
-            case .failed: try? await Task.sleep(for: .milliseconds(100))
             }
         }
         await connection?.close()
