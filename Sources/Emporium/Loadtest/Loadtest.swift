@@ -14,7 +14,7 @@ import Synchronization
 ///    connection, POST orders as fast as they are answered, each with a new Idempotency-Key;
 /// 3. decisions: waits until the newest orders are decided, then polls every accepted order
 ///    until its stock is no longer `awaiting`, and takes the latency from the POST's send time to
-///    the order's `stockDecidedAt` (the server's time: when a poll comes does not change it).
+///    the order's `stockDecidedAt` (the server's time, whenever the poll reads it).
 struct Loadtest: Sendable {
     struct Options: Sendable {
         var endpoint: HTTPEndpoint
@@ -243,26 +243,29 @@ struct Loadtest: Sendable {
         }
     }
 
-    /// Waits until the newest orders (as many as there are clients) are decided, asking after one
-    /// at a time on one connection, every `settleInterval` while it is awaiting. The poll of every
-    /// order that follows sends as many GETs as there were orders, as fast as its connections
-    /// allow, and each costs the fleet an API request and a read: sent while the last decisions
-    /// were still being made, they took CPU from those decisions, and so from the decided rate the
-    /// bench sets beside pgbench's (whose client reads nothing back). An older order still
-    /// undecided after the newest ones is found by that poll as before; the decision times come
-    /// from the server, so waiting here changes none of them.
-    /// It waits `settleLimit` at most, and never more than half the time left for the decisions:
-    /// an order that is never decided (or cannot be read: it is left to the poll, which tries it
-    /// again) must not keep the poll from collecting all the others.
+    /// Waits until the newest orders (as many as there are clients, by send time) are decided,
+    /// asking after one at a time on one connection, every `settleInterval` while it is awaiting.
+    /// The poll of every order that follows sends as many GETs as there were orders, as fast as
+    /// its connections allow, and each costs the fleet an API request and a read: sent while the
+    /// last decisions were still being made, they took CPU from those decisions and so delayed
+    /// them, lowering the decided rate the bench sets beside pgbench's (whose client reads nothing
+    /// back), and to a lesser degree the last orders' latencies in a paced run. The reads' own
+    /// timing enters no figure: the decision times are the server's `stockDecidedAt`. An older
+    /// order still undecided after the newest ones is found by that poll as before.
+    /// It starts no GET after `settleLimit`, nor after half the time left for the decisions (a GET
+    /// under way then is waited for, within the connection's time-outs): an order that is never
+    /// decided, or cannot be read (it is left to the poll, which tries it again), must not keep
+    /// the poll from collecting all the others.
     private func settle(_ accepted: [Accepted], until deadline: ContinuousClock.Instant) async {
         var newest = ArraySlice(accepted.sorted { $0.sentAt < $1.sentAt }.suffix(options.clients))
         guard !newest.isEmpty else { return }
         let now = ContinuousClock.now
         let end = min(now + options.settleLimit, now + (deadline - now) / 2)
         var connection: HTTPClientConnection?
+        let decoder = JSONDecoder()
         let admin = (try? await authorization("\(runID)-admin", role: "admin")) ?? ("Authorization", "")
         while let order = newest.first, ContinuousClock.now < end {
-            switch await check(order, admin: admin, on: &connection) {
+            switch await check(order, admin: admin, decoder: decoder, on: &connection) {
             case .decided, .failed: newest.removeFirst()
             case .awaiting: try? await Task.sleep(for: options.settleInterval)
             }
@@ -273,21 +276,23 @@ struct Loadtest: Sendable {
     private enum Check {
         case decided(Decision)
         case awaiting
-        /// Counted in the progress' poll errors; the connection is closed if it broke.
+        /// Counted in the progress' poll errors; the connection is closed if the transport failed.
         case failed
     }
 
     /// One `GET /orders/{id}` of `order`, on `connection` (opened if `nil`).
-    private func check(_ order: Accepted, admin: (String, String), on connection: inout HTTPClientConnection?) async -> Check {
+    private func check(
+        _ order: Accepted, admin: (String, String), decoder: JSONDecoder, on connection: inout HTTPClientConnection?
+    ) async -> Check {
         do {
             if connection == nil { connection = try await HTTPClientConnection.connect(to: options.endpoint, on: group) }
             let response = try await connection!.send(.GET, "/orders/\(order.id)", headers: [admin])
-            guard response.status == 200, let seen = try? JSONDecoder().decode(PolledOrder.self, from: Data(response.bytes)) else {
+            guard response.status == 200, let seen = try? decoder.decode(PolledOrder.self, from: Data(response.bytes)) else {
                 progress.pollFailed("HTTP \(response.status)")
                 return .failed
             }
             guard seen.stock != "awaiting" else { return .awaiting }
-            let decidedAt = seen.stockDecidedAt.flatMap { try? Self.decisionTimes.parse($0) }
+            let decidedAt = seen.stockDecidedAt.flatMap { try? Self.instants.parse($0) }
             if decidedAt == nil { progress.pollFailed("decided without stockDecidedAt") }
             return .decided(Decision(
                 stock: seen.stock, latencyMilliseconds: decidedAt.map { $0.timeIntervalSince(order.sentAt) * 1000 }, decidedAt: decidedAt))
@@ -302,13 +307,12 @@ struct Loadtest: Sendable {
         }
     }
 
-    private static let decisionTimes = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
-
     /// Polls `orders` on one connection, a pass over the undecided ones every `pollInterval`.
     private func poll(_ orders: [Accepted], until deadline: ContinuousClock.Instant) async -> ([Decision], Int) {
         var waiting = orders
         var decisions: [Decision] = []
         var connection: HTTPClientConnection?
+        let decoder = JSONDecoder()
         let admin = (try? await authorization("\(runID)-admin", role: "admin")) ?? ("Authorization", "")
         while !waiting.isEmpty, ContinuousClock.now < deadline {
             var still: [Accepted] = []
@@ -317,7 +321,7 @@ struct Loadtest: Sendable {
                     still.append(order)
                     continue
                 }
-                guard case .decided(let decision) = await check(order, admin: admin, on: &connection) else {
+                guard case .decided(let decision) = await check(order, admin: admin, decoder: decoder, on: &connection) else {
                     still.append(order)
                     continue
                 }
