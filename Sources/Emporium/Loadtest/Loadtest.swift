@@ -229,12 +229,14 @@ struct Loadtest: Sendable {
 
     private func awaitDecisions(of accepted: [Accepted]) async -> (decisions: [Decision], unresolved: Int) {
         let deadline = ContinuousClock.now + options.decisionTimeout
-        await settle(accepted, until: deadline)
+        // One admin token for every read of this phase.
+        let admin = (try? await authorization("\(runID)-admin", role: "admin")) ?? ("Authorization", "")
+        await settle(accepted, admin: admin, until: deadline)
         let pollers = max(1, min(options.pollers, options.clients, accepted.count))
         return await withTaskGroup(of: ([Decision], Int).self) { group in
             for poller in 0..<pollers {
                 let share = stride(from: poller, to: accepted.count, by: pollers).map { accepted[$0] }
-                group.addTask { await poll(share, until: deadline) }
+                group.addTask { await poll(share, admin: admin, until: deadline) }
             }
             return await group.reduce(into: ([], 0)) { result, part in
                 result.0 += part.0
@@ -256,14 +258,13 @@ struct Loadtest: Sendable {
     /// under way then is waited for, within the connection's time-outs): an order that is never
     /// decided, or cannot be read (it is left to the poll, which tries it again), must not keep
     /// the poll from collecting all the others.
-    private func settle(_ accepted: [Accepted], until deadline: ContinuousClock.Instant) async {
+    private func settle(_ accepted: [Accepted], admin: (String, String), until deadline: ContinuousClock.Instant) async {
         var newest = ArraySlice(accepted.sorted { $0.sentAt < $1.sentAt }.suffix(options.clients))
         guard !newest.isEmpty else { return }
         let now = ContinuousClock.now
-        let end = min(now + options.settleLimit, now + (deadline - now) / 2)
+        let end = now + min(options.settleLimit, (deadline - now) / 2)
         var connection: HTTPClientConnection?
         let decoder = JSONDecoder()
-        let admin = (try? await authorization("\(runID)-admin", role: "admin")) ?? ("Authorization", "")
         while let order = newest.first, ContinuousClock.now < end {
             switch await check(order, admin: admin, decoder: decoder, on: &connection) {
             case .decided, .failed: newest.removeFirst()
@@ -308,12 +309,11 @@ struct Loadtest: Sendable {
     }
 
     /// Polls `orders` on one connection, a pass over the undecided ones every `pollInterval`.
-    private func poll(_ orders: [Accepted], until deadline: ContinuousClock.Instant) async -> ([Decision], Int) {
+    private func poll(_ orders: [Accepted], admin: (String, String), until deadline: ContinuousClock.Instant) async -> ([Decision], Int) {
         var waiting = orders
         var decisions: [Decision] = []
         var connection: HTTPClientConnection?
         let decoder = JSONDecoder()
-        let admin = (try? await authorization("\(runID)-admin", role: "admin")) ?? ("Authorization", "")
         while !waiting.isEmpty, ContinuousClock.now < deadline {
             var still: [Accepted] = []
             for order in waiting {
