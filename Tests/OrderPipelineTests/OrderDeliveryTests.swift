@@ -1,5 +1,8 @@
+import DomainKit
 import EmporiumTestSupport
 import Foundation
+import Logging
+import Ordering
 import Postgres
 import Testing
 
@@ -27,6 +30,44 @@ struct OrderDeliveryTests {
         try #require(up)
         try await checkOneOrder(fleet: fleet, api: api, sku: sku, reservedBefore: 0)
         try await fleet.stop(name)
+    }
+
+    @Test("an order's transaction is two round trips to the database; a repeat of its key replays the order, adding nothing")
+    func orderTransactionRoundTrips() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let sku = fleet.uniqueSKU("IDEM-RT")
+        try await fleet.createProduct(sku, stock: 50)
+        let logger = Logger(label: "order-round-trips")
+        // No Redis: the key's uniqueness in the database is what finds the repeat.
+        let orders = OrderService(
+            database: PostgresRouter(primary: fleet.database, replica: nil, logger: logger), redis: nil, timings: OrderTimings(), logger: logger)
+        let customer = "rt-\(UUID())"
+        let caller = Caller(id: customer, role: .customer)
+        let request = NewOrder(lines: [NewOrder.Line(sku: sku, quantity: 2)])
+        let key = UUID().uuidString
+        func place() async throws -> (OrderService.Placed, roundTrips: Int) {
+            let counter = PostgresStatementCount()
+            let placed = try await PostgresStatementCount.$current.withValue(counter) {
+                try await orders.create(request, idempotencyKey: key, caller: caller, cause: .request("rt", correlationID: "rt", actor: "customer:\(customer)"))
+            }
+            return (placed, counter.roundTrips)
+        }
+        // One round trip takes the customer's lock and reads the prices (with the BEGIN); the
+        // second carries the key, the order and its messages, and the COMMIT.
+        let (first, firstTrips) = try await place()
+        #expect(!first.replayed)
+        #expect(firstTrips == 2, "round trips: \(firstTrips)")
+        let (repeated, _) = try await place()
+        #expect(repeated.replayed)
+        #expect(repeated.id == first.id)
+        // The stored JSON (jsonb) holds the same document, formatted by the server.
+        let document = { (bytes: [UInt8]) in try JSONSerialization.jsonObject(with: Data(bytes)) as? NSDictionary }
+        #expect(try document(repeated.order) == document(first.order))
+        #expect(try await fleet.count("SELECT count(*) FROM ordering.orders WHERE customer_id = \(customer)") == 1)
+        #expect(try await fleet.count("""
+            SELECT count(*) FROM messaging.outbox WHERE message_key = \(first.id.uuidString.lowercased())
+                AND message_type IN ('order.created', 'order.payment-reminder-due')
+            """) == 2)
     }
 
     private func checkOneOrder(fleet: PipelineFleet, api: APIClient, sku: String, reservedBefore: Int) async throws {

@@ -170,41 +170,49 @@ public struct OrderService: Sendable {
 
     /// The order's transaction: prices from the catalog copy, the idempotency record, the order,
     /// its lines and first history entry, and its messages. `nil` when the key was taken.
+    ///
+    /// Two round trips: the customer's lock and the prices (with the BEGIN), then the key, the
+    /// order and its messages with the COMMIT. The key's row goes in without `ON CONFLICT`, so a
+    /// key already taken fails that statement, the server skips the rest, and nothing stays; a
+    /// request with the key whose transaction is still open is waited for, then fails the same way.
     private func insert(
         _ request: NewOrder, idempotencyKey: String, customerID: String, cause: OrderStore.Cause, fromCheckout: Bool
     ) async throws -> Placed? {
         let now = clock.now
-        // Generic plans: every statement here finds its rows by key, whatever the values, and the
-        // server otherwise plans the unpaid-orders count (a join) anew for each order.
-        return try await database.withTransaction(plans: .generic) { connection in
-            let (holding, prices) = try await Self.openOrdersAndPrices(of: customerID, skus: request.lines.map(\.sku), on: connection)
-            try OrderRules.admit(request, holding: holding, limits: limits)
-            let (order, effects) = try OrderRules.place(request, id: .random(), customerID: customerID, prices: prices, timings: timings, now: now)
-            let lines = order.lines
-            let body = try [UInt8](JSONEncoder.sorted.encode(order))
-            let inserted = try await connection.query("""
-                WITH idempotency AS (
-                    INSERT INTO ordering.idempotency_keys (customer_id, idempotency_key, fingerprint, order_id, response_status, response_body, from_checkout)
-                    VALUES (\(customerID), \(idempotencyKey), \(request.fingerprint), \(order.id), 201, \(String(decoding: body, as: UTF8.self))::jsonb, \(fromCheckout))
-                    ON CONFLICT DO NOTHING
-                    RETURNING order_id
-                ), created AS (
-                    INSERT INTO ordering.orders (id, customer_id, status, currency, total_minor, created_at, updated_at)
-                    SELECT order_id, \(customerID), \(order.status.rawValue), \(order.currency), \(order.totalMinor), \(now), \(now) FROM idempotency
-                    RETURNING id
-                ), lines AS (
-                    INSERT INTO ordering.order_lines (order_id, line_number, sku, name, quantity, unit_price_minor)
-                    SELECT created.id, l.n, l.sku, l.name, l.quantity, l.price
-                    FROM created, unnest(\(lines.map(\.sku))::text[], \(lines.map(\.name))::text[], \(lines.map(\.quantity))::integer[],
-                        \(lines.map(\.unitPriceMinor))::bigint[]) WITH ORDINALITY AS l(sku, name, quantity, price, n)
-                )
-                INSERT INTO ordering.status_history (order_id, from_status, to_status, cause_kind, cause_id, actor, at)
-                SELECT id, NULL, \(order.status.rawValue), \(cause.kind), \(cause.id), \(cause.actor), \(now) FROM created
-                RETURNING order_id
-                """)
-            guard !inserted.isEmpty else { return nil }
-            try await OrderEffects.apply(effects, orderID: order.id, customerID: customerID, placed: order, cause: cause, now: now, on: connection)
-            return Placed(order: body, replayed: false, id: order.id)
+        // The key's insert, to tell its conflict from other failures.
+        var recorded: PostgresDeferredResult?
+        do {
+            // Generic plans: every statement here finds its rows by key, whatever the values, and the
+            // server otherwise plans the unpaid-orders count (a join) anew for each order.
+            return try await database.withTransaction(plans: .generic) { connection in
+                let (holding, prices) = try await Self.openOrdersAndPrices(of: customerID, skus: request.lines.map(\.sku), on: connection)
+                try OrderRules.admit(request, holding: holding, limits: limits)
+                let (order, effects) = try OrderRules.place(request, id: .random(), customerID: customerID, prices: prices, timings: timings, now: now)
+                let lines = order.lines
+                let body = try [UInt8](JSONEncoder.sorted.encode(order))
+                recorded = try await connection.executeDeferred("""
+                    WITH idempotency AS (
+                        INSERT INTO ordering.idempotency_keys (customer_id, idempotency_key, fingerprint, order_id, response_status, response_body, from_checkout)
+                        VALUES (\(customerID), \(idempotencyKey), \(request.fingerprint), \(order.id), 201, \(String(decoding: body, as: UTF8.self))::jsonb, \(fromCheckout))
+                        RETURNING order_id
+                    ), created AS (
+                        INSERT INTO ordering.orders (id, customer_id, status, currency, total_minor, created_at, updated_at)
+                        SELECT order_id, \(customerID), \(order.status.rawValue), \(order.currency), \(order.totalMinor), \(now), \(now) FROM idempotency
+                        RETURNING id
+                    ), lines AS (
+                        INSERT INTO ordering.order_lines (order_id, line_number, sku, name, quantity, unit_price_minor)
+                        SELECT created.id, l.n, l.sku, l.name, l.quantity, l.price
+                        FROM created, unnest(\(lines.map(\.sku))::text[], \(lines.map(\.name))::text[], \(lines.map(\.quantity))::integer[],
+                            \(lines.map(\.unitPriceMinor))::bigint[]) WITH ORDINALITY AS l(sku, name, quantity, price, n)
+                    )
+                    INSERT INTO ordering.status_history (order_id, from_status, to_status, cause_kind, cause_id, actor, at)
+                    SELECT id, NULL, \(order.status.rawValue), \(cause.kind), \(cause.id), \(cause.actor), \(now) FROM created
+                    """)
+                try await OrderEffects.apply(effects, orderID: order.id, customerID: customerID, placed: order, cause: cause, now: now, on: connection)
+                return Placed(order: body, replayed: false, id: order.id)
+            }
+        } catch where recorded?.error?.isUniqueViolation == true {
+            return nil
         }
     }
 

@@ -24,6 +24,7 @@ extension PGConnectionHandle {
         settle: (Int, PostgresDeferredResult.Outcome) -> Void = { _, _ in }
     ) async throws -> [PostgresRows] {
         guard PQenterPipelineMode(connection) == 1 else { throw connectionError() }
+        PostgresStatementCount.addRoundTrip()
         do {
             for statement in leadingStatements {
                 guard PQsendQueryParams(connection, statement, 0, nil, nil, nil, nil, 0) == 1 else { throw connectionError() }

@@ -236,7 +236,8 @@ final class PGConnectionHandle {
     }
 
     private func run(_ query: PostgresQuery, preparedName name: String?) async throws -> PostgresRows {
-        try await roundTrip(sql: query.sql) { send(query, preparedName: name) }
+        PostgresStatementCount.addRoundTrip()
+        return try await roundTrip(sql: query.sql) { send(query, preparedName: name) }
     }
 
     /// Queues `query` for sending (by name if prepared), as `PQsendQuery*` does; 1 when queued.
