@@ -29,7 +29,8 @@ public struct OrderService: Sendable {
     }
 
     /// The order a `POST /orders` (or a checkout) placed, as stored with its Idempotency-Key: the
-    /// order's JSON as it was at creation, replayed byte for byte for a repeat.
+    /// order's JSON as it was at creation. A repeat gets the same document as stored (`jsonb`: the
+    /// server's formatting and key order, not the first answer's bytes).
     public struct Placed: Sendable {
         public var order: [UInt8]
         /// A repeat of a request that placed it earlier.

@@ -76,7 +76,7 @@ extension JSONEncoder {
     /// UTC with milliseconds: `2026-11-22T04:05:51.123Z`.
     static let timestampStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt)
 
-    /// Sorted keys: stable output, so stored responses replay byte for byte.
+    /// Sorted keys: the same value always encodes to the same bytes.
     public static var sorted: JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
