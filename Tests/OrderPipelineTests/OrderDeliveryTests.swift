@@ -65,7 +65,7 @@ struct OrderDeliveryTests {
         #expect(try document(repeated.order) == document(first.order))
         #expect(try await fleet.count("SELECT count(*) FROM ordering.orders WHERE customer_id = \(customer)") == 1)
         #expect(try await fleet.count("""
-            SELECT count(*) FROM messaging.outbox WHERE message_key = \(first.id.uuidString.lowercased())
+            SELECT count(*) FROM messaging.outbox WHERE message_key = \(first.id.lowercasedText)
                 AND message_type IN ('order.created', 'order.payment-reminder-due')
             """) == 2)
     }
