@@ -149,7 +149,8 @@ struct AMQPTests {
                     try await connection.publish(AMQPOutgoingMessage(exchange: "", routingKey: "x", body: [1]))
                 }
                 #expect(error.message.contains(configuration.address))
-                #expect(ContinuousClock.now - started < .seconds(10))
+                // The bound is for a hang or a retry loop, with margin for a machine busy with the suite.
+                #expect(ContinuousClock.now - started < .seconds(30))
             }
         }
         let trailingSlash = try #require(throws: AMQPError.self) { try AMQPConfiguration(url: "amqp://u:p@localhost:5672/", key: "AMQP_URL") }

@@ -77,7 +77,8 @@ struct PipelineTests {
         await #expect(throws: PostgresError.self) {
             try await PostgresOutage.waitOut(patience: .milliseconds(500)) { throw PostgresError(.connectionClosed, "gone", server: "db:5432") }
         }
-        #expect(ContinuousClock.now - start < .seconds(5))
+        // Patience of 0.5 s; the bound is for a wait that ignores it, with margin for a busy machine.
+        #expect(ContinuousClock.now - start < .seconds(30))
     }
 
     @Test("a pipeline of large results does not deadlock")

@@ -111,7 +111,8 @@ struct CommandTests {
         let refused = try await #require(throws: RedisError.self) {
             try await RedisPool(configuration: closedPort, logger: .init(label: "test")).command(["PING"])
         }
-        #expect(ContinuousClock.now - started < .seconds(5))
+        // The bound is for a hang or a retry loop, with margin for a machine busy with the suite.
+        #expect(ContinuousClock.now - started < .seconds(30))
         #expect(refused.code == .connectionFailed)
         #expect(refused.message.contains("127.0.0.1:1"))
         #expect(refused.isRetriable)
