@@ -298,6 +298,8 @@ print(d.get(sys.argv[2]) or d["ordersPerSecond"], l.get("p50", 0), l.get("p95", 
     for ((round = 0; round < ROUNDS; round++)); do
         if ((round % 2 == 0)); then op_loadtest; op_pgbench; else op_pgbench; op_loadtest; fi
     done
+    # pgbench's rate for the soak below (its load is a fraction of it).
+    OP_REFERENCE_RATE="$(median "${tps[@]}")"
     # Each role's peak resident memory so far (VmHWM, the kernel's high-water mark): start-up,
     # warm-up and the full-speed rounds.
     local peaks=() index
@@ -388,7 +390,9 @@ print(json.dumps({"p50_ms": float(p50), "p95_ms": float(p95), "p99_ms": float(p9
 }
 
 # Soak: the fleet (with the mail worker) with every retention at its floor, 1 minute, under
-# BENCH_SOAK_RATE (100) orders a second for BENCH_SOAK_MINUTES (6; 0 skips it), counting the
+# BENCH_SOAK_PACE (0.25) x pgbench's rate on the same writes (the order pipeline's median, or one
+# round of its own when run alone; BENCH_SOAK_RATE=N orders a second instead) for
+# BENCH_SOAK_MINUTES (6; 0 skips it), counting the
 # tables that grow with every order every BENCH_SOAK_SAMPLE_SECONDS (5). A pruned table levels off
 # at about the rate times its retention plus the purges' minute; ordering.orders, kept for good,
 # grows throughout. Each table's line compares its largest count in the run's last third with the
@@ -396,8 +400,11 @@ print(json.dumps({"p50_ms": float(p50), "p95_ms": float(p95), "p99_ms": float(p9
 # two minutes of rows, so the samples must be dense enough to catch each third's peaks: every
 # 30 s they were not (on 5 Dec the mail records read 1.31, 9,279 against 12,128 rows, while every
 # sample stayed between 6,000 and 12,200: the purge's period drifted against the samples').
+# The rate follows the machine: a fixed 100 a second was a fifth of pgbench's rate on a fast day and
+# the fleet's whole capacity on a slow one (pgbench 185/s on 6 Dec), where the decisions, and the
+# mails that follow them, fell behind while the load ran and the mail records did not level off.
 order_pipeline_soak() {
-    local minutes="${BENCH_SOAK_MINUTES:-6}" rate="${BENCH_SOAK_RATE:-100}" db=emporium_soak emporium sampler
+    local minutes="${BENCH_SOAK_MINUTES:-6}" rate="${BENCH_SOAK_RATE:-}" db=emporium_soak emporium sampler
     ((minutes > 0)) || return 0
     echo "building emporium (release)..." >&2
     swift build -c release --product emporium >&2
@@ -405,6 +412,16 @@ order_pipeline_soak() {
     OP_DIR="$(mktemp -d /tmp/emporium-soak.XXXXXX)"
     CLEANUPS+=(order_pipeline_stop)
     echo "soak: logs in $OP_DIR" >&2
+    if [[ -z $rate ]]; then
+        if [[ -z ${OP_REFERENCE_RATE:-} ]]; then
+            op_new_database "$emporium" emporium_soak_pgbench && op_seed_pgbench emporium_soak_pgbench || return 1
+            OP_REFERENCE_RATE="$("$PGBENCH" -h 127.0.0.1 -U emporium -n -M prepared -c 16 -j 2 -T "${BENCH_PGBENCH_SECONDS:-20}" \
+                -f Benchmarks/pgbench/order-pipeline.sql emporium_soak_pgbench 2>>"$OP_DIR/pgbench.log" | awk '/^tps = / {print $3; exit}')"
+            [[ -n $OP_REFERENCE_RATE ]] || { echo "soak: pgbench failed; see $OP_DIR/pgbench.log" >&2; return 1; }
+        fi
+        rate="$(python3 -c 'import sys; print(max(1, round(float(sys.argv[1]) * float(sys.argv[2]))))' "$OP_REFERENCE_RATE" "${BENCH_SOAK_PACE:-0.25}")"
+        echo "soak: pgbench's rate $OP_REFERENCE_RATE orders/s; the soak's, ${BENCH_SOAK_PACE:-0.25} x that" >&2
+    fi
     PGOPTIONS="-c client_min_messages=warning" psql -X -q -h 127.0.0.1 -U postgres -d postgres \
         -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db OWNER emporium"
     POSTGRES_PRIMARY_URL="postgresql://emporium:emporium@127.0.0.1:5432/$db" POSTGRES_REPLICA_URL="" \

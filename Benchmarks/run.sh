@@ -21,7 +21,8 @@
 #             and p99 < 250 ms). BENCH_ONLY=order-pipeline runs only this one.
 #   Reads:    a product page over GraphQL (one POST) vs REST (two GETs), `emporium loadtest --page`
 #             (Benchmarks/read_apis.sh; BENCH_ONLY=reads runs only this one).
-#   Soak:     the fleet with every retention at 1 minute under 100 orders/s for 6 minutes: the inbox,
+#   Soak:     the fleet with every retention at 1 minute for 6 minutes, loaded at a quarter of
+#             pgbench's rate on the same writes (BENCH_SOAK_PACE, or BENCH_SOAK_RATE orders/s): the inbox,
 #             idempotency keys, outbox and mail records level off (BENCH_SOAK_MINUTES, 0 skips it;
 #             BENCH_ONLY=soak runs only this one).
 #
