@@ -194,10 +194,17 @@ INSERT INTO ordering.catalog (sku, name, price_minor, currency, version) SELECT 
 SQL
 }
 
+# pgbench's orders a second on the pipeline's writes in DB, with CLIENTS clients for SECONDS
+# (the reference of the order pipeline's figures and of the soak's rate).
+op_pgbench_rate() {
+    local db="$1" clients="$2" seconds="$3"
+    "$PGBENCH" -h 127.0.0.1 -U emporium -n -M prepared -c "$clients" -j $((clients < 2 ? clients : 2)) -T "$seconds" \
+        -f Benchmarks/pgbench/order-pipeline.sql "$db" 2>>"$OP_DIR/pgbench.log" | awk '/^tps = / {print $3; exit}'
+}
+
 order_pipeline_bench() {
     local clients="${BENCH_LOADTEST_CLIENTS:-16}" orders="${BENCH_LOADTEST_ORDERS:-2000}" pg_seconds="${BENCH_PGBENCH_SECONDS:-20}"
     local fleet_db=emporium_bench pgbench_db=emporium_bench_pgbench
-    local threads=$((clients < 2 ? clients : 2))
     local emporium port db_url replica_url round _
 
     echo "building emporium (release)..." >&2
@@ -277,8 +284,7 @@ print(d.get(sys.argv[2]) or d["ordersPerSecond"], l.get("p50", 0), l.get("p95", 
     }
     op_pgbench() {
         op_checkpoint
-        tps+=("$("$PGBENCH" -h 127.0.0.1 -U emporium -n -M prepared -c "$clients" -j "$threads" -T "$pg_seconds" \
-            -f Benchmarks/pgbench/order-pipeline.sql "$pgbench_db" 2>>"$OP_DIR/pgbench.log" | awk '/^tps = / {print $3; exit}')")
+        tps+=("$(op_pgbench_rate "$pgbench_db" "$clients" "$pg_seconds")")
     }
     # Paced at $1 x the median pgbench rate of all rounds (one round's pgbench varies by 10%), with
     # the capacity search's clients: paced, more clients add no load, but each sends one POST at a
@@ -415,8 +421,7 @@ order_pipeline_soak() {
     if [[ -z $rate ]]; then
         if [[ -z ${OP_REFERENCE_RATE:-} ]]; then
             op_new_database "$emporium" emporium_soak_pgbench && op_seed_pgbench emporium_soak_pgbench || return 1
-            OP_REFERENCE_RATE="$("$PGBENCH" -h 127.0.0.1 -U emporium -n -M prepared -c 16 -j 2 -T "${BENCH_PGBENCH_SECONDS:-20}" \
-                -f Benchmarks/pgbench/order-pipeline.sql emporium_soak_pgbench 2>>"$OP_DIR/pgbench.log" | awk '/^tps = / {print $3; exit}')"
+            OP_REFERENCE_RATE="$(op_pgbench_rate emporium_soak_pgbench "${BENCH_LOADTEST_CLIENTS:-16}" "${BENCH_PGBENCH_SECONDS:-20}")"
             [[ -n $OP_REFERENCE_RATE ]] || { echo "soak: pgbench failed; see $OP_DIR/pgbench.log" >&2; return 1; }
         fi
         rate="$(python3 -c 'import sys; print(max(1, round(float(sys.argv[1]) * float(sys.argv[2]))))' "$OP_REFERENCE_RATE" "${BENCH_SOAK_PACE:-0.25}")"
