@@ -1,6 +1,6 @@
 import EmporiumTestSupport
 import Foundation
-import Kafka
+@testable import Kafka
 import Synchronization
 import Testing
 
@@ -297,5 +297,39 @@ extension KafkaRoundTripTests {
             let high = try await producer.watermarks(KafkaTopicPartition(topic: topic, partition: 0)).high
             #expect(high == 5)
         }
+    }
+}
+
+extension KafkaRoundTripTests {
+    /// A send that found the producer running and enqueued its message only after the poll
+    /// thread had stopped and run its last flush, purge and poll: nobody served that message's
+    /// delivery report again, and the send waited for ever (in a worker, until the service
+    /// group's time for cancellation ran out and it crashed the process).
+    @Test("a send that meets the producer's shutdown between its check and its enqueue fails instead of hanging")
+    func sendRacingShutdown() async throws {
+        let (cluster, topic) = try TestKafka.cluster(partitions: 1)
+        let producer = try TestKafka.producer(cluster)
+        let running = Task { try await producer.run() }
+        try await producer.send(KafkaOutgoingMessage(topic: topic, key: "k0", value: "before"))  // running
+        producer.beforeFirstEnqueue = {
+            running.cancel()
+            _ = await running.result  // the poll thread has stopped and run its finish
+        }
+        let outcome = Mutex<Result<Void, any Error>?>(nil)
+        Task {
+            do {
+                try await producer.send(KafkaOutgoingMessage(topic: topic, key: "k1", value: "during"))
+                outcome.withLock { $0 = .success(()) }
+            } catch {
+                outcome.withLock { $0 = .failure(error) }
+            }
+        }
+        let ended = try await eventually { outcome.withLock { $0 != nil } }
+        #expect(ended, "the send is still waiting for a delivery report nobody will serve")
+        guard case .failure(let error as KafkaError) = outcome.withLock({ $0 }) else {
+            Issue.record("expected the send to fail with a KafkaError, got \(String(describing: outcome.withLock { $0 }))")
+            return
+        }
+        #expect(error.code == .closed)
     }
 }

@@ -1,5 +1,6 @@
 import ConnectionPool
 import CRdKafka
+import Glibc
 public import Logging
 public import ServiceLifecycle
 import Synchronization
@@ -16,6 +17,10 @@ public final class KafkaProducer: Service, Sendable {
     let client: RDKafkaClient
     private let configuration: KafkaProducerConfiguration
     private let pollThread = KafkaPollThread(name: "kafka.producer")
+    private let gate = EnqueueGate()
+    /// Tests only: runs in `send` before a batch's first message is enqueued, to place a shutdown
+    /// exactly there. Set before the producer is used.
+    nonisolated(unsafe) var beforeFirstEnqueue: (@Sendable () async -> Void)?
 
     private init(client: RDKafkaClient, configuration: KafkaProducerConfiguration) {
         self.client = client
@@ -53,12 +58,18 @@ public final class KafkaProducer: Service, Sendable {
             let name = messages[index].topic
             if topic?.name != name { topic = (name, topics.handle(for: name, client: client)) }
             var backoff = Duration.microseconds(100)
+            if index == 0, let hook = beforeFirstEnqueue { await hook() }
             while true {
-                if pollThread.isStopping {
+                // The check for shutdown and the enqueue are one step for the poll thread's
+                // `finish`: it closes the gate and waits for the enqueues inside it before its last
+                // flush, so every message enqueued has its delivery report served.
+                guard !pollThread.isStopping, gate.enter() else {
                     batch.fail(from: index, KafkaError(.closed, "the producer is shutting down"))
                     return try await batch.reports()
                 }
-                guard let error = enqueue(messages[index], topic: topic?.handle, opaque: batch.opaque(for: index)) else { break }
+                let failed = enqueue(messages[index], topic: topic?.handle, opaque: batch.opaque(for: index))
+                gate.leave()
+                guard let error = failed else { break }
                 if rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR__QUEUE_FULL {
                     rd_kafka_error_destroy(error)
                     do {
@@ -125,12 +136,38 @@ public final class KafkaProducer: Service, Sendable {
         let flushTimeout = Int32(configuration.flushTimeout.wholeMilliseconds)
         await pollThread.run {
             rd_kafka_poll(client.handle, 100)
-        } finish: {
-            // Deliver what can be delivered in time, then fail the rest.
+        } finish: { [gate] in
+            // No enqueue after this point; then deliver what can be delivered in time, and fail
+            // the rest.
+            gate.close()
             rd_kafka_flush(client.handle, flushTimeout)
             rd_kafka_purge(client.handle, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
             rd_kafka_poll(client.handle, 0)
         }
+    }
+}
+
+/// Lets senders enqueue until `close`, which returns once no enqueue is under way: a sender that
+/// got in enqueues before the producer's last flush, one that did not fails at once. Lock-free for
+/// the senders (two atomic additions a message); only the closing thread waits.
+final class EnqueueGate: Sendable {
+    /// Bit 0: closed. The rest: twice the number of senders inside.
+    private let state = Atomic<Int>(0)
+
+    /// False once closed (the sender must not enqueue); else the caller must `leave()`.
+    func enter() -> Bool {
+        if state.wrappingAdd(2, ordering: .acquiring).newValue & 1 == 0 { return true }
+        leave()
+        return false
+    }
+
+    func leave() {
+        state.wrappingSubtract(2, ordering: .releasing)
+    }
+
+    func close() {
+        state.bitwiseOr(1, ordering: .sequentiallyConsistent)
+        while state.load(ordering: .acquiring) != 1 { sched_yield() }
     }
 }
 
