@@ -333,3 +333,30 @@ extension KafkaRoundTripTests {
         #expect(error.code == .closed)
     }
 }
+
+extension KafkaRoundTripTests {
+    /// Messages reach the application in batches of what one poll found fetched; a batch never
+    /// takes more than the room the buffer limit leaves.
+    @Test("the consumer hands over no more than its buffer limit, in order, however many are fetched")
+    func bufferLimitWithBatches() async throws {
+        let (cluster, topic) = try TestKafka.cluster(partitions: 1)
+        let producer = try TestKafka.producer(cluster)
+        let consumer = try await TestKafka.consumer(cluster, topic: topic, group: "g-\(UUID())") { $0.bufferedMessages = 10 }
+        try await withRunning([producer, consumer]) {
+            try await producer.send((0..<100).map { KafkaOutgoingMessage(topic: topic, key: "k", value: "m\($0)") })
+            #expect(try await eventually { consumer.bufferedCount == 10 })
+            var iterator = consumer.messages.makeAsyncIterator()
+            var received: [String] = []
+            // Each message taken makes room for one more: the buffer fills to the limit again
+            // and no further, whatever else the poll thread finds fetched.
+            for _ in 0..<3 {
+                received.append(try #require(try await iterator.next()).valueString ?? "")
+                #expect(try await eventually { consumer.bufferedCount == 10 })
+                #expect(consumer.bufferedCount == 10)
+            }
+            while received.count < 100, let message = try await iterator.next() { received.append(message.valueString ?? "") }
+            #expect(received == (0..<100).map { "m\($0)" })
+            #expect(consumer.bufferedCount == 0)
+        }
+    }
+}

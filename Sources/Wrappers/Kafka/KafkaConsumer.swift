@@ -16,8 +16,10 @@ public final class KafkaConsumer: Service, Sendable {
     let client: RDKafkaClient
     private let configuration: KafkaConsumerConfiguration
     private let pollThread = KafkaPollThread(name: "kafka.consumer")
-    private let stream: AsyncThrowingStream<KafkaMessage, any Error>
-    private let continuation: AsyncThrowingStream<KafkaMessage, any Error>.Continuation
+    /// Messages go to the application in batches: what one poll found already fetched, so a
+    /// busy consumer wakes the consuming task once per batch rather than once per message.
+    private let stream: AsyncThrowingStream<[KafkaMessage], any Error>
+    private let continuation: AsyncThrowingStream<[KafkaMessage], any Error>.Continuation
     /// Messages handed to the stream and not yet taken by the application.
     private let buffered: AtomicCounter
     /// Set by ``stopFetching()``: the stream has ended, later messages are dropped uncommitted.
@@ -61,6 +63,10 @@ public final class KafkaConsumer: Service, Sendable {
     /// The messages of the assigned partitions, in order per partition. Ends after shutdown; throws
     /// for a fatal error or a subscribed topic that does not exist (without auto-creation).
     public var messages: KafkaMessages { KafkaMessages(stream: stream, buffered: buffered) }
+
+    /// Messages fetched and handed over, not yet taken from ``messages`` (at most
+    /// `bufferedMessages`).
+    var bufferedCount: Int { buffered.value }
 
     // MARK: - Offsets
 
@@ -210,26 +216,39 @@ public final class KafkaConsumer: Service, Sendable {
         await pollThread.run(stopsOnGracefulShutdown: configuration.stopsOnGracefulShutdown) {
             // Past the buffer limit, wait for the application instead of fetching more.
             // (rd_kafka_poll must not be called once the main queue goes to the consumer queue.)
-            if buffered.value >= limit {
+            let room = limit - buffered.value
+            if room <= 0 {
                 usleep(1000)
                 return
             }
-            guard let message = rd_kafka_consumer_poll(client.handle, 100) else { return }
-            defer { rd_kafka_message_destroy(message) }
-            switch Self.convert(message) {
-            case .message(let converted):
-                guard fetchingStopped.value == 0 else { return }
-                buffered.add(1)
-                continuation.yield(converted)
-            case .ignore:
-                break
-            case .failure(let error):
-                if error.isFatal || error.nativeCode == Int32(RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART.rawValue) {
-                    continuation.finish(throwing: error)
-                } else {
-                    logger.warning("kafka consumer error", metadata: ["error": "\(error)"])
+            // Waits for one message (or a callback to serve), then takes what else is already
+            // fetched without waiting, up to the room left: one hand-over for all of them.
+            var batch: [KafkaMessage] = []
+            var topicNames = TopicNames()
+            var failure: KafkaError?
+            var timeout: Int32 = 100
+            while batch.count < min(room, Self.batchLimit), failure == nil,
+                  let message = rd_kafka_consumer_poll(client.handle, timeout) {
+                timeout = 0
+                defer { rd_kafka_message_destroy(message) }
+                switch Self.convert(message, topicNames: &topicNames) {
+                case .message(let converted):
+                    batch.append(converted)
+                case .ignore:
+                    break
+                case .failure(let error):
+                    if error.isFatal || error.nativeCode == Int32(RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART.rawValue) {
+                        failure = error
+                    } else {
+                        logger.warning("kafka consumer error", metadata: ["error": "\(error)"])
+                    }
                 }
             }
+            if !batch.isEmpty, fetchingStopped.value == 0 {
+                buffered.add(batch.count)
+                continuation.yield(batch)
+            }
+            if let failure { continuation.finish(throwing: failure) }
         } finish: {
             // Commit what was handled, then leave the group (which revokes, and commits again).
             _ = rd_kafka_commit(client.handle, nil, 0)
@@ -244,14 +263,30 @@ public final class KafkaConsumer: Service, Sendable {
         case failure(KafkaError)
     }
 
-    private static func convert(_ pointer: UnsafeMutablePointer<rd_kafka_message_t>) -> Polled {
+    /// The most messages one hand-over carries.
+    static let batchLimit = 500
+
+    /// Topic names by librdkafka's topic handle, within one batch (a batch is mostly of a topic
+    /// or two): the name's bytes are read and copied once, not once per message.
+    struct TopicNames {
+        private var last: (handle: OpaquePointer, name: String)?
+
+        mutating func name(of handle: OpaquePointer) -> String {
+            if let last, last.handle == handle { return last.name }
+            let name = String(cString: rd_kafka_topic_name(handle))
+            last = (handle, name)
+            return name
+        }
+    }
+
+    private static func convert(_ pointer: UnsafeMutablePointer<rd_kafka_message_t>, topicNames: inout TopicNames) -> Polled {
         let message = pointer.pointee
         if message.err == RD_KAFKA_RESP_ERR__PARTITION_EOF { return .ignore }
         if message.err != RD_KAFKA_RESP_ERR_NO_ERROR {
             let topic = message.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
             return .failure(KafkaError(.client, "consuming \(topic)", responseError: message.err))
         }
-        let topic = String(cString: rd_kafka_topic_name(message.rkt))
+        let topic = topicNames.name(of: message.rkt)
         let key = message.key.map { Array(UnsafeRawBufferPointer(start: $0, count: message.key_len)) }
         let value = message.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: message.len)) } ?? []
         var headers: [KafkaHeader] = []
@@ -327,16 +362,25 @@ private func rebalance(_ client: OpaquePointer, _ reason: rd_kafka_resp_err_t, _
 /// The consumer's messages; taking one tells the poll thread there is room for more.
 public struct KafkaMessages: AsyncSequence, Sendable {
     public typealias Element = KafkaMessage
-    let stream: AsyncThrowingStream<KafkaMessage, any Error>
+    let stream: AsyncThrowingStream<[KafkaMessage], any Error>
     let buffered: AtomicCounter
 
     public struct AsyncIterator: AsyncIteratorProtocol {
-        var base: AsyncThrowingStream<KafkaMessage, any Error>.AsyncIterator
+        var base: AsyncThrowingStream<[KafkaMessage], any Error>.AsyncIterator
         let buffered: AtomicCounter
+        /// The rest of the batch the last hand-over brought.
+        var batch: [KafkaMessage] = []
+        var position = 0
 
         public mutating func next() async throws -> KafkaMessage? {
-            let message = try await base.next()
-            if message != nil { buffered.add(-1) }
+            while position == batch.count {
+                guard let more = try await base.next() else { return nil }
+                (batch, position) = (more, 0)
+            }
+            let message = batch[position]
+            position += 1
+            if position == batch.count { (batch, position) = ([], 0) }  // the batch's storage goes now
+            buffered.add(-1)
             return message
         }
     }
