@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// A mail with a plain-text and an HTML part (`multipart/alternative`), as RFC 5322 bytes.
 public struct SMTPMessage: Sendable, Hashable {
