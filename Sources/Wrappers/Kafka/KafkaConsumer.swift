@@ -283,7 +283,7 @@ public final class KafkaConsumer: Service, Sendable {
         let message = pointer.pointee
         if message.err == RD_KAFKA_RESP_ERR__PARTITION_EOF { return .ignore }
         if message.err != RD_KAFKA_RESP_ERR_NO_ERROR {
-            let topic = message.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
+            let topic = message.rkt.map { topicNames.name(of: $0) } ?? ""
             return .failure(KafkaError(.client, "consuming \(topic)", responseError: message.err))
         }
         let topic = topicNames.name(of: message.rkt)
