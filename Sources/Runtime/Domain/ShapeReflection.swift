@@ -66,9 +66,11 @@ public indirect enum Shape: Equatable, Sendable, CustomStringConvertible {
 /// own (``DomainModule/apiModels``).
 public struct APIModel: Sendable {
     public let schema: String
-    public let type: any Decodable.Type
+    /// `SendableMetatype`, which every type not bound to an actor has: the metatype itself may then
+    /// cross isolation (a plain `any Decodable.Type` may not, under Swift 6's checking).
+    public let type: any (Decodable & SendableMetatype).Type
 
-    public init(_ schema: String, _ type: any Decodable.Type) {
+    public init(_ schema: String, _ type: any (Decodable & SendableMetatype).Type) {
         self.schema = schema
         self.type = type
     }
