@@ -461,7 +461,7 @@ struct OutboxRelayTests {
         }
     }
 
-    @Test("one message alone (a VALUES row) and messages in a batch (arrays) are stored alike, column for column")
+    @Test("one message, a few (VALUES rows) and a batch (arrays) are stored alike, column for column")
     func oneAndManyStoredAlike() async throws {
         try await withHarness(.kafka) { harness in
             try await withOutbox(harness) { table in
@@ -472,9 +472,11 @@ struct OutboxRelayTests {
                         body: Array(#"{"note": "a \"quoted\" ü 🚀 \\ back, {braces}"}"#.utf8))
                     return OutboxMessage(envelope, to: .amqp("probe.queue", delay: .milliseconds(1_500)), aggregate: "agg:1", secret: true)
                 }
-                let messages = [message(), message(), message()]
+                // One, then two (VALUES rows), then one more than VALUES takes (arrays).
+                let messages = (0..<(3 + Outbox.valuesRowLimit + 1)).map { _ in message() }
                 try await append(harness, table: table, [messages[0]])
-                try await append(harness, table: table, Array(messages[1...]))
+                try await append(harness, table: table, Array(messages[1...2]))
+                try await append(harness, table: table, Array(messages[3...]))
                 let rows = try await harness.database.query("""
                     SELECT message_id::text AS id, (aggregate, transport, destination, message_type, schema_version, message_key,
                         correlation_id, causation_id, traceparent, occurred_at, body, delay_ms, secret, attempts)::text AS stored
@@ -486,7 +488,7 @@ struct OutboxRelayTests {
                 // commas), not as "".
                 #expect(rows.first?.1.contains(#""corr ""q""",,,"#) == true, "\(rows.first?.1 ?? "")")
                 let claimed = try await harness.database.withTransaction { connection in
-                    try await OutboxRelay.claim(limit: 10, table: table, on: connection)
+                    try await OutboxRelay.claim(limit: 100, table: table, on: connection)
                 }
                 #expect(claimed.map(\.envelope.idString) == messages.map(\.envelope.idString))
                 #expect(claimed.allSatisfy {

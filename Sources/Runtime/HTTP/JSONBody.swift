@@ -13,7 +13,7 @@ extension Request {
             throw Problem.badRequest("The body contains a NUL character (\\u0000), which no field accepts.")
         }
         do {
-            return try JSONDecoder().decode(T.self, from: data)
+            return try Self.bodyDecoder.decode(T.self, from: data)
         } catch let DecodingError.keyNotFound(key, _) {
             throw Problem.badRequest("The body lacks the field \"\(key.stringValue)\".")
         } catch let DecodingError.typeMismatch(_, context) {
@@ -24,6 +24,9 @@ extension Request {
             throw Problem.badRequest("The body is not valid JSON.")
         }
     }
+
+    /// Shared: default options, only read while decoding.
+    private static let bodyDecoder = JSONDecoder()
 
     private static func path(_ keys: [any CodingKey]) -> String {
         keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")

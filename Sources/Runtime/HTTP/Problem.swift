@@ -76,21 +76,23 @@ extension JSONEncoder {
     /// UTC with milliseconds: `2026-11-22T04:05:51.123Z`.
     static let timestampStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt)
 
-    /// Sorted keys: the same value always encodes to the same bytes.
-    public static var sorted: JSONEncoder {
+    /// Sorted keys: the same value always encodes to the same bytes. One shared encoder (its
+    /// options are only read while encoding, under its own lock): never change its options.
+    public static let sorted: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
-            try container.encode(date.formatted(Self.timestampStyle))
+            try container.encode(date.formatted(JSONEncoder.timestampStyle))
         }
         return encoder
-    }
+    }()
 }
 
 extension JSONDecoder {
     /// Reads what ``JSONEncoder/sorted`` wrote (a stored response, replayed through another API).
-    public static var sorted: JSONDecoder {
+    /// Shared, as the encoder is.
+    public static let sorted: JSONDecoder = {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .custom { decoder in
             let text = try decoder.singleValueContainer().decode(String.self)
@@ -100,5 +102,5 @@ extension JSONDecoder {
             return date
         }
         return decoder
-    }
+    }()
 }

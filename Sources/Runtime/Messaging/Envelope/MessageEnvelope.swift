@@ -94,17 +94,26 @@ public enum EnvelopeHeader {
 
 /// JSON as the runtime writes and reads it.
 public enum MessageJSON {
-    public static func encode<Value: Encodable>(_ value: Value) throws -> [UInt8] {
+    // One of each, shared: their options are set here once and only read while coding (under the
+    // coder's own lock), and a coder made per message cost an allocation and its setup every time.
+    private static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return Array(try encoder.encode(value))
+        return encoder
+    }()
+    private static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }()
+
+    public static func encode<Value: Encodable>(_ value: Value) throws -> [UInt8] {
+        Array(try encoder.encode(value))
     }
 
     public static func decode<Value: Decodable>(_ type: Value.Type, from bytes: [UInt8]) throws -> Value {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return try decoder.decode(type, from: Data(bytes))
+        try decoder.decode(type, from: Data(bytes))
     }
 }
 

@@ -77,8 +77,12 @@ public enum Outbox {
             causation_id, traceparent, occurred_at, body, delay_ms, secret
         """
 
+    /// Up to this many messages go in as `VALUES` rows (one statement per count, prepared on each
+    /// connection); more, as the arrays below (one statement whatever the count).
+    static let valuesRowLimit = 8
+
     static func insert(_ messages: [OutboxMessage], table: String) -> PostgresQuery {
-        if messages.count == 1 { return insert(messages[0], table: table) }
+        if messages.count <= valuesRowLimit { return insertRows(messages, table: table) }
         func column(_ value: (OutboxMessage) -> String) -> [String] { messages.map(value) }
         let aggregates = column(\.aggregate)
         let transports = column(\.destination.transport.rawValue)
@@ -104,20 +108,52 @@ public enum Outbox {
             """
     }
 
-    /// One message, what most transactions append: a VALUES row. Its text parameters are sent
-    /// untyped and take their columns' types (uuid, jsonb); the integers are int8, stored through
-    /// the int8 → integer assignment cast for `schema_version`. Cheaper than the arrays above for
-    /// the server to parse, plan and run, and for us to encode (fourteen array literals). The same
-    /// rows as the arrays store: an empty causation or trace context becomes NULL.
-    static func insert(_ message: OutboxMessage, table: String) -> PostgresQuery {
-        let envelope = message.envelope
+    /// A few messages, what most transactions append (an order's creation: its event and its first
+    /// timer): one `VALUES` row each. Its text parameters are sent untyped and take their columns'
+    /// types (uuid, jsonb); the integers are int8, stored through the int8 → integer assignment cast
+    /// for `schema_version`. Cheaper than the arrays above for the server to parse, plan and run,
+    /// and for us to encode (fourteen array literals, the bodies' quotes escaped byte by byte). The
+    /// same rows as the arrays store: an empty causation or trace context becomes NULL.
+    static func insertRows(_ messages: [OutboxMessage], table: String) -> PostgresQuery {
         func nonEmpty(_ text: String?) -> String? { text?.isEmpty == false ? text : nil }
-        return """
-            INSERT INTO \(unescaped: table) (\(unescaped: columns))
-            VALUES (\(message.aggregate), \(message.destination.transport.rawValue), \(message.destination.name), \(envelope.idString),
-                \(envelope.type), \(envelope.schemaVersion), \(envelope.key), \(envelope.correlationID), \(nonEmpty(envelope.causationID)),
-                \(nonEmpty(envelope.traceParent)), \(envelope.occurredAt), \(String(decoding: envelope.body, as: UTF8.self)),
-                \(message.destination.delay.wholeMilliseconds), \(message.secret))
-            """
+        var statement = PostgresQuery.StringInterpolation(literalCapacity: 200 + 60 * messages.count, interpolationCount: 14 * messages.count)
+        statement.appendLiteral("INSERT INTO ")
+        statement.appendInterpolation(unescaped: table)
+        statement.appendLiteral(" (")
+        statement.appendInterpolation(unescaped: columns)
+        statement.appendLiteral(") VALUES ")
+        for (index, message) in messages.enumerated() {
+            let envelope = message.envelope
+            statement.appendLiteral(index == 0 ? "(" : ", (")
+            statement.appendInterpolation(message.aggregate)
+            statement.appendLiteral(", ")
+            statement.appendInterpolation(message.destination.transport.rawValue)
+            statement.appendLiteral(", ")
+            statement.appendInterpolation(message.destination.name)
+            statement.appendLiteral(", ")
+            statement.appendInterpolation(envelope.idString)
+            statement.appendLiteral(", ")
+            statement.appendInterpolation(envelope.type)
+            statement.appendLiteral(", ")
+            statement.appendInterpolation(envelope.schemaVersion)
+            statement.appendLiteral(", ")
+            statement.appendInterpolation(envelope.key)
+            statement.appendLiteral(", ")
+            statement.appendInterpolation(envelope.correlationID)
+            statement.appendLiteral(", ")
+            statement.appendInterpolation(nonEmpty(envelope.causationID))
+            statement.appendLiteral(", ")
+            statement.appendInterpolation(nonEmpty(envelope.traceParent))
+            statement.appendLiteral(", ")
+            statement.appendInterpolation(envelope.occurredAt)
+            statement.appendLiteral(", ")
+            statement.appendInterpolation(String(decoding: envelope.body, as: UTF8.self))
+            statement.appendLiteral(", ")
+            statement.appendInterpolation(message.destination.delay.wholeMilliseconds)
+            statement.appendLiteral(", ")
+            statement.appendInterpolation(message.secret)
+            statement.appendLiteral(")")
+        }
+        return PostgresQuery(stringInterpolation: statement)
     }
 }
