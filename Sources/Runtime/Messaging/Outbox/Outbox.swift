@@ -111,9 +111,10 @@ public enum Outbox {
     /// A few messages, what most transactions append (an order's creation: its event and its first
     /// timer): one `VALUES` row each. Its text parameters are sent untyped and take their columns'
     /// types (uuid, jsonb); the integers are int8, stored through the int8 → integer assignment cast
-    /// for `schema_version`. Cheaper than the arrays above for the server to parse, plan and run,
-    /// and for us to encode (fourteen array literals, the bodies' quotes escaped byte by byte). The
-    /// same rows as the arrays store: an empty causation or trace context becomes NULL.
+    /// for `schema_version`. Cheaper for us to encode than the arrays above (fourteen array
+    /// literals, the bodies' quotes escaped byte by byte: 3 % of the API's CPU at 170 orders a
+    /// second), and for one row, for the server to parse, plan and run. The same rows as the
+    /// arrays store: an empty causation or trace context becomes NULL.
     static func insertRows(_ messages: [OutboxMessage], table: String) -> PostgresQuery {
         func nonEmpty(_ text: String?) -> String? { text?.isEmpty == false ? text : nil }
         var statement = PostgresQuery.StringInterpolation(literalCapacity: 200 + 60 * messages.count, interpolationCount: 14 * messages.count)
