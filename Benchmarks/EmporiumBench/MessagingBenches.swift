@@ -91,8 +91,8 @@ struct RelayBench: AsyncParsableCommand {
 
 /// The relay's ceiling in Postgres: prints a pgbench script that runs, per transaction, the relay's
 /// own claim statement and its mark-sent statement for the claimed ids, at the relay's batch size
-/// (no broker). pgbench keeps one row per `\gset`, so the claimed rows come back as one value
-/// carrying the same bytes the relay reads.
+/// (no broker), in a transaction committed as the relay commits its own. pgbench keeps one row per
+/// `\gset`, so the claimed rows come back as one value carrying the same bytes the relay reads.
 struct RelaySQLBench: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "relay-sql")
     @Option var batch = OutboxRelaySettings().batchSize
@@ -101,7 +101,9 @@ struct RelaySQLBench: ParsableCommand {
         func line(_ sql: String) -> String { sql.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ") }
         let claim = line(OutboxRelay.claimQuery(limit: batch, table: RelayBench.table).sql)
         let markSent = line(OutboxRelay.markSentQuery([0], table: RelayBench.table).sql).replacingOccurrences(of: "$1", with: ":ids")
+        // The relay's transaction commits without waiting for the flush (`relayBatch`), so this one does too.
         print("BEGIN;")
+        print("SET LOCAL synchronous_commit = off;")
         print("SELECT coalesce(quote_literal(array_agg(r.id)::text), '''{}''') AS ids, sum(octet_length(r::text)) AS bytes FROM (\(claim)) r \\gset")
         print(markSent + ";")
         print("COMMIT;")

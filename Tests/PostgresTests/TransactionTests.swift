@@ -155,4 +155,29 @@ extension TransactionTests {
             }
         }
     }
+
+    @Test("a transaction that does not wait for the flush commits all the same, and the setting ends with it")
+    func commitWithoutFlushWait() async throws {
+        try await withScratchSchema(pool) { schema in
+            try await pool.query("CREATE TABLE \(unescaped: schema).marks (id int PRIMARY KEY)")
+            try await pool.withConnection { connection in
+                let setting: PostgresQuery = "SELECT current_setting('synchronous_commit') AS wait"
+                let before: String = try await connection.query(setting).single().decode("wait")
+                let inside = try await connection.withTransaction(commitWait: .none) { connection in
+                    try await connection.execute("INSERT INTO \(unescaped: schema).marks VALUES (\(1))")
+                    return try await connection.query(setting).single().decode("wait", as: String.self)
+                }
+                #expect(inside == "off")
+                #expect(before == "on")
+                #expect(try await connection.query(setting).single().decode("wait", as: String.self) == before)
+                // Held to the COMMIT as well: the BEGIN and its SET LOCAL go out with the insert.
+                try await connection.withTransaction(commitWait: .none) { connection in
+                    _ = try await connection.executeDeferred("INSERT INTO \(unescaped: schema).marks VALUES (\(2))")
+                }
+            }
+            // Committed for every other session at once.
+            let ids = try await pool.query("SELECT id FROM \(unescaped: schema).marks ORDER BY id").map { try $0.decode("id", as: Int.self) }
+            #expect(ids == [1, 2])
+        }
+    }
 }
