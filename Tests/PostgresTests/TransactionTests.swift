@@ -163,15 +163,23 @@ extension TransactionTests {
             try await pool.withConnection { connection in
                 let setting: PostgresQuery = "SELECT current_setting('synchronous_commit') AS wait"
                 let before: String = try await connection.query(setting).single().decode("wait")
-                let inside = try await connection.withTransaction(commitWait: .none) { connection in
+                let inside = try await connection.withTransaction(commit: .asynchronous) { connection in
                     try await connection.execute("INSERT INTO \(unescaped: schema).marks VALUES (\(1))")
                     return try await connection.query(setting).single().decode("wait", as: String.self)
                 }
                 #expect(inside == "off")
                 #expect(before == "on")
                 #expect(try await connection.query(setting).single().decode("wait", as: String.self) == before)
+                // Rolled back, the setting ends as well.
+                await #expect(throws: PostgresError.self) {
+                    try await connection.withTransaction(commit: .asynchronous) { connection in
+                        try await connection.execute("INSERT INTO \(unescaped: schema).marks VALUES (\(3))")
+                        try await connection.execute("INSERT INTO \(unescaped: schema).marks VALUES (\(3))")
+                    }
+                }
+                #expect(try await connection.query(setting).single().decode("wait", as: String.self) == before)
                 // Held to the COMMIT as well: the BEGIN and its SET LOCAL go out with the insert.
-                try await connection.withTransaction(commitWait: .none) { connection in
+                try await connection.withTransaction(commit: .asynchronous) { connection in
                     _ = try await connection.executeDeferred("INSERT INTO \(unescaped: schema).marks VALUES (\(2))")
                 }
             }

@@ -174,13 +174,14 @@ public final class OutboxRelay: Service, Sendable {
 
     /// Claims, publishes and marks one batch. Returns the number of rows claimed.
     ///
-    /// The COMMIT does not wait for the disk (``PostgresCommitWait/none``): by then the rows are
+    /// The COMMIT does not wait for the disk (``PostgresCommit/asynchronous``): by then the rows are
     /// published, and a crash of the server that loses the marks has the rows published again,
-    /// as a relay dying before its COMMIT does. It frees the loop for its next pass a flush
-    /// sooner, and the server flushes the marks with the writers' next commits.
+    /// as a relay dying before its COMMIT does (rows below the scan floor then wait for the next
+    /// full scan, `pollInterval`). A lost failure record only has its row tried again sooner.
+    /// The loop is free for its next pass a flush sooner.
     @discardableResult
     public func relayBatch() async throws -> Int {
-        try await database.withTransaction(commitWait: .none) { connection in
+        try await database.withTransaction(commit: .asynchronous) { connection in
             let floor = scanFloor.withLock { $0.floor(now: .now, fullScanEvery: settings.pollInterval) }
             let rows = try await Self.claim(limit: settings.batchSize, table: settings.table, from: floor, on: connection)
             guard !rows.isEmpty else { return 0 }

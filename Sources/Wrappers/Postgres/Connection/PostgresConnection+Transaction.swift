@@ -23,20 +23,19 @@ public enum PostgresPlanChoice: Sendable, Hashable {
 }
 
 /// When a transaction's COMMIT returns.
-public enum PostgresCommitWait: Sendable, Hashable {
-    /// Once its WAL is flushed to disk (`synchronous_commit` as the server is configured, `on` by
-    /// default): a transaction whose COMMIT returned survives a crash of the server.
-    case flush
+public enum PostgresCommit: Sendable, Hashable {
+    /// As the server is configured (`synchronous_commit`, `on` by default: once the transaction's
+    /// WAL is flushed to disk, so that it survives a crash of the server).
+    case synchronous
     /// At once, before the flush (`SET LOCAL synchronous_commit = off`, sent with the BEGIN); the
     /// server's WAL writer, or the next flushing commit of any session, flushes it within
     /// moments (`wal_writer_delay`, 200 ms by default, three times over at worst). A crash of
-    /// the server in that window loses the whole transaction, never a part of it, and loses no
-    /// transaction that committed before it in the WAL's order while keeping a later one. Only
-    /// for transactions whose loss is repaired by doing them again and whose caller tells no one
-    /// else they happened: the outbox relay marking rows it has already published (lost marks
-    /// publish the rows again, which consumers' inboxes drop). It saves the COMMIT's wait for
-    /// the disk, and the disk flush itself whenever another commit does it meanwhile.
-    case none
+    /// the server in that window, or a failover to a replica (which receives only flushed WAL),
+    /// loses the whole transaction, never a part of it, and never an earlier transaction while
+    /// keeping a later one. Only for transactions whose loss is repaired by doing them again:
+    /// the outbox relay marking rows it has already published (lost marks publish the rows
+    /// again, which consumers' inboxes drop). It saves the COMMIT's wait for the disk.
+    case asynchronous
 }
 
 extension PostgresConnection {
@@ -46,13 +45,13 @@ extension PostgresConnection {
     public func withTransaction<R: Sendable>(
         isolation: PostgresIsolationLevel = .readCommitted,
         plans: PostgresPlanChoice = .server,
-        commitWait: PostgresCommitWait = .flush,
+        commit: PostgresCommit = .synchronous,
         _ body: (PostgresConnection) async throws -> R
     ) async throws -> R {
         // BEGIN (and SET LOCAL) leave with the first statement, in the same round trip.
         var begin = [isolation == .readCommitted ? "BEGIN" : "BEGIN ISOLATION LEVEL \(isolation.sql)"]
         if plans == .generic { begin.append("SET LOCAL plan_cache_mode = force_generic_plan") }
-        if commitWait == .none { begin.append("SET LOCAL synchronous_commit = off") }
+        if commit == .asynchronous { begin.append("SET LOCAL synchronous_commit = off") }
         try await run { $0.beginDeferred(begin) }
         let result: R
         do {

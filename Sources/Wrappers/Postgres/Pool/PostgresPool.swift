@@ -66,11 +66,11 @@ public final class PostgresPool: Service, Sendable {
     public func withTransaction<R: Sendable>(
         isolation: PostgresIsolationLevel = .readCommitted,
         plans: PostgresPlanChoice = .server,
-        commitWait: PostgresCommitWait = .flush,
+        commit: PostgresCommit = .synchronous,
         _ body: (PostgresConnection) async throws -> R
     ) async throws -> R {
         try await withConnection { connection in
-            try await connection.withTransaction(isolation: isolation, plans: plans, commitWait: commitWait, body)
+            try await connection.withTransaction(isolation: isolation, plans: plans, commit: commit, body)
         }
     }
 
