@@ -141,7 +141,7 @@ struct AsyncAPIContractTests {
         let topics = Destinations.kafkaTopics.flatMap { layout in
             layout.created.map { ["name": $0.name, "partitions": $0.partitions] as [String: Any] }
         }
-        let routingKeys = [Destinations.mailKey, Destinations.paymentReminderKey, Destinations.expiryKey, Destinations.codeExpiryKey]
+        let routingKeys = [Destinations.mailKey, Destinations.codeMailKey, Destinations.paymentReminderKey, Destinations.expiryKey, Destinations.codeExpiryKey]
         // The RabbitMQ names with the default namespace (`emporium`) and delay levels.
         let delays = try AMQPDelays(levels: AMQPDelays.defaultLevels)
         let delayNames: [String: Any] = [

@@ -48,6 +48,49 @@ struct MailDeliveryTests {
         #expect(catcher.mails(to: email).count == 1)
     }
 
+    @Test("a code mail is sent ahead of a backlog of order mails: it has a lane of its own")
+    func codeMailLane() async throws {
+        let fleet = try await PipelineFleet.shared.get()
+        let namespace = "\(fleet.id)c"
+        let name = "worker-mail-\(namespace)"
+        fleet.spawnMailWorker(namespace: namespace, smtpPort: fleet.smtp.port, retryDelays: "1s,2s,4s")
+        defer { Task { try? await fleet.stop(name) } }
+        // The worker's queues declared (the first mail is published once they route), then the
+        // worker held still while a backlog builds: 200 order mails, then one code mail.
+        let warmUp = try await fleet.publishMail(
+            MailSend(template: .orderConfirmation, customerID: "lane-\(UUID())", to: fleet.newAddress(), orderID: UUID()), namespace: namespace)
+        #expect(try await eventually(timeout: .seconds(60), every: .milliseconds(100)) { try await fleet.mailRow(warmUp)?.state == "sent" })
+        let backlog = 200
+        let customer = "lane-\(UUID())"
+        let orderMails = (0..<backlog).map { _ in
+            MailSend(template: .orderConfirmation, customerID: customer, to: fleet.newAddress(), orderID: UUID())
+        }
+        let codeMail = MailSend(template: .verification, customerID: "lane-code-\(UUID())", to: fleet.newAddress(), data: ["code": "123456", "expiresInMinutes": "10"])
+        fleet.signalAll(name, SIGSTOP)
+        let ids: [UUID]
+        do {
+            defer { fleet.signalAll(name, SIGCONT) }
+            ids = try await fleet.publishMails(orderMails + [codeMail], namespace: namespace)
+        }
+        let codeID = try #require(ids.last)
+        var row: MailRow?
+        let sent = try await eventually(timeout: .seconds(60), every: .milliseconds(100)) {
+            row = try await fleet.mailRow(codeID)
+            return row?.state == "sent"
+        }
+        #expect(sent, "the code mail was never sent: \(String(describing: row))")
+        // Ahead of the backlog: most order mails were sent after it (one queue would send all 200 first).
+        let before = try await fleet.count("""
+            SELECT count(*) FROM mailing.mails WHERE customer_id = \(customer) AND state = 'sent'
+              AND sent_at < (SELECT sent_at FROM mailing.mails WHERE id = \(codeID))
+            """)
+        #expect(before < backlog / 2, "\(before) of \(backlog) order mails were sent before the code mail")
+        let drained = try await eventually(timeout: .seconds(120), every: .milliseconds(250)) {
+            try await fleet.count("SELECT count(*) FROM mailing.mails WHERE customer_id = \(customer) AND state = 'sent'") == backlog
+        }
+        #expect(drained, "the order mails were not all sent")
+    }
+
     @Test("a recipient the server refuses (550) ends failed and dead-lettered, without retries")
     func permanentFailure() async throws {
         let fleet = try await PipelineFleet.shared.get()
@@ -154,15 +197,31 @@ extension PipelineFleet {
     /// Publishes `command` to the namespace's work exchange once its mail worker has declared its
     /// queue (before that the publish is unroutable and refused); returns the message id.
     func publishMail(_ command: MailSend, namespace: String) async throws -> UUID {
-        let envelope = try MessageEnvelope(command, key: command.customerID)
+        try await publishMails([command], namespace: namespace)[0]
+    }
+
+    /// Publishes `commands` in order, each by the routing key the domains send it with
+    /// (`Destinations.mail`) unless `routingKey` is given, the first once the namespace's mail
+    /// worker has declared its queues; returns their message ids.
+    func publishMails(_ commands: [MailSend], namespace: String, routingKey: String? = nil) async throws -> [UUID] {
         let connection = try AMQPConnection(configuration: try AMQPConfiguration(url: amqpURL), logger: PipelineFleet.logger)
         let runner = Task { try await connection.run() }
         defer { runner.cancel() }
-        let published = try await eventually(timeout: .seconds(60), every: .milliseconds(250)) {
-            (try? await connection.publish(envelope.amqpMessage(exchange: "\(namespace).work", routingKey: Destinations.mailKey))) != nil
+        var ids: [UUID] = []
+        for command in commands {
+            let envelope = try MessageEnvelope(command, key: command.customerID)
+            let message = envelope.amqpMessage(exchange: "\(namespace).work", routingKey: routingKey ?? Destinations.mail(command).name)
+            if ids.isEmpty {
+                let published = try await eventually(timeout: .seconds(60), every: .milliseconds(250)) {
+                    (try? await connection.publish(message)) != nil
+                }
+                try #require(published, "the mail worker of \(namespace) never declared its queues")
+            } else {
+                try await connection.publish(message)
+            }
+            ids.append(envelope.id)
         }
-        try #require(published, "the mail worker of \(namespace) never declared its queue")
-        return envelope.id
+        return ids
     }
 
     func mailRow(_ id: UUID) async throws -> MailDeliveryTests.MailRow? {

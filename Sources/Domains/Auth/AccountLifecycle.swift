@@ -27,7 +27,7 @@ public enum AccountLifecycle {
         let connection = context.connection
         guard let stored = try await AuthStore.account(id: accountID, forUpdate: true, on: connection), !stored.account.isVerified else { return }
         let code = try await newCode(for: stored.account, template: .verification, policy: policy, on: connection)
-        try await context.publish(code.mail, key: code.key, to: Destinations.mail, aggregate: "mail:\(context.envelope.idString)")
+        try await context.publish(code.mail, key: code.key, to: Destinations.mail(code.mail), aggregate: "mail:\(context.envelope.idString)")
         try await context.publish(
             code.expiry, key: code.key, to: .amqp(Destinations.codeExpiryKey, delay: policy.codeLifetime), aggregate: "code-expiry:\(code.key)")
     }

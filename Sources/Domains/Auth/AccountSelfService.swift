@@ -30,7 +30,7 @@ extension AuthService {
         try await database.withTransaction { connection in
             guard let stored = try await AuthStore.account(email: email, on: connection), stored.account.isVerified else { return }
             let code = try await AccountLifecycle.newCode(for: stored.account, template: .passwordReset, policy: policy, on: connection)
-            try await Self.append(code.mail, key: code.key, to: Destinations.mail, origin: origin, secret: true, on: connection)
+            try await Self.append(code.mail, key: code.key, to: Destinations.mail(code.mail), origin: origin, secret: true, on: connection)
             try await Self.append(
                 code.expiry, key: code.key, to: .amqp(Destinations.codeExpiryKey, delay: policy.codeLifetime), origin: origin, on: connection)
         }
@@ -89,7 +89,8 @@ extension AuthService {
 
     static func mail(_ template: MailSend.Template, to account: Account, origin: RequestOrigin, on connection: PostgresConnection) async throws {
         let key = account.id.uuidString.lowercased()
-        try await append(MailSend(template: template, customerID: key, to: account.email), key: key, to: Destinations.mail, origin: origin, on: connection)
+        let command = MailSend(template: template, customerID: key, to: account.email)
+        try await append(command, key: key, to: Destinations.mail(command), origin: origin, on: connection)
     }
 
     static func append<Payload: MessagePayload>(

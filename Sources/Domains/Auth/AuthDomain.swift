@@ -2,6 +2,7 @@ import Contracts
 public import DomainRuntime
 import Hummingbird
 import HTTPRuntime
+import Messaging
 
 /// Accounts through the seam: `/auth/*` and `/me` in the API (and the admin account created at
 /// start), and the auth worker: verification codes, their expiry, and the purge of accounts
@@ -33,6 +34,9 @@ public enum AuthDomain {
                         Subscription(.kafka(topics: [Destinations.userTopic]), handlers: handlers),
                         Subscription(.queue(QueueBinding(queue: "auth", routingKeys: [Destinations.codeExpiryKey])), handlers: handlers),
                     ],
+                    // The mail worker's queues, so the code mails (and the API's account mails)
+                    // the relay publishes have somewhere to wait until a mail worker takes them.
+                    declaredQueues: [Destinations.codeMailQueue, Destinations.mailQueue],
                     services: [
                         AccountPurge(database: context.database, policy: settings.policy, interval: settings.purgeInterval, logger: context.logger)
                     ])

@@ -18,9 +18,21 @@ public enum Destinations {
     public static let paymentReminderKey = PaymentReminderDue.messageType
     public static let expiryKey = OrderExpiryDue.messageType
     public static let mailKey = MailSend.messageType
+    /// Mails that carry a code (verification, password reset): a lane of their own, so a
+    /// customer waiting for a code is not queued behind a burst of order mails.
+    public static let codeMailKey = MailSend.messageType + ".code"
     public static let codeExpiryKey = VerificationCodeExpiryDue.messageType
 
-    public static let mail = MessageDestination.amqp(mailKey)
+    /// Where `command` goes: the code lane when it carries a secret, the mail queue otherwise.
+    public static func mail(_ command: MailSend) -> MessageDestination {
+        .amqp(command.carriesSecret ? codeMailKey : mailKey)
+    }
+
+    /// The mail worker's queues, each with its routing key; both dead-letter into `<ns>.mail.dlq`.
+    /// Publishers declare them too (``WorkerPlan/declaredQueues``), so a command waits there
+    /// until a mail worker takes it.
+    public static let mailQueue = QueueBinding(queue: "mail", routingKeys: [mailKey])
+    public static let codeMailQueue = QueueBinding(queue: "mail.codes", routingKeys: [codeMailKey], deadLetterQueue: "mail.dlq")
 
     /// Each topic, its partitions and its dead-letter topic; the domain that publishes to it
     /// declares it (``DomainModule/topics``), and `emporium topics list` lists them all.

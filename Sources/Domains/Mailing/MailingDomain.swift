@@ -27,10 +27,12 @@ public enum MailingDomain {
                     subscriptions: [
                         Subscription(.kafka(topics: [Destinations.userTopic, Destinations.orderTopic]), handlers: MailDelivery.eventHandlers),
                         // Each send holds two pooled connections (the inbox transaction, and the state
-                        // written apart from it): keep 2 x the concurrency under POSTGRES_POOL_SIZE.
-                        Subscription(
-                            .queue(QueueBinding(queue: "mail", routingKeys: [Destinations.mailKey], concurrency: 3)),
-                            handlers: delivery.commandHandlers, retry: settings.retry),
+                        // written apart from it): keep 2 x the concurrency of both lanes (4) under
+                        // POSTGRES_POOL_SIZE.
+                        Subscription(.queue(Destinations.mailQueue.concurrency(3)), handlers: delivery.commandHandlers, retry: settings.retry),
+                        // Code mails in a lane of their own: a customer waiting for a code is not
+                        // queued behind a burst of order mails (thousands in a sale).
+                        Subscription(.queue(Destinations.codeMailQueue), handlers: delivery.commandHandlers, retry: settings.retry),
                     ],
                     services: [
                         RetentionPurge(database: context.database, rows: .mails, retention: settings.retention, logger: context.logger)

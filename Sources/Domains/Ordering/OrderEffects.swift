@@ -34,7 +34,7 @@ enum OrderEffects {
                 // Mails need no order among themselves: each is its own aggregate, so the relay
                 // never holds one back behind another.
                 messages.append(try message(
-                    command, orderID: orderID, to: Destinations.mail, aggregate: "mail:\(UUID.random().lowercasedText)", cause: cause))
+                    command, orderID: orderID, to: Destinations.mail(command), aggregate: "mail:\(UUID.random().lowercasedText)", cause: cause))
             case .schedule(let timer):
                 messages.append(try message(
                     timerPayload(timer, orderID: orderID), orderID: orderID, to: .amqp(routingKey(timer), delay: timer.delay),

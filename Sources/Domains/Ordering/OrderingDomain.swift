@@ -39,7 +39,7 @@ public enum OrderingDomain {
                     ],
                     // The mail worker's queue too, so mail commands have somewhere to wait (an
                     // unroutable publish is retried by the relay) until a mail worker consumes them.
-                    declaredQueues: [QueueBinding(queue: "mail", routingKeys: [Destinations.mailKey])],
+                    declaredQueues: [Destinations.mailQueue],
                     services: [
                         CartPurge(database: context.database, lifetime: settings.cartLifetime, interval: .seconds(60), logger: context.logger),
                         RetentionPurge(

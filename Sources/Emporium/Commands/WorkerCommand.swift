@@ -111,8 +111,7 @@ struct WorkerProcess {
         if !queues.isEmpty || !plan.declaredQueues.isEmpty {
             var topology = AMQPTopology()
             for binding in plan.declaredQueues {
-                let declared = AMQPMessageConsumer.topology(
-                    AMQPMessageConsumerSettings(queue: messaging.named(binding.queue), routingKeys: binding.routingKeys), delays: messaging.delays)
+                let declared = AMQPMessageConsumer.topology(binding.consumerSettings(named: messaging.named), delays: messaging.delays)
                 topology.exchanges += declared.exchanges
                 topology.queues += declared.queues
                 topology.bindings += declared.bindings
@@ -125,10 +124,8 @@ struct WorkerProcess {
         }
         for (binding, subscription) in queues {
             guard let connection else { continue }
-            var settings = AMQPMessageConsumerSettings(queue: messaging.named(binding.queue), routingKeys: binding.routingKeys)
-            settings.concurrency = binding.concurrency
             consumers.append(AMQPMessageConsumer(
-                settings: settings, processor: processor(subscription), connection: connection,
+                settings: binding.consumerSettings(named: messaging.named), processor: processor(subscription), connection: connection,
                 delays: messaging.delays, logger: logger))
         }
         try await run(consumers + plan.services + (connection.map { [$0] } ?? []))

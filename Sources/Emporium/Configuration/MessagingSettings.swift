@@ -98,7 +98,7 @@ struct MessagingKeys: SettingGroup {
 
     let namespace = Setting<String>(
         "MESSAGING_NAMESPACE", default: "emporium", defaultText: "emporium",
-        meaning: "prefixes the RabbitMQ exchanges and queues (`<ns>.work`, `<ns>.delay.*`, `<ns>.order`, `<ns>.mail`, `<ns>.auth`), "
+        meaning: "prefixes the RabbitMQ exchanges and queues (`<ns>.work`, `<ns>.delay.*`, `<ns>.order`, `<ns>.mail`, `<ns>.mail.codes`, `<ns>.auth`), "
             + "the Kafka consumer groups and the Redis keys, so fleets can share brokers (the tests run one per test process)"
     ) { text in
         guard text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }), text.utf8.count <= 100 else {

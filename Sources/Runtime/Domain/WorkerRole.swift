@@ -58,20 +58,6 @@ public struct WorkerPlan: Sendable {
     }
 }
 
-/// A RabbitMQ queue on the work exchange: its name within the namespace and its routing keys.
-public struct QueueBinding: Sendable {
-    public var queue: String
-    public var routingKeys: [String]
-    /// Messages in work at once.
-    public var concurrency: Int
-
-    public init(queue: String, routingKeys: [String], concurrency: Int = 1) {
-        self.queue = queue
-        self.routingKeys = routingKeys
-        self.concurrency = concurrency
-    }
-}
-
 /// Messages a worker takes, and the handlers they go to (through the inbox, the Redis guard and
 /// the retries of the messaging runtime).
 public struct Subscription: Sendable {

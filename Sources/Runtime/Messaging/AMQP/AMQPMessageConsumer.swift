@@ -5,7 +5,7 @@ public import ServiceLifecycle
 
 /// Settings of an AMQP consumer of the messaging runtime.
 public struct AMQPMessageConsumerSettings: Sendable {
-    /// The queue (a quorum queue, declared at start). Its dead letters go to `<queue>.dlq`.
+    /// The queue (a quorum queue, declared at start).
     public var queue: String
     /// Routing keys on the work exchange this queue takes, besides its own name (which retries
     /// and replays use).
@@ -18,12 +18,14 @@ public struct AMQPMessageConsumerSettings: Sendable {
     /// ack (a worker crashing on it, again and again) is dead-lettered by RabbitMQ itself.
     public var deliveryLimit = 20
 
+    /// Where its dead letters go (a quorum queue, declared with it): `<queue>.dlq` unless set.
+    public var deadLetterQueue: String
+
     public init(queue: String, routingKeys: [String] = []) {
         self.queue = queue
         self.routingKeys = routingKeys
+        deadLetterQueue = queue + ".dlq"
     }
-
-    public var deadLetterQueue: String { queue + ".dlq" }
 }
 
 /// Consumes an AMQP queue through a ``MessageProcessor`` with `concurrency` handlers and
@@ -33,7 +35,7 @@ public struct AMQPMessageConsumerSettings: Sendable {
 /// Retries go through the delay queues: the message is published again, with `x-attempts`, to
 /// the delay level that fits the backoff, and comes back to this queue (by its name on the work
 /// exchange); the queue is never blocked by a waiting message. A poison message, a permanent
-/// failure or the last failed attempt goes to `<queue>.dlq` with the error, attempts, origin,
+/// failure or the last failed attempt goes to the dead-letter queue with the error, attempts, origin,
 /// consumer and failure times in headers.
 ///
 /// Shutdown: the consumer ends when its connection drains (the connection stops deliveries,
