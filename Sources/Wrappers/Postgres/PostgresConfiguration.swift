@@ -23,6 +23,20 @@ public struct PostgresConfiguration: Sendable {
     /// `sslrootcert`, `sslcert`, `sslkey`, ...), `target_session_attrs`, TCP keepalives. Only
     /// the names in ``passedThroughParameters`` are taken, so a misspelt one stops start-up.
     public var libpqParameters: [String: String] = [:]
+    /// Server settings for each session, in libpq's `options` form (`-c name=value ...`); by
+    /// default `PGOPTIONS` from the environment, as every libpq program reads it. The wrapper's
+    /// own settings (``fixedServerOptions``) come after them and win.
+    public var serverOptions: String = ProcessInfo.processInfo.environment["PGOPTIONS"] ?? ""
+
+    /// What decoding relies on: ISO dates in UTC and round-tripping floats.
+    public static let fixedServerOptions = "-c TimeZone=UTC -c DateStyle=ISO,YMD -c extra_float_digits=3"
+
+    /// libpq's `options`: ``serverOptions``, then ``fixedServerOptions`` (for a setting named in
+    /// both, the later one holds).
+    public var libpqOptions: String {
+        let own = serverOptions.trimmingCharacters(in: .whitespaces)
+        return own.isEmpty ? Self.fixedServerOptions : own + " " + Self.fixedServerOptions
+    }
 
     /// The libpq parameters a URL may carry besides the ones this type has fields for.
     public static let passedThroughParameters: Set<String> = [

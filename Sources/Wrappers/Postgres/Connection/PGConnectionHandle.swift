@@ -64,8 +64,8 @@ final class PGConnectionHandle {
             ("connect_timeout", String(timeoutSeconds)),
             ("application_name", configuration.applicationName),
             ("client_encoding", "UTF8"),
-            // Decoding relies on ISO dates in UTC and round-tripping floats.
-            ("options", "-c TimeZone=UTC -c DateStyle=ISO,YMD -c extra_float_digits=3"),
+            // PGOPTIONS (or the configuration's), then what decoding relies on.
+            ("options", configuration.libpqOptions),
         ]
         if let password = configuration.password { parameters.append(("password", password)) }
         parameters += configuration.libpqParameters.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
