@@ -5,8 +5,9 @@ import Foundation
 import Synchronization
 
 /// Taps the fleet's `mail.send` commands: a queue of its own bound to the work exchange with the
-/// same routing key as the mail worker's, so it sees every command the brokers carried (retries
-/// go by the mail queue's name, so they are not seen twice) while the mail worker sends them.
+/// same routing key as the mail worker's, so it sees every command the brokers carried to the
+/// mail queue (retries go by the mail queue's name, so they are not seen twice) while the mail
+/// worker sends them. Code mails go by `mail.send.code`: the tests read them from the SMTP catcher.
 final class MailCollector: Sendable {
     let queue: String
     let exchange: String

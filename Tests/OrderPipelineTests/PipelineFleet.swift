@@ -106,7 +106,7 @@ final class PipelineFleet: Sendable {
         let environment: [String: String] = [
             "POSTGRES_PRIMARY_URL": swapDatabase(in: base["POSTGRES_PRIMARY_URL"] ?? "postgresql://emporium:emporium@127.0.0.1:5432/emporium", to: id),
             "POSTGRES_REPLICA_URL": swapDatabase(in: replicaURL, to: id),
-            "POSTGRES_POOL_SIZE": "8",
+            "POSTGRES_POOL_SIZE": "10",
             "KAFKA_BOOTSTRAP_SERVERS": kafkaBootstrap,
             "KAFKA_SESSION_TIMEOUT": "6s",
             "KAFKA_FETCH_WAIT_MAX": "10ms",

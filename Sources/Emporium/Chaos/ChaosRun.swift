@@ -110,7 +110,7 @@ struct ChaosRun {
 
         let secret = (0..<48).map { _ in String(UInt8.random(in: 0...15), radix: 16) }.joined()
         let fleetEnvironment: [String: String] = [
-            "POSTGRES_PRIMARY_URL": primaryURL, "POSTGRES_REPLICA_URL": replicaURL, "POSTGRES_POOL_SIZE": "6",
+            "POSTGRES_PRIMARY_URL": primaryURL, "POSTGRES_REPLICA_URL": replicaURL, "POSTGRES_POOL_SIZE": "10",
             "KAFKA_BOOTSTRAP_SERVERS": cluster.bootstrapServers, "KAFKA_SESSION_TIMEOUT": Self.sessionTimeout, "KAFKA_FETCH_WAIT_MAX": "10ms",
             "MESSAGING_NAMESPACE": runID, "MESSAGING_DELAY_LEVELS": "250ms,500ms,1s,2s,4s", "MESSAGING_RETRY_INITIAL_DELAY": "100ms",
             "ORDER_REMINDER_DELAYS": Self.reminders.joined(separator: ","), "ORDER_EXPIRY_DELAY": "\(Self.expiry.components.seconds)s",

@@ -38,13 +38,15 @@ struct DatabaseKeys: SettingGroup {
         meaning: "the primary: writes and read-after-write. Both URLs take `?pool_size=`, `connect_timeout=` (seconds), "
             + "`application_name=` and libpq's own parameters, passed through: TLS (`sslmode=verify-full&sslrootcert=/path/ca.pem`, "
             + "`sslcert`, `sslkey`, `sslcrl`, ...), `target_session_attrs`, `keepalives*`, `tcp_user_timeout` and more; a name not "
-            + "on the list, or an unknown `sslmode` or `target_session_attrs`, stops start-up")
+            + "on the list, or an unknown `sslmode` or `target_session_attrs`, stops start-up. Server settings for every session come "
+            + "from libpq's `PGOPTIONS` (`PGOPTIONS=\"-c statement_timeout=5s\"`), except `TimeZone`, `DateStyle` and "
+            + "`extra_float_digits`, which the decoding fixes")
     let replicaURL = Setting.optionalText(
         "POSTGRES_REPLICA_URL", defaultText: "(none: reads go to the primary)", secrecy: .urlPassword,
         meaning: "a streaming replica for reads that may be a little stale")
     let poolSize = Setting.integer(
         "POSTGRES_POOL_SIZE", default: 10, in: 1...1000,
-        meaning: "connections per pool. The mail worker holds two per send: keep it above twice the mail consumer's concurrency (3)")
+        meaning: "connections per pool. The mail worker holds two per send: keep it above twice the mail consumers' concurrency (3 for the mail queue, 1 for code mails)")
     let maximumReplicaLag = Setting.milliseconds(
         "POSTGRES_MAX_REPLICA_LAG_MS", default: .seconds(1), meaning: "a replica further behind is skipped for the primary")
     let migrationsDirectory = Setting.text(
