@@ -42,4 +42,58 @@ struct DeadLetterReadTests {
             try await admin.deleteQueue(queue)
         }
     }
+
+    /// Two queues that share a dead-letter queue (`<ns>.mail` and `<ns>.mail.codes` do): a letter
+    /// the broker dead-lettered itself, at the delivery limit, carries no `x-origin-queue`, and
+    /// the dead-letter queue's name points to the other queue.
+    @Test("a letter the broker dead-lettered at its delivery limit names, and is replayed to, the queue it died in")
+    func brokerDeadLetteredOrigin() async throws {
+        let base = "test.\(UUID().uuidString.lowercased())"
+        let lane = base + ".codes"
+        let deadLetters = base + ".dlq"
+        let configuration = try ConformanceFixture.amqp
+        let logger = ConformanceFixture.logger
+        let admin = try AMQPConnection(configuration: configuration, logger: logger)
+        try await withRunning([admin], logger: logger) {
+            try await admin.declare(AMQPTopology(queues: [
+                AMQPQueue(name: deadLetters, kind: .quorum),
+                AMQPQueue(name: base, deadLetterExchange: "", deadLetterRoutingKey: deadLetters, deliveryLimit: 1),
+                AMQPQueue(name: lane, deadLetterExchange: "", deadLetterRoutingKey: deadLetters, deliveryLimit: 1),
+            ]))
+            let id = "code-\(UUID())"
+            try await admin.publish(AMQPOutgoingMessage(exchange: "", routingKey: lane, body: Array("{}".utf8), messageID: id))
+            var attempts = 0
+            let refused = admin.consume(queue: lane, prefetch: 1)
+            for try await delivery in refused {
+                attempts += 1
+                try delivery.nack(requeue: true)
+                if attempts == 2 { break }
+            }
+            // Cancelled, or the replayed letter could come back to this consumer.
+            try await refused.cancel()
+            let letters = try await AMQPDeadLetters.withQueue(deadLetters, configuration: configuration, workExchange: "", logger: logger) {
+                try await $0.read()
+            }
+            #expect(letters.map(\.messageID) == [id])
+            #expect(letters.first?.origin == lane)
+            let replayed = try await AMQPDeadLetters.withQueue(deadLetters, configuration: configuration, workExchange: "", logger: logger) {
+                try await $0.replay(ReplayOptions(), progress: { _ in }, audit: { _ in })
+            }
+            #expect(replayed.replayed == 1)
+            // Wherever it went: the replay's publish was confirmed, so it is counted there.
+            var counts = (lane: 0, base: 0)
+            for _ in 0..<100 where counts.lane + counts.base == 0 {
+                counts = (try await admin.messageCount(queue: lane), try await admin.messageCount(queue: base))
+                if counts.lane + counts.base == 0 { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(counts.lane == 1 && counts.base == 0)
+            if counts.lane == 1 {
+                var back = admin.consume(queue: lane, prefetch: 1).makeAsyncIterator()
+                let delivery = try #require(try await back.next())
+                #expect(delivery.messageID == id)
+                try delivery.ack()
+            }
+            for queue in [base, lane, deadLetters] { try await admin.deleteQueue(queue) }
+        }
+    }
 }

@@ -119,7 +119,11 @@ public struct AMQPDeadLetters: Sendable {
 
     static func letter(from delivery: AMQPDelivery, index: Int, queue: String) -> DeadLetter {
         let headers = delivery.headers
+        // Our consumers name the queue they dead-lettered from; a letter the broker dead-lettered
+        // itself (a quorum queue's delivery limit) carries the queue in `x-first-death-queue`,
+        // so a code mail goes back to `<ns>.mail.codes`, not to the queue the name suggests.
         let origin = headers[EnvelopeHeader.originQueue]?.text
+            ?? headers["x-first-death-queue"]?.text
             ?? (queue.hasSuffix(".dlq") ? String(queue.dropLast(4)) : queue)
         var shown: [(name: String, value: String)] = [
             ("message_id", delivery.messageID ?? ""), ("type", delivery.type ?? ""), ("correlation_id", delivery.correlationID ?? ""),
