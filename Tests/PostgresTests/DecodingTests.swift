@@ -61,11 +61,13 @@ struct DecodingTests {
         let text = "Grüße, 世界 — 'quoted' \"double\" \\ backslash"
         let price = Decimal(string: "1234567.89")!
         let row = try await pool.query("""
-            SELECT \(text)::text AS text, \(Int.max) AS big, \(Int32.min) AS int4, \(Int16(7)) AS small,
+            SELECT \("")::text AS blank, \(Int?.none)::int8 AS no_number, \(text)::text AS text, \(Int.max) AS big, \(Int32.min) AS int4, \(Int16(7)) AS small,
                    \(true) AS flag, \(2.5e-10) AS float, \(price) AS price, \(id) AS id, \(at) AS at,
                    \(json) AS doc, \(bytes) AS bytes, \([1, 2, 3]) AS numbers,
                    \(["x,y", "{z}", "\"q\"", "ü", "back\\slash", "🚀", ""]) AS words, \([id]) AS ids, \(String?.none)::text AS missing
             """).single()
+        #expect(try row.decode("blank", as: String.self) == "")
+        #expect(try row.decode("no_number", as: Int?.self) == nil)
         #expect(try row.decode("text", as: String.self) == text)
         #expect(try row.decode("big", as: Int.self) == Int.max)
         #expect(try row.decode("int4", as: Int32.self) == Int32.min)

@@ -108,6 +108,23 @@ extension TransactionTests {
         }
     }
 
+    @Test("one SQL text with other parameter types is a statement of its own, each prepared once and reused")
+    func preparedByTypes() async throws {
+        try await pool.withConnection { connection in
+            let number: PostgresQuery = "SELECT \(7)::text || 'prepared-by-types' AS value"
+            let word: PostgresQuery = "SELECT \("seven")::text || 'prepared-by-types' AS value"
+            #expect(number.sql == word.sql)
+            for _ in 0..<3 {
+                #expect(try await connection.query(number).single().decode("value", as: String.self) == "7prepared-by-types")
+                #expect(try await connection.query(word).single().decode("value", as: String.self) == "sevenprepared-by-types")
+            }
+            let prepared = try await connection.query("""
+                SELECT parameter_types::text AS types FROM pg_prepared_statements WHERE statement = \(number.sql) ORDER BY 1
+                """)
+            #expect(try prepared.map { try $0.decode("types", as: String.self) } == ["{bigint}", "{text}"])
+        }
+    }
+
     @Test("a parameter with a NUL character is refused, not cut short")
     func nulInParameter() async throws {
         let error = try await #require(throws: PostgresError.self) {

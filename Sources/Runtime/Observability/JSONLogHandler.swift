@@ -66,6 +66,45 @@ public struct JSONLogHandler: LogHandler {
     }
 }
 
+/// swift-log's text lines (`StreamLogHandler` on standard error), with the logger's metadata
+/// formatted when a line is written. `StreamLogHandler` sorts and formats all of it again at every
+/// change: Hummingbird sets a request id on each request's logger, and our consumers set the
+/// message's ids on each message's, so that formatting ran per request and per message for lines
+/// that were mostly never written (docs/benchmarks.md, "Allocations an order").
+public struct TextLogHandler: LogHandler {
+    public var metadata: Logger.Metadata = [:]
+    var stream: StreamLogHandler
+
+    /// Standard error, or `output` (a test's).
+    public init(label: String, level: Logger.Level, output: (any TextOutputStream & Sendable)? = nil) {
+        stream = output.map { StreamLogHandler(label: label, stream: $0) } ?? StreamLogHandler.standardError(label: label)
+        stream.logLevel = level
+    }
+
+    public var logLevel: Logger.Level {
+        get { stream.logLevel }
+        set { stream.logLevel = newValue }
+    }
+
+    public var metadataProvider: Logger.MetadataProvider? {
+        get { stream.metadataProvider }
+        set { stream.metadataProvider = newValue }
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var event = event
+        if !metadata.isEmpty {
+            event.metadata = metadata.merging(event.metadata ?? [:]) { _, explicit in explicit }
+        }
+        stream.log(event: event)
+    }
+}
+
 /// Sets up logging once per process: `LOG_FORMAT` (`text`, or `json` for log pipelines) and
 /// `LOG_LEVEL` (`info`; `trace`, `debug`, `notice`, `warning`, `error`, `critical`).
 public enum LogSetup {
@@ -76,9 +115,7 @@ public enum LogSetup {
         let json = environment["LOG_FORMAT"]?.lowercased() == "json"
         LoggingSystem.bootstrap { label in
             if json { return JSONLogHandler(label: label, level: level ?? .info) }
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level ?? .info
-            return handler
+            return TextLogHandler(label: label, level: level ?? .info)
         }
         if level == nil {
             Logger(label: "emporium").warning("LOG_LEVEL: unknown level \(levelText); using info")

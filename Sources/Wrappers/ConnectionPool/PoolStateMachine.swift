@@ -43,7 +43,12 @@ struct PoolStateMachine<Connection: AnyObject & Sendable> {
     /// the last one back), else a slot to open one, else a place in line.
     mutating func lease(preferring isPreferred: (Connection) -> Bool = { _ in false }) -> LeaseAction {
         if isClosed { return .fail }
-        if let index = idle.lastIndex(where: isPreferred) { return .use(idle.remove(at: index)) }
+        // A plain loop: `lastIndex(where:)` allocated on every lease here (unspecialized).
+        var index = idle.endIndex
+        while index > idle.startIndex {
+            index -= 1
+            if isPreferred(idle[index]) { return .use(idle.remove(at: index)) }
+        }
         if let connection = idle.popLast() { return .use(connection) }
         if total < maximum {
             total += 1

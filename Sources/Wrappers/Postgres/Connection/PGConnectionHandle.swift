@@ -26,8 +26,8 @@ final class PGConnectionHandle {
     /// The socket the loop watches for this connection, kept to forget it even after libpq
     /// closed it (then `PQsocket` says -1).
     private var watchedSocket: Int32 = -1
-    /// SQL (plus parameter types) to the name of its prepared statement on this connection.
-    private var preparedStatements: [String: String] = [:]
+    /// The prepared statements on this connection, by SQL and parameter types.
+    private var preparedStatements = PreparedStatements()
     /// A BEGIN (and the transaction's settings) not sent yet; they leave with the transaction's
     /// first statement. Empty when no transaction waits to be opened.
     private var deferredBegin: [String] = []
@@ -253,28 +253,17 @@ final class PGConnectionHandle {
     }
 
     func forgetPreparedStatement(for query: PostgresQuery) async {
-        let key = preparedStatementKey(for: query)
-        guard let name = preparedStatements.removeValue(forKey: key) else { return }
+        guard let name = preparedStatements.remove(query) else { return }
         // Inside a failed transaction this DEALLOCATE fails too; the name is then merely unused.
         let sql = "DEALLOCATE \(name)"
         _ = try? await roundTrip(sql: sql) { PQsendQuery(connection, sql) }
-    }
-
-    private func preparedStatementKey(for query: PostgresQuery) -> String {
-        var key = query.sql
-        for bind in query.binds {
-            key.append(",")
-            key.append(String(bind.type.rawValue))
-        }
-        return key
     }
 
     /// The statement's name on this connection, preparing it on first use (while the cache has
     /// room; beyond it, statements run unnamed).
     func preparedName(for query: PostgresQuery, prepareIfNew: Bool = true) async throws -> String? {
         guard query.prepares else { return nil }
-        let key = preparedStatementKey(for: query)
-        if let name = preparedStatements[key] { return name }
+        if let name = preparedStatements.name(for: query) { return name }
         guard prepareIfNew, preparedStatements.count < Self.preparedStatementLimit else { return nil }
         nextStatementNumber += 1
         let name = "emporium_\(nextStatementNumber)"
@@ -284,7 +273,7 @@ final class PGConnectionHandle {
                 PQsendPrepare(connection, name, query.sql, Int32(types.count), types.baseAddress)
             }
         }
-        preparedStatements[key] = name
+        preparedStatements.add(name, for: query)
         return name
     }
 
@@ -452,6 +441,37 @@ final class NoticeContext {
 
 // MARK: - C string helpers
 
+/// Prepared statements' names by SQL and parameter types. A look-up hashes the SQL and compares
+/// the types in place: a key built per execution (the SQL copied, each type's number appended)
+/// cost several allocations a statement.
+struct PreparedStatements {
+    private var byText: [String: [(types: [UInt32], name: String)]] = [:]
+    private(set) var count = 0
+
+    func name(for query: PostgresQuery) -> String? {
+        byText[query.sql]?.first { Self.matches($0.types, query) }?.name
+    }
+
+    mutating func add(_ name: String, for query: PostgresQuery) {
+        byText[query.sql, default: []].append((query.binds.map(\.type.rawValue), name))
+        count += 1
+    }
+
+    mutating func remove(_ query: PostgresQuery) -> String? {
+        guard let index = byText[query.sql]?.firstIndex(where: { Self.matches($0.types, query) }) else { return nil }
+        count -= 1
+        let name = byText[query.sql]!.remove(at: index).name
+        if byText[query.sql]!.isEmpty { byText[query.sql] = nil }
+        return name
+    }
+
+    private static func matches(_ types: [UInt32], _ query: PostgresQuery) -> Bool {
+        guard types.count == query.binds.count else { return false }
+        for (type, bind) in zip(types, query.binds) where type != bind.type.rawValue { return false }
+        return true
+    }
+}
+
 /// Calls `body` with NULL-terminated arrays of C strings, as `PQconnectdbParams` wants them.
 func withCStringArrays<R>(
     _ keys: [String], _ values: [String],
@@ -468,10 +488,40 @@ func withCStringArrays<R>(
     }
 }
 
-/// Calls `body` with the parameters' text values (NULL for SQL NULL).
+/// Calls `body` with the parameters' text values (NULL for SQL NULL). Every value is copied,
+/// NUL-terminated, into one buffer, and the pointers into it go in one array: two allocations a
+/// statement, where a C string per value took two each (its `utf8CString` and its copy), some
+/// fifty an order in the API (docs/benchmarks.md, "Allocations an order").
 func withParameterValues<R>(_ binds: [PostgresBind], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
     if binds.isEmpty { return body(nil) }
-    let values: [UnsafePointer<CChar>?] = binds.map { bind in bind.text.map { UnsafePointer(strdup($0)) } }
-    defer { values.forEach { free(UnsafeMutablePointer(mutating: $0)) } }
-    return values.withUnsafeBufferPointer { body($0.baseAddress) }
+    var size = 0
+    for bind in binds { if let text = bind.text { size += text.utf8.count + 1 } }
+    let buffer = UnsafeMutableBufferPointer<CChar>.allocate(capacity: max(size, 1))
+    defer { buffer.deallocate() }
+    let values = UnsafeMutableBufferPointer<UnsafePointer<CChar>?>.allocate(capacity: binds.count)
+    defer { values.deallocate() }
+    var offset = 0
+    for (index, bind) in binds.enumerated() {
+        guard let text = bind.text else {
+            values[index] = nil
+            continue
+        }
+        let start = buffer.baseAddress! + offset
+        let copied = text.utf8.withContiguousStorageIfAvailable { bytes in
+            if let source = bytes.baseAddress { UnsafeMutableRawPointer(start).copyMemory(from: source, byteCount: bytes.count) }
+            return bytes.count
+        }
+        if let copied {
+            offset += copied
+        } else {
+            for byte in text.utf8 {
+                buffer[offset] = CChar(bitPattern: byte)
+                offset += 1
+            }
+        }
+        buffer[offset] = 0
+        offset += 1
+        values[index] = UnsafePointer(start)
+    }
+    return body(UnsafePointer(values.baseAddress))
 }
