@@ -41,7 +41,7 @@ struct AMQPTests {
             #expect(received[7].headers["attempt"] == .integer(7))
             #expect(received[7].headers["origin"] == .string("test"))
             #expect(received[7].headers["replay"] == .boolean(false))
-            #expect(received.allSatisfy { !$0.redelivered })
+            #expect(received.allSatisfy { !$0.redelivered && $0.lastDeath == nil })
             try await connection.deleteQueue(queue)
         }
     }
@@ -63,6 +63,7 @@ struct AMQPTests {
             let delivery = try #require(try await iterator.next())
             let waited = ContinuousClock.now - sent
             #expect(delivery.bodyString == "later")
+            #expect(delivery.lastDeath == AMQPDeath(queue: delay, reason: "expired"))
             #expect(waited >= .milliseconds(900))
             #expect(waited < .seconds(10))
             try delivery.ack()
@@ -93,6 +94,7 @@ struct AMQPTests {
             let dead = try #require(try await iterator.next())
             #expect(dead.messageID == "poison-1")
             #expect(dead.bodyString == "poison")
+            #expect(dead.lastDeath == AMQPDeath(queue: queue, reason: "delivery_limit"))
             try dead.ack()
             try await connection.deleteQueue(queue)
             try await connection.deleteQueue(deadLetters)

@@ -45,12 +45,14 @@ struct DeadLetterReadTests {
 
     /// Two queues that share a dead-letter queue (`<ns>.mail` and `<ns>.mail.codes` do): a letter
     /// the broker dead-lettered itself, at the delivery limit, carries no `x-origin-queue`, and
-    /// the dead-letter queue's name points to the other queue.
+    /// the dead-letter queue's name points to the other queue. The message came through a delay
+    /// queue first, as retries and timers do, so its first death names the delay queue.
     @Test("a letter the broker dead-lettered at its delivery limit names, and is replayed to, the queue it died in")
     func brokerDeadLetteredOrigin() async throws {
         let base = "test.\(UUID().uuidString.lowercased())"
         let lane = base + ".codes"
         let deadLetters = base + ".dlq"
+        let delay = base + ".delay"
         let configuration = try ConformanceFixture.amqp
         let logger = ConformanceFixture.logger
         let admin = try AMQPConnection(configuration: configuration, logger: logger)
@@ -59,9 +61,10 @@ struct DeadLetterReadTests {
                 AMQPQueue(name: deadLetters, kind: .quorum),
                 AMQPQueue(name: base, deadLetterExchange: "", deadLetterRoutingKey: deadLetters, deliveryLimit: 1),
                 AMQPQueue(name: lane, deadLetterExchange: "", deadLetterRoutingKey: deadLetters, deliveryLimit: 1),
+                AMQPQueue(name: delay, kind: .classic, messageTTL: .milliseconds(50), deadLetterExchange: "", deadLetterRoutingKey: lane),
             ]))
             let id = "code-\(UUID())"
-            try await admin.publish(AMQPOutgoingMessage(exchange: "", routingKey: lane, body: Array("{}".utf8), messageID: id))
+            try await admin.publish(AMQPOutgoingMessage(exchange: "", routingKey: delay, body: Array("{}".utf8), messageID: id))
             var attempts = 0
             let refused = admin.consume(queue: lane, prefetch: 1)
             for try await delivery in refused {
@@ -76,6 +79,7 @@ struct DeadLetterReadTests {
             }
             #expect(letters.map(\.messageID) == [id])
             #expect(letters.first?.origin == lane)
+            #expect(letters.first?.errorType == "delivery_limit")
             let replayed = try await AMQPDeadLetters.withQueue(deadLetters, configuration: configuration, workExchange: "", logger: logger) {
                 try await $0.replay(ReplayOptions(), progress: { _ in }, audit: { _ in })
             }
@@ -88,12 +92,14 @@ struct DeadLetterReadTests {
             }
             #expect(counts.lane == 1 && counts.base == 0)
             if counts.lane == 1 {
-                var back = admin.consume(queue: lane, prefetch: 1).makeAsyncIterator()
-                let delivery = try #require(try await back.next())
+                let back = admin.consume(queue: lane, prefetch: 1)
+                var deliveries = back.makeAsyncIterator()
+                let delivery = try #require(try await deliveries.next())
                 #expect(delivery.messageID == id)
                 try delivery.ack()
+                try await back.cancel()
             }
-            for queue in [base, lane, deadLetters] { try await admin.deleteQueue(queue) }
+            for queue in [base, lane, deadLetters, delay] { try await admin.deleteQueue(queue) }
         }
     }
 }

@@ -64,4 +64,19 @@ static inline int emp_amqp_entry_integer(const amqp_table_entry_t *entry, int64_
     }
 }
 
+/// The first entry of an `x-death` array (RabbitMQ keeps the most recent death first): its
+/// `queue` and `reason`; returns 0 when the entry is not such an array of tables.
+static inline int emp_amqp_entry_last_death(const amqp_table_entry_t *entry, amqp_bytes_t *queue, amqp_bytes_t *reason) {
+    if (entry->value.kind != AMQP_FIELD_KIND_ARRAY || entry->value.value.array.num_entries < 1) return 0;
+    const amqp_field_value_t *first = &entry->value.value.array.entries[0];
+    if (first->kind != AMQP_FIELD_KIND_TABLE) return 0;
+    int found = 0;
+    for (int index = 0; index < first->value.table.num_entries; index++) {
+        const amqp_table_entry_t *field = &first->value.table.entries[index];
+        if (field->key.len == 5 && memcmp(field->key.bytes, "queue", 5) == 0 && emp_amqp_entry_text(field, queue)) found |= 1;
+        if (field->key.len == 6 && memcmp(field->key.bytes, "reason", 6) == 0 && emp_amqp_entry_text(field, reason)) found |= 2;
+    }
+    return found == 3;
+}
+
 #endif

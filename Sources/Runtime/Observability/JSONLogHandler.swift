@@ -73,12 +73,19 @@ public struct JSONLogHandler: LogHandler {
 /// that were mostly never written (docs/benchmarks.md, "Allocations an order").
 public struct TextLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
+    public var metadataProvider: Logger.MetadataProvider?
+    /// Writes the lines; it has no metadata or provider of its own, each event brings all of it.
     var stream: StreamLogHandler
 
     /// Standard error, or `output` (a test's).
-    public init(label: String, level: Logger.Level, output: (any TextOutputStream & Sendable)? = nil) {
-        stream = output.map { StreamLogHandler(label: label, stream: $0) } ?? StreamLogHandler.standardError(label: label)
+    public init(
+        label: String, level: Logger.Level, metadataProvider: Logger.MetadataProvider? = LoggingSystem.metadataProvider,
+        output: (any TextOutputStream & Sendable)? = nil
+    ) {
+        stream = output.map { StreamLogHandler(label: label, stream: $0, metadataProvider: nil) }
+            ?? StreamLogHandler.standardError(label: label, metadataProvider: nil)
         stream.logLevel = level
+        self.metadataProvider = metadataProvider
     }
 
     public var logLevel: Logger.Level {
@@ -86,21 +93,21 @@ public struct TextLogHandler: LogHandler {
         set { stream.logLevel = newValue }
     }
 
-    public var metadataProvider: Logger.MetadataProvider? {
-        get { stream.metadataProvider }
-        set { stream.metadataProvider = newValue }
-    }
-
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
+    /// As `StreamLogHandler` merges them: the logger's metadata, then the provider's, then the
+    /// call's own, each winning over the one before.
     public func log(event: LogEvent) {
         var event = event
-        if !metadata.isEmpty {
-            event.metadata = metadata.merging(event.metadata ?? [:]) { _, explicit in explicit }
+        var merged = metadata
+        if let provided = metadataProvider?.get(), !provided.isEmpty {
+            merged.merge(provided) { _, provided in provided }
         }
+        if let explicit = event.metadata { merged.merge(explicit) { _, explicit in explicit } }
+        event.metadata = merged.isEmpty ? nil : merged
         stream.log(event: event)
     }
 }

@@ -324,7 +324,7 @@ public final class AMQPConnection: Service, Sendable {
                 consumer?.continuation.yield(AMQPDelivery(
                     exchange: exchange, routingKey: routingKey, body: content.body, messageID: content.messageID,
                     contentType: content.contentType, type: content.type, correlationID: content.correlationID,
-                    headers: content.headers, redelivered: redelivered, deliveryTag: tag, channel: channel,
+                    headers: content.headers, lastDeath: content.lastDeath, redelivered: redelivered, deliveryTag: tag, channel: channel,
                     generation: generation, connection: self))
             case .confirmed(let tag, let multiple, let ok):
                 // Tags only grow: a multiple ack covers the pending ones from the lowest up to `tag`.

@@ -46,6 +46,8 @@ public struct AMQPDelivery: Sendable {
     public let type: String?
     public let correlationID: String?
     public let headers: [String: AMQPFieldValue]
+    /// Where and why the broker last dead-lettered this message; nil if it never did.
+    public let lastDeath: AMQPDeath?
     public let redelivered: Bool
     public let deliveryTag: UInt64
     let channel: UInt16
@@ -68,6 +70,20 @@ public struct AMQPDelivery: Sendable {
 
     public func reject(requeue: Bool) throws {
         try connection.settle(self, requeue ? .rejectRequeue : .reject)
+    }
+}
+
+/// A dead-lettering by the broker: the queue the message left and the reason (`expired`,
+/// `delivery_limit`, `rejected`, `maxlen`). A delayed message (a TTL queue dead-letters it into
+/// its work queue) carries one before it ever fails, so a dead letter's origin is the last death,
+/// not the first.
+public struct AMQPDeath: Sendable, Hashable {
+    public let queue: String
+    public let reason: String
+
+    public init(queue: String, reason: String) {
+        self.queue = queue
+        self.reason = reason
     }
 }
 

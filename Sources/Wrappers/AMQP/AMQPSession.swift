@@ -245,6 +245,7 @@ final class AMQPSession {
         var type: String?
         var correlationID: String?
         var headers: [String: AMQPFieldValue]
+        var lastDeath: AMQPDeath?
     }
 
     /// The next frame's meaning, without blocking; nil when nothing is buffered or readable.
@@ -303,7 +304,31 @@ final class AMQPSession {
             contentType: has(AMQP_BASIC_CONTENT_TYPE_FLAG) ? properties.content_type.string : nil,
             type: has(AMQP_BASIC_TYPE_FLAG) ? properties.type.string : nil,
             correlationID: has(AMQP_BASIC_CORRELATION_ID_FLAG) ? properties.correlation_id.string : nil,
-            headers: has(AMQP_BASIC_HEADERS_FLAG) ? Self.fields(of: properties.headers) : [:])
+            headers: has(AMQP_BASIC_HEADERS_FLAG) ? Self.fields(of: properties.headers) : [:],
+            lastDeath: has(AMQP_BASIC_HEADERS_FLAG) ? Self.lastDeath(in: properties.headers) : nil)
+    }
+
+    /// RabbitMQ's `x-last-death-queue` and `x-last-death-reason` (3.13 and later), else the first
+    /// entry of `x-death`, which earlier brokers keep most recent first (`fields(of:)` leaves
+    /// arrays out).
+    private static func lastDeath(in table: amqp_table_t) -> AMQPDeath? {
+        var queue: String?
+        var reason: String?
+        var fromArray: AMQPDeath?
+        for index in 0..<Int(table.num_entries) {
+            var entry = table.entries[index]
+            var text = amqp_bytes_t()
+            var reasonText = amqp_bytes_t()
+            switch entry.key.string {
+            case "x-last-death-queue" where emp_amqp_entry_text(&entry, &text) != 0: queue = text.string
+            case "x-last-death-reason" where emp_amqp_entry_text(&entry, &text) != 0: reason = text.string
+            case "x-death" where emp_amqp_entry_last_death(&entry, &text, &reasonText) != 0:
+                fromArray = AMQPDeath(queue: text.string, reason: reasonText.string)
+            default: break
+            }
+        }
+        if let queue, let reason { return AMQPDeath(queue: queue, reason: reason) }
+        return fromArray
     }
 
     func releaseBuffers() { amqp_maybe_release_buffers(state) }

@@ -119,11 +119,12 @@ public struct AMQPDeadLetters: Sendable {
 
     static func letter(from delivery: AMQPDelivery, index: Int, queue: String) -> DeadLetter {
         let headers = delivery.headers
-        // Our consumers name the queue they dead-lettered from; a letter the broker dead-lettered
-        // itself (a quorum queue's delivery limit) carries the queue in `x-first-death-queue`,
-        // so a code mail goes back to `<ns>.mail.codes`, not to the queue the name suggests.
+        // Our consumers name the queue they dead-lettered from. A letter the broker dead-lettered
+        // itself (a quorum queue's delivery limit) names it in its last death, so a code mail goes
+        // back to `<ns>.mail.codes`, not to the queue the name suggests. Not the first death: a
+        // retried or delayed message died first in its delay queue.
         let origin = headers[EnvelopeHeader.originQueue]?.text
-            ?? headers["x-first-death-queue"]?.text
+            ?? delivery.lastDeath?.queue
             ?? (queue.hasSuffix(".dlq") ? String(queue.dropLast(4)) : queue)
         var shown: [(name: String, value: String)] = [
             ("message_id", delivery.messageID ?? ""), ("type", delivery.type ?? ""), ("correlation_id", delivery.correlationID ?? ""),
@@ -133,7 +134,7 @@ public struct AMQPDeadLetters: Sendable {
             position: "\(queue)#\(index)", messageID: delivery.messageID,
             type: delivery.type ?? headers[EnvelopeHeader.messageType]?.text ?? "unknown",
             key: headers[EnvelopeHeader.key]?.text,
-            errorType: headers[EnvelopeHeader.errorType]?.text ?? (headers["x-first-death-reason"]?.text ?? "unknown"),
+            errorType: headers[EnvelopeHeader.errorType]?.text ?? delivery.lastDeath?.reason ?? "unknown",
             errorMessage: headers[EnvelopeHeader.errorMessage]?.text ?? "",
             attempts: headers[EnvelopeHeader.attempts]?.text ?? "?", origin: origin,
             consumer: headers[EnvelopeHeader.consumer]?.text ?? "?",
