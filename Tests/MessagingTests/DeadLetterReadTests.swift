@@ -47,7 +47,7 @@ struct DeadLetterReadTests {
     /// the broker dead-lettered itself, at the delivery limit, carries no `x-origin-queue`, and
     /// the dead-letter queue's name points to the other queue. The message came through a delay
     /// queue first, as retries and timers do, so its first death names the delay queue.
-    @Test("a letter the broker dead-lettered at its delivery limit names, and is replayed to, the queue it died in")
+    @Test("a letter the broker dead-lettered at its delivery limit names, and is replayed to, the queue it died in, also after a replay skipped it")
     func brokerDeadLetteredOrigin() async throws {
         let base = "test.\(UUID().uuidString.lowercased())"
         let lane = base + ".codes"
@@ -80,6 +80,18 @@ struct DeadLetterReadTests {
             #expect(letters.map(\.messageID) == [id])
             #expect(letters.first?.origin == lane)
             #expect(letters.first?.errorType == "delivery_limit")
+            // A replay that skips it puts it back at the tail: a republished message loses
+            // `x-death`, so where it died must go with it in headers of our own.
+            let skipped = try await AMQPDeadLetters.withQueue(deadLetters, configuration: configuration, workExchange: "", logger: logger) {
+                try await $0.replay(ReplayOptions(filter: DeadLetterFilter(type: "no-such-type")), progress: { _ in }, audit: { _ in })
+            }
+            #expect(skipped.skipped == 1 && skipped.replayed == 0)
+            let again = try await AMQPDeadLetters.withQueue(deadLetters, configuration: configuration, workExchange: "", logger: logger) {
+                try await $0.read()
+            }
+            #expect(again.map(\.messageID) == [id])
+            #expect(again.first?.origin == lane)
+            #expect(again.first?.errorType == "delivery_limit")
             let replayed = try await AMQPDeadLetters.withQueue(deadLetters, configuration: configuration, workExchange: "", logger: logger) {
                 try await $0.replay(ReplayOptions(), progress: { _ in }, audit: { _ in })
             }

@@ -46,7 +46,8 @@ public struct AMQPDelivery: Sendable {
     public let type: String?
     public let correlationID: String?
     public let headers: [String: AMQPFieldValue]
-    /// Where and why the broker last dead-lettered this message; nil if it never did.
+    /// Where and why the broker last dead-lettered this message, as its headers record it: nil if
+    /// it never did, or if a client republished it since without the `x-death` array.
     public let lastDeath: AMQPDeath?
     public let redelivered: Bool
     public let deliveryTag: UInt64

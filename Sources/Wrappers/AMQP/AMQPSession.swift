@@ -308,9 +308,10 @@ final class AMQPSession {
             lastDeath: has(AMQP_BASIC_HEADERS_FLAG) ? Self.lastDeath(in: properties.headers) : nil)
     }
 
-    /// RabbitMQ's `x-last-death-queue` and `x-last-death-reason` (3.13 and later), else the first
-    /// entry of `x-death`, which earlier brokers keep most recent first (`fields(of:)` leaves
-    /// arrays out).
+    /// The first entry of `x-death`, which RabbitMQ keeps most recent first (`fields(of:)` leaves
+    /// arrays out), else `x-last-death-queue` and `x-last-death-reason` (3.13 and later). `x-death`
+    /// first: a message republished by a client keeps those strings but not the array (ours do
+    /// not carry arrays), and a broker before 3.13 would leave such stale strings as they were.
     private static func lastDeath(in table: amqp_table_t) -> AMQPDeath? {
         var queue: String?
         var reason: String?
@@ -327,8 +328,9 @@ final class AMQPSession {
             default: break
             }
         }
+        if let fromArray { return fromArray }
         if let queue, let reason { return AMQPDeath(queue: queue, reason: reason) }
-        return fromArray
+        return nil
     }
 
     func releaseBuffers() { amqp_maybe_release_buffers(state) }

@@ -68,8 +68,13 @@ public struct AMQPDeadLetters: Sendable {
                 try await connection.publish(message)
                 try delivery.ack()
             } else {
-                // Back to the tail, so this run does not meet it again before the others.
-                try await connection.publish(AMQPMessageConsumer.copy(of: delivery, exchange: "", routingKey: queue))
+                // Back to the tail, so this run does not meet it again before the others. Where it
+                // died and why go with it in our own headers: a republished message loses the
+                // broker's `x-death` (an array, which our headers do not carry).
+                var message = AMQPMessageConsumer.copy(of: delivery, exchange: "", routingKey: queue)
+                message.headers[EnvelopeHeader.originQueue] = .string(letter.origin)
+                if message.headers[EnvelopeHeader.errorType] == nil { message.headers[EnvelopeHeader.errorType] = .string(letter.errorType) }
+                try await connection.publish(message)
                 try delivery.ack()
             }
             if chosen {
