@@ -74,7 +74,10 @@ struct DeadLetterReadTests {
             }
             // Cancelled, or the replayed letter could come back to this consumer.
             try await refused.cancel()
-            let letters = try await AMQPDeadLetters.withQueue(deadLetters, configuration: configuration, workExchange: "", logger: logger) {
+            func withLetters<R: Sendable>(_ body: (AMQPDeadLetters) async throws -> R) async throws -> R {
+                try await AMQPDeadLetters.withQueue(deadLetters, configuration: configuration, workExchange: "", logger: logger, body)
+            }
+            let letters = try await withLetters {
                 try await $0.read()
             }
             #expect(letters.map(\.messageID) == [id])
@@ -82,17 +85,17 @@ struct DeadLetterReadTests {
             #expect(letters.first?.errorType == "delivery_limit")
             // A replay that skips it puts it back at the tail: a republished message loses
             // `x-death`, so where it died must go with it in headers of our own.
-            let skipped = try await AMQPDeadLetters.withQueue(deadLetters, configuration: configuration, workExchange: "", logger: logger) {
+            let skipped = try await withLetters {
                 try await $0.replay(ReplayOptions(filter: DeadLetterFilter(type: "no-such-type")), progress: { _ in }, audit: { _ in })
             }
             #expect(skipped.skipped == 1 && skipped.replayed == 0)
-            let again = try await AMQPDeadLetters.withQueue(deadLetters, configuration: configuration, workExchange: "", logger: logger) {
+            let again = try await withLetters {
                 try await $0.read()
             }
             #expect(again.map(\.messageID) == [id])
             #expect(again.first?.origin == lane)
             #expect(again.first?.errorType == "delivery_limit")
-            let replayed = try await AMQPDeadLetters.withQueue(deadLetters, configuration: configuration, workExchange: "", logger: logger) {
+            let replayed = try await withLetters {
                 try await $0.replay(ReplayOptions(), progress: { _ in }, audit: { _ in })
             }
             #expect(replayed.replayed == 1)
@@ -108,6 +111,10 @@ struct DeadLetterReadTests {
                 var deliveries = back.makeAsyncIterator()
                 let delivery = try #require(try await deliveries.next())
                 #expect(delivery.messageID == id)
+                // It starts afresh: no record of its deaths, ours or the broker's, goes with it.
+                let stale = delivery.headers.keys.filter { EnvelopeHeader.deadLetterHeaders.union(AMQPDeath.headerNames).contains($0) }
+                #expect(stale.isEmpty, "replayed with \(stale.sorted())")
+                #expect(delivery.lastDeath == nil)
                 try delivery.ack()
                 try await back.cancel()
             }

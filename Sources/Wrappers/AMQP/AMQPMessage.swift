@@ -86,6 +86,13 @@ public struct AMQPDeath: Sendable, Hashable {
         self.queue = queue
         self.reason = reason
     }
+
+    /// The headers in which the broker records a message's deaths. RabbitMQ owns them: a client
+    /// that republishes a dead letter to be handled afresh leaves them out.
+    public static let headerNames: Set<String> = [
+        "x-death", "x-first-death-queue", "x-first-death-reason", "x-first-death-exchange",
+        "x-last-death-queue", "x-last-death-reason", "x-last-death-exchange",
+    ]
 }
 
 enum AMQPSettlement: Sendable, Equatable {

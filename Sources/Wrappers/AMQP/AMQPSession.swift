@@ -298,45 +298,32 @@ final class AMQPSession {
         let properties = message.properties
         let flags = properties._flags
         func has(_ flag: Int32) -> Bool { flags & UInt32(flag) != 0 }
+        let headers = has(AMQP_BASIC_HEADERS_FLAG) ? Self.headers(of: properties.headers) : Headers(fields: [:], lastDeath: nil)
         return Content(
             body: message.body.len == 0 ? [] : Array(UnsafeRawBufferPointer(start: message.body.bytes, count: message.body.len)),
             messageID: has(AMQP_BASIC_MESSAGE_ID_FLAG) ? properties.message_id.string : nil,
             contentType: has(AMQP_BASIC_CONTENT_TYPE_FLAG) ? properties.content_type.string : nil,
             type: has(AMQP_BASIC_TYPE_FLAG) ? properties.type.string : nil,
             correlationID: has(AMQP_BASIC_CORRELATION_ID_FLAG) ? properties.correlation_id.string : nil,
-            headers: has(AMQP_BASIC_HEADERS_FLAG) ? Self.fields(of: properties.headers) : [:],
-            lastDeath: has(AMQP_BASIC_HEADERS_FLAG) ? Self.lastDeath(in: properties.headers) : nil)
-    }
-
-    /// The first entry of `x-death`, which RabbitMQ keeps most recent first (`fields(of:)` leaves
-    /// arrays out), else `x-last-death-queue` and `x-last-death-reason` (3.13 and later). `x-death`
-    /// first: a message republished by a client keeps those strings but not the array (ours do
-    /// not carry arrays), and a broker before 3.13 would leave such stale strings as they were.
-    private static func lastDeath(in table: amqp_table_t) -> AMQPDeath? {
-        var queue: String?
-        var reason: String?
-        var fromArray: AMQPDeath?
-        for index in 0..<Int(table.num_entries) {
-            var entry = table.entries[index]
-            var text = amqp_bytes_t()
-            var reasonText = amqp_bytes_t()
-            switch entry.key.string {
-            case "x-last-death-queue" where emp_amqp_entry_text(&entry, &text) != 0: queue = text.string
-            case "x-last-death-reason" where emp_amqp_entry_text(&entry, &text) != 0: reason = text.string
-            case "x-death" where emp_amqp_entry_last_death(&entry, &text, &reasonText) != 0:
-                fromArray = AMQPDeath(queue: text.string, reason: reasonText.string)
-            default: break
-            }
-        }
-        if let fromArray { return fromArray }
-        if let queue, let reason { return AMQPDeath(queue: queue, reason: reason) }
-        return nil
+            headers: headers.fields, lastDeath: headers.lastDeath)
     }
 
     func releaseBuffers() { amqp_maybe_release_buffers(state) }
 
-    private static func fields(of table: amqp_table_t) -> [String: AMQPFieldValue] {
+    /// A message's headers as our field values (text, integers and booleans; arrays and tables are
+    /// left out), and where and why the broker last dead-lettered it, read in the same pass.
+    struct Headers: Equatable {
+        var fields: [String: AMQPFieldValue]
+        var lastDeath: AMQPDeath?
+    }
+
+    /// The last death is the first entry of `x-death`, which RabbitMQ keeps most recent first, else
+    /// `x-last-death-queue` and `x-last-death-reason` (3.13 and later). `x-death` first: a message
+    /// republished by a client keeps those strings but not the array (ours do not carry arrays),
+    /// and a broker before 3.13 would leave such stale strings as they were.
+    static func headers(of table: amqp_table_t) -> Headers {
         var fields: [String: AMQPFieldValue] = [:]
+        var fromArray: AMQPDeath?
         for index in 0..<Int(table.num_entries) {
             var entry = table.entries[index]
             var text = amqp_bytes_t()
@@ -347,9 +334,18 @@ final class AMQPSession {
                 fields[entry.key.string] = .integer(integer)
             } else if entry.value.kind == UInt8(ascii: "t") {
                 fields[entry.key.string] = .boolean(entry.value.value.boolean != 0)
+            } else if fromArray == nil, entry.key.string == "x-death" {
+                var reason = amqp_bytes_t()
+                if emp_amqp_entry_last_death(&entry, &text, &reason) != 0 {
+                    fromArray = AMQPDeath(queue: text.string, reason: reason.string)
+                }
             }
         }
-        return fields
+        if let fromArray { return Headers(fields: fields, lastDeath: fromArray) }
+        if case .string(let queue)? = fields["x-last-death-queue"], case .string(let reason)? = fields["x-last-death-reason"] {
+            return Headers(fields: fields, lastDeath: AMQPDeath(queue: queue, reason: reason))
+        }
+        return Headers(fields: fields, lastDeath: nil)
     }
 
     // MARK: - Replies

@@ -9,7 +9,7 @@ public import Logging
 /// read right after it, on this connection or another, sees them too. Replaying publishes each chosen message to its origin queue's
 /// name on the work exchange, with its envelope headers (the same message id, so the inbox drops
 /// anything already handled), and acks it once confirmed; a message not chosen is put back at the
-/// tail of the dead-letter queue, unchanged. Each message is visited once per run.
+/// tail of the dead-letter queue, with where and why it died in our headers. Each message is visited once per run.
 public struct AMQPDeadLetters: Sendable {
     public let queue: String
     let connection: AMQPConnection
@@ -64,7 +64,9 @@ public struct AMQPDeadLetters: Sendable {
             } else if chosen {
                 try await pacer.wait()
                 var message = AMQPMessageConsumer.copy(of: delivery, exchange: workExchange, routingKey: letter.origin)
-                for name in EnvelopeHeader.deadLetterHeaders { message.headers[name] = nil }
+                // Handled afresh: neither our dead-letter headers nor the broker's record of its
+                // deaths go with it (a later death is recorded anew).
+                for name in EnvelopeHeader.deadLetterHeaders.union(AMQPDeath.headerNames) { message.headers[name] = nil }
                 try await connection.publish(message)
                 try delivery.ack()
             } else {
