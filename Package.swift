@@ -473,7 +473,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AMQPTests",
-            dependencies: ["AMQP", "ConnectionPool", "EmporiumTestSupport"],
+            dependencies: ["AMQP", "CRabbitMQ", "ConnectionPool", "EmporiumTestSupport"],
             path: "Tests/AMQPTests",
             swiftSettings: strict
         ),

@@ -27,6 +27,13 @@ struct AMQPHeadersTests {
         ])
         #expect(headers.lastDeath == AMQPDeath(queue: "shop.mail.codes", reason: "delivery_limit"))
         #expect(headers.fields["x-last-death-queue"] == .string("stale"))
+        // A key twice (RabbitMQ sends each once): the last readable one counts, as for every field.
+        let twice = Table.read([
+            .deaths([[.text("queue", "first"), .text("reason", "expired")]]),
+            .deaths([[.text("queue", "second"), .text("reason", "rejected")]]),
+            .deaths([[.text("queue", "unreadable")]]),
+        ])
+        #expect(twice.lastDeath == AMQPDeath(queue: "second", reason: "rejected"))
     }
 
     @Test("without x-death, x-last-death-queue and -reason (RabbitMQ 3.13 and later) say where it died")
@@ -40,6 +47,7 @@ struct AMQPHeadersTests {
     func malformedDeaths() {
         #expect(Table.read([.deaths([[.text("queue", "q")]])]).lastDeath == nil)
         #expect(Table.read([.deaths([])]).lastDeath == nil)
+        #expect(Table.read([.deathValues([.text("queue", "q"), .text("reason", "expired")])]).lastDeath == nil)
         #expect(Table.read([.text("x-death", "not an array")]).lastDeath == nil)
         // A malformed array does not hide the strings.
         let headers = Table.read([.deaths([[.integer("queue", 1), .text("reason", "expired")]]),
@@ -57,6 +65,8 @@ private enum Table {
         case table(String, [Entry])
         /// `x-death`: an array of tables.
         case deaths([[Entry]])
+        /// `x-death`: an array of the entries' values (their names are dropped).
+        case deathValues([Entry])
     }
 
     static func read(_ entries: [Entry]) -> AMQPSession.Headers {
@@ -117,6 +127,11 @@ private enum Table {
                     item.value.table = table(death)
                     return item
                 }
+                value.kind = UInt8(AMQP_FIELD_KIND_ARRAY.rawValue)
+                value.value.array = amqp_array_t(num_entries: Int32(items.count), entries: array(items))
+            case .deathValues(let entries):
+                key = "x-death"
+                let items = entries.map { self.entry($0).value }
                 value.kind = UInt8(AMQP_FIELD_KIND_ARRAY.rawValue)
                 value.value.array = amqp_array_t(num_entries: Int32(items.count), entries: array(items))
             }

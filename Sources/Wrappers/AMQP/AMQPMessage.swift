@@ -47,7 +47,8 @@ public struct AMQPDelivery: Sendable {
     public let correlationID: String?
     public let headers: [String: AMQPFieldValue]
     /// Where and why the broker last dead-lettered this message, as its headers record it: nil if
-    /// it never did, or if a client republished it since without the `x-death` array.
+    /// it never did, or if a client republished it since without the `x-death` array (on RabbitMQ
+    /// 3.13 and later the `x-last-death-*` strings survive such a republish, unless removed).
     public let lastDeath: AMQPDeath?
     public let redelivered: Bool
     public let deliveryTag: UInt64

@@ -334,7 +334,7 @@ final class AMQPSession {
                 fields[entry.key.string] = .integer(integer)
             } else if entry.value.kind == UInt8(ascii: "t") {
                 fields[entry.key.string] = .boolean(entry.value.value.boolean != 0)
-            } else if fromArray == nil, entry.key.string == "x-death" {
+            } else if entry.key.string == "x-death" {
                 var reason = amqp_bytes_t()
                 if emp_amqp_entry_last_death(&entry, &text, &reason) != 0 {
                     fromArray = AMQPDeath(queue: text.string, reason: reason.string)

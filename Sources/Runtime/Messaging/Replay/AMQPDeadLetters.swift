@@ -16,6 +16,9 @@ public struct AMQPDeadLetters: Sendable {
     let workExchange: String
     let logger: Logger
 
+    /// What a replayed letter goes without: our dead-letter headers and the broker's record of its deaths.
+    static let headersLeftOut = EnvelopeHeader.deadLetterHeaders.union(AMQPDeath.headerNames)
+
     /// Deliveries taken at once (the prefetch, which AMQP caps at 65,535).
     public static let maximumBatch = 10_000
 
@@ -66,7 +69,7 @@ public struct AMQPDeadLetters: Sendable {
                 var message = AMQPMessageConsumer.copy(of: delivery, exchange: workExchange, routingKey: letter.origin)
                 // Handled afresh: neither our dead-letter headers nor the broker's record of its
                 // deaths go with it (a later death is recorded anew).
-                for name in EnvelopeHeader.deadLetterHeaders.union(AMQPDeath.headerNames) { message.headers[name] = nil }
+                for name in Self.headersLeftOut { message.headers[name] = nil }
                 try await connection.publish(message)
                 try delivery.ack()
             } else {
