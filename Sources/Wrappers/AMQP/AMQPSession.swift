@@ -341,11 +341,11 @@ final class AMQPSession {
                 }
             }
         }
-        if let fromArray { return Headers(fields: fields, lastDeath: fromArray) }
-        if case .string(let queue)? = fields["x-last-death-queue"], case .string(let reason)? = fields["x-last-death-reason"] {
-            return Headers(fields: fields, lastDeath: AMQPDeath(queue: queue, reason: reason))
+        var lastDeath = fromArray
+        if lastDeath == nil, case .string(let queue)? = fields["x-last-death-queue"], case .string(let reason)? = fields["x-last-death-reason"] {
+            lastDeath = AMQPDeath(queue: queue, reason: reason)
         }
-        return Headers(fields: fields, lastDeath: nil)
+        return Headers(fields: fields, lastDeath: lastDeath)
     }
 
     // MARK: - Replies
