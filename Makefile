@@ -106,7 +106,7 @@ bench: services-up
 
 ## One paced run of the bench's fleet, with what each process costs per order (CPU, context
 ## switches) and the time of each stage: where to look, not a ratio. RATE=250 DURATION=25;
-## PRELOAD=N, PERF=1, STRACE=1, GUARD=1 (Benchmarks/probe.sh).
+## PRELOAD=N, PERF=1, STRACE=1, GUARD=1, EACH_SECOND=1 (Benchmarks/probe.sh).
 probe: services-up
 	bash Benchmarks/probe.sh $(or $(RATE),250) $(or $(DURATION),25)
 

@@ -19,6 +19,9 @@
 #               GUARD=1 loads the fleet at once, inside the workers' first 30 s after their
 #               partitions were assigned, where every Kafka message also takes the Redis guard (by
 #               default the probe waits them out, as the bench's paced rounds do);
+#               EACH_SECOND=1 also prints, second by second, the machine's idle and steal
+#               time and the busiest processes' CPU (Benchmarks/probe_snapshot.py seconds), to set
+#               beside the stage times (docs/benchmarks.md, "What a slow second is short of");
 #               REFERENCE=1 then pgbench running the same writes per order at the same rate, and
 #               its CPU per order (the reference of `make bench`, docs/benchmarks.md). The
 #               services must be up (make services-up).
@@ -68,6 +71,10 @@ if [[ -n ${PERF:-} ]]; then
     (sleep 5; perf record -o "$OP_DIR/perf.data" -a -g -F 299 -- sleep 15 >/dev/null 2>&1) &
     tools+=($!)
 fi
+if [[ -n ${EACH_SECOND:-} ]]; then
+    python3 Benchmarks/probe_snapshot.py seconds "$((SECONDS_RUN + 3))" >"$OP_DIR/seconds.txt" &
+    tools+=($!)
+fi
 if [[ -n ${STRACE:-} ]]; then
     (sleep 5
      for index in "${!OP_PIDS[@]}"; do
@@ -112,6 +119,10 @@ SELECT date_trunc('second', created_at) AS second, count(*) AS orders,
     round(max(extract(epoch FROM stock_decided_at - created_at)) * 1000) AS slowest_ms
 FROM stages GROUP BY 1 ORDER BY 1;
 SQL
+if [[ -n ${EACH_SECOND:-} ]]; then
+    echo "each second: the machine's CPU (% of both cores) | the busiest processes (% of a core)"
+    cat "$OP_DIR/seconds.txt"
+fi
 if [[ -n $statements ]]; then
     # plans and plan_ms stay 0 unless pg_stat_statements.track_planning is on: a statement with
     # plans close to its calls is planned anew at each execution (docs/benchmarks.md, "Statements

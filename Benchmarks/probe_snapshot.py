@@ -2,6 +2,10 @@
 
     probe_snapshot.py save FILE          records every process's CPU ticks and switches
     probe_snapshot.py diff FILE ORDERS   prints what each group used since, per order
+    probe_snapshot.py seconds N          for N seconds, one line a second: the machine's user,
+                                         system, idle, I/O wait and steal shares, and each
+                                         group's CPU (% of a core); the load client shows as
+                                         "loadtest" (to see what a slow second was short of)
 
 Groups: each emporium process in PROBE_PIDS (the fleet's roles and its development Kafka), the
 Postgres backends connected to PROBE_DATABASE, the other Postgres processes (WAL sender, the
@@ -30,6 +34,8 @@ def group(pid, command):
         return "postgres: " + " ".join(words[1:3])
     if pid in FLEET:
         return " ".join(w for w in words[1:3] if not w.startswith("-"))
+    if len(words) > 1 and words[1] == "loadtest" and os.environ.get("PROBE_LOADTEST"):
+        return "loadtest"
     if "beam.smp" in command:
         return "rabbitmq"
     if "redis-server" in command:
@@ -57,7 +63,37 @@ def snapshot():
     return {"at": time.monotonic(), "processes": processes}
 
 
+def machine():
+    """The machine's CPU ticks: user (nice included), system (interrupts included), idle, I/O wait, steal."""
+    fields = [int(n) for n in open("/proc/stat").readline().split()[1:9]]
+    return [fields[0] + fields[1], fields[2] + fields[5] + fields[6], fields[3], fields[4], fields[7]]
+
+
+def each_second(duration):
+    hertz = os.sysconf("SC_CLK_TCK")
+    os.environ["PROBE_LOADTEST"] = "1"
+    before, ticks_before = snapshot(), machine()
+    end = time.monotonic() + duration
+    while time.monotonic() < end:
+        time.sleep(1 - (time.monotonic() - before["at"]) % 1)
+        after, ticks_after = snapshot(), machine()
+        spent = [b - a for a, b in zip(ticks_before, ticks_after)]
+        share = [100 * n / (sum(spent) or 1) for n in spent]
+        seconds = after["at"] - before["at"]
+        groups = {}
+        for pid, (name, ticks, _) in after["processes"].items():
+            groups[name] = groups.get(name, 0) + ticks - before["processes"].get(pid, [name, 0, 0])[1]
+        busiest = sorted(groups.items(), key=lambda item: -item[1])[:8]
+        print(time.strftime("%H:%M:%S", time.gmtime()),
+              "user %2.0f sys %2.0f idle %2.0f iowait %2.0f steal %2.0f |" % tuple(share),
+              ", ".join(f"{name} {ticks / hertz / seconds * 100:.0f}" for name, ticks in busiest if ticks), flush=True)
+        before, ticks_before = after, ticks_after
+
+
 def main():
+    if sys.argv[1] == "seconds":
+        each_second(float(sys.argv[2]))
+        return
     if sys.argv[1] == "save":
         json.dump(snapshot(), open(sys.argv[2], "w"))
         return
