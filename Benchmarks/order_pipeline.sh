@@ -268,11 +268,32 @@ order_pipeline_bench() {
     # (ordersPerSecond, the orders accepted per second, unless set). A missing field falls back to
     # ordersPerSecond: decidedPerSecond is missing when an order was left undecided, which the
     # line's `unresolved` then says.
+    # With `sample` set, the machine's CPU is recorded each second of the round beside it
+    # (Benchmarks/probe_snapshot.py seconds, about 0.3 % of a core) in $OP_DIR/seconds.ROUND.txt,
+    # and one line says how much of the two cores was left idle: a paced round that misses its
+    # latency shows whether it ran out of CPU (docs/benchmarks.md, "What a slow second is short of").
     op_loadtest_once() {
-        local report
+        local report sampler="" seconds="$OP_DIR/seconds.${round// /-}.txt"
         echo "order pipeline: loadtest round $round $*" >>"$OP_DIR/loadtest.log"
         op_checkpoint
+        if [[ -n ${sample:-} ]]; then
+            PROBE_PIDS="${OP_PIDS[*]} $OP_KAFKA_PID" PROBE_DATABASE="$fleet_db" \
+                python3 Benchmarks/probe_snapshot.py seconds 3600 >"$seconds" 2>/dev/null &
+            sampler=$!
+        fi
         report="$("$emporium" loadtest --url "http://127.0.0.1:$port" --clients "${load_clients:-$clients}" --json "$@" 2>>"$OP_DIR/loadtest.log")"
+        if [[ -n $sampler ]]; then
+            kill "$sampler" 2>/dev/null || true
+            wait "$sampler" 2>/dev/null || true  # 143: ended by the kill (and `set -e` is on in run.sh)
+            python3 - "$seconds" "$round" <<'PY' | tee -a "$OP_DIR/loadtest.log" >&2
+import re, statistics, sys
+idle = [int(m) for m in re.findall(r" idle +(\d+) ", open(sys.argv[1]).read())]
+steal = [int(m) for m in re.findall(r" steal +(\d+) ", open(sys.argv[1]).read())]
+if idle:
+    print(f"order pipeline: round {sys.argv[2]}: idle of both cores each second: median {statistics.median(idle):.0f} %, "
+          f"lowest {min(idle)} %, {sum(i < 5 for i in idle)} of {len(idle)} seconds under 5 %; steal at most {max(steal)} % ({sys.argv[1]})")
+PY
+        fi
         echo "$report" >>"$OP_DIR/loadtest.jsonl"
         op_alive || return 1
         python3 -c 'import json,sys
@@ -302,7 +323,7 @@ print(d.get(sys.argv[2]) or d["ordersPerSecond"], l.get("p50", 0), l.get("p95", 
     op_paced_once() {
         local offered
         offered="$(python3 -c 'import sys; print(round(float(sys.argv[1]) * float(sys.argv[2]), 1))' "$(median "${tps[@]}")" "$1")"
-        load_clients="${BENCH_CAPACITY_CLIENTS:-64}" op_loadtest_once --rate "$offered" --duration "${paced_seconds}s"
+        sample=1 load_clients="${BENCH_CAPACITY_CLIENTS:-64}" op_loadtest_once --rate "$offered" --duration "${paced_seconds}s"
     }
     op_paced() {
         local rate p50 p95 p99 failed waiting
