@@ -9,8 +9,9 @@
 
 Groups: each emporium process in PROBE_PIDS (the fleet's roles and its development Kafka), the
 Postgres backends connected to PROBE_DATABASE, the other Postgres processes (WAL sender, the
-replica's receiver and startup; they serve every database), RabbitMQ and Redis (shared as well).
-A process that exited in between (the load generator) is not counted.
+replica's receiver and startup; they serve every database), RabbitMQ and Redis (shared as well),
+and the load client (`emporium loadtest`). A process that exited in between is not counted: for
+`diff`, the load client has always ended by then.
 """
 import json
 import os
@@ -34,7 +35,7 @@ def group(pid, command):
         return "postgres: " + " ".join(words[1:3])
     if pid in FLEET:
         return " ".join(w for w in words[1:3] if not w.startswith("-"))
-    if len(words) > 1 and words[1] == "loadtest" and os.environ.get("PROBE_LOADTEST"):
+    if len(words) > 1 and words[1] == "loadtest":
         return "loadtest"
     if "beam.smp" in command:
         return "rabbitmq"
@@ -62,8 +63,9 @@ def snapshot(names=None):
             fields = stat[stat.rindex(")") + 2:].split()
             ticks = int(fields[11]) + int(fields[12])
             switches = 0
-            for task in os.listdir(f"/proc/{pid}/task") if names is None else []:
-                switches += sum(int(n) for n in SWITCHES.findall(open(f"/proc/{pid}/task/{task}/status").read()))
+            if names is None:
+                for task in os.listdir(f"/proc/{pid}/task"):
+                    switches += sum(int(n) for n in SWITCHES.findall(open(f"/proc/{pid}/task/{task}/status").read()))
         except (OSError, ValueError):
             continue
         processes[pid] = [name, ticks, switches]
@@ -78,7 +80,6 @@ def machine():
 
 def each_second(duration):
     hertz = os.sysconf("SC_CLK_TCK")
-    os.environ["PROBE_LOADTEST"] = "1"
     names = {}
     before, ticks_before = snapshot(names), machine()
     end = time.monotonic() + duration
